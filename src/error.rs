@@ -1,0 +1,162 @@
+//! The crate's one error type: every failure says what was wrong and where.
+
+use std::path::PathBuf;
+
+/// Which side of the representable range a float left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RangeLoss {
+    /// The value fell below the smallest normal number (subnormal or flushed to zero).
+    Underflow,
+    /// The value became infinite.
+    Overflow,
+}
+
+impl std::fmt::Display for RangeLoss {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RangeLoss::Underflow => f.write_str("underflow"),
+            RangeLoss::Overflow => f.write_str("overflow"),
+        }
+    }
+}
+
+/// Errors of the toolkit. Each variant names the tensor, dimension, index or value at fault.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A tensor has the wrong number of dimensions.
+    #[error("tensor `{tensor}`: expected {expected} dimensions {layout}, found {found}")]
+    Rank {
+        /// Name of the tensor (e.g. `"B"`).
+        tensor: String,
+        /// The layout that was expected, e.g. `(batch, dim, L)`.
+        layout: String,
+        /// Expected number of dimensions.
+        expected: usize,
+        /// Number of dimensions found.
+        found: usize,
+    },
+    /// A tensor dimension has the wrong size.
+    #[error("tensor `{tensor}`: dimension {dim} ({name}) should be {expected}, found {found}")]
+    Shape {
+        /// Name of the tensor.
+        tensor: String,
+        /// Index of the offending dimension (0-based).
+        dim: usize,
+        /// Meaning of the dimension (`batch`, `dim`, `L`, `N`, ...).
+        name: String,
+        /// The size that was expected.
+        expected: usize,
+        /// The size found.
+        found: usize,
+    },
+    /// The data length of a tensor does not match the product of its shape.
+    #[error("tensor `{tensor}`: shape {shape:?} needs {expected} values, found {found}")]
+    DataLength {
+        /// Name of the tensor.
+        tensor: String,
+        /// Declared shape.
+        shape: Vec<usize>,
+        /// Product of the shape.
+        expected: usize,
+        /// Number of values present.
+        found: usize,
+    },
+    /// A NaN or infinite value in an input.
+    #[error("tensor `{tensor}`: non-finite value {value} at index {index:?}")]
+    NonFinite {
+        /// Name of the tensor.
+        tensor: String,
+        /// Multi-index of the value.
+        index: Vec<usize>,
+        /// The offending value.
+        value: f64,
+    },
+    /// Grouped `B`/`C` whose number of groups does not divide `dim`.
+    #[error("tensor `{tensor}`: {groups} groups do not divide dim = {dim}")]
+    GroupMismatch {
+        /// Name of the tensor.
+        tensor: String,
+        /// Number of groups `G`.
+        groups: usize,
+        /// Number of channels `dim`.
+        dim: usize,
+    },
+    /// Complex `A` (and complex `B`, `C`) are not supported yet.
+    #[error("tensor `{tensor}`: complex-valued A is not supported (only real A)")]
+    ComplexUnsupported {
+        /// Name of the tensor.
+        tensor: String,
+    },
+    /// A step size Δ that is not strictly positive where the construction needs Δ > 0.
+    #[error("Δ at channel {channel}, step {step} is {value}, but Δ > 0 is required")]
+    NonPositiveDelta {
+        /// Channel index.
+        channel: usize,
+        /// Step index (0-based).
+        step: usize,
+        /// The value of Δ.
+        value: f64,
+    },
+    /// A transition entry Ā is zero where the construction divides by it (T2b).
+    #[error("Ā[{step}][{state}] = 0: the factored form (T2b) divides by the running product of Ā")]
+    ZeroTransition {
+        /// Step index (0-based).
+        step: usize,
+        /// State index (0-based).
+        state: usize,
+    },
+    /// A float running product or factor left the normal range (T2b in floats).
+    #[error("{quantity} {loss} at step {step}, state {state} (value {value:e}): the float factored form cannot be trusted from here on")]
+    FactorRange {
+        /// Which quantity (`P` = prefix product of Ā, `K`, `Q` or the output).
+        quantity: &'static str,
+        /// Underflow or overflow.
+        loss: RangeLoss,
+        /// First step (0-based) where it happened.
+        step: usize,
+        /// State index.
+        state: usize,
+        /// The value reached.
+        value: f64,
+    },
+    /// A computed float result is not finite (overflow or NaN in the computation).
+    #[error("{what}: computed value {value} at index {index:?} is not finite")]
+    NonFiniteResult {
+        /// What was being computed.
+        what: String,
+        /// Where.
+        index: Vec<usize>,
+        /// The value.
+        value: f64,
+    },
+    /// An argument outside its allowed range.
+    #[error("invalid argument `{name}`: {reason}")]
+    InvalidArgument {
+        /// Argument name.
+        name: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A golden case file that cannot be read or is invalid.
+    #[error("{}: field `{field}`: {reason}", file.display())]
+    CaseFile {
+        /// The file.
+        file: PathBuf,
+        /// The offending field (JSON path, e.g. `inputs.B.shape`).
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// An I/O failure, with the path involved.
+    #[error("{}: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+/// Result alias of the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

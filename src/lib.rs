@@ -1,0 +1,49 @@
+//! # hidden-attention
+//!
+//! An exact, float and machine-checked reference of Mamba's selective SSM (S6) and of
+//! its *hidden attention* (Ali, Zimerman, Wolf, *The Hidden Attention of Mamba Models*,
+//! ACL 2025).
+//!
+//! One S6 channel on a sequence of length $L$ with state size $N$:
+//!
+//! $$h_t = \bar A_t \odot h_{t-1} + \bar B_t x_t,\qquad h_0 = 0,\qquad y_t = \langle C_t, h_t\rangle .$$
+//!
+//! ## The three views
+//! | view | function | cost | theorem |
+//! | --- | --- | --- | --- |
+//! | recurrent scan | [`ssm::scan`] | $O(LN)$ | definition |
+//! | hidden attention $y = \tilde\alpha x$ | [`ssm::hidden_attention`] | $O(L^2N)$ | T1 |
+//! | gated linear attention | [`ssm::gated_head`] | $O(L^2N)$ | T2a |
+//! | factored $\tilde\alpha = \mathrm{tril}(QK^\top)$ | [`ssm::factored`] | $O(LN)$ | T2b |
+//!
+//! All are generic over [`scalar::Field`]: `f32`, `f64` and exact rationals
+//! ([`scalar::Exact`]). Over the rationals they agree *exactly*; in floats within the
+//! bounds stated on each function and checked in the test suite against the exact path
+//! ([`scalar::lift`] converts any float exactly).
+//!
+//! ## Theorem index
+//! - **T1** hidden attention (unrolling) — [`ssm::hidden_attention`], checker [`theorems::t1`].
+//! - **T2** a channel is a causal linear attention head — (a) gated [`ssm::gated_head`],
+//!   (b) ungated factored [`ssm::factored`]; checker [`theorems::t2`].
+//! - **T3** a gated linear attention head is a channel.
+//! - **T4** α̃ of a state-$N$ channel is $N$-semiseparable.
+//! - **T5** every lower-triangular matrix is realised by some channel.
+//! - **T6** softmax heads are separated from channels, with certificates.
+//! - **T7** the paper's ReLU approximation and its error.
+//!
+//! The machine-checked proofs (Coq + MathComp) live in `proofs/`; `docs/theorems.md`
+//! lists each theorem beside its Coq lemma, Rust function and property test.
+#![deny(missing_docs)]
+
+pub mod attention;
+pub mod baseline;
+pub mod bench;
+pub mod error;
+pub mod golden;
+pub mod scalar;
+pub mod ssm;
+pub mod strategies;
+pub mod tensor;
+pub mod theorems;
+
+pub use error::{Error, Result};

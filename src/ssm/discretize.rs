@@ -1,0 +1,87 @@
+//! Mamba's parametrisation → a discretised channel (zero-order hold for $\bar A$,
+//! Euler or exact zero-order hold for $\bar B$).
+
+use crate::error::{Error, Result};
+use crate::scalar::Real;
+use crate::ssm::channel::Channel;
+
+/// How $\bar B$ is obtained from $(\Delta, A, B)$; $\bar A = e^{\Delta A}$ in both.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum BRule {
+    /// Euler: $\bar B = \Delta B$ — Mamba's (and `selective_scan_ref`'s) choice.
+    #[default]
+    Euler,
+    /// Exact zero-order hold: $\bar B = (\Delta A)^{-1}(e^{\Delta A} - 1)\,\Delta B
+    /// = \mathrm{expm1}(\Delta A)/A \cdot B$ (and $\Delta B$ where $A = 0$).
+    Zoh,
+}
+
+/// One channel in Mamba's parametrisation, before discretisation: step sizes
+/// $\Delta_t$ (after bias and softplus), $A \in \mathbb R^N$ (real; Mamba has $A<0$),
+/// and input-dependent $B_t, C_t \in \mathbb R^N$ (row-major `L × N`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MambaChannel<T> {
+    /// $\Delta_t$, length $L$.
+    pub delta: Vec<T>,
+    /// $A$, length $N$.
+    pub a: Vec<T>,
+    /// $B_t$, row-major `L × N`.
+    pub b: Vec<T>,
+    /// $C_t$, row-major `L × N`.
+    pub c: Vec<T>,
+}
+
+impl<T: Real> MambaChannel<T> {
+    /// Discretise: $\bar A_t = e^{\Delta_t A}$ (zero-order hold), $\bar B_t$ by `rule`,
+    /// $C_t$ unchanged.
+    ///
+    /// # Errors
+    /// [`Error::DataLength`] if `b`/`c` are not `L × N`; [`Error::NonFinite`] for NaN/∞
+    /// inputs or if $e^{\Delta A}$ overflows (possible only for $\Delta A > 0$).
+    ///
+    /// # Examples
+    /// ```
+    /// use hidden_attention::ssm::{MambaChannel, BRule};
+    /// let m = MambaChannel { delta: vec![0.5f64], a: vec![-2.0], b: vec![3.0], c: vec![1.0] };
+    /// let ch = m.discretize(BRule::Euler).unwrap();
+    /// assert_eq!(ch.abar(0)[0], (-1.0f64).exp());
+    /// assert_eq!(ch.bbar(0)[0], 1.5);
+    /// ```
+    pub fn discretize(&self, rule: BRule) -> Result<Channel<T>> {
+        let (l, n) = (self.delta.len(), self.a.len());
+        for (name, v, len) in [("delta", &self.delta, l), ("A", &self.a, n)] {
+            if let Some(p) = v.iter().position(|x| !x.is_finite()) {
+                return Err(Error::NonFinite {
+                    tensor: name.into(),
+                    index: vec![p],
+                    value: crate::scalar::Field::to_f64(&v[p]),
+                });
+            }
+            debug_assert_eq!(v.len(), len);
+        }
+        for (name, v) in [("B", &self.b), ("C", &self.c)] {
+            if v.len() != l * n {
+                return Err(Error::DataLength {
+                    tensor: name.into(),
+                    shape: vec![l, n],
+                    expected: l * n,
+                    found: v.len(),
+                });
+            }
+        }
+        let mut abar = Vec::with_capacity(l * n);
+        let mut bbar = Vec::with_capacity(l * n);
+        for (t, &dt) in self.delta.iter().enumerate() {
+            for (s, &a) in self.a.iter().enumerate() {
+                let b = self.b[t * n + s];
+                abar.push((dt * a).exp());
+                bbar.push(match rule {
+                    BRule::Euler => dt * b,
+                    BRule::Zoh if a == T::zero() => dt * b,
+                    BRule::Zoh => (dt * a).exp_m1() / a * b,
+                });
+            }
+        }
+        Channel::new(l, n, abar, bbar, self.c.clone())
+    }
+}

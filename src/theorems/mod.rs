@@ -1,0 +1,192 @@
+//! Theorem checkers: each takes a case and returns `Ok` with the measured float error, or
+//! a [`Counterexample`]; [`run_cases`] draws seeded cases from a public strategy,
+//! checks them and shrinks the first failure.
+
+pub mod bound;
+pub mod suite;
+pub mod t1;
+pub mod t2;
+
+use std::fmt;
+use std::time::{Duration, Instant};
+
+use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
+use crate::scalar::{Exact, Field};
+use crate::ssm::Channel;
+
+/// A theorem of the toolkit: its identifier and statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Theorem {
+    /// Identifier, `"T1"` … `"T7"`.
+    pub id: &'static str,
+    /// One-line statement.
+    pub statement: &'static str,
+}
+
+/// A case on which a theorem's check failed: the (lifted, exact) channel and input, the
+/// view that disagreed and by how much.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Counterexample {
+    /// Theorem id.
+    pub theorem: &'static str,
+    /// Numeric tier of the failing computation (`"exact"`, `"f64"`, `"f32"`).
+    pub tier: &'static str,
+    /// What disagreed, e.g. `"scan y[3] != (α̃ x)[3]"`.
+    pub what: String,
+    /// The channel, exactly.
+    pub channel: Channel<Exact>,
+    /// The input, exactly.
+    pub input: Vec<Exact>,
+}
+
+impl fmt::Display for Counterexample {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let show = |v: &[Exact]| v.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
+        writeln!(f, "{} ({}) fails: {}", self.theorem, self.tier, self.what)?;
+        writeln!(f, "  L = {}, N = {}", self.channel.len(), self.channel.state())?;
+        writeln!(f, "  Abar = [{}]", show(self.channel.abar_all()))?;
+        writeln!(f, "  Bbar = [{}]", show(self.channel.bbar_all()))?;
+        writeln!(f, "  C    = [{}]", show(self.channel.c_all()))?;
+        write!(f, "  x    = [{}]", show(&self.input))
+    }
+}
+
+/// Result of checking one case: `Ok(Some(e))` passed with float error `e` (relative to the
+/// magnitude scale of [`bound`]), `Ok(None)` passed exactly, `Err` a counterexample.
+pub type CaseResult = Result<Option<f64>, Counterexample>;
+
+/// Statistics of a batch of checked cases.
+#[derive(Debug, Clone)]
+pub struct RunStats {
+    /// Cases drawn.
+    pub cases: usize,
+    /// Cases that passed.
+    pub passed: usize,
+    /// Largest float error seen (0 for exact checks).
+    pub max_error: f64,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// The first failure, shrunk.
+    pub counterexample: Option<Counterexample>,
+}
+
+/// The 32-byte ChaCha seed derived from a `u64` seed.
+pub fn seed_bytes(seed: u64) -> [u8; 32] {
+    let mut b = [0u8; 32];
+    for (i, chunk) in b.chunks_mut(8).enumerate() {
+        chunk.copy_from_slice(&(seed.wrapping_add(i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)).to_le_bytes());
+    }
+    b
+}
+
+/// Draw `cases` values from `strategy` with a ChaCha RNG seeded by `seed`, check each, and
+/// shrink the first failure with proptest's value trees. `tick` is called after every case
+/// (for progress bars). Replaying the same `(strategy, cases, seed)` reproduces every case.
+pub fn run_cases<V: Clone + fmt::Debug>(
+    strategy: &BoxedStrategy<V>,
+    cases: usize,
+    seed: u64,
+    check: impl Fn(&V) -> CaseResult,
+    mut tick: impl FnMut(),
+) -> RunStats {
+    let start = Instant::now();
+    let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes(seed));
+    let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+    let mut stats = RunStats {
+        cases: 0,
+        passed: 0,
+        max_error: 0.0,
+        elapsed: Duration::ZERO,
+        counterexample: None,
+    };
+    for _ in 0..cases {
+        let Ok(mut tree) = strategy.new_tree(&mut runner) else {
+            continue;
+        };
+        stats.cases += 1;
+        match check(&tree.current()) {
+            Ok(e) => {
+                stats.passed += 1;
+                stats.max_error = stats.max_error.max(e.unwrap_or(0.0));
+            }
+            Err(first) if stats.counterexample.is_none() => {
+                stats.counterexample = Some(shrink(&mut tree, first, &check));
+            }
+            Err(_) => {}
+        }
+        tick();
+    }
+    stats.elapsed = start.elapsed();
+    stats
+}
+
+/// Proptest's shrinking loop: simplify while the check keeps failing.
+fn shrink<V, T: ValueTree<Value = V>>(
+    tree: &mut T,
+    mut last: Counterexample,
+    check: &impl Fn(&V) -> CaseResult,
+) -> Counterexample {
+    for _ in 0..10_000 {
+        if !tree.simplify() {
+            break;
+        }
+        loop {
+            match check(&tree.current()) {
+                Err(c) => {
+                    last = c;
+                    break;
+                }
+                Ok(_) => {
+                    if !tree.complicate() {
+                        return last;
+                    }
+                }
+            }
+        }
+    }
+    last
+}
+
+/// Compare float outputs with exact ones under the bound of [`bound::output_bound`].
+///
+/// Returns the largest error relative to the magnitude scale $\max_i \mathrm{magnitude}_i$,
+/// or a counterexample naming `view` and the first index out of bound.
+pub(crate) fn check_float_output<T: Field>(
+    theorem: &'static str,
+    view: &str,
+    got: &[T],
+    exact_ch: &Channel<Exact>,
+    x: &[Exact],
+    y_exact: &[Exact],
+) -> CaseResult {
+    let bounds = bound::output_bound::<T>(exact_ch, x);
+    let scale = bound::magnitude(exact_ch, x)
+        .iter()
+        .map(|m| m.to_f64())
+        .fold(f64::MIN_POSITIVE, f64::max);
+    let mut worst: f64 = 0.0;
+    for (i, (g, e)) in got.iter().zip(y_exact).enumerate() {
+        let err = if g.is_finite_val() {
+            (g.to_exact() - e).abs_val().to_f64()
+        } else {
+            f64::INFINITY
+        };
+        if !(err <= bounds[i]) {
+            return Err(Counterexample {
+                theorem,
+                tier: T::NAME,
+                what: format!(
+                    "{view}[{i}] = {g} but exact value is {} (error {err:e} > bound {:e})",
+                    e.to_f64(),
+                    bounds[i]
+                ),
+                channel: exact_ch.clone(),
+                input: x.to_vec(),
+            });
+        }
+        worst = worst.max(err / scale);
+    }
+    Ok(Some(worst))
+}

@@ -1,0 +1,85 @@
+//! T2 — a channel is a causal linear attention head: (a) gated, (b) factored.
+
+use super::{check_float_output, CaseResult, Counterexample, Theorem};
+use crate::error::Error;
+use crate::scalar::{Class, Exact, Field};
+use crate::ssm::{factored, gated_head, hidden_attention, scan, Channel};
+
+/// Statement of T2.
+pub const THEOREM: Theorem = Theorem {
+    id: "T2",
+    statement: "(a) channel = gated linear attention (g=Ā, q=C, k=B̄); (b) no Ā=0 ⇒ α̃ = tril(QKᵀ), Q=C⊙P, K=B̄⊘P",
+};
+
+/// Exact check of T2 on one rational case:
+/// (a) the gated head's matrix equals $\tilde\alpha$ and its output equals the scan;
+/// (b) if no $\bar A$ entry is 0, $\mathrm{tril}(QK^\top) = \tilde\alpha$ and the factored
+/// recurrent output equals the scan; if some entry is 0, [`factored`] must refuse with
+/// [`Error::ZeroTransition`] naming the first zero.
+pub fn check_exact(ch: &Channel<Exact>, x: &[Exact]) -> CaseResult {
+    let fail = |what: String| Counterexample {
+        theorem: THEOREM.id,
+        tier: "exact",
+        what,
+        channel: ch.clone(),
+        input: x.to_vec(),
+    };
+    let y = scan(ch, x).map_err(|e| fail(format!("scan failed: {e}")))?.y;
+    let alpha = hidden_attention(ch).map_err(|e| fail(format!("α̃ failed: {e}")))?;
+    let head = gated_head(ch);
+    let ga = head.attention().map_err(|e| fail(format!("gated matrix failed: {e}")))?;
+    if ga != alpha {
+        return Err(fail("(a) gated attention matrix != α̃".into()));
+    }
+    let gy = head.output(x).map_err(|e| fail(format!("gated output failed: {e}")))?;
+    if let Some(i) = gy.iter().zip(&y).position(|(p, q)| p != q) {
+        return Err(fail(format!("(a) gated y[{i}] = {} but scan y[{i}] = {}", gy[i], y[i])));
+    }
+    let first_zero = (0..ch.len())
+        .flat_map(|t| (0..ch.state()).map(move |s| (t, s)))
+        .find(|&(t, s)| ch.abar(t)[s].class() == Class::Zero);
+    match (factored(ch), first_zero) {
+        (Ok(f), None) => {
+            if f.attention() != alpha {
+                return Err(fail("(b) tril(QKᵀ) != α̃".into()));
+            }
+            let fy = f.output(x).map_err(|e| fail(e.to_string()))?;
+            if let Some(i) = fy.iter().zip(&y).position(|(p, q)| p != q) {
+                return Err(fail(format!("(b) factored y[{i}] = {} but scan y[{i}] = {}", fy[i], y[i])));
+            }
+            Ok(None)
+        }
+        (Err(Error::ZeroTransition { step, state }), Some(z)) if (step, state) == z => Ok(None),
+        (r, z) => Err(fail(format!(
+            "(b) factored returned {:?} with first zero Ā at {z:?}",
+            r.map(|_| "Ok")
+        ))),
+    }
+}
+
+/// Float check of T2: the gated output and (unless refused with a typed range error) the
+/// factored output, each within the bound of [`super::bound`] of the exact output.
+pub fn check_float<T: Field>(ch: &Channel<T>, x: &[T]) -> CaseResult {
+    let (ech, ex) = (ch.to_exact(), x.iter().map(|v| v.to_exact()).collect::<Vec<_>>());
+    let y_exact = scan(&ech, &ex).expect("exact scan of a valid channel").y;
+    let fail = |what: String| Counterexample {
+        theorem: THEOREM.id,
+        tier: T::NAME,
+        what,
+        channel: ech.clone(),
+        input: ex.clone(),
+    };
+    let gy = gated_head(ch)
+        .output(x)
+        .map_err(|e| fail(format!("float gated output failed: {e}")))?;
+    let e1 = check_float_output(THEOREM.id, "(a) gated y", &gy, &ech, &ex, &y_exact)?;
+    let e2 = match factored(ch) {
+        Ok(f) => {
+            let fy = f.output(x).map_err(|e| fail(format!("float factored output failed: {e}")))?;
+            check_float_output(THEOREM.id, "(b) factored y", &fy, &ech, &ex, &y_exact)?
+        }
+        Err(Error::FactorRange { .. } | Error::ZeroTransition { .. }) => None,
+        Err(e) => return Err(fail(format!("float factored failed unexpectedly: {e}"))),
+    };
+    Ok(Some(e1.unwrap_or(0.0).max(e2.unwrap_or(0.0))))
+}
