@@ -37,13 +37,14 @@ pub fn magnitude(ch: &Channel<Exact>, x: &[Exact]) -> Vec<Exact> {
 
 /// The bound $\gamma_m\,\mathrm{magnitude}_i + \eta$ of the module docs, per output, for a
 /// float type `T` (inflated by $10^{-9}$ relative to absorb the rounding of the bound itself).
-pub fn output_bound<T: Field>(ch: &Channel<Exact>, x: &[Exact]) -> Vec<f64> {
+/// `magnitude` is [`magnitude`]`(ch, x)`.
+pub fn output_bound<T: Field>(ch: &Channel<Exact>, x: &[Exact], magnitude: &[Exact]) -> Vec<f64> {
     let (l, n) = (ch.len(), ch.state());
     let g = gamma(3 * l + n + 4, T::unit_roundoff());
     let max_abs = |v: &[Exact]| v.iter().map(|e| e.to_f64().abs()).fold(0.0, f64::max);
     let xsum: f64 = x.iter().map(|e| e.to_f64().abs()).sum();
     let eta = (l * n + 1) as f64 * T::min_normal() * max_abs(ch.c_all()) * max_abs(ch.bbar_all()) * xsum;
-    magnitude(ch, x)
+    magnitude
         .iter()
         .map(|m| (g * m.to_f64() + eta) * (1.0 + 1e-9))
         .collect()

@@ -149,44 +149,70 @@ fn shrink<V, T: ValueTree<Value = V>>(
     last
 }
 
-/// Compare float outputs with exact ones under the bound of [`bound::output_bound`].
-///
-/// Returns the largest error relative to the magnitude scale $\max_i \mathrm{magnitude}_i$,
-/// or a counterexample naming `view` and the first index out of bound.
-pub(crate) fn check_float_output<T: Field>(
-    theorem: &'static str,
-    view: &str,
-    got: &[T],
-    exact_ch: &Channel<Exact>,
-    x: &[Exact],
-    y_exact: &[Exact],
-) -> CaseResult {
-    let bounds = bound::output_bound::<T>(exact_ch, x);
-    let scale = bound::magnitude(exact_ch, x)
-        .iter()
-        .map(|m| m.to_f64())
-        .fold(f64::MIN_POSITIVE, f64::max);
-    let mut worst: f64 = 0.0;
-    for (i, (g, e)) in got.iter().zip(y_exact).enumerate() {
-        let err = if g.is_finite_val() {
-            (g.to_exact() - e).abs_val().to_f64()
-        } else {
-            f64::INFINITY
-        };
-        if !(err <= bounds[i]) {
-            return Err(Counterexample {
-                theorem,
-                tier: T::NAME,
-                what: format!(
-                    "{view}[{i}] = {g} but exact value is {} (error {err:e} > bound {:e})",
-                    e.to_f64(),
-                    bounds[i]
-                ),
-                channel: exact_ch.clone(),
-                input: x.to_vec(),
-            });
+/// The exact reference of a float case: the lifted channel and input, the exact output,
+/// and the per-output bounds of [`bound::output_bound`] for the float type `T`.
+pub(crate) struct Reference {
+    channel: Channel<Exact>,
+    input: Vec<Exact>,
+    y: Vec<Exact>,
+    bounds: Vec<f64>,
+    scale: f64,
+}
+
+impl Reference {
+    /// Lift a float case exactly and compute its exact output and bounds.
+    pub(crate) fn new<T: Field>(ch: &Channel<T>, x: &[T]) -> Self {
+        let channel = ch.to_exact();
+        let input: Vec<Exact> = x.iter().map(|v| v.to_exact()).collect();
+        let y = crate::ssm::scan(&channel, &input).expect("exact scan of a valid channel").y;
+        let magnitude = bound::magnitude(&channel, &input);
+        let bounds = bound::output_bound::<T>(&channel, &input, &magnitude);
+        let scale = magnitude.iter().map(|m| m.to_f64()).fold(f64::MIN_POSITIVE, f64::max);
+        Self {
+            channel,
+            input,
+            y,
+            bounds,
+            scale,
         }
-        worst = worst.max(err / scale);
     }
-    Ok(Some(worst))
+
+    /// A counterexample on this case.
+    pub(crate) fn fail(&self, theorem: &'static str, tier: &'static str, what: String) -> Counterexample {
+        Counterexample {
+            theorem,
+            tier,
+            what,
+            channel: self.channel.clone(),
+            input: self.input.clone(),
+        }
+    }
+
+    /// Compare float outputs `got` of `view` with the exact ones under the bound.
+    ///
+    /// Returns the largest error relative to the magnitude scale
+    /// $\max_i \mathrm{magnitude}_i$, or a counterexample naming the first index out of bound.
+    pub(crate) fn check<T: Field>(&self, theorem: &'static str, view: &str, got: &[T]) -> CaseResult {
+        let mut worst: f64 = 0.0;
+        for (i, (g, e)) in got.iter().zip(&self.y).enumerate() {
+            let err = if g.is_finite_val() {
+                (g.to_exact() - e).abs_val().to_f64()
+            } else {
+                f64::INFINITY
+            };
+            if !(err <= self.bounds[i]) {
+                return Err(self.fail(
+                    theorem,
+                    T::NAME,
+                    format!(
+                        "{view}[{i}] = {g} but exact value is {} (error {err:e} > bound {:e})",
+                        e.to_f64(),
+                        self.bounds[i]
+                    ),
+                ));
+            }
+            worst = worst.max(err / self.scale);
+        }
+        Ok(Some(worst))
+    }
 }

@@ -1,6 +1,6 @@
 //! T1 — hidden attention (unrolling): the scan equals $\tilde\alpha x$.
 
-use super::{check_float_output, CaseResult, Counterexample, Theorem};
+use super::{CaseResult, Counterexample, Reference, Theorem};
 use crate::scalar::{Exact, Field};
 use crate::ssm::{hidden_attention, scan, Channel};
 
@@ -39,20 +39,13 @@ pub fn check_exact(ch: &Channel<Exact>, x: &[Exact]) -> CaseResult {
 /// Float check of T1: the float scan and the float $\tilde\alpha x$ each within the bound
 /// of [`super::bound`] of the exact output of the lifted case.
 pub fn check_float<T: Field>(ch: &Channel<T>, x: &[T]) -> CaseResult {
-    let (ech, ex) = (ch.to_exact(), x.iter().map(|v| v.to_exact()).collect::<Vec<_>>());
-    let y_exact = scan(&ech, &ex).expect("exact scan of a valid channel").y;
-    let lifted_fail = |what: String| Counterexample {
-        theorem: THEOREM.id,
-        tier: T::NAME,
-        what,
-        channel: ech.clone(),
-        input: ex.clone(),
-    };
-    let y = scan(ch, x).map_err(|e| lifted_fail(format!("float scan failed: {e}")))?.y;
-    let e1 = check_float_output(THEOREM.id, "scan y", &y, &ech, &ex, &y_exact)?;
-    let a = hidden_attention(ch).map_err(|e| lifted_fail(format!("float α̃ failed: {e}")))?;
-    let ax = a.mul_vec(x).map_err(|e| lifted_fail(e.to_string()))?;
-    let e2 = check_float_output(THEOREM.id, "α̃ x", &ax, &ech, &ex, &y_exact)?;
+    let r = Reference::new(ch, x);
+    let id = THEOREM.id;
+    let y = scan(ch, x).map_err(|e| r.fail(id, T::NAME, format!("float scan failed: {e}")))?.y;
+    let e1 = r.check(id, "scan y", &y)?;
+    let a = hidden_attention(ch).map_err(|e| r.fail(id, T::NAME, format!("float α̃ failed: {e}")))?;
+    let ax = a.mul_vec(x).map_err(|e| r.fail(id, T::NAME, e.to_string()))?;
+    let e2 = r.check(id, "α̃ x", &ax)?;
     Ok(Some(e1.unwrap_or(0.0).max(e2.unwrap_or(0.0))))
 }
 

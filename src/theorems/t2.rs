@@ -1,6 +1,6 @@
 //! T2 — a channel is a causal linear attention head: (a) gated, (b) factored.
 
-use super::{check_float_output, CaseResult, Counterexample, Theorem};
+use super::{CaseResult, Counterexample, Reference, Theorem};
 use crate::error::Error;
 use crate::scalar::{Class, Exact, Field};
 use crate::ssm::{factored, gated_head, hidden_attention, scan, Channel};
@@ -60,26 +60,21 @@ pub fn check_exact(ch: &Channel<Exact>, x: &[Exact]) -> CaseResult {
 /// Float check of T2: the gated output and (unless refused with a typed range error) the
 /// factored output, each within the bound of [`super::bound`] of the exact output.
 pub fn check_float<T: Field>(ch: &Channel<T>, x: &[T]) -> CaseResult {
-    let (ech, ex) = (ch.to_exact(), x.iter().map(|v| v.to_exact()).collect::<Vec<_>>());
-    let y_exact = scan(&ech, &ex).expect("exact scan of a valid channel").y;
-    let fail = |what: String| Counterexample {
-        theorem: THEOREM.id,
-        tier: T::NAME,
-        what,
-        channel: ech.clone(),
-        input: ex.clone(),
-    };
+    let r = Reference::new(ch, x);
+    let id = THEOREM.id;
     let gy = gated_head(ch)
         .output(x)
-        .map_err(|e| fail(format!("float gated output failed: {e}")))?;
-    let e1 = check_float_output(THEOREM.id, "(a) gated y", &gy, &ech, &ex, &y_exact)?;
+        .map_err(|e| r.fail(id, T::NAME, format!("float gated output failed: {e}")))?;
+    let e1 = r.check(id, "(a) gated y", &gy)?;
     let e2 = match factored(ch) {
         Ok(f) => {
-            let fy = f.output(x).map_err(|e| fail(format!("float factored output failed: {e}")))?;
-            check_float_output(THEOREM.id, "(b) factored y", &fy, &ech, &ex, &y_exact)?
+            let fy = f
+                .output(x)
+                .map_err(|e| r.fail(id, T::NAME, format!("float factored output failed: {e}")))?;
+            r.check(id, "(b) factored y", &fy)?
         }
         Err(Error::FactorRange { .. } | Error::ZeroTransition { .. }) => None,
-        Err(e) => return Err(fail(format!("float factored failed unexpectedly: {e}"))),
+        Err(e) => return Err(r.fail(id, T::NAME, format!("float factored failed unexpectedly: {e}"))),
     };
     Ok(Some(e1.unwrap_or(0.0).max(e2.unwrap_or(0.0))))
 }

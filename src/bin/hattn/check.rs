@@ -1,0 +1,57 @@
+//! `hattn check`: the theorem table.
+
+use std::process::ExitCode;
+
+use hidden_attention::theorems::suite;
+use indicatif::{ProgressBar, ProgressStyle};
+
+pub fn check(cases: usize, seed: u64) -> ExitCode {
+    println!("hattn check: {cases} cases per row, seed {seed}");
+    let mut lines = Vec::new();
+    let mut failures = Vec::new();
+    for row in suite::rows() {
+        let bar = ProgressBar::new(cases as u64).with_style(
+            ProgressStyle::with_template("{prefix:>10} {bar:30} {pos}/{len} {per_sec}")
+                .expect("static template"),
+        );
+        bar.set_prefix(format!("{} {}", row.theorem.id, row.tier));
+        let stats = row.run(cases, seed, &mut || bar.inc(1));
+        bar.finish_and_clear();
+        let err = if row.tier == "exact" {
+            "exact (==)".to_string()
+        } else {
+            format!("{:.2e}", stats.max_error)
+        };
+        lines.push(format!(
+            "{:<3} {:<6} {:>6} {:>7}  {:>11}  {:>8.2}s  {}",
+            row.theorem.id,
+            row.tier,
+            stats.cases,
+            stats.passed,
+            err,
+            stats.elapsed.as_secs_f64(),
+            row.theorem.statement
+        ));
+        if let Some(c) = stats.counterexample {
+            failures.push(c);
+        }
+    }
+    println!(
+        "{:<3} {:<6} {:>6} {:>7}  {:>11}  {:>9}  statement",
+        "thm", "tier", "cases", "passed", "float error", "time"
+    );
+    for l in lines {
+        println!("{l}");
+    }
+    println!("float error: largest |float − exact| over the outputs, relative to max_i Σ_j |α̃_ij||x_j|");
+    if failures.is_empty() {
+        println!("all checks passed");
+        ExitCode::SUCCESS
+    } else {
+        for c in failures {
+            eprintln!("{c}");
+        }
+        ExitCode::FAILURE
+    }
+}
+
