@@ -1,0 +1,32 @@
+(* Prints the assumptions of every main theorem; `make check` requires each
+   to be closed under the global context (no axioms, no admitted lemmas). *)
+
+From HiddenAttention Require Import Channel Attention T1_Unrolling
+  T2_LinearAttention T3_HeadIsChannel T4_Semiseparable T5_Realisation
+  T6_Softmax.
+
+Print Assumptions t1_scan_eq_hidden_attention.
+Print Assumptions t1_scan_eq_hidden_attention_full.
+Print Assumptions t1_scan_eq_hidden_attention_mx.
+Print Assumptions t2a_gated_form.
+Print Assumptions t2b_factored_form.
+Print Assumptions t2b_factored_form_mx.
+Print Assumptions t2b_ungated_head.
+Print Assumptions t3_gated_head_is_channel.
+Print Assumptions t3_gated_head_scores.
+Print Assumptions t3_linear_head_is_channel.
+Print Assumptions t3_retention_head_is_channel.
+Print Assumptions t4_semiseparable_rank_general.
+Print Assumptions t4_semiseparable_rank.
+Print Assumptions t4_ss_rank_le_state.
+Print Assumptions t5_realisation_full_state.
+Print Assumptions t5_realisable_iff_lower_triangular.
+Print Assumptions t5_state_lower_bound.
+Print Assumptions t5_ss_rank_le_state.
+Print Assumptions t6_softmax_is_causal_stochastic.
+Print Assumptions t6_softmax_iff_causal_stochastic.
+Print Assumptions t6_negative_entry_not_softmax.
+Print Assumptions t6_row_sum_not_softmax.
+Print Assumptions t6_channel_not_softmax.
+Print Assumptions t6_softmax_ss_rank_unbounded.
+Print Assumptions t6_softmax_not_channel.
