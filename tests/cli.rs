@@ -1,0 +1,69 @@
+//! The `hattn` command line: exit codes and messages.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+fn hattn(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_hattn")).args(args).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn data(rel: &str) -> String {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel).to_string_lossy().into_owned()
+}
+
+#[test]
+fn golden_passes_on_the_copied_cases() {
+    for extra in [&[][..], &["--f32"][..]] {
+        let mut args = vec!["golden"];
+        args.extend_from_slice(extra);
+        let dir = data("golden/selective_scan");
+        let dir2 = data("golden/hidden_attention");
+        args.push(&dir);
+        args.push(&dir2);
+        let (code, out, err) = hattn(&args);
+        assert_eq!(code, 0, "{out}{err}");
+        assert_eq!(out.matches("PASS").count(), 15, "{out}");
+        assert!(!out.contains("FAIL"));
+    }
+}
+
+#[test]
+fn golden_exit_codes() {
+    let tmp = std::env::temp_dir().join(format!("hattn-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    // An invalid file: exit 2, the message names the file and the field.
+    let bad = tmp.join("bad.json");
+    std::fs::write(&bad, r#"{"name": "b", "kind": "selective_scan", "inputs": {"u": {"shape": [1], "data": [1.0]}}, "expected": {}}"#).unwrap();
+    let (code, _, err) = hattn(&["golden", bad.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("bad.json") && err.contains("inputs.delta"), "{err}");
+    // A case whose expected output is off: exit 1 and a FAIL line.
+    let src = std::fs::read_to_string(data("golden/selective_scan/scan_s31_b2_d3_n4_l1_const.json")).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&src).unwrap();
+    let x = v["expected"]["out"]["data"][0].as_f64().unwrap();
+    v["expected"]["out"]["data"][0] = serde_json::json!(x + 0.5);
+    let wrong = tmp.join("wrong.json");
+    std::fs::write(&wrong, v.to_string()).unwrap();
+    let (code, out, _) = hattn(&["golden", wrong.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("FAIL"));
+    // A missing path: exit 2.
+    let (code, _, err) = hattn(&["golden", tmp.join("nope").to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    std::fs::remove_dir_all(&tmp).ok();
+}
+
+#[test]
+fn check_runs_and_reports_every_row() {
+    let (code, out, err) = hattn(&["check", "--cases", "5", "--seed", "7"]);
+    assert_eq!(code, 0, "{out}{err}");
+    for row in ["T1  exact", "T1  f64", "T1  f32", "T2  exact", "T2  f64", "T2  f32"] {
+        assert!(out.contains(row), "missing row {row}:\n{out}");
+    }
+    assert!(out.contains("all checks passed"));
+}
