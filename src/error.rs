@@ -156,6 +156,91 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// A checkpoint lacks a tensor the model needs.
+    #[error("{}: missing tensor `{tensor}`", file.display())]
+    MissingTensor {
+        /// The checkpoint file (or directory) searched.
+        file: PathBuf,
+        /// The tensor name, e.g. `backbone.layers.3.mixer.A_log`.
+        tensor: String,
+    },
+    /// A checkpoint tensor whose shape disagrees with the configuration.
+    #[error("tensor `{tensor}`: shape {found:?}, but the configuration implies {expected:?} ({hint})")]
+    WeightShape {
+        /// The tensor name.
+        tensor: String,
+        /// The shape the configuration implies.
+        expected: Vec<usize>,
+        /// The shape stored in the checkpoint.
+        found: Vec<usize>,
+        /// Which configuration keys fix the expected shape.
+        hint: String,
+    },
+    /// A checkpoint tensor stored in a dtype the loader does not read.
+    #[error("tensor `{tensor}`: dtype {dtype} is not supported (F32, F16, BF16 and F64 are)")]
+    Dtype {
+        /// The tensor name.
+        tensor: String,
+        /// The stored dtype, as safetensors names it.
+        dtype: String,
+    },
+    /// A safetensors file that is truncated or whose header is corrupt.
+    #[error("{}: invalid safetensors file: {reason}", file.display())]
+    Safetensors {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong (header length, JSON, offsets, …).
+        reason: String,
+    },
+    /// A model configuration (`config.json`) key that is missing or invalid.
+    #[error("{}: config key `{key}`: {reason}", file.display())]
+    Config {
+        /// The configuration file.
+        file: PathBuf,
+        /// The offending key.
+        key: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A token id outside the vocabulary.
+    #[error("token {id} at position {position} is not below the vocabulary size {vocab}")]
+    TokenId {
+        /// Position in the token list (0-based).
+        position: usize,
+        /// The token id.
+        id: usize,
+        /// The vocabulary size.
+        vocab: usize,
+    },
+    /// An empty token list (a model needs at least one token).
+    #[error("empty token list: at least one token is needed")]
+    EmptyTokens,
+    /// A matrix that should be lower-triangular has a nonzero entry above the diagonal.
+    #[error("matrix entry ({row}, {col}) = {value} is above the diagonal: a causal attention matrix is lower-triangular")]
+    NotLowerTriangular {
+        /// Row (0-based).
+        row: usize,
+        /// Column (0-based), `col > row`.
+        col: usize,
+        /// The entry, as written (`"p/q"` or a float).
+        value: String,
+    },
+    /// An interchange (JSON) document that is invalid, naming the field at fault.
+    #[error("interchange field `{field}`: {reason}")]
+    Interchange {
+        /// JSON path of the field, e.g. `a_bar[2]` or `kind`.
+        field: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A construction that needs a condition the input does not meet.
+    #[error("{construction}: {reason}")]
+    Construction {
+        /// The construction (e.g. `"T5 diagonal realisation"`).
+        construction: &'static str,
+        /// Why it does not apply.
+        reason: String,
+    },
 }
 
 /// Result alias of the crate.

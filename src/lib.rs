@@ -40,6 +40,7 @@ pub mod baseline;
 pub mod bench;
 pub mod error;
 pub mod golden;
+pub mod model;
 pub mod scalar;
 pub mod ssm;
 pub mod strategies;

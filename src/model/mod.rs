@@ -1,0 +1,18 @@
+//! Real Mamba-1 checkpoints: loading, the forward pass, hidden attention per layer and
+//! channel, the whole-mixer operator, explanations, bidirectional layers and pictures.
+//!
+//! The S6 inside every block is the core's [`crate::ssm::selective_scan`]; the hidden
+//! attention of a channel is the core's [`crate::ssm::hidden_attention`] of the channel
+//! [`MixerWeights::channel`] builds. See `docs/model.md` for the whole picture.
+
+pub mod attention;
+pub mod block;
+pub mod config;
+pub mod forward;
+pub mod linear;
+pub mod weights;
+
+pub use block::{MixerDims, MixerTrace, MixerWeights};
+pub use config::{MambaConfig, Naming};
+pub use forward::{LayerWeights, Logits, MambaModel, ModelTrace};
+pub use weights::{write_safetensors, Checkpoint, StoreDtype};
