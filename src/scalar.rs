@@ -238,7 +238,15 @@ mod tests {
 
     #[test]
     fn lift_is_exact_round_trip() {
-        for &x in &[1.0, -0.1, 1e-300, 5e-324, 1.7976931348623157e308, 3.0e10, -2.5] {
+        for &x in &[
+            1.0,
+            -0.1,
+            1e-300,
+            5e-324,
+            1.7976931348623157e308,
+            3.0e10,
+            -2.5,
+        ] {
             let r = lift(x).unwrap();
             assert_eq!(Field::to_f64(&r), x);
         }

@@ -226,9 +226,7 @@ impl<T: Field> Matrix<T> {
                 found: x.len(),
             });
         }
-        Ok((0..self.rows)
-            .map(|i| dot(self.row(i), x))
-            .collect())
+        Ok((0..self.rows).map(|i| dot(self.row(i), x)).collect())
     }
 
     /// Map every entry into another field.
@@ -252,7 +250,11 @@ pub fn dot<T: Field>(a: &[T], b: &[T]) -> T {
 }
 
 /// Check a computed result is finite; name the first non-finite entry.
-pub(crate) fn expect_finite_result<T: Field>(what: &str, data: &[T], shape: &[usize]) -> Result<()> {
+pub(crate) fn expect_finite_result<T: Field>(
+    what: &str,
+    data: &[T],
+    shape: &[usize],
+) -> Result<()> {
     match data.iter().position(|v| !v.is_finite_val()) {
         None => Ok(()),
         Some(p) => Err(Error::NonFiniteResult {

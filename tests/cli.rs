@@ -4,7 +4,10 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn hattn(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hattn")).args(args).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hattn"))
+        .args(args)
+        .output()
+        .unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -13,7 +16,11 @@ fn hattn(args: &[&str]) -> (i32, String, String) {
 }
 
 fn data(rel: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(rel).to_string_lossy().into_owned()
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(rel)
+        .to_string_lossy()
+        .into_owned()
 }
 
 #[test]
@@ -41,9 +48,15 @@ fn golden_exit_codes() {
     std::fs::write(&bad, r#"{"name": "b", "kind": "selective_scan", "inputs": {"u": {"shape": [1], "data": [1.0]}}, "expected": {}}"#).unwrap();
     let (code, _, err) = hattn(&["golden", bad.to_str().unwrap()]);
     assert_eq!(code, 2, "{err}");
-    assert!(err.contains("bad.json") && err.contains("inputs.delta"), "{err}");
+    assert!(
+        err.contains("bad.json") && err.contains("inputs.delta"),
+        "{err}"
+    );
     // A case whose expected output is off: exit 1 and a FAIL line.
-    let src = std::fs::read_to_string(data("golden/selective_scan/scan_s31_b2_d3_n4_l1_const.json")).unwrap();
+    let src = std::fs::read_to_string(data(
+        "golden/selective_scan/scan_s31_b2_d3_n4_l1_const.json",
+    ))
+    .unwrap();
     let mut v: serde_json::Value = serde_json::from_str(&src).unwrap();
     let x = v["expected"]["out"]["data"][0].as_f64().unwrap();
     v["expected"]["out"]["data"][0] = serde_json::json!(x + 0.5);
@@ -62,7 +75,14 @@ fn golden_exit_codes() {
 fn check_runs_and_reports_every_row() {
     let (code, out, err) = hattn(&["check", "--cases", "5", "--seed", "7"]);
     assert_eq!(code, 0, "{out}{err}");
-    for row in ["T1  exact", "T1  f64", "T1  f32", "T2  exact", "T2  f64", "T2  f32"] {
+    for row in [
+        "T1  exact",
+        "T1  f64",
+        "T1  f32",
+        "T2  exact",
+        "T2  f64",
+        "T2  f32",
+    ] {
         assert!(out.contains(row), "missing row {row}:\n{out}");
     }
     assert!(out.contains("all checks passed"));

@@ -6,12 +6,19 @@ use std::path::Path;
 use hidden_attention::error::{Error, RangeLoss};
 use hidden_attention::golden::parse_case;
 use hidden_attention::scalar::ratio;
-use hidden_attention::ssm::{factored, hidden_attention_row, scan, selective_scan, Channel, SelectiveScanInput, StateMatrix};
+use hidden_attention::ssm::{
+    factored, hidden_attention_row, scan, selective_scan, Channel, SelectiveScanInput, StateMatrix,
+};
 use hidden_attention::tensor::Tensor;
 
 fn t(name: &str, shape: &[usize], fill: f64) -> Tensor<f64> {
     let n = shape.iter().product();
-    Tensor::new(name, shape.to_vec(), (0..n).map(|i| fill + 0.01 * i as f64).collect()).unwrap()
+    Tensor::new(
+        name,
+        shape.to_vec(),
+        (0..n).map(|i| fill + 0.01 * i as f64).collect(),
+    )
+    .unwrap()
 }
 
 /// batch 2, dim 4, L 5, N 3, grouped B/C with 2 groups.
@@ -41,28 +48,47 @@ fn wrong_shape_names_tensor_and_dimension() {
     let mut i = valid();
     i.z = Some(t("z", &[2, 4, 6], 0.5));
     match selective_scan(&i) {
-        Err(Error::Shape { tensor, dim, name, expected, found }) => {
-            assert_eq!((tensor.as_str(), dim, name.as_str(), expected, found), ("z", 2, "L", 5, 6));
+        Err(Error::Shape {
+            tensor,
+            dim,
+            name,
+            expected,
+            found,
+        }) => {
+            assert_eq!(
+                (tensor.as_str(), dim, name.as_str(), expected, found),
+                ("z", 2, "L", 5, 6)
+            );
         }
         r => panic!("expected a shape error, got {r:?}"),
     }
     let mut i = valid();
     i.b = t("B", &[2, 2, 4, 5], 0.3);
     match selective_scan(&i) {
-        Err(Error::Shape { tensor, dim, name, .. }) => assert_eq!((tensor.as_str(), dim, name.as_str()), ("B", 2, "N")),
+        Err(Error::Shape {
+            tensor, dim, name, ..
+        }) => assert_eq!((tensor.as_str(), dim, name.as_str()), ("B", 2, "N")),
         r => panic!("expected a shape error, got {r:?}"),
     }
     let mut i = valid();
     i.d = Some(t("D", &[3], 1.0));
-    assert!(matches!(selective_scan(&i), Err(Error::Shape { tensor, dim: 0, .. }) if tensor == "D"));
+    assert!(
+        matches!(selective_scan(&i), Err(Error::Shape { tensor, dim: 0, .. }) if tensor == "D")
+    );
     let mut i = valid();
     i.c = t("C", &[2, 3, 5, 1, 1], 0.3);
-    assert!(matches!(selective_scan(&i), Err(Error::Rank { tensor, found: 5, .. }) if tensor == "C"));
+    assert!(
+        matches!(selective_scan(&i), Err(Error::Rank { tensor, found: 5, .. }) if tensor == "C")
+    );
 }
 
 #[test]
 fn non_finite_input_names_tensor_and_index() {
-    for (which, v) in [("delta", f64::NAN), ("u", f64::INFINITY), ("A", f64::NEG_INFINITY)] {
+    for (which, v) in [
+        ("delta", f64::NAN),
+        ("u", f64::INFINITY),
+        ("A", f64::NEG_INFINITY),
+    ] {
         let mut i = valid();
         let target = match which {
             "delta" => &mut i.delta,
@@ -89,7 +115,11 @@ fn groups_not_dividing_dim() {
     let mut i = valid();
     i.b = t("B", &[2, 3, 3, 5], 0.3);
     match selective_scan(&i) {
-        Err(Error::GroupMismatch { tensor, groups, dim }) => assert_eq!((tensor.as_str(), groups, dim), ("B", 3, 4)),
+        Err(Error::GroupMismatch {
+            tensor,
+            groups,
+            dim,
+        }) => assert_eq!((tensor.as_str(), groups, dim), ("B", 3, 4)),
         r => panic!("expected GroupMismatch, got {r:?}"),
     }
 }
@@ -97,24 +127,40 @@ fn groups_not_dividing_dim() {
 #[test]
 fn complex_a_is_rejected() {
     let mut i = valid();
-    i.a = StateMatrix::Complex { re: t("A", &[4, 3], -1.0), im: t("A", &[4, 3], 0.5) };
-    assert!(matches!(selective_scan(&i), Err(Error::ComplexUnsupported { tensor }) if tensor == "A"));
+    i.a = StateMatrix::Complex {
+        re: t("A", &[4, 3], -1.0),
+        im: t("A", &[4, 3], 0.5),
+    };
+    assert!(
+        matches!(selective_scan(&i), Err(Error::ComplexUnsupported { tensor }) if tensor == "A")
+    );
 }
 
 #[test]
 fn overflowing_scan_is_an_error_not_a_number() {
     // Ā = 1e200 per step: h overflows at step 2.
     let ch = Channel::new(3, 1, vec![1e200; 3], vec![1.0; 3], vec![1.0; 3]).unwrap();
-    assert!(matches!(scan(&ch, &[1.0, 1.0, 1.0]), Err(Error::NonFiniteResult { .. })));
+    assert!(matches!(
+        scan(&ch, &[1.0, 1.0, 1.0]),
+        Err(Error::NonFiniteResult { .. })
+    ));
     assert!(matches!(
         Channel::new(1, 1, vec![f64::NAN], vec![1.0], vec![1.0]),
         Err(Error::NonFinite { tensor, .. }) if tensor == "Abar"
     ));
-    assert!(matches!(Channel::<f64>::new(2, 1, vec![1.0], vec![1.0; 2], vec![1.0; 2]), Err(Error::DataLength { .. })));
+    assert!(matches!(
+        Channel::<f64>::new(2, 1, vec![1.0], vec![1.0; 2], vec![1.0; 2]),
+        Err(Error::DataLength { .. })
+    ));
     let ok = Channel::new(2, 1, vec![0.5; 2], vec![1.0; 2], vec![1.0; 2]).unwrap();
     assert!(matches!(scan(&ok, &[1.0]), Err(Error::Shape { tensor, .. }) if tensor == "x"));
-    assert!(matches!(scan(&ok, &[1.0, f64::NAN]), Err(Error::NonFinite { tensor, index, .. }) if tensor == "x" && index == vec![1]));
-    assert!(matches!(hidden_attention_row(&ok, 2), Err(Error::InvalidArgument { .. })));
+    assert!(
+        matches!(scan(&ok, &[1.0, f64::NAN]), Err(Error::NonFinite { tensor, index, .. }) if tensor == "x" && index == vec![1])
+    );
+    assert!(matches!(
+        hidden_attention_row(&ok, 2),
+        Err(Error::InvalidArgument { .. })
+    ));
 }
 
 #[test]
@@ -125,7 +171,13 @@ fn factored_float_reports_first_underflow_step() {
     let a = (-10.0f64).exp();
     let ch = Channel::new(l, 1, vec![a; l], vec![1.0; l], vec![1.0; l]).unwrap();
     match factored(&ch) {
-        Err(Error::FactorRange { quantity, loss, step, state, .. }) => {
+        Err(Error::FactorRange {
+            quantity,
+            loss,
+            step,
+            state,
+            ..
+        }) => {
             assert_eq!((quantity, loss, state), ("P", RangeLoss::Underflow, 0));
             assert_eq!(step, 70);
         }
@@ -138,13 +190,37 @@ fn factored_float_reports_first_underflow_step() {
     }
     // K = B̄ / P overflows before P underflows when B̄ is large.
     let big = Channel::new(l, 1, vec![a; l], vec![1e300; l], vec![1.0; l]).unwrap();
-    assert!(matches!(factored(&big), Err(Error::FactorRange { quantity: "K", loss: RangeLoss::Overflow, .. })));
+    assert!(matches!(
+        factored(&big),
+        Err(Error::FactorRange {
+            quantity: "K",
+            loss: RangeLoss::Overflow,
+            ..
+        })
+    ));
 }
 
 #[test]
 fn factored_exact_names_zero_transition() {
-    let ch = Channel::new(3, 2, vec![ratio(1, 2), ratio(1, 1), ratio(1, 3), ratio(0, 1), ratio(1, 1), ratio(0, 1)], vec![ratio(1, 1); 6], vec![ratio(1, 1); 6]).unwrap();
-    assert!(matches!(factored(&ch), Err(Error::ZeroTransition { step: 1, state: 1 })));
+    let ch = Channel::new(
+        3,
+        2,
+        vec![
+            ratio(1, 2),
+            ratio(1, 1),
+            ratio(1, 3),
+            ratio(0, 1),
+            ratio(1, 1),
+            ratio(0, 1),
+        ],
+        vec![ratio(1, 1); 6],
+        vec![ratio(1, 1); 6],
+    )
+    .unwrap();
+    assert!(matches!(
+        factored(&ch),
+        Err(Error::ZeroTransition { step: 1, state: 1 })
+    ));
 }
 
 #[test]
@@ -157,7 +233,10 @@ fn case_file_errors_name_the_field() {
     check("{", "(json)");
     check(r#"{"kind": "selective_scan"}"#, "name");
     check(r#"{"name": "x", "kind": "conv"}"#, "kind");
-    check(r#"{"name": "x", "kind": "selective_scan", "inputs": {}}"#, "expected");
+    check(
+        r#"{"name": "x", "kind": "selective_scan", "inputs": {}}"#,
+        "expected",
+    );
     let tensor = |s: &str| format!(r#"{{"shape": {s}, "data": [1.0, 2.0]}}"#);
     let case = |b: String| {
         format!(
@@ -166,6 +245,12 @@ fn case_file_errors_name_the_field() {
         )
     };
     check(&case(tensor("[3]")), "inputs.B");
-    check(&case(r#"{"shape": [2], "data": [1.0, "a"]}"#.into()), "inputs.B.data[1]");
-    check(&case(r#"{"shape": [-2], "data": [1.0, 2.0]}"#.into()), "inputs.B.shape[0]");
+    check(
+        &case(r#"{"shape": [2], "data": [1.0, "a"]}"#.into()),
+        "inputs.B.data[1]",
+    );
+    check(
+        &case(r#"{"shape": [-2], "data": [1.0, 2.0]}"#.into()),
+        "inputs.B.shape[0]",
+    );
 }

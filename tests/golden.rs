@@ -3,7 +3,9 @@
 
 use std::path::PathBuf;
 
-use hidden_attention::golden::{collect_files, load_case, run_case, CaseKind, F32_TOLERANCE, F64_TOLERANCE};
+use hidden_attention::golden::{
+    collect_files, load_case, run_case, CaseKind, F32_TOLERANCE, F64_TOLERANCE,
+};
 
 fn case_files() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden");
@@ -18,7 +20,11 @@ fn every_golden_case_passes_in_f64() {
     for f in files {
         let case = load_case(&f).unwrap();
         let r = run_case::<f64>(&case, F64_TOLERANCE).unwrap();
-        assert!(r.pass, "{}: max_abs {:e} max_rel {:e}", r.name, r.max_abs, r.max_rel);
+        assert!(
+            r.pass,
+            "{}: max_abs {:e} max_rel {:e}",
+            r.name, r.max_abs, r.max_rel
+        );
         assert!(r.compared > 0);
         // Far inside the tolerance: agreement to a few ulps.
         assert!(r.max_abs < 1e-13, "{}: {:e}", r.name, r.max_abs);
@@ -30,7 +36,11 @@ fn every_golden_case_passes_in_f32() {
     for f in case_files() {
         let case = load_case(&f).unwrap();
         let r = run_case::<f32>(&case, F32_TOLERANCE).unwrap();
-        assert!(r.pass, "{}: max_abs {:e} max_rel {:e}", r.name, r.max_abs, r.max_rel);
+        assert!(
+            r.pass,
+            "{}: max_abs {:e} max_rel {:e}",
+            r.name, r.max_abs, r.max_rel
+        );
         // mamba_ssm's f32 tolerance is atol 2e-3; we are two orders of magnitude inside.
         assert!(r.max_abs < 1e-4, "{}: {:e}", r.name, r.max_abs);
     }
@@ -42,7 +52,9 @@ fn both_kinds_and_all_bc_layouts_are_covered() {
     assert!(cases.iter().any(|c| c.kind == CaseKind::HiddenAttention));
     for rank in [2, 3, 4] {
         assert!(
-            cases.iter().any(|c| c.inputs.get("B").is_some_and(|b| b.shape().len() == rank)),
+            cases
+                .iter()
+                .any(|c| c.inputs.get("B").is_some_and(|b| b.shape().len() == rank)),
             "no case with B of rank {rank}"
         );
     }
@@ -50,7 +62,10 @@ fn both_kinds_and_all_bc_layouts_are_covered() {
 
 #[test]
 fn a_wrong_expected_value_fails() {
-    let f = case_files().into_iter().find(|f| f.to_string_lossy().contains("scan_s67")).unwrap();
+    let f = case_files()
+        .into_iter()
+        .find(|f| f.to_string_lossy().contains("scan_s67"))
+        .unwrap();
     let mut case = load_case(&f).unwrap();
     let out = case.expected.get_mut("out").unwrap();
     out.data_mut()[3] += 1e-9;

@@ -8,21 +8,33 @@ use std::process::Command;
 
 #[test]
 fn coq_proofs_check() {
-    let have_coq = Command::new("coqc").arg("--version").output().is_ok_and(|o| o.status.success());
+    let have_coq = Command::new("coqc")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     let required = std::env::var("HATTN_REQUIRE_PROOFS").is_ok_and(|v| v == "1");
     if !have_coq {
-        assert!(!required, "HATTN_REQUIRE_PROOFS=1 but coqc is not installed");
+        assert!(
+            !required,
+            "HATTN_REQUIRE_PROOFS=1 but coqc is not installed"
+        );
         eprintln!("skipping: coqc not found (install the packages listed in proofs/README.md)");
         return;
     }
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/proofs");
-    let out = Command::new("make").args(["-C", dir, "check"]).output().expect("make runs");
+    let out = Command::new("make")
+        .args(["-C", dir, "check"])
+        .output()
+        .expect("make runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
         "make -C proofs check failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert!(stdout.contains("Closed under the global context"), "{stdout}");
+    assert!(
+        stdout.contains("Closed under the global context"),
+        "{stdout}"
+    );
     assert!(!stdout.contains("Axioms:"), "{stdout}");
 }

@@ -98,10 +98,20 @@ fn hand_computed_alpha() {
     )
     .unwrap();
     let a = ssm::hidden_attention(&ch).unwrap();
-    let expect: Vec<Exact> = [(1, 1), (0, 1), (0, 1), (1, 2), (1, 1), (0, 1), (3, 2), (3, 1), (1, 1)]
-        .iter()
-        .map(|&(p, q)| ratio(p, q))
-        .collect();
+    let expect: Vec<Exact> = [
+        (1, 1),
+        (0, 1),
+        (0, 1),
+        (1, 2),
+        (1, 1),
+        (0, 1),
+        (3, 2),
+        (3, 1),
+        (1, 1),
+    ]
+    .iter()
+    .map(|&(p, q)| ratio(p, q))
+    .collect();
     assert_eq!(a.data(), &expect[..]);
     let f = factored(&ch).unwrap();
     // P = (2, 1, 3): Q = C ⊙ P, K = B̄ ⊘ P

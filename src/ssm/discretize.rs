@@ -85,3 +85,62 @@ impl<T: Real> MambaChannel<T> {
         Channel::new(l, n, abar, bbar, self.c.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn zoh_and_euler_b() {
+        let m = MambaChannel {
+            delta: vec![0.5f64, 1e-9],
+            a: vec![-1.0, 0.0],
+            b: vec![2.0, 3.0, 2.0, 3.0],
+            c: vec![1.0; 4],
+        };
+        let e = m.discretize(BRule::Euler).unwrap();
+        let z = m.discretize(BRule::Zoh).unwrap();
+        // Euler: ΔB.
+        assert_eq!(e.bbar(0), &[1.0, 1.5]);
+        // ZOH: (e^{ΔA} − 1)/A · B = (1 − e^{−1/2})·2 for A = −1; ΔB for A = 0.
+        assert!((z.bbar(0)[0] - 2.0 * (1.0 - (-0.5f64).exp())).abs() < 1e-15);
+        assert_eq!(z.bbar(0)[1], 1.5);
+        // As Δ → 0 both agree to first order: |ZOH − Euler| ≈ Δ²|A B|/2.
+        assert!((z.bbar(1)[0] - e.bbar(1)[0]).abs() < 1e-17);
+        // Ā = e^{ΔA} in both.
+        assert_eq!(e.abar(0), z.abar(0));
+        assert_eq!(e.abar(0)[1], 1.0);
+    }
+
+    #[test]
+    fn rejects_bad_parameters() {
+        let m = MambaChannel {
+            delta: vec![f64::NAN],
+            a: vec![-1.0],
+            b: vec![1.0],
+            c: vec![1.0],
+        };
+        assert!(
+            matches!(m.discretize(BRule::Euler), Err(Error::NonFinite { tensor, .. }) if tensor == "delta")
+        );
+        let m = MambaChannel {
+            delta: vec![1.0],
+            a: vec![-1.0],
+            b: vec![1.0, 2.0],
+            c: vec![1.0],
+        };
+        assert!(
+            matches!(m.discretize(BRule::Euler), Err(Error::DataLength { tensor, .. }) if tensor == "B")
+        );
+        // e^{ΔA} overflows for ΔA > 709: an error, not ∞.
+        let m = MambaChannel {
+            delta: vec![1000.0],
+            a: vec![1.0],
+            b: vec![1.0],
+            c: vec![1.0],
+        };
+        assert!(
+            matches!(m.discretize(BRule::Euler), Err(Error::NonFinite { tensor, .. }) if tensor == "Abar")
+        );
+    }
+}

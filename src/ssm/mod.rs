@@ -17,4 +17,6 @@ pub use factored::{factored, Factored};
 pub use gated::{gated_head, gated_output};
 pub use hidden_attention::{hidden_attention, hidden_attention_row};
 pub use scan::{scan, ScanOutput};
-pub use selective_scan::{selective_scan, ScanDims, SelectiveScanInput, SelectiveScanOutput, StateMatrix};
+pub use selective_scan::{
+    selective_scan, ScanDims, SelectiveScanInput, SelectiveScanOutput, StateMatrix,
+};

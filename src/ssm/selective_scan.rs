@@ -131,11 +131,19 @@ impl<T: Real> SelectiveScanInput<T> {
         };
         self.bc_kind("B", &self.b, dims)?;
         self.bc_kind("C", &self.c, dims)?;
-        let optional = [("D", &self.d), ("z", &self.z), ("delta_bias", &self.delta_bias)];
-        for (name, t) in [("u", Some(&self.u)), ("delta", Some(&self.delta)), ("A", Some(a))]
-            .into_iter()
-            .chain([("B", Some(&self.b)), ("C", Some(&self.c))])
-            .chain(optional.iter().map(|(n, t)| (*n, t.as_ref())))
+        let optional = [
+            ("D", &self.d),
+            ("z", &self.z),
+            ("delta_bias", &self.delta_bias),
+        ];
+        for (name, t) in [
+            ("u", Some(&self.u)),
+            ("delta", Some(&self.delta)),
+            ("A", Some(a)),
+        ]
+        .into_iter()
+        .chain([("B", Some(&self.b)), ("C", Some(&self.c))])
+        .chain(optional.iter().map(|(n, t)| (*n, t.as_ref())))
         {
             if let Some(t) = t {
                 t.expect_finite(name)?;
@@ -163,7 +171,10 @@ impl<T: Real> SelectiveScanInput<T> {
             }
             4 => {
                 let g = t.shape()[1];
-                t.expect_shape(name, &[("batch", d.batch), ("G", g), ("N", d.state), ("L", d.len)])?;
+                t.expect_shape(
+                    name,
+                    &[("batch", d.batch), ("G", g), ("N", d.state), ("L", d.len)],
+                )?;
                 if g == 0 || d.dim % g != 0 {
                     return Err(Error::GroupMismatch {
                         tensor: name.into(),
@@ -183,7 +194,14 @@ impl<T: Real> SelectiveScanInput<T> {
     }
 
     /// `B` or `C` of channel `(b, d)` at every step, row-major `L × N`.
-    fn bc_rows(&self, name: &str, t: &Tensor<T>, dims: ScanDims, b: usize, d: usize) -> Result<Vec<T>> {
+    fn bc_rows(
+        &self,
+        name: &str,
+        t: &Tensor<T>,
+        dims: ScanDims,
+        b: usize,
+        d: usize,
+    ) -> Result<Vec<T>> {
         let (l, n) = (dims.len, dims.state);
         let kind = self.bc_kind(name, t, dims)?;
         let mut out = Vec::with_capacity(l * n);

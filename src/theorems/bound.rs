@@ -32,7 +32,9 @@ pub fn gamma(m: usize, u: f64) -> f64 {
 pub fn magnitude(ch: &Channel<Exact>, x: &[Exact]) -> Vec<Exact> {
     let abs = ch.map(|v| v.abs_val());
     let ax: Vec<Exact> = x.iter().map(|v| v.abs_val()).collect();
-    scan(&abs, &ax).expect("exact scan of a valid channel cannot fail").y
+    scan(&abs, &ax)
+        .expect("exact scan of a valid channel cannot fail")
+        .y
 }
 
 /// The bound $\gamma_m\,\mathrm{magnitude}_i + \eta$ of the module docs, per output, for a
@@ -43,7 +45,8 @@ pub fn output_bound<T: Field>(ch: &Channel<Exact>, x: &[Exact], magnitude: &[Exa
     let g = gamma(3 * l + n + 4, T::unit_roundoff());
     let max_abs = |v: &[Exact]| v.iter().map(|e| e.to_f64().abs()).fold(0.0, f64::max);
     let xsum: f64 = x.iter().map(|e| e.to_f64().abs()).sum();
-    let eta = (l * n + 1) as f64 * T::min_normal() * max_abs(ch.c_all()) * max_abs(ch.bbar_all()) * xsum;
+    let eta =
+        (l * n + 1) as f64 * T::min_normal() * max_abs(ch.c_all()) * max_abs(ch.bbar_all()) * xsum;
     magnitude
         .iter()
         .map(|m| (g * m.to_f64() + eta) * (1.0 + 1e-9))

@@ -20,19 +20,27 @@ pub fn check_exact(ch: &Channel<Exact>, x: &[Exact]) -> CaseResult {
         channel: ch.clone(),
         input: x.to_vec(),
     };
-    let y = scan(ch, x).map_err(|e| fail(format!("scan failed: {e}")))?.y;
+    let y = scan(ch, x)
+        .map_err(|e| fail(format!("scan failed: {e}")))?
+        .y;
     let a = hidden_attention(ch).map_err(|e| fail(format!("α̃ failed: {e}")))?;
     for i in 0..ch.len() {
         for j in i + 1..ch.len() {
             if !a.get(i, j).is_zero_val() {
-                return Err(fail(format!("α̃[{i}][{j}] = {} above the diagonal", a.get(i, j))));
+                return Err(fail(format!(
+                    "α̃[{i}][{j}] = {} above the diagonal",
+                    a.get(i, j)
+                )));
             }
         }
     }
     let ax = a.mul_vec(x).map_err(|e| fail(e.to_string()))?;
     match y.iter().zip(&ax).position(|(p, q)| p != q) {
         None => Ok(None),
-        Some(i) => Err(fail(format!("scan y[{i}] = {} but (α̃ x)[{i}] = {}", y[i], ax[i]))),
+        Some(i) => Err(fail(format!(
+            "scan y[{i}] = {} but (α̃ x)[{i}] = {}",
+            y[i], ax[i]
+        ))),
     }
 }
 
@@ -41,10 +49,15 @@ pub fn check_exact(ch: &Channel<Exact>, x: &[Exact]) -> CaseResult {
 pub fn check_float<T: Field>(ch: &Channel<T>, x: &[T]) -> CaseResult {
     let r = Reference::new(ch, x);
     let id = THEOREM.id;
-    let y = scan(ch, x).map_err(|e| r.fail(id, T::NAME, format!("float scan failed: {e}")))?.y;
+    let y = scan(ch, x)
+        .map_err(|e| r.fail(id, T::NAME, format!("float scan failed: {e}")))?
+        .y;
     let e1 = r.check(id, "scan y", &y)?;
-    let a = hidden_attention(ch).map_err(|e| r.fail(id, T::NAME, format!("float α̃ failed: {e}")))?;
-    let ax = a.mul_vec(x).map_err(|e| r.fail(id, T::NAME, e.to_string()))?;
+    let a =
+        hidden_attention(ch).map_err(|e| r.fail(id, T::NAME, format!("float α̃ failed: {e}")))?;
+    let ax = a
+        .mul_vec(x)
+        .map_err(|e| r.fail(id, T::NAME, e.to_string()))?;
     let e2 = r.check(id, "α̃ x", &ax)?;
     Ok(Some(e1.unwrap_or(0.0).max(e2.unwrap_or(0.0))))
 }

@@ -24,16 +24,25 @@ pub fn check_exact(ch: &Channel<Exact>, x: &[Exact]) -> CaseResult {
         channel: ch.clone(),
         input: x.to_vec(),
     };
-    let y = scan(ch, x).map_err(|e| fail(format!("scan failed: {e}")))?.y;
+    let y = scan(ch, x)
+        .map_err(|e| fail(format!("scan failed: {e}")))?
+        .y;
     let alpha = hidden_attention(ch).map_err(|e| fail(format!("α̃ failed: {e}")))?;
     let head = gated_head(ch);
-    let ga = head.attention().map_err(|e| fail(format!("gated matrix failed: {e}")))?;
+    let ga = head
+        .attention()
+        .map_err(|e| fail(format!("gated matrix failed: {e}")))?;
     if ga != alpha {
         return Err(fail("(a) gated attention matrix != α̃".into()));
     }
-    let gy = head.output(x).map_err(|e| fail(format!("gated output failed: {e}")))?;
+    let gy = head
+        .output(x)
+        .map_err(|e| fail(format!("gated output failed: {e}")))?;
     if let Some(i) = gy.iter().zip(&y).position(|(p, q)| p != q) {
-        return Err(fail(format!("(a) gated y[{i}] = {} but scan y[{i}] = {}", gy[i], y[i])));
+        return Err(fail(format!(
+            "(a) gated y[{i}] = {} but scan y[{i}] = {}",
+            gy[i], y[i]
+        )));
     }
     let first_zero = (0..ch.len())
         .flat_map(|t| (0..ch.state()).map(move |s| (t, s)))
@@ -45,7 +54,10 @@ pub fn check_exact(ch: &Channel<Exact>, x: &[Exact]) -> CaseResult {
             }
             let fy = f.output(x).map_err(|e| fail(e.to_string()))?;
             if let Some(i) = fy.iter().zip(&y).position(|(p, q)| p != q) {
-                return Err(fail(format!("(b) factored y[{i}] = {} but scan y[{i}] = {}", fy[i], y[i])));
+                return Err(fail(format!(
+                    "(b) factored y[{i}] = {} but scan y[{i}] = {}",
+                    fy[i], y[i]
+                )));
             }
             Ok(None)
         }
@@ -74,7 +86,13 @@ pub fn check_float<T: Field>(ch: &Channel<T>, x: &[T]) -> CaseResult {
             r.check(id, "(b) factored y", &fy)?
         }
         Err(Error::FactorRange { .. } | Error::ZeroTransition { .. }) => None,
-        Err(e) => return Err(r.fail(id, T::NAME, format!("float factored failed unexpectedly: {e}"))),
+        Err(e) => {
+            return Err(r.fail(
+                id,
+                T::NAME,
+                format!("float factored failed unexpectedly: {e}"),
+            ))
+        }
     };
     Ok(Some(e1.unwrap_or(0.0).max(e2.unwrap_or(0.0))))
 }
