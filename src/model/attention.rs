@@ -36,7 +36,10 @@ pub fn layer_channels<T: Real>(
     }
     let input = mixer.scan_input(&[trace]);
     let dims = input.validate()?;
-    chans.par_iter().map(|&e| input.channel(dims, 0, e)).collect()
+    chans
+        .par_iter()
+        .map(|&e| input.channel(dims, 0, e))
+        .collect()
 }
 
 /// **T1 on a real layer.** The hidden attention $\tilde\alpha^{(e)}$ of the channels
@@ -74,7 +77,10 @@ pub fn layer_attention<T: Real>(
 ///
 /// # Errors
 /// As [`layer_channels`].
-pub fn layer_attention_mean<T: Real>(mixer: &MixerWeights<T>, trace: &MixerTrace<T>) -> Result<Vec<T>> {
+pub fn layer_attention_mean<T: Real>(
+    mixer: &MixerWeights<T>,
+    trace: &MixerTrace<T>,
+) -> Result<Vec<T>> {
     let chans = layer_channels(mixer, trace, None)?;
     let l = trace.len;
     let sum = chans

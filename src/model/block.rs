@@ -88,7 +88,6 @@ pub struct MixerTrace<T> {
 /// RMSNorm of every row of `x` (`(L, d)`): $w \odot x_t / \sqrt{\overline{x_t^2} + \varepsilon}$.
 /// Returns the normalised rows and the factors $r_t = (\overline{x_t^2}+\varepsilon)^{-1/2}$.
 pub fn rms_norm<T: Real>(x: &[T], d: usize, w: &[T], eps: f64) -> (Vec<T>, Vec<T>) {
-
     let l = x.len() / d;
     let mut out = vec![T::zero(); x.len()];
     let mut rs = Vec::with_capacity(l);
@@ -116,7 +115,14 @@ impl<T: Real> MixerWeights<T> {
             dt_rank: r,
         } = self.dims;
         let l = input.len() / d_model;
-        let xz = linear(input, l, &self.in_proj, 2 * di, d_model, self.in_proj_bias.as_deref());
+        let xz = linear(
+            input,
+            l,
+            &self.in_proj,
+            2 * di,
+            d_model,
+            self.in_proj_bias.as_deref(),
+        );
         let mut x = vec![T::zero(); di * l];
         let mut z = vec![T::zero(); di * l];
         for t in 0..l {
@@ -188,7 +194,9 @@ impl<T: Real> MixerWeights<T> {
                 }
             }
         }
-        let t = |name: &str, shape: Vec<usize>, v: Vec<T>| Tensor::new(name, shape, v).expect("sizes agree by construction");
+        let t = |name: &str, shape: Vec<usize>, v: Vec<T>| {
+            Tensor::new(name, shape, v).expect("sizes agree by construction")
+        };
         SelectiveScanInput {
             u: t("u", vec![bsz, di, l], u),
             delta: t("delta", vec![bsz, di, l], delta),
@@ -224,7 +232,10 @@ impl<T: Real> MixerWeights<T> {
         if let Some(p) = traces.iter().position(|t| t.len != traces[0].len) {
             return Err(Error::InvalidArgument {
                 name: "batch".into(),
-                reason: format!("sequence {p} has length {}, sequence 0 has {}", traces[p].len, traces[0].len),
+                reason: format!(
+                    "sequence {p} has length {}, sequence 0 has {}",
+                    traces[p].len, traces[0].len
+                ),
             });
         }
         let input = self.scan_input(&traces.iter().collect::<Vec<_>>());
@@ -233,14 +244,26 @@ impl<T: Real> MixerWeights<T> {
         for (bi, tr) in traces.iter_mut().enumerate() {
             let l = tr.len;
             tr.y1 = out.out.data()[bi * di * l..(bi + 1) * di * l].to_vec();
-            tr.y = tr.y1.iter().zip(&tr.z).map(|(&y, &z)| y * z.silu()).collect();
+            tr.y = tr
+                .y1
+                .iter()
+                .zip(&tr.z)
+                .map(|(&y, &z)| y * z.silu())
+                .collect();
             let mut y_t = vec![T::zero(); l * di];
             for e in 0..di {
                 for t in 0..l {
                     y_t[t * di + e] = tr.y[e * l + t];
                 }
             }
-            tr.out = linear(&y_t, l, &self.out_proj, dm, di, self.out_proj_bias.as_deref());
+            tr.out = linear(
+                &y_t,
+                l,
+                &self.out_proj,
+                dm,
+                di,
+                self.out_proj_bias.as_deref(),
+            );
         }
         Ok(traces)
     }
@@ -275,4 +298,3 @@ pub fn causal_conv<T: Real>(x: &[T], l: usize, w: &[T], k: usize, bias: Option<&
     }
     out
 }
-

@@ -194,7 +194,10 @@ impl MambaConfig {
             let pad = k.usize("pad_vocab_size_multiple")?.unwrap_or(1);
             if let Some(layer) = k.get("ssm_cfg.layer") {
                 if layer.as_str().is_some_and(|s| s != "Mamba1") {
-                    return Err(k.err("ssm_cfg.layer", format!("only Mamba1 layers are supported, found {layer}")));
+                    return Err(k.err(
+                        "ssm_cfg.layer",
+                        format!("only Mamba1 layers are supported, found {layer}"),
+                    ));
                 }
             }
             Ok(Self {
@@ -212,7 +215,10 @@ impl MambaConfig {
                 naming: Naming::MambaSsm,
             })
         } else {
-            Err(k.err("hidden_size", "missing (and no `d_model` either): not a Mamba configuration"))
+            Err(k.err(
+                "hidden_size",
+                "missing (and no `d_model` either): not a Mamba configuration",
+            ))
         }
     }
 

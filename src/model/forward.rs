@@ -109,13 +109,24 @@ impl<T: Real> MambaModel<T> {
     /// As [`MambaModel::load`].
     pub fn from_checkpoint(config: MambaConfig, ck: &Checkpoint) -> Result<Self> {
         let c = &config;
-        let (dm, di, n, k, r, v) = (c.d_model, c.d_inner, c.d_state, c.d_conv, c.dt_rank, c.vocab_size);
+        let (dm, di, n, k, r, v) = (
+            c.d_model,
+            c.d_inner,
+            c.d_state,
+            c.d_conv,
+            c.dt_rank,
+            c.vocab_size,
+        );
         let emb_name = if ck.contains(c.naming.embedding()) {
             c.naming.embedding()
         } else {
             match c.naming {
-                Naming::Transformers if ck.contains(Naming::MambaSsm.embedding()) => Naming::MambaSsm.embedding(),
-                Naming::MambaSsm if ck.contains(Naming::Transformers.embedding()) => Naming::Transformers.embedding(),
+                Naming::Transformers if ck.contains(Naming::MambaSsm.embedding()) => {
+                    Naming::MambaSsm.embedding()
+                }
+                Naming::MambaSsm if ck.contains(Naming::Transformers.embedding()) => {
+                    Naming::Transformers.embedding()
+                }
                 _ => c.naming.embedding(),
             }
         };
@@ -123,16 +134,22 @@ impl<T: Real> MambaModel<T> {
         let mut layers = Vec::with_capacity(c.n_layer);
         for i in 0..c.n_layer {
             let p = mixer_names(c.naming, i);
-            let get = |name: &str, shape: &[usize], hint: &str| ck.tensor::<T>(&format!("{p}.{name}"), shape, hint);
-            let opt = |name: &str, shape: &[usize], on: bool, hint: &str| -> Result<Option<Vec<T>>> {
-                if on {
-                    get(name, shape, hint).map(Some)
-                } else {
-                    Ok(None)
-                }
+            let get = |name: &str, shape: &[usize], hint: &str| {
+                ck.tensor::<T>(&format!("{p}.{name}"), shape, hint)
             };
+            let opt =
+                |name: &str, shape: &[usize], on: bool, hint: &str| -> Result<Option<Vec<T>>> {
+                    if on {
+                        get(name, shape, hint).map(Some)
+                    } else {
+                        Ok(None)
+                    }
+                };
             let a_log: Vec<T> = get("A_log", &[di, n], "intermediate_size × state_size")?;
-            if let Some(extra) = ck.names().find(|nm| nm.starts_with(&format!("{p}.")) && nm.contains("_b")) {
+            if let Some(extra) = ck
+                .names()
+                .find(|nm| nm.starts_with(&format!("{p}.")) && nm.contains("_b"))
+            {
                 if extra.ends_with("A_b_log") {
                     return Err(Error::InvalidArgument {
                         name: extra.to_string(),
@@ -148,19 +165,43 @@ impl<T: Real> MambaModel<T> {
                     d_conv: k,
                     dt_rank: r,
                 },
-                in_proj: get("in_proj.weight", &[2 * di, dm], "2·intermediate_size × hidden_size")?,
+                in_proj: get(
+                    "in_proj.weight",
+                    &[2 * di, dm],
+                    "2·intermediate_size × hidden_size",
+                )?,
                 in_proj_bias: opt("in_proj.bias", &[2 * di], c.use_bias, "use_bias")?,
-                conv_w: get("conv1d.weight", &[di, 1, k], "intermediate_size × 1 × conv_kernel")?,
+                conv_w: get(
+                    "conv1d.weight",
+                    &[di, 1, k],
+                    "intermediate_size × 1 × conv_kernel",
+                )?,
                 conv_b: opt("conv1d.bias", &[di], c.use_conv_bias, "use_conv_bias")?,
-                x_proj: get("x_proj.weight", &[r + 2 * n, di], "(time_step_rank + 2·state_size) × intermediate_size")?,
-                dt_proj_w: get("dt_proj.weight", &[di, r], "intermediate_size × time_step_rank")?,
+                x_proj: get(
+                    "x_proj.weight",
+                    &[r + 2 * n, di],
+                    "(time_step_rank + 2·state_size) × intermediate_size",
+                )?,
+                dt_proj_w: get(
+                    "dt_proj.weight",
+                    &[di, r],
+                    "intermediate_size × time_step_rank",
+                )?,
                 dt_proj_b: get("dt_proj.bias", &[di], "intermediate_size")?,
                 a: a_log.iter().map(|&x| -x.exp()).collect(),
                 d: get("D", &[di], "intermediate_size")?,
-                out_proj: get("out_proj.weight", &[dm, di], "hidden_size × intermediate_size")?,
+                out_proj: get(
+                    "out_proj.weight",
+                    &[dm, di],
+                    "hidden_size × intermediate_size",
+                )?,
                 out_proj_bias: opt("out_proj.bias", &[dm], c.use_bias, "use_bias")?,
             };
-            let norm = ck.tensor(&format!("backbone.layers.{i}.norm.weight"), &[dm], "hidden_size")?;
+            let norm = ck.tensor(
+                &format!("backbone.layers.{i}.norm.weight"),
+                &[dm],
+                "hidden_size",
+            )?;
             layers.push(LayerWeights { norm, mixer });
         }
         let beyond = format!("backbone.layers.{}.", c.n_layer);
@@ -210,7 +251,10 @@ impl<T: Real> MambaModel<T> {
     /// # Errors
     /// As [`MambaModel::forward_batch`].
     pub fn forward(&self, tokens: &[usize], logits: Logits) -> Result<ModelTrace<T>> {
-        Ok(self.forward_batch(&[tokens.to_vec()], logits)?.pop().expect("one sequence"))
+        Ok(self
+            .forward_batch(&[tokens.to_vec()], logits)?
+            .pop()
+            .expect("one sequence"))
     }
 
     /// Forward pass of a batch of sequences of one length: embedding → per layer
@@ -219,7 +263,11 @@ impl<T: Real> MambaModel<T> {
     /// # Errors
     /// [`Error::EmptyTokens`], [`Error::TokenId`], [`Error::InvalidArgument`] for unequal
     /// lengths, [`Error::NonFiniteResult`] on overflow.
-    pub fn forward_batch(&self, batch: &[Vec<usize>], logits: Logits) -> Result<Vec<ModelTrace<T>>> {
+    pub fn forward_batch(
+        &self,
+        batch: &[Vec<usize>],
+        logits: Logits,
+    ) -> Result<Vec<ModelTrace<T>>> {
         self.forward_batch_with(batch, logits, &mut |_| {})
     }
 
@@ -255,14 +303,22 @@ impl<T: Real> MambaModel<T> {
             if toks.len() != batch[0].len() {
                 return Err(Error::InvalidArgument {
                     name: "batch".into(),
-                    reason: format!("sequence {b} has length {}, sequence 0 has {}", toks.len(), batch[0].len()),
+                    reason: format!(
+                        "sequence {b} has length {}, sequence 0 has {}",
+                        toks.len(),
+                        batch[0].len()
+                    ),
                 });
             }
         }
         let l = batch[0].len();
         let mut hs: Vec<Vec<T>> = batch
             .iter()
-            .map(|toks| toks.iter().flat_map(|&t| self.embedding[t * dm..(t + 1) * dm].iter().copied()).collect())
+            .map(|toks| {
+                toks.iter()
+                    .flat_map(|&t| self.embedding[t * dm..(t + 1) * dm].iter().copied())
+                    .collect()
+            })
             .collect();
         let mut traces: Vec<ModelTrace<T>> = batch
             .iter()
@@ -310,7 +366,11 @@ impl<T: Real> MambaModel<T> {
                 Logits::Last => linear(&nf[(l - 1) * dm..], 1, head, v, dm, None),
                 Logits::None => Vec::new(),
             };
-            crate::tensor::expect_finite_result("logits", &tr.logits, &[tr.logits.len() / v.max(1), v])?;
+            crate::tensor::expect_finite_result(
+                "logits",
+                &tr.logits,
+                &[tr.logits.len() / v.max(1), v],
+            )?;
             tr.residual_out = h;
             tr.rms_f = r;
             tr.normed_f = nf;
@@ -323,6 +383,9 @@ impl<T: Real> MambaModel<T> {
     pub fn logit(&self, trace: &ModelTrace<T>, pos: usize, k: usize) -> T {
         let dm = self.config.d_model;
         let head = self.lm_head.as_deref().unwrap_or(&self.embedding);
-        crate::model::linear::fast_dot(&trace.normed_f[pos * dm..(pos + 1) * dm], &head[k * dm..(k + 1) * dm])
+        crate::model::linear::fast_dot(
+            &trace.normed_f[pos * dm..(pos + 1) * dm],
+            &head[k * dm..(k + 1) * dm],
+        )
     }
 }

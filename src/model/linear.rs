@@ -27,7 +27,14 @@ pub fn fast_dot<T: Real>(a: &[T], b: &[T]) -> T {
 
 /// `x Wᵀ + b` for `x` of shape `(rows, inp)` and `W` of shape `(out, inp)` (PyTorch's
 /// `nn.Linear` layout), row-major; parallel over rows when the product is large.
-pub fn linear<T: Real>(x: &[T], rows: usize, w: &[T], out: usize, inp: usize, bias: Option<&[T]>) -> Vec<T> {
+pub fn linear<T: Real>(
+    x: &[T],
+    rows: usize,
+    w: &[T],
+    out: usize,
+    inp: usize,
+    bias: Option<&[T]>,
+) -> Vec<T> {
     debug_assert_eq!(x.len(), rows * inp);
     debug_assert_eq!(w.len(), out * inp);
     let mut y = vec![T::zero(); rows * out];

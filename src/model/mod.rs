@@ -8,8 +8,12 @@
 pub mod attention;
 pub mod block;
 pub mod config;
+pub mod explain;
 pub mod forward;
+pub mod heatmap;
 pub mod linear;
+pub mod mixer_operator;
+pub mod npy;
 pub mod weights;
 
 pub use block::{MixerDims, MixerTrace, MixerWeights};

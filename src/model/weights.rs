@@ -35,7 +35,9 @@ fn describe(e: &SafeTensorError) -> String {
     match e {
         SafeTensorError::HeaderTooSmall => "shorter than the 8-byte header length".into(),
         SafeTensorError::HeaderTooLarge => "header length larger than 100 MB".into(),
-        SafeTensorError::InvalidHeaderLength => "header length runs past the end of the file".into(),
+        SafeTensorError::InvalidHeaderLength => {
+            "header length runs past the end of the file".into()
+        }
         SafeTensorError::InvalidHeader => "header is not UTF-8".into(),
         SafeTensorError::InvalidHeaderDeserialization => {
             "header is not a JSON object of {dtype, shape, data_offsets} entries".into()
@@ -44,7 +46,8 @@ fn describe(e: &SafeTensorError) -> String {
             format!("tensor `{name}`: data offsets are not contiguous or disagree with its shape and dtype")
         }
         SafeTensorError::MetadataIncompleteBuffer => {
-            "data section length disagrees with the tensors' offsets (truncated or padded file)".into()
+            "data section length disagrees with the tensors' offsets (truncated or padded file)"
+                .into()
         }
         SafeTensorError::ValidationOverflow => "a tensor's size overflows".into(),
         other => format!("{other:?}"),
@@ -90,9 +93,13 @@ impl Checkpoint {
             .ok_or_else(|| bad("missing or not an object".into()))?;
         let mut shards: Vec<String> = Vec::new();
         for (name, f) in map {
-            let f = f.as_str().ok_or_else(|| bad(format!("`{name}` does not map to a file name")))?;
+            let f = f
+                .as_str()
+                .ok_or_else(|| bad(format!("`{name}` does not map to a file name")))?;
             if f.contains('/') || f.contains('\\') || f == ".." {
-                return Err(bad(format!("`{name}` maps to `{f}`, which is not a file in the directory")));
+                return Err(bad(format!(
+                    "`{name}` maps to `{f}`, which is not a file in the directory"
+                )));
             }
             if !shards.iter().any(|s| s == f) {
                 shards.push(f.to_string());
@@ -161,8 +168,14 @@ impl Checkpoint {
         for (name, info) in meta.tensors() {
             let (s, e) = info.data_offsets;
             let count: usize = info.shape.iter().product();
-            if e < s || count.checked_mul(info.dtype.size()) != Some(e - s) || base + e > bytes.len() {
-                return Err(bad(format!("tensor `{name}`: data offsets [{s}, {e}] disagree with shape {:?}", info.shape)));
+            if e < s
+                || count.checked_mul(info.dtype.size()) != Some(e - s)
+                || base + e > bytes.len()
+            {
+                return Err(bad(format!(
+                    "tensor `{name}`: data offsets [{s}, {e}] disagree with shape {:?}",
+                    info.shape
+                )));
             }
             if self.index.contains_key(&name) {
                 return Err(bad(format!("tensor `{name}` is stored twice")));
@@ -284,7 +297,9 @@ pub enum StoreDtype {
 ///
 /// # Errors
 /// [`Error::DataLength`] when a tensor's data does not match its shape.
-pub fn write_safetensors(tensors: &[(String, Vec<usize>, Vec<f64>, StoreDtype)]) -> Result<Vec<u8>> {
+pub fn write_safetensors(
+    tensors: &[(String, Vec<usize>, Vec<f64>, StoreDtype)],
+) -> Result<Vec<u8>> {
     let mut header = serde_json::Map::new();
     let mut data = Vec::new();
     let mut sorted: Vec<&(String, Vec<usize>, Vec<f64>, StoreDtype)> = tensors.iter().collect();

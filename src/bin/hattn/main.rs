@@ -5,12 +5,18 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod attn;
 mod bench;
 mod check;
+mod explain;
 mod golden;
 
 #[derive(Parser)]
-#[command(name = "hattn", version, about = "Mamba's hidden attention: exact, float and checked")]
+#[command(
+    name = "hattn",
+    version,
+    about = "Mamba's hidden attention: exact, float and checked"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -48,6 +54,72 @@ enum Command {
         #[arg(long, default_value_t = 16)]
         state: usize,
     },
+    /// Hidden attention of a checkpoint's layers as PNG heatmaps and .npy arrays.
+    Attn {
+        /// Checkpoint directory (config.json + model.safetensors or a sharded index).
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// Token ids, comma separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        tokens: Vec<usize>,
+        /// Token strings for the axes, comma separated (one per token).
+        #[arg(long, value_delimiter = ',')]
+        labels: Vec<String>,
+        /// Layer (default: every layer, one panel each).
+        #[arg(long)]
+        layer: Option<usize>,
+        /// One inner channel.
+        #[arg(long, conflicts_with = "mean")]
+        channel: Option<usize>,
+        /// The channel mean.
+        #[arg(long)]
+        mean: bool,
+        /// The whole-mixer operator M (conv, SiLU, D and gate folded in) instead of α̃.
+        #[arg(long)]
+        mixer: bool,
+        /// Channels in the grid when neither --channel nor --mean is given.
+        #[arg(long, default_value_t = 16)]
+        grid: usize,
+        /// Output PNG.
+        #[arg(long)]
+        png: Option<PathBuf>,
+        /// Output .npy.
+        #[arg(long)]
+        npy: Option<PathBuf>,
+        /// Compute in f32 instead of f64.
+        #[arg(long)]
+        f32: bool,
+    },
+    /// Explanations of a checkpoint's prediction: raw attention, rollout, Mamba-Attr.
+    Explain {
+        /// Checkpoint directory.
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// Token ids, comma separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        tokens: Vec<usize>,
+        /// Token strings for the axes, comma separated.
+        #[arg(long, value_delimiter = ',')]
+        labels: Vec<String>,
+        /// raw, rollout or attr.
+        #[arg(long, value_enum)]
+        method: explain::Method,
+        /// Position whose prediction is explained.
+        #[arg(long)]
+        target_pos: usize,
+        /// Logit explained by attr (default: the arg max at the target position).
+        #[arg(long)]
+        logit: Option<usize>,
+        /// First layer used.
+        #[arg(long, default_value_t = 0)]
+        start_layer: usize,
+        /// Output PNG.
+        #[arg(long)]
+        png: Option<PathBuf>,
+        /// Output .npy (the L × L relevance matrix).
+        #[arg(long)]
+        npy: Option<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -55,6 +127,51 @@ fn main() -> ExitCode {
         Command::Check { cases, seed } => check::check(cases, seed),
         Command::Golden { paths, f32 } => golden::run_golden(&paths, f32),
         Command::Bench { json, lens, state } => bench::bench(json, &lens, state),
+        Command::Attn {
+            checkpoint,
+            tokens,
+            labels,
+            layer,
+            channel,
+            mean,
+            mixer,
+            grid,
+            png,
+            npy,
+            f32,
+        } => attn::attn(&attn::AttnArgs {
+            checkpoint,
+            tokens,
+            labels,
+            layer,
+            channel,
+            mean,
+            mixer,
+            grid_channels: grid,
+            png,
+            npy,
+            f32,
+        }),
+        Command::Explain {
+            checkpoint,
+            tokens,
+            labels,
+            method,
+            target_pos,
+            logit,
+            start_layer,
+            png,
+            npy,
+        } => explain::explain(&explain::ExplainArgs {
+            checkpoint,
+            tokens,
+            labels,
+            method,
+            target_pos,
+            logit,
+            start_layer,
+            png,
+            npy,
+        }),
     }
 }
-

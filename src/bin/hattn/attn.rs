@@ -1,0 +1,150 @@
+//! `hattn attn`: hidden attention (or the whole-mixer operator) of a real checkpoint,
+//! as PNG heatmaps and `.npy` arrays.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use hidden_attention::model::attention::{layer_attention, layer_attention_mean};
+use hidden_attention::model::heatmap::{grid, Heatmap, Image};
+use hidden_attention::model::mixer_operator::layer_mixer_operators;
+use hidden_attention::model::npy::write_npy;
+use hidden_attention::model::{Logits, MambaModel, ModelTrace};
+use hidden_attention::scalar::Real;
+use hidden_attention::Result;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Options of `hattn attn`.
+pub struct AttnArgs {
+    pub checkpoint: PathBuf,
+    pub tokens: Vec<usize>,
+    pub labels: Vec<String>,
+    pub layer: Option<usize>,
+    pub channel: Option<usize>,
+    pub mean: bool,
+    pub mixer: bool,
+    pub grid_channels: usize,
+    pub png: Option<PathBuf>,
+    pub npy: Option<PathBuf>,
+    pub f32: bool,
+}
+
+pub fn progress(len: usize, what: &str) -> ProgressBar {
+    let bar = ProgressBar::new(len as u64).with_style(
+        ProgressStyle::with_template("{prefix:>12} {bar:30} {pos}/{len} {elapsed}").expect("static template"),
+    );
+    bar.set_prefix(what.to_string());
+    bar
+}
+
+pub fn attn(args: &AttnArgs) -> ExitCode {
+    let res = if args.f32 { run::<f32>(args) } else { run::<f64>(args) };
+    match res {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+pub fn load_and_run<T: Real>(checkpoint: &Path, tokens: &[usize]) -> Result<(MambaModel<T>, ModelTrace<T>)> {
+    let model = MambaModel::<T>::load(checkpoint)?;
+    model.check_tokens(tokens)?;
+    let bar = progress(model.layers.len(), "forward");
+    let trace = model
+        .forward_batch_with(&[tokens.to_vec()], Logits::None, &mut |_| bar.inc(1))?
+        .pop()
+        .expect("one sequence");
+    bar.finish_and_clear();
+    Ok((model, trace))
+}
+
+fn run<T: Real>(a: &AttnArgs) -> Result<()> {
+    let (model, trace) = load_and_run::<T>(&a.checkpoint, &a.tokens)?;
+    let n_layer = model.layers.len();
+    if let Some(l) = a.layer {
+        if l >= n_layer {
+            return Err(hidden_attention::Error::InvalidArgument {
+                name: "layer".into(),
+                reason: format!("layer {l} is not below the number of layers {n_layer}"),
+            });
+        }
+    }
+    let l = a.tokens.len();
+    let what = if a.mixer { "mixer operator M" } else { "hidden attention" };
+    let layers: Vec<usize> = match a.layer {
+        Some(x) => vec![x],
+        None => (0..n_layer).collect(),
+    };
+    let bar = progress(layers.len(), "attention");
+    // One (L × L) matrix per panel, or a stack of channels.
+    let mut panels: Vec<(String, Vec<f64>)> = Vec::new();
+    for &li in &layers {
+        let mixer = &model.layers[li].mixer;
+        let tr = &trace.mixers[li];
+        let conv = |v: &[T]| v.iter().map(hidden_attention::scalar::Field::to_f64).collect::<Vec<f64>>();
+        if let Some(c) = a.channel {
+            let t = if a.mixer {
+                layer_mixer_operators(mixer, tr, Some(&[c]))?
+            } else {
+                layer_attention(mixer, tr, Some(&[c]))?
+            };
+            panels.push((format!("layer {li}, channel {c}"), conv(t.data())));
+        } else if a.mean || a.layer.is_none() {
+            let m = if a.mixer {
+                let t = layer_mixer_operators(mixer, tr, None)?;
+                let c = t.shape()[0] as f64;
+                let mut acc = vec![0.0; l * l];
+                for ch in t.data().chunks(l * l) {
+                    for (x, v) in acc.iter_mut().zip(ch) {
+                        *x += hidden_attention::scalar::Field::to_f64(v) / c;
+                    }
+                }
+                acc
+            } else {
+                conv(&layer_attention_mean(mixer, tr)?)
+            };
+            panels.push((format!("layer {li}, channel mean"), m));
+        } else {
+            let k = a.grid_channels.min(mixer.dims.d_inner);
+            let chans: Vec<usize> = (0..k).collect();
+            let t = if a.mixer {
+                layer_mixer_operators(mixer, tr, Some(&chans))?
+            } else {
+                layer_attention(mixer, tr, Some(&chans))?
+            };
+            for (c, m) in t.data().chunks(l * l).enumerate() {
+                panels.push((format!("channel {c}"), conv(m)));
+            }
+        }
+        bar.inc(1);
+    }
+    bar.finish_and_clear();
+    if let Some(p) = &a.npy {
+        let data: Vec<f64> = panels.iter().flat_map(|(_, m)| m.iter().copied()).collect();
+        let shape = if panels.len() == 1 { vec![l, l] } else { vec![panels.len(), l, l] };
+        write_npy(p, &shape, &data)?;
+        println!("wrote {} {:?}", p.display(), shape);
+    }
+    if let Some(p) = &a.png {
+        let labels = if a.labels.len() == l { a.labels.clone() } else { Vec::new() };
+        let img: Image = if panels.len() == 1 {
+            let title = format!("{}: {what}", panels[0].0);
+            Heatmap::attention(l, panels[0].1.clone(), title).with_labels(&labels).render()
+        } else {
+            let hm: Vec<Heatmap> = panels
+                .iter()
+                .map(|(t, m)| Heatmap::attention(l, m.clone(), t.clone()))
+                .collect();
+            let title = match a.layer {
+                Some(li) => format!("layer {li}: {what}, {} channels", hm.len()),
+                None => format!("{what}, every layer ({})", if a.channel.is_some() { "one channel" } else { "channel mean" }),
+            };
+            let ncols = (hm.len() as f64).sqrt().ceil() as usize;
+            grid(&hm, ncols, &title)
+        };
+        img.write_png(p)?;
+        println!("wrote {} ({}×{})", p.display(), img.width, img.height);
+    }
+    Ok(())
+}
