@@ -38,10 +38,13 @@
 pub mod attention;
 pub mod baseline;
 pub mod bench;
+pub mod construct;
 pub mod error;
 pub mod golden;
+pub mod interval;
 pub mod model;
 pub mod scalar;
+pub mod semiseparable;
 pub mod ssm;
 pub mod strategies;
 pub mod tensor;

@@ -65,7 +65,10 @@ fn channel_from(
                 proptest::collection::vec(bc(), l),
             )
                 .prop_map(move |(ab, bb, c, x)| {
-                    (Channel::new(l, n, ab, bb, c).expect("sizes match by construction"), x)
+                    (
+                        Channel::new(l, n, ab, bb, c).expect("sizes match by construction"),
+                        x,
+                    )
                 })
         })
         .boxed()
@@ -103,7 +106,10 @@ pub fn exhaustive_grid(len: usize) -> impl Iterator<Item = (Channel<Exact>, Vec<
         let x = v.split_off(3 * len);
         let c = v.split_off(2 * len);
         let b = v.split_off(len);
-        (Channel::new(len, 1, v, b, c).expect("sizes match by construction"), x)
+        (
+            Channel::new(len, 1, v, b, c).expect("sizes match by construction"),
+            x,
+        )
     })
 }
 
@@ -152,6 +158,246 @@ pub fn mamba_like_channel_with_input<T: Real>(
                 .discretize(BRule::Euler)
                 .expect("Mamba-like parameters are finite and e^{ΔA} ≤ 1");
             (ch, x.into_iter().map(T::from_f64).collect())
+        })
+        .boxed()
+}
+
+// ---- heads, layers and structured matrices (T3–T7) ----
+
+fn exact_matrix(rows: usize, cols: usize, v: BoxedStrategy<Exact>) -> BoxedStrategy<crate::tensor::Matrix<Exact>> {
+    proptest::collection::vec(v, rows * cols)
+        .prop_map(move |d| crate::tensor::Matrix::from_row_major(rows, cols, d).expect("rows × cols"))
+        .boxed()
+}
+
+fn float_matrix<T: Real>(rows: usize, cols: usize, lo: f64, hi: f64) -> BoxedStrategy<crate::tensor::Matrix<T>> {
+    proptest::collection::vec(lo..hi, rows * cols)
+        .prop_map(move |d| {
+            crate::tensor::Matrix::from_row_major(rows, cols, d.into_iter().map(T::from_f64).collect()).expect("rows × cols")
+        })
+        .boxed()
+}
+
+/// A rational causal gated linear head ($L\in$ `len`, $d \in$ `dim`) with value matrix
+/// $V$ (`L × d_v`, $d_v \in 1..=2$). Gates are drawn per step either as full diagonal
+/// gates from [`transition_value`] (0 and 1 frequent), as one scalar per step
+/// (Mamba-2/SSD), as a constant $\gamma$ (RetNet) or $\equiv 1$ (plain linear attention).
+pub fn rational_gated_head_with_values(
+    len: RangeInclusive<usize>,
+    dim: RangeInclusive<usize>,
+) -> BoxedStrategy<(crate::attention::GatedLinearHead<Exact>, crate::tensor::Matrix<Exact>)> {
+    (len, dim, 1usize..=2, 0u8..4)
+        .prop_flat_map(|(l, d, dv, kind)| {
+            let gates: BoxedStrategy<Vec<Exact>> = match kind {
+                0 => proptest::collection::vec(transition_value(), l * d).boxed(),
+                1 => proptest::collection::vec(transition_value(), l)
+                    .prop_map(move |g| g.into_iter().flat_map(|a| std::iter::repeat(a).take(d)).collect())
+                    .boxed(),
+                2 => transition_value().prop_map(move |g| vec![g; l * d]).boxed(),
+                _ => Just(vec![ratio(1, 1); l * d]).boxed(),
+            };
+            (
+                exact_matrix(l, d, small_rational()),
+                exact_matrix(l, d, small_rational()),
+                gates,
+                exact_matrix(l, dv, small_rational()),
+            )
+                .prop_map(move |(q, k, g, v)| {
+                    let g = crate::tensor::Matrix::from_row_major(l, d, g).expect("L × d");
+                    (crate::attention::GatedLinearHead::new(q, k, g).expect("shapes agree"), v)
+                })
+        })
+        .boxed()
+}
+
+/// A rational causal linear head.
+pub fn rational_linear_head(
+    len: RangeInclusive<usize>,
+    dim: RangeInclusive<usize>,
+) -> BoxedStrategy<crate::attention::LinearHead<Exact>> {
+    (len, dim)
+        .prop_flat_map(|(l, d)| {
+            (exact_matrix(l, d, small_rational()), exact_matrix(l, d, small_rational()))
+                .prop_map(|(q, k)| crate::attention::LinearHead::new(q, k).expect("shapes agree"))
+        })
+        .boxed()
+}
+
+/// A causal softmax head with small rational queries and keys and scale $1/s$, $s\in 1..=4$.
+pub fn rational_softmax_head(
+    len: RangeInclusive<usize>,
+    dim: RangeInclusive<usize>,
+) -> BoxedStrategy<crate::attention::SoftmaxHead<Exact>> {
+    (len, dim, 1i64..=4)
+        .prop_flat_map(|(l, d, s)| {
+            (exact_matrix(l, d, small_rational()), exact_matrix(l, d, small_rational()))
+                .prop_map(move |(q, k)| crate::attention::SoftmaxHead::new(q, k, ratio(1, s)).expect("finite scale"))
+        })
+        .boxed()
+}
+
+/// A float causal softmax head, $q, k \in [-2, 2]^{L\times d}$, scale $1/\sqrt d$.
+pub fn float_softmax_head<T: Real>(
+    len: RangeInclusive<usize>,
+    dim: RangeInclusive<usize>,
+) -> BoxedStrategy<crate::attention::SoftmaxHead<T>> {
+    (len, dim)
+        .prop_flat_map(|(l, d)| {
+            (float_matrix::<T>(l, d, -2.0, 2.0), float_matrix::<T>(l, d, -2.0, 2.0)).prop_map(move |(q, k)| {
+                let s = T::from_f64(1.0 / (d as f64).sqrt());
+                crate::attention::SoftmaxHead::new(q, k, s).expect("finite scale")
+            })
+        })
+        .boxed()
+}
+
+/// A Mamba-like float S6 layer (token width $D \in$ `width`, $d_v\in 1..=2$ channels,
+/// state $N\in$ `state`, weights in $[-1, 1]$, $b_\Delta\in[-4, 1]$, $A = -e^{s}$,
+/// $s\in[-2, 2]$) with a token sequence $\hat x \in [-1, 1]^{L\times D}$.
+pub fn s6_layer_with_tokens<T: Real>(
+    len: RangeInclusive<usize>,
+    width: RangeInclusive<usize>,
+    state: RangeInclusive<usize>,
+) -> BoxedStrategy<(crate::construct::function::S6Layer<T>, crate::tensor::Matrix<T>)> {
+    (len, width, 1usize..=2, state)
+        .prop_flat_map(|(l, dd, dv, n)| {
+            (
+                (
+                    float_matrix::<T>(dv, dd, -1.0, 1.0),
+                    float_matrix::<T>(dv, dd, -1.0, 1.0),
+                    proptest::collection::vec(-4.0f64..1.0, dv),
+                ),
+                (
+                    float_matrix::<T>(dv, n, -2.0, 2.0),
+                    float_matrix::<T>(n, dd, -1.0, 1.0),
+                    float_matrix::<T>(n, dd, -1.0, 1.0),
+                    float_matrix::<T>(l, dd, -1.0, 1.0),
+                ),
+            )
+                .prop_map(|((w_x, w_delta, b), (s, w_b, w_c, xhat))| {
+                    let layer = crate::construct::function::S6Layer {
+                        w_x,
+                        w_delta,
+                        b_delta: b.into_iter().map(T::from_f64).collect(),
+                        a: s.map(|v| -v.exp()),
+                        w_b,
+                        w_c,
+                    };
+                    (layer, xhat)
+                })
+        })
+        .boxed()
+}
+
+/// A float linear-attention layer ($W_Q, W_K$: `d × D`, $W_V$: `d_v × D`, entries in
+/// $[-1, 1]$) with tokens $\hat x\in[-1,1]^{L\times D}$.
+pub fn linear_attention_layer_with_tokens<T: Real>(
+    len: RangeInclusive<usize>,
+    width: RangeInclusive<usize>,
+    dim: RangeInclusive<usize>,
+) -> BoxedStrategy<(crate::construct::function::LinearAttentionLayer<T>, crate::tensor::Matrix<T>)> {
+    (len, width, dim, 1usize..=2)
+        .prop_flat_map(|(l, dd, d, dv)| {
+            (
+                float_matrix::<T>(d, dd, -1.0, 1.0),
+                float_matrix::<T>(d, dd, -1.0, 1.0),
+                float_matrix::<T>(dv, dd, -1.0, 1.0),
+                float_matrix::<T>(l, dd, -1.0, 1.0),
+            )
+                .prop_map(|(w_q, w_k, w_v, x)| (crate::construct::function::LinearAttentionLayer { w_q, w_k, w_v }, x))
+        })
+        .boxed()
+}
+
+/// A channel before the softplus (T7): pre-activations $z \in [-6, 4]$, $A = -e^s$,
+/// $s\in[-2, 2.5]$, $B, C\in[-2,2]$.
+pub fn preactivated<T: Real>(
+    len: RangeInclusive<usize>,
+    state: RangeInclusive<usize>,
+) -> BoxedStrategy<crate::construct::approximation::Preactivated<T>> {
+    (len, state)
+        .prop_flat_map(|(l, n)| {
+            (
+                proptest::collection::vec(-6.0f64..4.0, l),
+                proptest::collection::vec(-2.0f64..2.5, n),
+                proptest::collection::vec(-2.0f64..2.0, l * n),
+                proptest::collection::vec(-2.0f64..2.0, l * n),
+            )
+                .prop_map(|(z, s, b, c)| {
+                    let f = |v: Vec<f64>| v.into_iter().map(T::from_f64).collect::<Vec<T>>();
+                    crate::construct::approximation::Preactivated {
+                        z: f(z),
+                        a: s.into_iter().map(|v| -T::from_f64(v).exp()).collect(),
+                        b: f(b),
+                        c: f(c),
+                    }
+                })
+        })
+        .boxed()
+}
+
+/// A lower-triangular rational matrix with small entries (any semiseparable rank).
+pub fn rational_lower_triangular(len: RangeInclusive<usize>) -> BoxedStrategy<crate::tensor::Matrix<Exact>> {
+    len.prop_flat_map(|l| {
+        exact_matrix(l, l, small_rational()).prop_map(move |mut m| {
+            for i in 0..l {
+                for j in i + 1..l {
+                    *m.get_mut(i, j) = ratio(0, 1);
+                }
+            }
+            m
+        })
+    })
+    .boxed()
+}
+
+/// A lower-triangular rational $L\times L$ matrix of semiseparable rank *exactly* $r$
+/// ($r \in$ `rank`, $L \in$ `len` with $L \ge 2r - 1$, the largest rank an $L\times L$
+/// matrix can have being $\lceil L/2\rceil$): the hidden attention of a channel with
+/// $N = r$ and nonzero entries, of one of three kinds — nonzero $\bar A$ (generator
+/// form), $\bar A$ with zeros (resets), or a general time-varying realisation — kept only
+/// when its exact rank is $r$.
+pub fn lower_triangular_with_rank(
+    len: RangeInclusive<usize>,
+    rank: RangeInclusive<usize>,
+) -> BoxedStrategy<crate::tensor::Matrix<Exact>> {
+    let nonzero = || {
+        (prop_oneof![-8i64..=-1, 1i64..=8], 1i64..=8)
+            .prop_map(|(p, q)| ratio(p, q))
+            .boxed()
+    };
+    (len, rank, 0u8..3)
+        .prop_filter("L ≥ 2r − 1", |(l, r, _)| *l + 1 >= 2 * *r)
+        .prop_flat_map(move |(l, r, kind)| {
+            let a: BoxedStrategy<Exact> = match kind {
+                0 => nonzero(),
+                1 => prop_oneof![1 => Just(ratio(0, 1)), 3 => nonzero()].boxed(),
+                _ => nonzero(),
+            };
+            (
+                proptest::collection::vec(a, l * r * if kind == 2 { r } else { 1 }),
+                proptest::collection::vec(nonzero(), l * r),
+                proptest::collection::vec(nonzero(), l * r),
+            )
+                .prop_map(move |(a, b, c)| {
+                    let m = |v: Vec<Exact>| crate::tensor::Matrix::from_row_major(l, r, v).expect("L × r");
+                    if kind == 2 {
+                        let tv = crate::construct::TimeVaryingChannel {
+                            a: a.chunks(r * r)
+                                .map(|ch| crate::tensor::Matrix::from_row_major(r, r, ch.to_vec()).expect("r × r"))
+                                .collect(),
+                            b: m(b),
+                            c: m(c),
+                        };
+                        tv.attention()
+                    } else {
+                        let ch = Channel::new(l, r, a, b, c).expect("sizes");
+                        crate::ssm::hidden_attention(&ch).expect("exact")
+                    }
+                })
+                .prop_filter("exact semiseparable rank r", move |m| {
+                    crate::semiseparable::semiseparable_rank_exact(m).rank == r
+                })
         })
         .boxed()
 }

@@ -6,6 +6,11 @@ pub mod bound;
 pub mod suite;
 pub mod t1;
 pub mod t2;
+pub mod t3;
+pub mod t4;
+pub mod t5;
+pub mod t6;
+pub mod t7;
 
 use std::fmt;
 use std::time::{Duration, Instant};
@@ -43,9 +48,19 @@ pub struct Counterexample {
 
 impl fmt::Display for Counterexample {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let show = |v: &[Exact]| v.iter().map(|e| e.to_string()).collect::<Vec<_>>().join(", ");
+        let show = |v: &[Exact]| {
+            v.iter()
+                .map(|e| e.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         writeln!(f, "{} ({}) fails: {}", self.theorem, self.tier, self.what)?;
-        writeln!(f, "  L = {}, N = {}", self.channel.len(), self.channel.state())?;
+        writeln!(
+            f,
+            "  L = {}, N = {}",
+            self.channel.len(),
+            self.channel.state()
+        )?;
         writeln!(f, "  Abar = [{}]", show(self.channel.abar_all()))?;
         writeln!(f, "  Bbar = [{}]", show(self.channel.bbar_all()))?;
         writeln!(f, "  C    = [{}]", show(self.channel.c_all()))?;
@@ -76,7 +91,12 @@ pub struct RunStats {
 pub fn seed_bytes(seed: u64) -> [u8; 32] {
     let mut b = [0u8; 32];
     for (i, chunk) in b.chunks_mut(8).enumerate() {
-        chunk.copy_from_slice(&(seed.wrapping_add(i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)).to_le_bytes());
+        chunk.copy_from_slice(
+            &(seed
+                .wrapping_add(i as u64)
+                .wrapping_mul(0x9E37_79B9_7F4A_7C15))
+            .to_le_bytes(),
+        );
     }
     b
 }
@@ -164,10 +184,15 @@ impl Reference {
     pub(crate) fn new<T: Field>(ch: &Channel<T>, x: &[T]) -> Self {
         let channel = ch.to_exact();
         let input: Vec<Exact> = x.iter().map(|v| v.to_exact()).collect();
-        let y = crate::ssm::scan(&channel, &input).expect("exact scan of a valid channel").y;
+        let y = crate::ssm::scan(&channel, &input)
+            .expect("exact scan of a valid channel")
+            .y;
         let magnitude = bound::magnitude(&channel, &input);
         let bounds = bound::output_bound::<T>(&channel, &input, &magnitude);
-        let scale = magnitude.iter().map(|m| m.to_f64()).fold(f64::MIN_POSITIVE, f64::max);
+        let scale = magnitude
+            .iter()
+            .map(|m| m.to_f64())
+            .fold(f64::MIN_POSITIVE, f64::max);
         Self {
             channel,
             input,
@@ -178,7 +203,12 @@ impl Reference {
     }
 
     /// A counterexample on this case.
-    pub(crate) fn fail(&self, theorem: &'static str, tier: &'static str, what: String) -> Counterexample {
+    pub(crate) fn fail(
+        &self,
+        theorem: &'static str,
+        tier: &'static str,
+        what: String,
+    ) -> Counterexample {
         Counterexample {
             theorem,
             tier,
@@ -192,7 +222,12 @@ impl Reference {
     ///
     /// Returns the largest error relative to the magnitude scale
     /// $\max_i \mathrm{magnitude}_i$, or a counterexample naming the first index out of bound.
-    pub(crate) fn check<T: Field>(&self, theorem: &'static str, view: &str, got: &[T]) -> CaseResult {
+    pub(crate) fn check<T: Field>(
+        &self,
+        theorem: &'static str,
+        view: &str,
+        got: &[T],
+    ) -> CaseResult {
         let mut worst: f64 = 0.0;
         for (i, (g, e)) in got.iter().zip(&self.y).enumerate() {
             let err = if g.is_finite_val() {

@@ -1,0 +1,144 @@
+//! Channel ↔ head at the level of one sequence (T2, T3).
+
+use crate::attention::{GatedLinearHead, LinearHead};
+use crate::error::{Error, Result};
+use crate::scalar::Field;
+use crate::ssm::{factored, gated_head, scan, Channel};
+use crate::tensor::Matrix;
+
+/// **T2a** — a channel as a causal gated linear attention head of dimension $N$:
+/// $g_k = \bar A_k$, $q_i = C_i$, $k_j = \bar B_j$; its attention matrix is $\tilde\alpha$
+/// exactly, over any field. (The same as [`crate::ssm::gated_head`].)
+///
+/// # Examples
+/// ```
+/// use hidden_attention::{construct::channel_to_gated_head, scalar::ratio, ssm::{Channel, hidden_attention}};
+/// let ch = Channel::new(2, 1, vec![ratio(0, 1), ratio(1, 2)], vec![ratio(1, 1); 2],
+///                       vec![ratio(1, 1), ratio(2, 1)]).unwrap();
+/// assert_eq!(channel_to_gated_head(&ch).attention().unwrap(), hidden_attention(&ch).unwrap());
+/// ```
+pub fn channel_to_gated_head<T: Field>(ch: &Channel<T>) -> GatedLinearHead<T> {
+    gated_head(ch)
+}
+
+/// **T2b** — a channel with no zero $\bar A$ entry as an *ungated* causal linear head:
+/// $Q_i = C_i \odot P_i$, $K_j = \bar B_j \oslash P_j$, $P_i = \prod_{k\le i}\bar A_k$, so
+/// $\tilde\alpha = \mathrm{tril}(QK^\top)$.
+///
+/// # Errors
+/// [`Error::ZeroTransition`] naming the first zero $\bar A$ entry; in floats
+/// [`Error::FactorRange`] when $P$, $Q$ or $K$ leaves the normal range.
+///
+/// # Examples
+/// ```
+/// use hidden_attention::{construct::channel_to_linear_head, scalar::ratio, ssm::{Channel, hidden_attention}};
+/// let ch = Channel::new(2, 1, vec![ratio(1, 3), ratio(1, 2)], vec![ratio(1, 1); 2],
+///                       vec![ratio(1, 1), ratio(2, 1)]).unwrap();
+/// assert_eq!(channel_to_linear_head(&ch).unwrap().attention(), hidden_attention(&ch).unwrap());
+/// ```
+pub fn channel_to_linear_head<T: Field>(ch: &Channel<T>) -> Result<LinearHead<T>> {
+    let f = factored(ch)?;
+    LinearHead::new(f.q, f.k)
+}
+
+/// **T3** — a causal gated linear attention head with diagonal gates, of dimension $d$,
+/// is, on each value coordinate, the S6 channel with state $N = d$,
+///
+/// $$\bar A_k = g_k,\qquad \bar B_j = k_j,\qquad C_i = q_i,$$
+///
+/// whose hidden attention equals the head's matrix exactly (over any field, no condition
+/// on the gates: 0 is allowed). Plain linear attention ($g\equiv 1$), RetNet ($g \equiv
+/// \gamma$) and Mamba-2/SSD (a per-step scalar $g_k = a_k\mathbf 1$) are special cases
+/// (see [`scalar_gated_head`]).
+///
+/// # Errors
+/// [`Error::InvalidArgument`] for $d = 0$ (a channel has $N \ge 1$).
+///
+/// # Examples
+/// ```
+/// use hidden_attention::{construct::{gated_head_to_channel, scalar_gated_head}, scalar::ratio,
+///                        ssm::hidden_attention, tensor::Matrix};
+/// let q = Matrix::from_row_major(3, 1, vec![ratio(1, 1), ratio(2, 1), ratio(-1, 1)]).unwrap();
+/// let k = Matrix::from_row_major(3, 1, vec![ratio(1, 2), ratio(1, 1), ratio(3, 1)]).unwrap();
+/// let retnet = scalar_gated_head(q, k, &[ratio(9, 10); 3]).unwrap(); // RetNet, γ = 9/10
+/// let ch = gated_head_to_channel(&retnet).unwrap();
+/// assert_eq!(hidden_attention(&ch).unwrap(), retnet.attention().unwrap());
+/// ```
+pub fn gated_head_to_channel<T: Field>(head: &GatedLinearHead<T>) -> Result<Channel<T>> {
+    Channel::new(
+        head.len(),
+        head.dim(),
+        head.gates().data().to_vec(),
+        head.keys().data().to_vec(),
+        head.queries().data().to_vec(),
+    )
+}
+
+/// **T3** for plain causal linear attention: the channel with $\bar A \equiv 1$,
+/// $\bar B_j = k_j$, $C_i = q_i$ (exact; with Mamba's strict $A<0$ see
+/// [`crate::construct::function::LinearAttentionLayer::to_mamba`]).
+///
+/// # Errors
+/// As [`gated_head_to_channel`].
+pub fn linear_head_to_channel<T: Field>(head: &LinearHead<T>) -> Result<Channel<T>> {
+    gated_head_to_channel(&head.to_gated())
+}
+
+/// A gated head whose gate at step $k$ is the scalar $a_k$ on every coordinate
+/// (Mamba-2/SSD; RetNet when every $a_k = \gamma$).
+///
+/// # Errors
+/// [`Error::Shape`] if `gates.len() != L` or `k`'s shape differs from `q`'s.
+pub fn scalar_gated_head<T: Field>(
+    q: Matrix<T>,
+    k: Matrix<T>,
+    gates: &[T],
+) -> Result<GatedLinearHead<T>> {
+    let (l, d) = (q.rows(), q.cols());
+    if gates.len() != l {
+        return Err(Error::Shape {
+            tensor: "gates".into(),
+            dim: 0,
+            name: "L".into(),
+            expected: l,
+            found: gates.len(),
+        });
+    }
+    let g = gates
+        .iter()
+        .flat_map(|a| std::iter::repeat(a.clone()).take(d))
+        .collect();
+    GatedLinearHead::new(q, k, Matrix::from_row_major(l, d, g)?)
+}
+
+/// The head's output for vector values $V \in K^{L\times d_v}$ computed as T3 states it:
+/// one channel ([`gated_head_to_channel`]) scanned per value coordinate.
+///
+/// # Errors
+/// As [`gated_head_to_channel`] and [`scan`]; [`Error::Shape`] if `V` has the wrong
+/// number of rows.
+pub fn head_output_by_channels<T: Field>(
+    head: &GatedLinearHead<T>,
+    v: &Matrix<T>,
+) -> Result<Matrix<T>> {
+    let ch = gated_head_to_channel(head)?;
+    channel_output_values(&ch, v)
+}
+
+/// Scan one channel on every column of $V$ (one value coordinate each).
+///
+/// # Errors
+/// As [`scan`].
+pub fn channel_output_values<T: Field>(ch: &Channel<T>, v: &Matrix<T>) -> Result<Matrix<T>> {
+    crate::attention::linear::per_column(v, |col| Ok(scan(ch, col)?.y))
+}
+
+/// The gated head's output for vector values, computed from its attention matrix
+/// ($Y = aV$), for comparison with [`head_output_by_channels`].
+///
+/// # Errors
+/// As [`GatedLinearHead::attention`]; [`Error::Shape`] if `V` has the wrong row count.
+pub fn head_output_values<T: Field>(head: &GatedLinearHead<T>, v: &Matrix<T>) -> Result<Matrix<T>> {
+    let a = head.attention()?;
+    crate::attention::linear::per_column(v, |col| a.mul_vec(col))
+}

@@ -1,0 +1,216 @@
+//! T6 — softmax heads and channels separate, with certificates that re-verify exactly.
+
+use num_traits::{One, Signed, Zero};
+
+use crate::attention::SoftmaxHead;
+use crate::interval::{determinant_enclosure, softmax_enclosure, Interval};
+use crate::scalar::{ratio, Exact};
+use crate::tensor::Matrix;
+
+/// **T6a** — why no causal softmax head has this matrix as its attention. A softmax
+/// head's matrix is row-stochastic with *positive* causal entries, so any of these is an
+/// exact certificate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SoftmaxObstruction {
+    /// A causal entry ($j\le i$) that is negative.
+    NegativeEntry {
+        /// Row $i$.
+        row: usize,
+        /// Column $j \le i$.
+        col: usize,
+        /// The entry.
+        value: Exact,
+    },
+    /// A causal entry that is exactly 0 ($e^{z} > 0$).
+    ZeroEntry {
+        /// Row $i$.
+        row: usize,
+        /// Column $j\le i$.
+        col: usize,
+    },
+    /// A row whose causal entries do not sum to 1.
+    RowSum {
+        /// Row $i$.
+        row: usize,
+        /// $\sum_{j\le i} M_{ij}$.
+        sum: Exact,
+    },
+}
+
+impl SoftmaxObstruction {
+    /// Re-verify on `m` exactly.
+    pub fn verify(&self, m: &Matrix<Exact>) -> bool {
+        match self {
+            Self::NegativeEntry { row, col, value } => {
+                col <= row && *row < m.rows() && m.get(*row, *col) == value && value.is_negative()
+            }
+            Self::ZeroEntry { row, col } => {
+                col <= row && *row < m.rows() && m.get(*row, *col).is_zero()
+            }
+            Self::RowSum { row, sum } => {
+                *row < m.rows()
+                    && &m.row(*row)[..=*row]
+                        .iter()
+                        .fold(Exact::zero(), |a, b| a + b)
+                        == sum
+                    && !sum.is_one()
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for SoftmaxObstruction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NegativeEntry { row, col, value } => {
+                write!(f, "entry ({row}, {col}) = {value} < 0")
+            }
+            Self::ZeroEntry { row, col } => {
+                write!(f, "entry ({row}, {col}) = 0 (softmax entries are > 0)")
+            }
+            Self::RowSum { row, sum } => write!(f, "row {row} sums to {sum} ≠ 1"),
+        }
+    }
+}
+
+/// **T6a**: the first obstruction (row by row: negative or zero entry, then the row sum)
+/// showing no causal softmax head has attention matrix `m`; `None` if `m` is
+/// row-stochastic with positive causal entries.
+///
+/// # Examples
+/// ```
+/// use hidden_attention::{construct::separation::softmax_obstruction, scalar::ratio,
+///                        ssm::{Channel, hidden_attention}};
+/// let ch = Channel::new(1, 1, vec![ratio(1, 1)], vec![ratio(-1, 1)], vec![ratio(1, 1)]).unwrap();
+/// let a = hidden_attention(&ch).unwrap();
+/// let ob = softmax_obstruction(&a).unwrap();
+/// assert!(ob.verify(&a));
+/// ```
+pub fn softmax_obstruction(m: &Matrix<Exact>) -> Option<SoftmaxObstruction> {
+    for i in 0..m.rows() {
+        for j in 0..=i.min(m.cols().saturating_sub(1)) {
+            let v = m.get(i, j);
+            if v.is_negative() {
+                return Some(SoftmaxObstruction::NegativeEntry {
+                    row: i,
+                    col: j,
+                    value: v.clone(),
+                });
+            }
+            if v.is_zero() {
+                return Some(SoftmaxObstruction::ZeroEntry { row: i, col: j });
+            }
+        }
+        let sum = m.row(i)[..=i].iter().fold(Exact::zero(), |a, b| a + b);
+        if !sum.is_one() {
+            return Some(SoftmaxObstruction::RowSum { row: i, sum });
+        }
+    }
+    None
+}
+
+/// **T6b** — a certificate that a softmax head's matrix has semiseparable rank $\ge k$:
+/// a $k\times k$ submatrix inside one block $H_j$ (every column $\le$ every row index)
+/// whose determinant, enclosed in rational interval arithmetic ([`crate::interval`]),
+/// excludes 0. By T4 no channel with state $N < k$ has this matrix as its $\tilde\alpha$.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankCertificate {
+    /// The head (exact queries, keys, scale).
+    pub head: SoftmaxHead<Exact>,
+    /// Rows of the submatrix.
+    pub rows: Vec<usize>,
+    /// Columns of the submatrix (all $\le$ `rows[0]`).
+    pub cols: Vec<usize>,
+    /// Significant bits of the interval arithmetic.
+    pub bits: u32,
+    /// The determinant enclosure.
+    pub determinant: Interval,
+}
+
+impl RankCertificate {
+    /// $k$: the certified lower bound on the semiseparable rank.
+    pub fn size(&self) -> usize {
+        self.rows.len()
+    }
+    /// Recompute the enclosure from the head alone and check it excludes 0, and that the
+    /// submatrix is square and lies inside a block $H_j$.
+    pub fn verify(&self) -> bool {
+        certify_softmax_rank(&self.head, &self.rows, &self.cols, self.bits)
+            .is_some_and(|c| c.determinant == self.determinant)
+    }
+}
+
+/// Enclose the determinant of the `rows × cols` submatrix of the head's matrix; a
+/// certificate when the enclosure excludes 0 (and the submatrix is square, in range and
+/// inside a block $H_j$), else `None`.
+pub fn certify_softmax_rank(
+    head: &SoftmaxHead<Exact>,
+    rows: &[usize],
+    cols: &[usize],
+    bits: u32,
+) -> Option<RankCertificate> {
+    let l = head.len();
+    let inside = rows.len() == cols.len()
+        && !rows.is_empty()
+        && rows.iter().all(|&r| r < l)
+        && cols.iter().max() <= rows.iter().min();
+    if !inside {
+        return None;
+    }
+    let enc = softmax_enclosure(head, bits);
+    let sub: Vec<Vec<Interval>> = rows
+        .iter()
+        .map(|&r| cols.iter().map(|&c| enc[r][c].clone()).collect())
+        .collect();
+    let det = determinant_enclosure(&sub, bits)?;
+    det.excludes_zero().then(|| RankCertificate {
+        head: head.clone(),
+        rows: rows.to_vec(),
+        cols: cols.to_vec(),
+        bits,
+        determinant: det,
+    })
+}
+
+/// The family of T6b: the causal softmax head on $L = 2n+1$ positions with $d = 1$,
+/// $q_i = k_i = i$ and scale $1/(n+1)$, so $a_{ij} \propto \exp(ij/(n+1))$ — a row-scaled
+/// Vandermonde matrix in the distinct nodes $e^{i/(n+1)}$, of semiseparable rank $n+1$.
+pub fn softmax_rank_family(n: usize) -> SoftmaxHead<Exact> {
+    let l = 2 * n + 1;
+    let q =
+        Matrix::from_row_major(l, 1, (0..l).map(|i| ratio(i as i64, 1)).collect()).expect("L × 1");
+    SoftmaxHead::new(q.clone(), q, ratio(1, n as i64 + 1)).expect("finite scale")
+}
+
+/// **T6b**: for state size $n$, a certificate that the softmax head of
+/// [`softmax_rank_family`]`(n)` has semiseparable rank $\ge n + 1$ (rows $n..=2n$,
+/// columns $0..=n$ of its matrix) — so no channel with $N = n$ reproduces it, and no
+/// fixed-$N$ channel reproduces every softmax head.
+///
+/// # Examples
+/// ```
+/// use hidden_attention::construct::separation::softmax_exceeds_state;
+/// let cert = softmax_exceeds_state(3).unwrap();
+/// assert_eq!(cert.size(), 4);
+/// assert!(cert.verify());
+/// ```
+pub fn softmax_exceeds_state(n: usize) -> Option<RankCertificate> {
+    let head = softmax_rank_family(n);
+    let rows: Vec<usize> = (n..=2 * n).collect();
+    let cols: Vec<usize> = (0..=n).collect();
+    certify_softmax_rank(&head, &rows, &cols, 192)
+}
+
+/// Whether a rational interval enclosure of a softmax matrix is consistent with row
+/// stochasticity: every causal entry's enclosure is positive and every row-sum enclosure
+/// contains 1 (the soundness side of T6a).
+pub fn enclosure_is_stochastic(enc: &[Vec<Interval>]) -> bool {
+    enc.iter().enumerate().all(|(i, row)| {
+        row[..=i].iter().all(|iv| iv.lo().is_positive())
+            && row[..=i]
+                .iter()
+                .skip(1)
+                .fold(row[0].clone(), |a, b| a.add(b))
+                .contains(&Exact::one())
+    })
+}

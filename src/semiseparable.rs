@@ -1,0 +1,354 @@
+//! Semiseparable rank (T4, T5, T6b): exact by rational Gaussian elimination, and in
+//! floats by singular values (faer), each with a *witness* submatrix.
+//!
+//! The lower-triangular $L\times L$ matrix $M$ is **$N$-semiseparable** when every
+//! block
+//!
+//! $$H_j = M[j..L,\ 0..=j] \qquad (\text{rows } j..L-1,\ \text{columns } 0..j),\quad j = 0..L-1,$$
+//!
+//! has rank $\le N$; its **semiseparable rank** is $\max_j \operatorname{rank} H_j$. The
+//! hidden attention of a state-$N$ channel is $N$-semiseparable (T4): $H_j = O_j R_j$ with
+//! $R_j$ the map $x_{0..j} \mapsto h_j \in K^N$ and $O_j$ the map $h_j \mapsto
+//! (y_j, \dots, y_{L-1})$ restricted to inputs up to $j$ — a factorisation through $K^N$.
+//! The same argument holds for *any* linear recurrence with state in $K^N$ (general
+//! time-varying transitions), which makes the semiseparable rank a lower bound for the
+//! state size of every realisation (T5).
+
+use faer::Mat;
+
+use crate::error::{Error, Result};
+use crate::scalar::{Exact, Field};
+use crate::tensor::Matrix;
+
+/// A witness of rank: the rows and columns (indices into the full matrix) of a square
+/// submatrix that is nonsingular, so the matrix it was cut from has rank $\ge$ its size.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Witness {
+    /// Row indices (increasing).
+    pub rows: Vec<usize>,
+    /// Column indices (increasing).
+    pub cols: Vec<usize>,
+}
+
+impl Witness {
+    /// Size $k$ of the witness submatrix.
+    pub fn size(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Re-verify over the rationals: the submatrix of `m` is square and its determinant is
+    /// nonzero (exact), so $\operatorname{rank} m \ge k$.
+    pub fn verify(&self, m: &Matrix<Exact>) -> bool {
+        self.rows.len() == self.cols.len()
+            && self.rows.iter().all(|&r| r < m.rows())
+            && self.cols.iter().all(|&c| c < m.cols())
+            && !determinant(&submatrix(m, &self.rows, &self.cols)).is_zero_exact()
+    }
+}
+
+trait ZeroExact {
+    fn is_zero_exact(&self) -> bool;
+}
+impl ZeroExact for Exact {
+    fn is_zero_exact(&self) -> bool {
+        num_traits::Zero::is_zero(self)
+    }
+}
+
+/// The submatrix of `m` on `rows × cols`.
+pub fn submatrix<T: Field>(m: &Matrix<T>, rows: &[usize], cols: &[usize]) -> Matrix<T> {
+    let data = rows
+        .iter()
+        .flat_map(|&r| cols.iter().map(move |&c| m.get(r, c).clone()))
+        .collect();
+    Matrix::from_row_major(rows.len(), cols.len(), data).expect("rows × cols")
+}
+
+/// The block $H_j = M[j..L, 0..=j]$ and its row and column indices.
+pub fn block<T: Field>(m: &Matrix<T>, j: usize) -> (Matrix<T>, Vec<usize>, Vec<usize>) {
+    let rows: Vec<usize> = (j..m.rows()).collect();
+    let cols: Vec<usize> = (0..=j).collect();
+    (submatrix(m, &rows, &cols), rows, cols)
+}
+
+/// Exact rank of a rational matrix by Gaussian elimination with row pivoting, and a
+/// witness: the pivot rows × pivot columns, a nonsingular $r\times r$ submatrix.
+///
+/// # Examples
+/// ```
+/// use hidden_attention::{scalar::ratio, semiseparable::rank_exact, tensor::Matrix};
+/// let m = Matrix::from_row_major(2, 2, vec![ratio(1, 1), ratio(2, 1), ratio(2, 1), ratio(4, 1)]).unwrap();
+/// let (r, w) = rank_exact(&m);
+/// assert_eq!(r, 1);
+/// assert!(w.verify(&m));
+/// ```
+pub fn rank_exact(m: &Matrix<Exact>) -> (usize, Witness) {
+    let (rows, cols) = (m.rows(), m.cols());
+    let mut a: Vec<Vec<Exact>> = (0..rows).map(|i| m.row(i).to_vec()).collect();
+    let mut row_id: Vec<usize> = (0..rows).collect();
+    let mut prow = Vec::new();
+    let mut pcol = Vec::new();
+    let mut r = 0;
+    for c in 0..cols {
+        if r == rows {
+            break;
+        }
+        let Some(p) = (r..rows).find(|&i| !a[i][c].is_zero_exact()) else {
+            continue;
+        };
+        a.swap(r, p);
+        row_id.swap(r, p);
+        let pivot = a[r][c].clone();
+        for i in r + 1..rows {
+            if a[i][c].is_zero_exact() {
+                continue;
+            }
+            let f = a[i][c].clone() / &pivot;
+            for cc in c..cols {
+                let v = a[r][cc].clone() * &f;
+                a[i][cc] -= &v;
+            }
+        }
+        prow.push(row_id[r]);
+        pcol.push(c);
+        r += 1;
+    }
+    prow.sort_unstable();
+    (
+        r,
+        Witness {
+            rows: prow,
+            cols: pcol,
+        },
+    )
+}
+
+/// Exact determinant of a square rational matrix (Gaussian elimination); 0 for a
+/// non-square matrix of size 0 is 1 by convention.
+pub fn determinant(m: &Matrix<Exact>) -> Exact {
+    let n = m.rows();
+    assert_eq!(n, m.cols(), "determinant of a non-square matrix");
+    let mut a: Vec<Vec<Exact>> = (0..n).map(|i| m.row(i).to_vec()).collect();
+    let mut det = <Exact as num_traits::One>::one();
+    for c in 0..n {
+        let Some(p) = (c..n).find(|&i| !a[i][c].is_zero_exact()) else {
+            return num_traits::Zero::zero();
+        };
+        if p != c {
+            a.swap(p, c);
+            det = -det;
+        }
+        let pivot = a[c][c].clone();
+        det *= &pivot;
+        for i in c + 1..n {
+            if a[i][c].is_zero_exact() {
+                continue;
+            }
+            let f = a[i][c].clone() / &pivot;
+            for cc in c..n {
+                let v = a[c][cc].clone() * &f;
+                a[i][cc] -= &v;
+            }
+        }
+    }
+    det
+}
+
+/// The semiseparable rank of a lower-triangular matrix with its witness.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SemiseparableRank {
+    /// $\max_j \operatorname{rank} H_j$.
+    pub rank: usize,
+    /// The split $j$ where the maximum is first reached.
+    pub split: usize,
+    /// $\operatorname{rank} H_j$ for every $j$ (the state sizes of a minimal realisation).
+    pub ranks: Vec<usize>,
+    /// A nonsingular `rank × rank` submatrix of $H_{\text{split}}$, indices into the full matrix.
+    pub witness: Witness,
+}
+
+/// Check `m` is square and lower-triangular.
+///
+/// # Errors
+/// [`Error::Shape`] if not square, [`Error::NotLowerTriangular`] naming the first nonzero
+/// entry above the diagonal.
+pub fn expect_lower_triangular<T: Field>(m: &Matrix<T>) -> Result<()> {
+    if m.rows() != m.cols() {
+        return Err(Error::Shape {
+            tensor: "matrix".into(),
+            dim: 1,
+            name: "L".into(),
+            expected: m.rows(),
+            found: m.cols(),
+        });
+    }
+    for i in 0..m.rows() {
+        for j in i + 1..m.cols() {
+            if m.get(i, j).class() != crate::scalar::Class::Zero {
+                return Err(Error::NotLowerTriangular {
+                    row: i,
+                    col: j,
+                    value: m.get(i, j).to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// **Exact semiseparable rank** $\max_j \operatorname{rank} M[j..L, 0..=j]$ with a witness
+/// (T4, T5). Entries above the diagonal are ignored.
+///
+/// # Complexity
+/// $O(L^4)$ rational operations (one elimination per split).
+///
+/// # Examples
+/// ```
+/// use hidden_attention::{scalar::ratio, semiseparable::semiseparable_rank_exact, tensor::Matrix};
+/// // the identity is 1-semiseparable (a channel with Ā = 0 realises it with N = 1)
+/// let mut m = Matrix::zeros(3, 3);
+/// for i in 0..3 { *m.get_mut(i, i) = ratio(1, 1); }
+/// let s = semiseparable_rank_exact(&m);
+/// assert_eq!(s.rank, 1);
+/// assert!(s.witness.verify(&m));
+/// ```
+pub fn semiseparable_rank_exact(m: &Matrix<Exact>) -> SemiseparableRank {
+    let l = m.rows().min(m.cols());
+    let mut best = SemiseparableRank {
+        rank: 0,
+        split: 0,
+        ranks: Vec::with_capacity(l),
+        witness: Witness {
+            rows: vec![],
+            cols: vec![],
+        },
+    };
+    for j in 0..l {
+        let (h, rows, cols) = block(m, j);
+        let (r, w) = rank_exact(&h);
+        best.ranks.push(r);
+        if r > best.rank {
+            best.rank = r;
+            best.split = j;
+            best.witness = Witness {
+                rows: w.rows.iter().map(|&i| rows[i]).collect(),
+                cols: w.cols.iter().map(|&c| cols[c]).collect(),
+            };
+        }
+    }
+    best
+}
+
+/// The float semiseparable rank: per block, the number of singular values above a
+/// threshold, with the threshold used and a witness chosen by complete pivoting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FloatSemiseparableRank {
+    /// $\max_j$ numerical rank of $H_j$.
+    pub rank: usize,
+    /// The split $j$ where the maximum is first reached.
+    pub split: usize,
+    /// Numerical rank of every block.
+    pub ranks: Vec<usize>,
+    /// Singular values of $H_{\text{split}}$ (decreasing).
+    pub singular_values: Vec<f64>,
+    /// The threshold below which a singular value counts as zero.
+    pub threshold: f64,
+    /// `rank × rank` submatrix of $H_{\text{split}}$ chosen by complete pivoting.
+    pub witness: Witness,
+}
+
+/// Singular values of a float matrix (faer's SVD), decreasing.
+pub fn singular_values(m: &Matrix<f64>) -> Vec<f64> {
+    if m.rows() == 0 || m.cols() == 0 {
+        return vec![];
+    }
+    let a = Mat::<f64>::from_fn(m.rows(), m.cols(), |i, j| *m.get(i, j));
+    let mut s = a.singular_values();
+    s.sort_by(|x, y| y.total_cmp(x));
+    s
+}
+
+/// The default rank threshold $\sigma_{\max} \cdot \max(\text{rows}, \text{cols}) \cdot
+/// \varepsilon$ with $\varepsilon = 2^{-52}$ (the convention of LAPACK-based `matrix_rank`),
+/// which covers the backward error of the SVD itself; callers whose matrix carries a
+/// known entry error $E$ should add a bound on $\lVert E\rVert_2$ (e.g. $\lVert E\rVert_F$).
+pub fn default_threshold(sigma_max: f64, rows: usize, cols: usize) -> f64 {
+    sigma_max * rows.max(cols) as f64 * f64::EPSILON
+}
+
+/// **Float semiseparable rank** by faer SVD of every block $H_j$. A singular value counts
+/// when it exceeds `extra + default_threshold(σ_max(H_j), …)`; `extra` is the caller's
+/// bound on the spectral norm of the entry error of $M$ (0 for exact input).
+pub fn semiseparable_rank_f64(m: &Matrix<f64>, extra: f64) -> FloatSemiseparableRank {
+    let l = m.rows().min(m.cols());
+    let mut best = FloatSemiseparableRank {
+        rank: 0,
+        split: 0,
+        ranks: Vec::with_capacity(l),
+        singular_values: vec![],
+        threshold: extra,
+        witness: Witness {
+            rows: vec![],
+            cols: vec![],
+        },
+    };
+    for j in 0..l {
+        let (h, rows, cols) = block(m, j);
+        let s = singular_values(&h);
+        let smax = s.first().copied().unwrap_or(0.0);
+        let tol = extra + default_threshold(smax, h.rows(), h.cols());
+        let r = s.iter().filter(|&&v| v > tol).count();
+        best.ranks.push(r);
+        if r > best.rank || j == 0 {
+            let w = pivot_witness(&h, r);
+            best.rank = r;
+            best.split = j;
+            best.singular_values = s;
+            best.threshold = tol;
+            best.witness = Witness {
+                rows: w.rows.iter().map(|&i| rows[i]).collect(),
+                cols: w.cols.iter().map(|&c| cols[c]).collect(),
+            };
+        }
+    }
+    best
+}
+
+/// `r` steps of Gaussian elimination with complete pivoting: the pivot rows and columns.
+fn pivot_witness(m: &Matrix<f64>, r: usize) -> Witness {
+    let (rows, cols) = (m.rows(), m.cols());
+    let mut a: Vec<Vec<f64>> = (0..rows).map(|i| m.row(i).to_vec()).collect();
+    let mut live_r: Vec<bool> = vec![true; rows];
+    let mut live_c: Vec<bool> = vec![true; cols];
+    let (mut pr, mut pc) = (vec![], vec![]);
+    for _ in 0..r {
+        let mut best = (0.0, usize::MAX, usize::MAX);
+        for (i, row) in a.iter().enumerate().filter(|(i, _)| live_r[*i]) {
+            for (c, v) in row.iter().enumerate().filter(|(c, _)| live_c[*c]) {
+                if v.abs() > best.0 {
+                    best = (v.abs(), i, c);
+                }
+            }
+        }
+        let (_, pi, pj) = best;
+        if pi == usize::MAX {
+            break;
+        }
+        live_r[pi] = false;
+        live_c[pj] = false;
+        pr.push(pi);
+        pc.push(pj);
+        let prow = a[pi].clone();
+        for (i, row) in a.iter_mut().enumerate() {
+            if live_r[i] && row[pj] != 0.0 {
+                let f = row[pj] / prow[pj];
+                for (v, p) in row.iter_mut().zip(&prow) {
+                    *v -= f * p;
+                }
+            }
+        }
+    }
+    pr.sort_unstable();
+    pc.sort_unstable();
+    Witness { rows: pr, cols: pc }
+}

@@ -1,0 +1,69 @@
+//! T4 — the hidden attention of a state-$N$ channel is $N$-semiseparable.
+
+use super::t3::fail;
+use super::{CaseResult, Theorem};
+use crate::scalar::{Exact, Field};
+use crate::semiseparable::{semiseparable_rank_exact, semiseparable_rank_f64};
+use crate::ssm::{hidden_attention, Channel};
+use crate::theorems::bound::gamma;
+
+/// Statement of T4.
+pub const THEOREM: Theorem = Theorem {
+    id: "T4",
+    statement: "α̃ of a state-N channel is N-semiseparable: rank α̃[j..L, 0..=j] ≤ N for every j",
+};
+
+/// Exact check: the exact semiseparable rank of $\tilde\alpha$ is $\le N$, its witness
+/// re-verifies (nonzero exact determinant) and every block rank is $\le \min(N, L-j, j+1)$.
+pub fn check_exact(case: &(Channel<Exact>, Vec<Exact>)) -> CaseResult {
+    let ch = &case.0;
+    let f = |what: String| fail(THEOREM.id, "exact", what, Some(ch.clone()));
+    let a = hidden_attention(ch).map_err(|e| f(e.to_string()))?;
+    let s = semiseparable_rank_exact(&a);
+    if s.rank > ch.state() {
+        return Err(f(format!("semiseparable rank {} > N = {} (split {})", s.rank, ch.state(), s.split)));
+    }
+    if s.rank > 0 && !s.witness.verify(&a) {
+        return Err(f(format!("witness {:?} does not re-verify", s.witness)));
+    }
+    let l = ch.len();
+    if let Some(j) = (0..l).find(|&j| s.ranks[j] > ch.state().min(l - j).min(j + 1)) {
+        return Err(f(format!("rank H_{j} = {} exceeds min(N, L−j, j+1)", s.ranks[j])));
+    }
+    Ok(None)
+}
+
+/// Float check: the float semiseparable rank (faer SVD) of the float $\tilde\alpha$ is
+/// $\le N$ when the threshold includes the entry-error bound $\lVert E\rVert_F \le
+/// \gamma_{L+N+2}\lVert\,|C|\prod|\bar A|\,|\bar B|\,\rVert_F$. Returns the largest
+/// $\sigma_{N+1}(H_j)/\sigma_1(H_j)$ seen (how far from rank $N$ the float blocks are).
+pub fn check_float<T: Field>(case: &(Channel<T>, Vec<T>)) -> CaseResult {
+    let ch = &case.0;
+    let f = |what: String| fail(THEOREM.id, T::NAME, what, Some(ch.to_exact()));
+    let a = hidden_attention(ch).map_err(|e| f(e.to_string()))?.map(|v| v.to_f64());
+    let mag = hidden_attention(&ch.map(|v| v.abs_val())).map_err(|e| f(e.to_string()))?;
+    let fro = mag.data().iter().map(|v| v.to_f64() * v.to_f64()).sum::<f64>().sqrt();
+    let extra = gamma(ch.len() + ch.state() + 2, T::unit_roundoff()) * fro * 1.01;
+    let s = semiseparable_rank_f64(&a, extra);
+    if s.rank > ch.state() {
+        return Err(f(format!(
+            "float semiseparable rank {} > N = {} at split {} (σ = {:?}, threshold {:e})",
+            s.rank,
+            ch.state(),
+            s.split,
+            s.singular_values,
+            s.threshold
+        )));
+    }
+    let mut worst: f64 = 0.0;
+    for j in 0..ch.len() {
+        let (h, _, _) = crate::semiseparable::block(&a, j);
+        let sv = crate::semiseparable::singular_values(&h);
+        if let (Some(&s1), Some(&sn)) = (sv.first(), sv.get(ch.state())) {
+            if s1 > 0.0 {
+                worst = worst.max(sn / s1);
+            }
+        }
+    }
+    Ok(Some(worst))
+}

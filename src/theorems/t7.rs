@@ -1,0 +1,48 @@
+//! T7 — the paper's softplus → ReLU approximation $\tilde Q\tilde H\tilde K$: not exact,
+//! with a proven error bound.
+
+use super::t3::fail;
+use super::{CaseResult, Theorem};
+use crate::construct::approximation::{exact_attention, magnitude, relu_approximation, relu_bound, relu_bound_closed, Preactivated};
+use crate::scalar::Real;
+
+/// Statement of T7.
+pub const THEOREM: Theorem = Theorem {
+    id: "T7",
+    statement: "ReLU approx. Q̃H̃K̃: |α̃ − α̂|_ij ≤ Σ_n|C B|(ε_j e^{AS} + ReLU(z_j)e^{AŜ}(1−e^{AΣε})) ≤ Σ_n|C B|(ln2 + ReLU(z_j)min(1,|A|(i−j)ln2))",
+};
+
+/// Float check: every entry of $|\tilde\alpha - \hat\alpha|$ is within the sharp bound of
+/// [`relu_bound`] plus a rounding allowance $8(L+N+8)\varepsilon\cdot$[`magnitude`], the
+/// sharp bound within the closed form, and the approximation is not exact on the diagonal
+/// where $\sum_n C_{i,n}B_{i,n} \ne 0$. Returns the largest error / bound ratio.
+pub fn check_float<T: Real>(p: &Preactivated<T>) -> CaseResult {
+    let f = |what: String| {
+        let ch = p.mamba().discretize(crate::ssm::BRule::Euler).ok().map(|c| c.to_exact());
+        fail(THEOREM.id, T::NAME, what, ch)
+    };
+    let exact = exact_attention(p).map_err(|e| f(e.to_string()))?;
+    let approx = relu_approximation(p).map_err(|e| f(e.to_string()))?;
+    let bound = relu_bound(p).map_err(|e| f(e.to_string()))?;
+    let closed = relu_bound_closed(p).map_err(|e| f(e.to_string()))?;
+    let mag = magnitude(p);
+    let l = p.len();
+    let u = T::from_f64(8.0 * (l + p.state() + 8) as f64 * T::unit_roundoff() * 2.0);
+    let mut ratio: f64 = 0.0;
+    for i in 0..l {
+        for j in 0..=i {
+            let err = (*exact.get(i, j) - *approx.get(i, j)).abs();
+            let b = *bound.get(i, j) + u * *mag.get(i, j);
+            if !(err <= b) {
+                return Err(f(format!("|α̃ − α̂|[{i}][{j}] = {err} > bound {b}")));
+            }
+            if !(*bound.get(i, j) <= *closed.get(i, j) * T::from_f64(1.0 + 1e-6) + u * *mag.get(i, j)) {
+                return Err(f(format!("sharp bound {} above closed form {} at [{i}][{j}]", bound.get(i, j), closed.get(i, j))));
+            }
+            if b > T::zero() {
+                ratio = ratio.max(crate::scalar::Field::to_f64(&(err / b)));
+            }
+        }
+    }
+    Ok(Some(ratio))
+}
