@@ -41,6 +41,7 @@ pub mod bench;
 pub mod construct;
 pub mod error;
 pub mod golden;
+pub mod interchange;
 pub mod interval;
 pub mod model;
 pub mod scalar;

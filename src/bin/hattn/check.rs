@@ -5,11 +5,19 @@ use std::process::ExitCode;
 use hidden_attention::theorems::suite;
 use indicatif::{ProgressBar, ProgressStyle};
 
-pub fn check(cases: usize, seed: u64) -> ExitCode {
+pub fn check(cases: usize, seed: u64, theorems: &[String]) -> ExitCode {
+    let rows = suite::rows();
+    let known: Vec<&str> = rows.iter().map(|r| r.theorem.id).collect();
+    let wanted: Vec<String> = theorems.iter().map(|t| t.to_uppercase()).collect();
+    if let Some(bad) = wanted.iter().find(|t| *t != "ALL" && !known.contains(&t.as_str())) {
+        eprintln!("error: unknown theorem {bad:?} (expected `all` or one of {known:?})");
+        return ExitCode::from(2);
+    }
+    let selected = |id: &str| wanted.is_empty() || wanted.iter().any(|t| t == "ALL" || t == id);
     println!("hattn check: {cases} cases per row, seed {seed}");
     let mut lines = Vec::new();
     let mut failures = Vec::new();
-    for row in suite::rows() {
+    for row in rows.into_iter().filter(|r| selected(r.theorem.id)) {
         let bar = ProgressBar::new(cases as u64).with_style(
             ProgressStyle::with_template("{prefix:>10} {bar:30} {pos}/{len} {per_sec}")
                 .expect("static template"),

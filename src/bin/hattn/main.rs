@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 mod attn;
 mod bench;
 mod check;
+mod convert;
 mod explain;
 mod golden;
 
@@ -32,7 +33,11 @@ enum Command {
         /// Seed of the case generator (the same seed replays the same cases).
         #[arg(long, default_value_t = 0)]
         seed: u64,
+        /// Theorems to check: `all` (the default) or ids such as `T3 T5`.
+        theorems: Vec<String>,
     },
+    /// Convert between channels, heads and matrices (JSON, docs/interchange.md).
+    Convert(convert::ConvertArgs),
     /// Run golden case files (files or directories, recursively) and compare.
     Golden {
         /// Case files or directories.
@@ -124,7 +129,12 @@ enum Command {
 
 fn main() -> ExitCode {
     match Cli::parse().command {
-        Command::Check { cases, seed } => check::check(cases, seed),
+        Command::Check {
+            cases,
+            seed,
+            theorems,
+        } => check::check(cases, seed, &theorems),
+        Command::Convert(a) => convert::convert(&a),
         Command::Golden { paths, f32 } => golden::run_golden(&paths, f32),
         Command::Bench { json, lens, state } => bench::bench(json, &lens, state),
         Command::Attn {

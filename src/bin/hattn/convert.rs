@@ -1,0 +1,149 @@
+//! `hattn convert`: constructions between channels, heads and matrices on interchange
+//! documents (docs/interchange.md).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+use hidden_attention::construct::{
+    channel_to_gated_head, channel_to_linear_head, gated_head_to_channel, linear_head_to_channel,
+    realise_diagonal, realise_full, realise_minimal, DiagonalOutcome,
+};
+use hidden_attention::interchange::{self, Document, NumberField, Object};
+use hidden_attention::scalar::{lift, Exact, Field};
+use hidden_attention::ssm::hidden_attention as alpha;
+use hidden_attention::tensor::Matrix;
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum Target {
+    /// A linear-attention head (T2a gated; `--ungated` for T2b).
+    Head,
+    /// An S6 channel (T3 from a head, T5 from a matrix).
+    Channel,
+    /// The exact attention matrix (α̃ of a channel, a head's matrix).
+    Matrix,
+}
+
+#[derive(Args, Debug)]
+pub struct ConvertArgs {
+    /// What to produce.
+    #[arg(long)]
+    to: Target,
+    /// From a matrix: the minimal-state realisation (diagonal when found, else general
+    /// time-varying transitions, `sss_channel`) instead of N = L.
+    #[arg(long)]
+    minimal: bool,
+    /// Channel → head: the ungated factored head Q = C ⊙ P, K = B̄ ⊘ P (T2b).
+    #[arg(long)]
+    ungated: bool,
+    /// Write here instead of stdout.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Input document (JSON).
+    input: PathBuf,
+}
+
+pub fn convert(args: &ConvertArgs) -> ExitCode {
+    let text = match std::fs::read_to_string(&args.input) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.input.display());
+            return ExitCode::from(2);
+        }
+    };
+    let result = interchange::parse(&text).and_then(|doc| run(args, doc));
+    match result {
+        Ok(doc) => {
+            let out = interchange::to_string_pretty(&doc);
+            match &args.out {
+                Some(p) => {
+                    if let Err(e) = std::fs::write(p, out + "\n") {
+                        eprintln!("error: {}: {e}", p.display());
+                        return ExitCode::from(2);
+                    }
+                }
+                None => println!("{out}"),
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e}", args.input.display());
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn construction(reason: String) -> hidden_attention::Error {
+    hidden_attention::Error::Construction {
+        construction: "hattn convert",
+        reason,
+    }
+}
+
+/// The exact attention matrix of an object (softmax: rounded f64, see the docs).
+fn matrix_of(obj: &Object) -> hidden_attention::Result<(Matrix<Exact>, bool)> {
+    Ok(match obj {
+        Object::Channel(c) => (alpha(c)?, true),
+        Object::LinearHead(h) => (h.attention(), true),
+        Object::GatedHead(h) => (h.attention()?, true),
+        Object::Matrix(m) => (m.clone(), true),
+        Object::TimeVarying(t) => (t.attention(), true),
+        Object::SoftmaxHead(h) => {
+            let a = h.map(|v| Field::to_f64(v)).attention()?;
+            (a.map(|v| lift(*v).expect("finite softmax entries")), false)
+        }
+    })
+}
+
+fn realise(m: &Matrix<Exact>, minimal: bool) -> hidden_attention::Result<Object> {
+    if !minimal {
+        return Ok(Object::Channel(realise_full(m)?));
+    }
+    Ok(match realise_diagonal(m)? {
+        DiagonalOutcome::Found(ch) => Object::Channel(ch),
+        DiagonalOutcome::NotFound(ce) => {
+            eprintln!("note: {}; writing the minimal realisation with general transitions (sss_channel)", ce.reason);
+            Object::TimeVarying(realise_minimal(m)?)
+        }
+    })
+}
+
+fn run(args: &ConvertArgs, doc: Document) -> hidden_attention::Result<Document> {
+    let mut field = doc.field;
+    let object = match (args.to, doc.object) {
+        (Target::Matrix, obj) => {
+            let (m, exact) = matrix_of(&obj)?;
+            if !exact {
+                field = NumberField::F64;
+            }
+            Object::Matrix(m)
+        }
+        (Target::Head, Object::Channel(c)) if args.ungated => Object::LinearHead(channel_to_linear_head(&c)?),
+        (Target::Head, Object::Channel(c)) => Object::GatedHead(channel_to_gated_head(&c)),
+        (Target::Head, obj @ (Object::LinearHead(_) | Object::GatedHead(_) | Object::SoftmaxHead(_))) => obj,
+        (Target::Head, Object::Matrix(m)) => match realise(&m, args.minimal)? {
+            Object::Channel(c) => Object::GatedHead(channel_to_gated_head(&c)),
+            _ => {
+                return Err(construction(
+                    "no diagonal minimal realisation found, so no gated head of that size; use --to channel --minimal for the general one".into(),
+                ))
+            }
+        },
+        (Target::Head, Object::TimeVarying(_)) => {
+            return Err(construction("a channel with general (non-diagonal) transitions has no diagonal gated head".into()))
+        }
+        (Target::Channel, Object::GatedHead(h)) => Object::Channel(gated_head_to_channel(&h)?),
+        (Target::Channel, Object::LinearHead(h)) => Object::Channel(linear_head_to_channel(&h)?),
+        (Target::Channel, Object::Channel(c)) if args.minimal => realise(&alpha(&c)?, true)?,
+        (Target::Channel, obj @ (Object::Channel(_) | Object::TimeVarying(_))) => obj,
+        (Target::Channel, Object::Matrix(m)) => realise(&m, args.minimal)?,
+        (Target::Channel, obj @ Object::SoftmaxHead(_)) => {
+            // T5 on this one sequence: the softmax matrix (rounded to f64) as a channel's α̃
+            let (m, _) = matrix_of(&obj)?;
+            field = NumberField::F64;
+            eprintln!("note: a channel reproducing this softmax head on this sequence only (T5); no fixed-N channel does so for every input (T6)");
+            realise(&m, args.minimal)?
+        }
+    };
+    Ok(Document { field, object })
+}
