@@ -40,6 +40,7 @@ pub mod baseline;
 pub mod bench;
 pub mod construct;
 pub mod error;
+pub mod fast;
 pub mod golden;
 pub mod interchange;
 pub mod interval;

@@ -1,0 +1,343 @@
+//! Fast float kernels (f32, f64) for the hidden attention $\tilde\alpha$ and the scan,
+//! each certified against the exact path by a stated forward error bound.
+//!
+//! | kernel | function | cost | bound |
+//! | --- | --- | --- | --- |
+//! | chunked $\tilde\alpha$ (products) | [`chunked::hidden_attention_into`] | $O(L^2 N)$ flops, one write of $L^2$ | [`entry_bound`], (F1) |
+//! | chunked $\tilde\alpha$ (relative cumsums of $\Delta A$) | [`chunked::mamba_hidden_attention_into`] | same | [`mamba_entry_bound`], (F2) |
+//! | one row / a band / all of $\tilde\alpha$ | [`select::select_into`] | $O(LN)$ / $O(LKN)$ / as chunked | (F1) |
+//! | whole layer into a buffer or a `.npy` stream | [`layer::layer_into`], [`layer::layer_to_npy`] | $D\times$ the above | (F1) |
+//! | batched selective scan | [`scan::scan_into`] | $O(BDLN)$ | [`scan_bound`], (F3) |
+//!
+//! # The chunked form (T1 + T4)
+//! Split $0..L$ into chunks of $T$ steps, chunk $c$ starting at $s_c = cT$. For $j \le i$
+//! in chunks $c' < c$ the product $\prod_{k=j+1}^{i}\bar A_k$ splits at the chunk
+//! boundaries into three factors that are all $\le 1$ in modulus for a Mamba channel
+//! ($0 < \bar A = e^{\Delta A} \le 1$):
+//!
+//! $$\tilde\alpha_{ij} = \sum_n \underbrace{C_{i,n}\!\!\prod_{k=s_c+1}^{i}\!\!\bar A_{k,n}}_{Q_{i,n}}\;
+//!   \underbrace{\prod_{c''=c'+1}^{c-1} G_{c'',n}}_{\text{between chunks}}\;
+//!   \underbrace{\bar B_{j,n}\!\!\prod_{k=j+1}^{s_{c'+1}}\!\!\bar A_{k,n}}_{K_{j,n}},
+//! \qquad G_{c,n} = \prod_{k=s_c+1}^{s_{c+1}} \bar A_{k,n},$$
+//!
+//! so the whole off-diagonal panel of a row chunk is one rank-$N$ product
+//! $Q_c\, (K^{(c)})^\top$ — a $(T\times N)\cdot(N\times s_c)$ GEMM (faer) — which is T4
+//! ($\tilde\alpha$ is $N$-semiseparable) made computational. No factor is ever divided
+//! by another, so nothing overflows where the naive factored form
+//! $Q_i = C_i\odot P_i,\ K_j = \bar B_j \oslash P_j$ (T2b, [`crate::ssm::factored`]) does
+//! (after a few hundred steps $P_j$ underflows and $K_j$ overflows). The diagonal
+//! $T\times T$ blocks use the running product of T1. Rows of chunks run in parallel
+//! (rayon); a layer runs its channels in parallel.
+//!
+//! # Accuracy
+//! Write $M_{ij} = \sum_n |C_{i,n}|\prod_{k=j+1}^{i}|\bar A_{k,n}|\,|\bar B_{j,n}|$ (the
+//! hidden attention of the entrywise-absolute channel), $u$ the unit roundoff,
+//! $\gamma_m = mu/(1-mu)$ and $\lambda$ the smallest normal number.
+//!
+//! **(F1) product form.** Every term of an entry is a product of $C_{i,n}$, $\bar B_{j,n}$ and
+//! the $i-j$ factors $\bar A_{k,n}$, formed with at most $i-j+1$ rounded multiplications
+//! in some order (running products inside chunks, the between-chunk product, the scaling
+//! of $K$), and the $N$ terms are summed by the GEMM or a dot product in some order
+//! ($N-1$ rounded additions, FMAs only remove roundings). The standard model gives, against
+//! the exact $\tilde\alpha$ of the same float channel ([`crate::ssm::Channel::to_exact`]),
+//!
+//! $$|\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le \gamma_{i-j+N+1}\, M_{ij} + \eta,
+//! \qquad \eta = 2(L+N+2)\,N\,\lambda\,\max(1,\max|C|)\max(1,\max|\bar B|),$$
+//!
+//! where $\eta$ covers intermediate products that fall below the normal range (each such
+//! rounding is off by at most $\lambda$ in absolute terms and is then multiplied by factors
+//! of modulus at most $\max(1, |C|, |\bar B|)$ when $|\bar A| \le 1$). This is the bound of
+//! the generic row-by-row loop ([`crate::ssm::hidden_attention`]): chunking costs nothing
+//! in accuracy. [`entry_bound`] evaluates it.
+//!
+//! **(F2) relative cumulative sums.** [`chunked::mamba_hidden_attention_into`] starts from
+//! Mamba's $(\Delta, A, B, C)$ and forms the three off-diagonal factors as
+//! $e^{x}$ of *relative* sums $x$ of $\Delta_k A_n$ over at most $T+1$ steps (prefix sums from
+//! the chunk start, suffix sums to the next chunk start, chunk totals), so every exponent is
+//! $\le 0$ and bounded by $(T+1)\max|\Delta A|$; the diagonal blocks use the step factors
+//! $\bar A_k = \mathrm{fl}(e^{\Delta_k A})$ exactly as [`crate::ssm::MambaChannel::discretize`]
+//! does. Against the exact $\tilde\alpha$ of the discretised channel (whose $\bar A_k$ are those
+//! rounded exponentials), with $X_{ijn} = \sum_{k=j+1}^{i} |\Delta_k A_n|$ and exponentials
+//! accurate to $|\epsilon| \le 2u$ (one ulp, as glibc's `exp`/`expf`),
+//!
+//! $$|\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le \sum_n |C_{i,n}\bar B_{j,n}|\,
+//!   e^{-X_{ijn}}\Big[(1+\gamma_{m})^2\,e^{2\gamma_{T+2} X_{ijn}} - 1\Big] + \eta,\qquad m = 5(i-j) + N + 8$$
+//!
+//! for $j$ in an earlier chunk than $i$, and (F1) inside a diagonal block (there the step
+//! factors are the exact channel's own). The factor $e^{\gamma_{T+2}X}$ is the rounding of the
+//! relative sums (each of at most $T+1$ rounded terms $\mathrm{fl}(\Delta_k A_n)$) and of the
+//! exact channel's own products $\mathrm{fl}(\Delta_k A_n)$; $m$ counts $2(i-j)$ units for the
+//! exact channel's step exponentials, $2$ units for each of our at most $i-j+1$ exponentials
+//! of sums, the at most $i-j+2$ multiplications and the $N-1$ additions; the square bounds
+//! the exact entry itself by $e^{-X}(1+\gamma_m)e^{\gamma_{T+2}X}$. Since
+//! $X e^{-X} \le 1/e$, the sum term adds at most about $\gamma_{T+2}/e\,\sum_n|C_{i,n}\bar B_{j,n}|$
+//! in absolute terms however long the sequence: bounded exponents are what keep the chunked
+//! form accurate where global cumulative sums (error $\propto u\sum_{k\le i}|\Delta_k A|$, growing
+//! with $i$) and the naive factored form are not. [`mamba_entry_bound`] evaluates it.
+//!
+//! **(F3) scan.** [`scan::scan_into`] uses its own vectorised exponential (relative error at
+//! most $4u$, checked in the tests) instead of libm's; against the exact scan of the
+//! discretised channel on the same input, $|\mathrm{fl}(y_t) - y_t| \le \gamma_{9L+N+4}\,
+//! \mathrm{mag}_t + \eta_s$ with $\mathrm{mag}$ the exact magnitude of
+//! [`crate::theorems::bound::magnitude`] and $\eta_s$ the subnormal term of that module doubled
+//! (our exponential returns 0 below $\lambda$). [`scan_bound`] evaluates it.
+//!
+//! All bounds are evaluated in `f64` and inflated by $10^{-6}$ relative (plus $10^{-300}$
+//! absolute) to absorb the rounding of their own evaluation.
+
+pub mod chunked;
+pub mod layer;
+pub mod scan;
+pub mod select;
+
+pub use chunked::{
+    hidden_attention, hidden_attention_into, mamba_hidden_attention_into, DEFAULT_CHUNK,
+};
+pub use layer::{layer_into, layer_to_npy, LayerParams};
+pub use scan::{scan, scan_into, ScanParams};
+pub use select::{select, select_into, Selection};
+
+use crate::error::{Error, Result};
+use crate::scalar::{Exact, Field, Real};
+use crate::ssm::{Channel, MambaChannel};
+use crate::theorems::bound::gamma;
+
+/// The float types of the fast kernels: `f32` and `f64` (faer entities with a
+/// vectorisable exponential).
+pub trait FastFloat: Real + faer::ComplexField + faer::SimpleEntity + Default {
+    /// $e^x$ for every lane, branch-free so that it vectorises: Cody–Waite reduction
+    /// $x = k\ln 2 + r$, $|r| \le \ln 2/2$, a Taylor polynomial of degree 7 (f32) or 13
+    /// (f64) in Horner form, and $2^k$ by exponent bits. Relative error at most $4u$ on
+    /// $[\ln\lambda, \ln\max]$; 0 below $\ln\lambda$ (where $e^x < \lambda$); arguments
+    /// above $\ln\max$ are clamped (never used: Mamba exponents are $\le 0$).
+    fn exp_lanes<const W: usize>(x: &mut [Self; W]);
+    /// The NumPy dtype string (`"<f4"`, `"<f8"`).
+    const NPY_DESCR: &'static str;
+    /// Append the little-endian bytes of `v` to `buf`.
+    fn extend_le(v: &[Self], buf: &mut Vec<u8>);
+}
+
+impl FastFloat for f32 {
+    const NPY_DESCR: &'static str = "<f4";
+    fn extend_le(v: &[f32], buf: &mut Vec<u8>) {
+        buf.reserve(4 * v.len());
+        for x in v {
+            buf.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+    #[inline(always)]
+    fn exp_lanes<const W: usize>(x: &mut [f32; W]) {
+        const LOG2E: f32 = std::f32::consts::LOG2_E;
+        const LN2_HI: f32 = 0.693_359_375; // 355/512: k · LN2_HI is exact for |k| < 2^15
+        const LN2_LO: f32 = -2.121_944_4e-4;
+        const MAGIC: f32 = 12_582_912.0; // 1.5 · 2^23: adding it rounds to an integer
+        const LO: f32 = -87.33; // ln λ ≈ −87.336
+        const HI: f32 = 88.7;
+        for v in x.iter_mut() {
+            let xv = v.clamp(LO, HI);
+            let kf = (xv * LOG2E + MAGIC) - MAGIC;
+            let r = (xv - kf * LN2_HI) - kf * LN2_LO;
+            let mut p = 1.0 / 5040.0;
+            p = p * r + 1.0 / 720.0;
+            p = p * r + 1.0 / 120.0;
+            p = p * r + 1.0 / 24.0;
+            p = p * r + 1.0 / 6.0;
+            p = p * r + 0.5;
+            p = p * r + 1.0;
+            p = p * r + 1.0;
+            let k = kf as i32;
+            let scale = f32::from_bits(((k + 127) as u32) << 23);
+            let y = p * scale;
+            *v = if *v < LO { 0.0 } else { y };
+        }
+    }
+}
+
+impl FastFloat for f64 {
+    const NPY_DESCR: &'static str = "<f8";
+    fn extend_le(v: &[f64], buf: &mut Vec<u8>) {
+        buf.reserve(8 * v.len());
+        for x in v {
+            buf.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+    #[inline(always)]
+    fn exp_lanes<const W: usize>(x: &mut [f64; W]) {
+        const LOG2E: f64 = std::f64::consts::LOG2_E;
+        const LN2_HI: f64 = 6.931_471_803_691_238_2e-1;
+        const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
+        const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 · 2^52
+        const LO: f64 = -708.39; // ln λ ≈ −708.396
+        const HI: f64 = 709.7;
+        const INV_FACT: [f64; 14] = [
+            1.0,
+            1.0,
+            0.5,
+            1.0 / 6.0,
+            1.0 / 24.0,
+            1.0 / 120.0,
+            1.0 / 720.0,
+            1.0 / 5040.0,
+            1.0 / 40320.0,
+            1.0 / 362_880.0,
+            1.0 / 3_628_800.0,
+            1.0 / 39_916_800.0,
+            1.0 / 479_001_600.0,
+            1.0 / 6_227_020_800.0,
+        ];
+        for v in x.iter_mut() {
+            let xv = v.clamp(LO, HI);
+            let kf = (xv * LOG2E + MAGIC) - MAGIC;
+            let r = (xv - kf * LN2_HI) - kf * LN2_LO;
+            let mut p = INV_FACT[13];
+            for &f in INV_FACT[..13].iter().rev() {
+                p = p * r + f;
+            }
+            let k = kf as i64;
+            let scale = f64::from_bits(((k + 1023) as u64) << 52);
+            let y = p * scale;
+            *v = if *v < LO { 0.0 } else { y };
+        }
+    }
+}
+
+/// $e^x$ of one value by [`FastFloat::exp_lanes`] (for tests and scalar tails).
+pub fn fast_exp<T: FastFloat>(x: T) -> T {
+    let mut v = [x];
+    T::exp_lanes(&mut v);
+    v[0]
+}
+
+/// Reject a zero chunk size with [`Error::InvalidArgument`].
+pub(crate) fn check_chunk(chunk: usize) -> Result<()> {
+    if chunk == 0 {
+        return Err(Error::InvalidArgument {
+            name: "chunk".into(),
+            reason: "chunk size must be at least 1".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Reject a caller buffer of the wrong size with [`Error::DataLength`].
+pub(crate) fn check_out(name: &str, shape: &[usize], found: usize) -> Result<()> {
+    let expected = shape.iter().product();
+    if found != expected {
+        return Err(Error::DataLength {
+            tensor: name.into(),
+            shape: shape.to_vec(),
+            expected,
+            found,
+        });
+    }
+    Ok(())
+}
+
+/// The subnormal term $\eta = 2(L+N+2)N\lambda\max(1,\max|C|)\max(1,\max|\bar B|)$ of (F1)/(F2).
+fn eta<T: Field>(l: usize, n: usize, max_c: f64, max_b: f64) -> f64 {
+    2.0 * (l + n + 2) as f64 * n as f64 * T::min_normal() * max_c.max(1.0) * max_b.max(1.0)
+}
+
+fn max_abs<T: Field>(v: &[T]) -> f64 {
+    v.iter().map(|x| x.to_f64().abs()).fold(0.0, f64::max)
+}
+
+const SLACK_REL: f64 = 1e-6;
+const SLACK_ABS: f64 = 1e-300;
+
+/// Bound (F1) for every entry of $\tilde\alpha$ computed in the float type `T` (row-major
+/// `L × L`, 0 above the diagonal): $\gamma_{i-j+N+1} M_{ij} + \eta$, with $M$ computed from
+/// the exact channel `exact` (the float channel lifted by [`Channel::to_exact`]).
+pub fn entry_bound<T: Field>(exact: &Channel<Exact>) -> Vec<f64> {
+    let (l, n) = (exact.len(), exact.state());
+    let abs = exact.map(|v| v.abs_val());
+    let m = crate::ssm::hidden_attention(&abs).expect("exact hidden attention cannot fail");
+    let e = eta::<T>(l, n, max_abs(exact.c_all()), max_abs(exact.bbar_all()));
+    let mut out = vec![0.0; l * l];
+    for i in 0..l {
+        for j in 0..=i {
+            let g = gamma(i - j + n + 1, T::unit_roundoff());
+            out[i * l + j] = (g * m.get(i, j).to_f64() + e) * (1.0 + SLACK_REL) + SLACK_ABS;
+        }
+    }
+    out
+}
+
+/// Bound (F1) evaluated entirely in `f64` from a float channel: $M_{ij}$ by the running
+/// product in `f64` (relative error at most $\gamma_{L+N+1}$ for $|\bar A| \le 1$, which the
+/// bound absorbs by using $\gamma_{i-j+N+1}(1+2\gamma_{L+N+1})$). For long sequences where the
+/// exact path is too slow; `O(L²N)`.
+pub fn entry_bound_f64<T: Field>(ch: &Channel<T>) -> Vec<f64> {
+    let (l, n) = (ch.len(), ch.state());
+    let abs = ch.map(|v| v.to_f64().abs());
+    let m = crate::ssm::hidden_attention(&abs).expect("|Ā| products of finite values");
+    let e = eta::<T>(l, n, max_abs(ch.c_all()), max_abs(ch.bbar_all()));
+    let inflate = 1.0 + 2.0 * gamma(l + n + 1, f64::EPSILON / 2.0);
+    let mut out = vec![0.0; l * l];
+    for i in 0..l {
+        for j in 0..=i {
+            let g = gamma(i - j + n + 1, T::unit_roundoff());
+            out[i * l + j] = (g * m.get(i, j) * inflate + e) * (1.0 + SLACK_REL) + SLACK_ABS;
+        }
+    }
+    out
+}
+
+/// Bound (F2) for [`chunked::mamba_hidden_attention_into`] with chunk size `chunk`, for every
+/// entry (row-major `L × L`), evaluated in `f64` from the Mamba parameters `m` (in the float
+/// type `T` of the computation) and the discretised channel `ch = m.discretize(Euler)`.
+pub fn mamba_entry_bound<T: Real>(m: &MambaChannel<T>, ch: &Channel<T>, chunk: usize) -> Vec<f64> {
+    let (l, n) = (ch.len(), ch.state());
+    let u = T::unit_roundoff();
+    let g_sum = gamma(chunk + 2, u);
+    let e = eta::<T>(l, n, max_abs(ch.c_all()), max_abs(ch.bbar_all()));
+    let a: Vec<f64> = m.a.iter().map(Field::to_f64).collect();
+    let mut out = vec![0.0; l * l];
+    let mut x = vec![0.0f64; n];
+    for i in 0..l {
+        x.iter_mut().for_each(|v| *v = 0.0);
+        for j in (0..=i).rev() {
+            let same_chunk = i / chunk == j / chunk;
+            let gm = if same_chunk {
+                gamma(i - j + n + 1, u)
+            } else {
+                gamma(5 * (i - j) + n + 8, u)
+            };
+            let mut s = 0.0;
+            for k in 0..n {
+                let cb = (Field::to_f64(&ch.c(i)[k]) * Field::to_f64(&ch.bbar(j)[k])).abs();
+                let grow = if same_chunk {
+                    // (F1) with |Ā| products of the exact channel, ≤ e^{-X} e^{uX}
+                    gm * (u * x[k]).exp() * (1.0 + gamma(2 * (i - j), u))
+                } else {
+                    (1.0 + gm).powi(2) * (2.0 * g_sum * x[k]).exp() - 1.0
+                };
+                s += cb * (-x[k]).exp() * grow;
+            }
+            out[i * l + j] = (s + e) * (1.0 + SLACK_REL) + SLACK_ABS;
+            let dt = Field::to_f64(&m.delta[j]);
+            for k in 0..n {
+                x[k] += (dt * a[k]).abs();
+            }
+        }
+    }
+    out
+}
+
+/// Bound (F3) for [`scan::scan_into`] on one channel: $\gamma_{9L+N+4}\,\mathrm{mag}_t + \eta_s$
+/// per output, from the exact channel and input (lifted from the float ones).
+pub fn scan_bound<T: Field>(exact: &Channel<Exact>, x: &[Exact]) -> Vec<f64> {
+    let (l, n) = (exact.len(), exact.state());
+    let mag = crate::theorems::bound::magnitude(exact, x);
+    let g = gamma(9 * l + n + 4, T::unit_roundoff());
+    let xsum: f64 = x.iter().map(|e| e.to_f64().abs()).sum();
+    let eta_s = 2.0
+        * (l * n + 1) as f64
+        * T::min_normal()
+        * max_abs(exact.c_all())
+        * max_abs(exact.bbar_all())
+        * xsum;
+    mag.iter()
+        .map(|m| (g * m.to_f64() + eta_s) * (1.0 + SLACK_REL) + SLACK_ABS)
+        .collect()
+}
