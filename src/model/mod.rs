@@ -6,6 +6,7 @@
 //! [`MixerWeights::channel`] builds. See `docs/model.md` for the whole picture.
 
 pub mod attention;
+pub mod bidirectional;
 pub mod block;
 pub mod config;
 pub mod explain;
@@ -14,6 +15,7 @@ pub mod heatmap;
 pub mod linear;
 pub mod mixer_operator;
 pub mod npy;
+pub mod random;
 pub mod weights;
 
 pub use block::{MixerDims, MixerTrace, MixerWeights};
