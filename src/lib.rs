@@ -42,6 +42,9 @@ pub mod construct;
 pub mod error;
 pub mod fast;
 pub mod golden;
+#[cfg(feature = "cuda")]
+pub mod gpu;
+pub mod gpu_instances;
 pub mod interchange;
 pub mod interval;
 pub mod model;

@@ -11,6 +11,7 @@ mod check;
 mod convert;
 mod explain;
 mod golden;
+mod gpu;
 
 #[derive(Parser)]
 #[command(
@@ -95,6 +96,8 @@ enum Command {
         #[arg(long)]
         f32: bool,
     },
+    /// The GPU path (feature `cuda`): device info, theorem checks at scale, benchmarks.
+    Gpu(gpu::GpuArgs),
     /// Explanations of a checkpoint's prediction: raw attention, rollout, Mamba-Attr.
     Explain {
         /// Checkpoint directory.
@@ -137,6 +140,7 @@ fn main() -> ExitCode {
         Command::Convert(a) => convert::convert(&a),
         Command::Golden { paths, f32 } => golden::run_golden(&paths, f32),
         Command::Bench { json, lens, state } => bench::bench(json, &lens, state),
+        Command::Gpu(a) => gpu::gpu(&a),
         Command::Attn {
             checkpoint,
             tokens,

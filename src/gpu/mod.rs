@@ -1,0 +1,231 @@
+//! The GPU path (feature `cuda`): batched selective scan, chunked hidden attention of
+//! many channels, and theorem checks over millions of device-generated instances.
+//!
+//! Built on `cudarc` with *dynamic loading* and pinned CUDA 12.4 bindings: the crate builds
+//! and its tests run on machines with no CUDA at all. [`Gpu::new`] first looks for the
+//! driver library and NVRTC ([`device::probe`]); without them, or without a device, every
+//! entry point returns [`GpuError::Unavailable`] with the reason — never a panic.
+//!
+//! The kernels are CUDA C text in `src/gpu/kernels/*.cu`, compiled at run time by NVRTC
+//! for the device's architecture; a compile failure is [`GpuError::Compile`] with NVRTC's
+//! log.
+//!
+//! | entry point | kernel | CPU reference |
+//! | --- | --- | --- |
+//! | [`Gpu::selective_scan`] | `scan.cu` | [`crate::ssm::selective_scan`] |
+//! | [`Gpu::hidden_attention`] | `attention.cu` | [`crate::ssm::hidden_attention`] |
+//! | [`Gpu::theorem_check`] | `check.cu` + `instances.cu` | [`crate::gpu_instances`], [`crate::theorems`] |
+//! | [`bench::run`] | all | — |
+
+pub mod attention;
+pub mod bench;
+pub mod check;
+pub mod device;
+pub mod scan;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use cudarc::driver::{CudaContext, CudaFunction, CudaModule, CudaStream};
+use cudarc::nvrtc::{compile_ptx_with_opts, CompileError, CompileOptions};
+
+pub use check::{CheckConfig, CheckReport};
+pub use device::{probe, DeviceInfo};
+
+/// Source of the instance generator (shared by the check kernel and the CPU mirror).
+pub const INSTANCES_CU: &str = include_str!("kernels/instances.cu");
+/// Source of the batched selective-scan kernel.
+pub const SCAN_CU: &str = include_str!("kernels/scan.cu");
+/// Source of the chunked hidden-attention kernels.
+pub const ATTENTION_CU: &str = include_str!("kernels/attention.cu");
+/// Source of the theorem-check kernel (compiled after [`INSTANCES_CU`]).
+pub const CHECK_CU: &str = include_str!("kernels/check.cu");
+
+/// No usable GPU: the driver or NVRTC library is missing, or there is no device.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("GPU unavailable: {reason}")]
+pub struct GpuUnavailable {
+    /// Why, in words (e.g. `the CUDA driver library (libcuda) was not found`).
+    pub reason: String,
+}
+
+/// Errors of the GPU path.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum GpuError {
+    /// No usable GPU (see [`GpuUnavailable`]).
+    #[error(transparent)]
+    Unavailable(#[from] GpuUnavailable),
+    /// NVRTC rejected a kernel; `log` is its compile log.
+    #[error("NVRTC could not compile `{kernel}` (options {options}):\n{log}")]
+    Compile {
+        /// The kernel file, e.g. `scan.cu`.
+        kernel: &'static str,
+        /// The options passed to NVRTC.
+        options: String,
+        /// NVRTC's compile log (or the error when there is no log).
+        log: String,
+    },
+    /// A CUDA driver call failed.
+    #[error("CUDA driver error during {what}: {message}")]
+    Driver {
+        /// What was being done (e.g. `launch of attention_tiles`).
+        what: String,
+        /// The driver's error.
+        message: String,
+    },
+    /// An input the kernels cannot take (shape, size, unsupported layout).
+    #[error(transparent)]
+    Input(#[from] crate::Error),
+}
+
+/// Result alias of the GPU path.
+pub type GpuResult<T> = std::result::Result<T, GpuError>;
+
+/// A closure mapping a driver error to [`GpuError::Driver`] naming `what`.
+pub(crate) fn driver<E: std::fmt::Display>(what: impl Into<String>) -> impl FnOnce(E) -> GpuError {
+    let what = what.into();
+    move |e| GpuError::Driver {
+        what,
+        message: e.to_string(),
+    }
+}
+
+/// One CUDA device with a context, a stream and the kernels compiled so far.
+pub struct Gpu {
+    ctx: Arc<CudaContext>,
+    stream: Arc<CudaStream>,
+    info: DeviceInfo,
+    modules: Mutex<HashMap<&'static str, Arc<CudaModule>>>,
+}
+
+impl std::fmt::Debug for Gpu {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gpu").field("info", &self.info).finish_non_exhaustive()
+    }
+}
+
+impl Gpu {
+    /// Open device `ordinal`: check the libraries ([`probe`]), then create a context.
+    ///
+    /// # Errors
+    /// [`GpuError::Unavailable`] with the reason when the driver or NVRTC library is
+    /// missing, the driver fails to initialise, or there is no such device;
+    /// [`GpuError::Driver`] when creating the context fails.
+    pub fn new(ordinal: usize) -> GpuResult<Self> {
+        let devices = probe()?;
+        if ordinal >= devices.device_count {
+            return Err(GpuUnavailable {
+                reason: format!("device {ordinal} requested but {} present", devices.device_count),
+            }
+            .into());
+        }
+        let ctx = CudaContext::new(ordinal).map_err(driver("context creation"))?;
+        let info = device::device_info(&ctx, &devices)?;
+        let stream = ctx.default_stream();
+        Ok(Self {
+            ctx,
+            stream,
+            info,
+            modules: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// What the device is (name, memory, compute capability, peak bandwidth).
+    pub fn info(&self) -> &DeviceInfo {
+        &self.info
+    }
+
+    /// The stream every launch goes to.
+    pub fn stream(&self) -> &Arc<CudaStream> {
+        &self.stream
+    }
+
+    /// The context.
+    pub fn context(&self) -> &Arc<CudaContext> {
+        &self.ctx
+    }
+
+    /// Wait for all queued work.
+    ///
+    /// # Errors
+    /// [`GpuError::Driver`] (a failed kernel reports here).
+    pub fn synchronize(&self) -> GpuResult<()> {
+        self.stream.synchronize().map_err(driver("stream synchronisation"))
+    }
+
+    /// Kernel `function` of file `kernel` (source `source`), compiling the file with
+    /// NVRTC for this device on first use. `fmad: false` keeps every float operation a
+    /// single IEEE rounding (the error model of [`crate::theorems::bound`]).
+    pub(crate) fn function(
+        &self,
+        kernel: &'static str,
+        source: &str,
+        fmad: bool,
+        function: &str,
+    ) -> GpuResult<CudaFunction> {
+        let module = {
+            let mut modules = self.modules.lock().unwrap_or_else(|p| p.into_inner());
+            match modules.get(kernel) {
+                Some(m) => m.clone(),
+                None => {
+                    let m = self.compile(kernel, source, fmad)?;
+                    modules.insert(kernel, m.clone());
+                    m
+                }
+            }
+        };
+        module
+            .load_function(function)
+            .map_err(driver(format!("loading kernel {function} from {kernel}")))
+    }
+
+    fn compile(&self, kernel: &'static str, source: &str, fmad: bool) -> GpuResult<Arc<CudaModule>> {
+        let (major, minor) = self.info.compute_capability;
+        let opts = CompileOptions {
+            fmad: Some(fmad),
+            ftz: Some(false),
+            prec_div: Some(true),
+            prec_sqrt: Some(true),
+            options: vec![format!("--gpu-architecture=compute_{major}{minor}"), "--std=c++14".into()],
+            name: Some(kernel.to_string()),
+            ..Default::default()
+        };
+        let ptx = compile_ptx_with_opts(source, opts).map_err(|e| match e {
+            CompileError::CompileError { options, log, .. } => GpuError::Compile {
+                kernel,
+                options: options.join(" "),
+                log: log.to_string_lossy().into_owned(),
+            },
+            other => GpuError::Compile {
+                kernel,
+                options: String::new(),
+                log: other.to_string(),
+            },
+        })?;
+        self.ctx
+            .load_module(ptx)
+            .map_err(driver(format!("loading the module of {kernel}")))
+    }
+}
+
+/// Grid size for `threads` threads in blocks of `block` (at least one block).
+pub(crate) fn blocks_for(threads: usize, block: u32) -> GpuResult<u32> {
+    let b = threads.div_ceil(block as usize).max(1);
+    u32::try_from(b).map_err(|_| {
+        GpuError::Input(crate::Error::InvalidArgument {
+            name: "size".into(),
+            reason: format!("{threads} threads need more than 2^32 blocks"),
+        })
+    })
+}
+
+/// An `i32` kernel argument from a size, or an input error naming it.
+pub(crate) fn int_arg(name: &str, v: usize) -> GpuResult<i32> {
+    i32::try_from(v).map_err(|_| {
+        GpuError::Input(crate::Error::InvalidArgument {
+            name: name.into(),
+            reason: format!("{v} does not fit a 32-bit kernel argument"),
+        })
+    })
+}

@@ -1,0 +1,196 @@
+//! The CPU mirror of the GPU instance generator and error measure (no CUDA needed), and
+//! static sanity checks of the kernel sources.
+
+use hidden_attention::gpu_instances::{
+    bucket_lower_edge, decay_exponent, draw, histogram_bucket, instance, instance_errors, instance_key, mix64,
+    recheck, signed_value, transition_value, InstanceErrors, CUDA_SOURCE, GOLDEN, HISTOGRAM_BUCKETS, MIX1, MIX2,
+};
+
+const KERNELS: [(&str, &str); 4] = [
+    ("instances.cu", include_str!("../src/gpu/kernels/instances.cu")),
+    ("scan.cu", include_str!("../src/gpu/kernels/scan.cu")),
+    ("attention.cu", include_str!("../src/gpu/kernels/attention.cu")),
+    ("check.cu", include_str!("../src/gpu/kernels/check.cu")),
+];
+
+#[test]
+fn splitmix_known_answer() {
+    // The first output of SplitMix64 from state 0 (Steele, Lea, Flood 2014).
+    assert_eq!(mix64(GOLDEN), 0xE220_A839_7B1D_CDAF);
+    assert_eq!(mix64(0), 0);
+}
+
+#[test]
+fn generator_pinned_values() {
+    // Any change here changes every device instance: keep Rust and CUDA in step.
+    let key = instance_key(0, 0);
+    assert_eq!(key, mix64(mix64(GOLDEN)));
+    let (ch, x) = instance(0, 0, 4, 2);
+    let again = instance(0, 0, 4, 2);
+    assert_eq!(again.0, ch);
+    assert_eq!(again.1, x);
+    assert_eq!(x[0], signed_value(draw(key, 4, 0)));
+    let k1 = decay_exponent(draw(key, 0, 1));
+    assert_eq!(ch.abar(1)[1], transition_value(draw(key, 1, 3), k1));
+    assert_eq!(ch.bbar(2)[0], signed_value(draw(key, 2, 4)));
+    assert_eq!(ch.c(3)[1], signed_value(draw(key, 3, 7)));
+}
+
+#[test]
+fn instances_differ_by_index_and_seed() {
+    let a = instance(5, 10, 8, 3);
+    let b = instance(5, 11, 8, 3);
+    let c = instance(6, 10, 8, 3);
+    assert_ne!(a.1, b.1);
+    assert_ne!(a.1, c.1);
+    assert_ne!(a.0.abar_all(), b.0.abar_all());
+}
+
+#[test]
+fn values_are_exact_dyadics_in_range() {
+    for i in 0..20 {
+        let (ch, x) = instance(42, i, 16, 8);
+        for &a in ch.abar_all() {
+            assert!((5.960_464_5e-8..1.0).contains(&a), "Ā = {a}");
+            let m = f64::from(a) * 16_777_216.0;
+            assert_eq!(m, m.round(), "Ā = {a} is not on the grid 2^-24");
+        }
+        for &v in ch.bbar_all().iter().chain(ch.c_all()).chain(&x) {
+            assert!((-2.0..2.0).contains(&v), "value {v}");
+            let m = f64::from(v) * 4_194_304.0;
+            assert_eq!(m, m.round(), "value {v} is not on the grid 2^-22");
+        }
+    }
+}
+
+#[test]
+fn value_maps_edges() {
+    assert_eq!(signed_value(0), -2.0);
+    assert_eq!(signed_value(u64::MAX), 2.0 - 1.0 / 4_194_304.0);
+    assert_eq!(transition_value(0, 0), 1.0 - 1.0 / 16_777_216.0);
+    assert_eq!(transition_value(u64::MAX, 0), 1.0 / 16_777_216.0);
+    assert_eq!(transition_value(u64::MAX, 24), 1.0 - 1.0 / 16_777_216.0);
+    assert!((0..200).all(|i| decay_exponent(mix64(i)) <= 24));
+}
+
+#[test]
+fn cuda_source_has_the_same_constants() {
+    let src: String = CUDA_SOURCE.chars().filter(|c| !c.is_whitespace()).collect();
+    for (name, v) in [("HA_GOLDEN", GOLDEN), ("HA_MIX1", MIX1), ("HA_MIX2", MIX2)] {
+        let want = format!("#define{name}0x{v:016X}ULL");
+        assert!(src.contains(&want), "instances.cu lacks {want}");
+    }
+    for want in [
+        "#defineHA_STREAM_DECAY0u",
+        "#defineHA_STREAM_ABAR1u",
+        "#defineHA_STREAM_BBAR2u",
+        "#defineHA_STREAM_C3u",
+        "#defineHA_STREAM_X4u",
+        "#defineHA_MAX_DECAY24ULL",
+        "-8388608LL",
+        "*2.384185791015625e-07f",
+        "16777216ULL-d",
+        "*5.9604644775390625e-08f",
+        "(z^(z>>30))*HA_MIX1",
+        "(z^(z>>27))*HA_MIX2",
+        "z^(z>>31)",
+        "ha_mix64(seed^ha_mix64(instance+HA_GOLDEN))",
+        "ha_mix64(key+counter*HA_GOLDEN)",
+    ] {
+        assert!(src.contains(want), "instances.cu lacks `{want}`");
+    }
+    assert_eq!(2.384185791015625e-07f32, 1.0 / 4_194_304.0);
+    assert_eq!(5.960_464_477_539_063e-8_f32, 1.0 / 16_777_216.0);
+}
+
+#[test]
+fn kernel_sources_are_balanced_and_export_their_kernels() {
+    for (name, src) in KERNELS {
+        // strip comments, then check bracket balance
+        let code: String = src
+            .lines()
+            .map(|l| l.split("//").next().unwrap_or(""))
+            .collect::<Vec<_>>()
+            .join("\n");
+        for (open, close) in [('{', '}'), ('(', ')'), ('[', ']')] {
+            let mut depth = 0i64;
+            for ch in code.chars() {
+                if ch == open {
+                    depth += 1;
+                } else if ch == close {
+                    depth -= 1;
+                }
+                assert!(depth >= 0, "{name}: unbalanced {close}");
+            }
+            assert_eq!(depth, 0, "{name}: unbalanced {open}{close}");
+        }
+        assert!(!code.contains("#include"), "{name}: NVRTC gets no headers");
+        assert!(!code.contains("template"), "{name}: keep kernels template-free");
+    }
+    for (file, kernel) in [
+        ("scan.cu", "selective_scan"),
+        ("attention.cu", "attention_prepare"),
+        ("attention.cu", "attention_tiles"),
+        ("check.cu", "theorem_check"),
+    ] {
+        let src = KERNELS.iter().find(|k| k.0 == file).unwrap().1;
+        assert!(
+            src.contains(&format!("extern \"C\" __global__ void {kernel}(")),
+            "{file} does not export {kernel}"
+        );
+    }
+}
+
+#[test]
+fn cpu_measure_passes_and_matches_exact_recheck() {
+    let (mut refused, mut kept) = (0, 0);
+    for i in 0..24 {
+        let (ch, x) = instance(3, i, 160, 4);
+        let e = instance_errors(&ch, &x);
+        assert!(e.passed(), "instance {i}: {e:?}");
+        assert!(e.relative < 1e-4, "instance {i}: {e:?}");
+        match e.factored {
+            Some(_) => kept += 1,
+            None => refused += 1,
+        }
+    }
+    // the decay exponents make both cases common
+    assert!(refused > 0 && kept > 0, "refused {refused}, kept {kept}");
+    for i in [0, 7] {
+        let r = recheck(3, i, 32, 4, None);
+        assert!(r.passed(), "{r:?}");
+        assert!(r.exact_f32.is_some() && r.exact_f64.is_some());
+        assert!(r.exact_f64.unwrap() < 1e-12);
+    }
+}
+
+#[test]
+fn gpu_report_failure_fails_the_recheck() {
+    let bad = InstanceErrors {
+        scan: 0.1,
+        attention: 3.0,
+        factored: None,
+        relative: 1e-3,
+    };
+    let r = recheck(3, 1, 16, 2, Some(bad));
+    assert!(r.counterexample.is_none());
+    assert!(!r.passed());
+    assert!(InstanceErrors::from_raw([0.0, f32::NAN, -1.0, 0.0]).worst_ratio().is_infinite());
+    let raw = InstanceErrors::from_raw([0.5, 0.25, -1.0, 1e-7]);
+    assert_eq!(raw.factored, None);
+    assert!(raw.passed());
+}
+
+#[test]
+fn histogram_buckets() {
+    assert_eq!(histogram_bucket(0.0), 0);
+    assert_eq!(histogram_bucket(1.0), 41);
+    assert_eq!(histogram_bucket(0.999), 40);
+    assert_eq!(histogram_bucket(0.5), 40);
+    assert_eq!(histogram_bucket(1e-300), 1);
+    assert_eq!(histogram_bucket(f64::INFINITY), HISTOGRAM_BUCKETS - 1);
+    assert_eq!(histogram_bucket(1e30), HISTOGRAM_BUCKETS - 1);
+    for b in 1..HISTOGRAM_BUCKETS - 1 {
+        assert_eq!(histogram_bucket(bucket_lower_edge(b)), b);
+    }
+}
