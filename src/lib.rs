@@ -42,12 +42,14 @@ pub mod construct;
 pub mod error;
 pub mod fast;
 pub mod golden;
+pub mod interchange;
 #[cfg(feature = "cuda")]
 pub mod gpu;
 pub mod gpu_instances;
-pub mod interchange;
 pub mod interval;
 pub mod model;
+pub mod refute;
+pub mod report;
 pub mod scalar;
 pub mod semiseparable;
 pub mod ssm;

@@ -142,17 +142,22 @@ pub fn run_cases<V: Clone + fmt::Debug>(
     stats
 }
 
-/// Proptest's shrinking loop: simplify while the check keeps failing.
+/// Proptest's shrinking loop: simplify while the check keeps failing (at most 512 re-checks).
 fn shrink<V, T: ValueTree<Value = V>>(
     tree: &mut T,
     mut last: Counterexample,
     check: &impl Fn(&V) -> CaseResult,
 ) -> Counterexample {
-    for _ in 0..10_000 {
+    let mut budget = 512;
+    loop {
         if !tree.simplify() {
             break;
         }
         loop {
+            if budget == 0 {
+                return last;
+            }
+            budget -= 1;
             match check(&tree.current()) {
                 Err(c) => {
                     last = c;

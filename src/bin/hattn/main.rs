@@ -12,6 +12,7 @@ mod convert;
 mod explain;
 mod golden;
 mod gpu;
+mod refute;
 
 #[derive(Parser)]
 #[command(
@@ -98,6 +99,10 @@ enum Command {
     },
     /// The GPU path (feature `cuda`): device info, theorem checks at scale, benchmarks.
     Gpu(gpu::GpuArgs),
+    /// Search for a counterexample to a conjecture; write report.json and report.md.
+    Refute(refute::RefuteArgs),
+    /// Re-check the certificate of a report, independently of the search.
+    Replay(refute::ReplayArgs),
     /// Explanations of a checkpoint's prediction: raw attention, rollout, Mamba-Attr.
     Explain {
         /// Checkpoint directory.
@@ -141,6 +146,8 @@ fn main() -> ExitCode {
         Command::Golden { paths, f32 } => golden::run_golden(&paths, f32),
         Command::Bench { json, lens, state } => bench::bench(json, &lens, state),
         Command::Gpu(a) => gpu::gpu(&a),
+        Command::Refute(a) => refute::refute(&a),
+        Command::Replay(a) => refute::replay(&a),
         Command::Attn {
             checkpoint,
             tokens,
