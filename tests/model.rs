@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use hidden_attention::golden::{load_checkpoint_case, run_checkpoint_case, Tolerance, CHECKPOINT_TOLERANCE};
+use hidden_attention::golden::{
+    load_checkpoint_case, run_checkpoint_case, Tolerance, CHECKPOINT_TOLERANCE,
+};
 
 const TINY: &str = "tests/data/golden/checkpoints/tiny-mamba-a";
 
@@ -15,7 +17,14 @@ fn report(tol: Tolerance, f32: bool) -> Vec<hidden_attention::golden::PartReport
         run_checkpoint_case::<f64>(&case, tol).unwrap()
     };
     for p in &r {
-        eprintln!("{} {:<18} max_abs {:.3e} max_rel {:.3e} pass {}", if f32 { "f32" } else { "f64" }, p.part, p.max_abs, p.max_rel, p.pass);
+        eprintln!(
+            "{} {:<18} max_abs {:.3e} max_rel {:.3e} pass {}",
+            if f32 { "f32" } else { "f64" },
+            p.part,
+            p.max_abs,
+            p.max_rel,
+            p.pass
+        );
     }
     r
 }
@@ -23,7 +32,11 @@ fn report(tol: Tolerance, f32: bool) -> Vec<hidden_attention::golden::PartReport
 #[test]
 fn golden_tiny_mamba_f64() {
     for p in report(CHECKPOINT_TOLERANCE, false) {
-        assert!(p.pass, "{} max_abs {:e} max_rel {:e}", p.part, p.max_abs, p.max_rel);
+        assert!(
+            p.pass,
+            "{} max_abs {:e} max_rel {:e}",
+            p.part, p.max_abs, p.max_rel
+        );
     }
 }
 
@@ -34,8 +47,9 @@ fn golden_tiny_mamba_f32() {
     }
 }
 
-
-use hidden_attention::model::attention::{authors_cls_row, layer_attention, layer_channels, query_row};
+use hidden_attention::model::attention::{
+    authors_cls_row, layer_attention, layer_channels, query_row,
+};
 use hidden_attention::model::explain::{explain, finite_difference, logit_gradients, Method};
 use hidden_attention::model::mixer_operator::{mixer_operator, operator_residual};
 use hidden_attention::model::{Logits, MambaModel};
@@ -102,7 +116,10 @@ fn hidden_attention_times_u_is_the_s6_output() {
         for i in 0..l {
             let ys: f64 = (0..l).map(|j| a[i * l + j] * t.u[e * l + j]).sum();
             let want = t.y1[e * l + i] - mix.d[e] * t.u[e * l + i];
-            assert!((ys - want).abs() < 1e-14 + 1e-12 * want.abs(), "channel {e} row {i}: {ys} vs {want}");
+            assert!(
+                (ys - want).abs() < 1e-14 + 1e-12 * want.abs(),
+                "channel {e} row {i}: {ys} vs {want}"
+            );
         }
     }
 }
@@ -115,7 +132,14 @@ fn gradient_matches_finite_differences() {
     let grads = logit_gradients(&m, &tr, pos, k).unwrap();
     assert_eq!(grads.len(), m.layers.len() + 1);
     let mut worst = 0.0f64;
-    for &(layer, t, f) in &[(0, 0, 0), (0, 4, 7), (0, 10, 15), (1, 9, 3), (1, 10, 11), (0, 2, 5)] {
+    for &(layer, t, f) in &[
+        (0, 0, 0),
+        (0, 4, 7),
+        (0, 10, 15),
+        (1, 9, 3),
+        (1, 10, 11),
+        (0, 2, 5),
+    ] {
         let fd = finite_difference(&m, &TOKENS, (layer, t, f), pos, k, 1e-5).unwrap();
         let g = grads[layer][t * m.config.d_model + f];
         let err = (fd - g).abs() / (g.abs().max(1e-3));
@@ -171,12 +195,17 @@ fn explanations_are_well_formed() {
         if method != Method::Raw {
             for i in 0..l {
                 let s: f64 = e.matrix[i * l..(i + 1) * l].iter().sum();
-                assert!(method == Method::Attr || (s - 1.0).abs() < 1e-12, "{method:?} row {i} sums to {s}");
+                assert!(
+                    method == Method::Attr || (s - 1.0).abs() < 1e-12,
+                    "{method:?} row {i} sums to {s}"
+                );
             }
         }
     }
     let e = explain(&m, &tr, Method::Attr, 11, None, 0).unwrap();
-    let argmax = (0..64).max_by(|&a, &b| tr.logits[11 * 64 + a].total_cmp(&tr.logits[11 * 64 + b])).unwrap();
+    let argmax = (0..64)
+        .max_by(|&a, &b| tr.logits[11 * 64 + a].total_cmp(&tr.logits[11 * 64 + b]))
+        .unwrap();
     assert_eq!(e.logit, Some(argmax));
     assert!(explain(&m, &tr, Method::Raw, 12, None, 0).is_err());
     assert!(explain(&m, &tr, Method::Raw, 0, None, 2).is_err());
@@ -198,12 +227,15 @@ fn true_row_versus_authors_cls_row() {
     for j in 0..i {
         let mut p: Vec<f64> = (0..n).map(|s| ch.c(i)[s] * ch.abar(i)[s]).collect();
         for k in (j + 1..i).rev() {
-            for s in 0..n {
-                p[s] *= ch.abar(k)[s];
+            for (ps, a) in p.iter_mut().zip(ch.abar(k)) {
+                *ps *= a;
             }
         }
         let want: f64 = (0..n).map(|s| p[s] * ch.bbar(j)[s]).sum();
-        assert!((truth[j] - want).abs() < 1e-15 * (1.0 + want.abs()), "j = {j}");
+        assert!(
+            (truth[j] - want).abs() < 1e-15 * (1.0 + want.abs()),
+            "j = {j}"
+        );
         assert!((truth[j] - authors[j]).abs() > 0.0);
     }
 }
@@ -213,7 +245,9 @@ fn batched_forward_equals_single() {
     let m = tiny();
     let a = TOKENS.to_vec();
     let b: Vec<usize> = TOKENS.iter().rev().copied().collect();
-    let both = m.forward_batch(&[a.clone(), b.clone()], Logits::All).unwrap();
+    let both = m
+        .forward_batch(&[a.clone(), b.clone()], Logits::All)
+        .unwrap();
     let one = m.forward(&b, Logits::All).unwrap();
     assert_eq!(both[1].logits, one.logits);
     assert_eq!(both[0].logits, m.forward(&a, Logits::All).unwrap().logits);
@@ -240,10 +274,15 @@ fn bidirectional_pair_operator_and_attention() {
         for e in [0, 9, 31] {
             let (mm, beta) = bi.mixer_operator(&bt, e).unwrap();
             let x = &bt.forward.x[e * l..(e + 1) * l];
-            let scale = bt.y[e * l..(e + 1) * l].iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            let scale = bt.y[e * l..(e + 1) * l]
+                .iter()
+                .fold(0.0f64, |a, v| a.max(v.abs()));
             for i in 0..l {
                 let got: f64 = beta[i] + (0..l).map(|j| mm[i * l + j] * x[j]).sum::<f64>();
-                assert!((got - bt.y[e * l + i]).abs() <= 1e-12 * scale, "channel {e} row {i}");
+                assert!(
+                    (got - bt.y[e * l + i]).abs() <= 1e-12 * scale,
+                    "channel {e} row {i}"
+                );
             }
         }
         // the pair's S6 matrix: forward α̃ below, flipped backward α̃ above the diagonal
@@ -266,8 +305,28 @@ fn bidirectional_pair_operator_and_attention() {
             let ys_f = bt.forward.y1[e * l + i] - bi.forward.d[e] * uf[i];
             let ys_b = bt.backward.y1[e * l + (l - 1 - i)] - bi.backward.d[e] * ub[l - 1 - i];
             let lower: f64 = (0..=i).map(|j| af.data()[i * l + j] * uf[j]).sum();
-            let upper: f64 = (i..l).map(|j| ab.data()[(l - 1 - i) * l + (l - 1 - j)] * ub[l - 1 - j]).sum();
+            let upper: f64 = (i..l)
+                .map(|j| ab.data()[(l - 1 - i) * l + (l - 1 - j)] * ub[l - 1 - j])
+                .sum();
             assert!((lower - ys_f).abs() < 1e-15 && (upper - ys_b).abs() < 1e-15);
         }
+    }
+}
+
+#[test]
+fn chunked_extraction_matches_the_core() {
+    use hidden_attention::model::attention::layer_attention_chunked;
+    let m = tiny();
+    let tr = m.forward(&TOKENS, Logits::None).unwrap();
+    for (li, layer) in m.layers.iter().enumerate() {
+        let core = layer_attention(&layer.mixer, &tr.mixers[li], None).unwrap();
+        let fast = layer_attention_chunked(&layer.mixer, &tr.mixers[li], None).unwrap();
+        assert_eq!(core.shape(), fast.shape());
+        let scale = core.data().iter().fold(0.0f64, |a, v| a.max(v.abs()));
+        let err = core.data().iter().zip(fast.data()).fold(0.0f64, |a, (x, y)| a.max((x - y).abs()));
+        assert!(err <= 1e-14 * scale, "layer {li}: {err:e} vs scale {scale:e}");
+        let sub = layer_attention_chunked(&layer.mixer, &tr.mixers[li], Some(&[7, 2])).unwrap();
+        let l = TOKENS.len();
+        assert_eq!(&sub.data()[..l * l], &fast.data()[7 * l * l..8 * l * l]);
     }
 }

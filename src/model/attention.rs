@@ -64,11 +64,13 @@ pub fn layer_attention<T: Real>(
 ) -> Result<Tensor<T>> {
     let chans = layer_channels(mixer, trace, channels)?;
     let l = trace.len;
-    let mats: Vec<Vec<T>> = chans
-        .par_iter()
-        .map(|ch| hidden_attention(ch).map(|m| m.data().to_vec()))
-        .collect::<Result<_>>()?;
-    let data: Vec<T> = mats.into_iter().flatten().collect();
+    let mut data = vec![T::zero(); chans.len() * l * l];
+    data.par_chunks_mut((l * l).max(1))
+        .zip(chans.par_iter())
+        .try_for_each(|(dst, ch)| -> Result<()> {
+            dst.copy_from_slice(hidden_attention(ch)?.data());
+            Ok(())
+        })?;
     Tensor::new("hidden attention", vec![chans.len(), l, l], data)
 }
 
@@ -145,4 +147,67 @@ pub fn authors_cls_row<T: Real>(ch: &Channel<T>, i: usize) -> Result<Vec<T>> {
         }
     }
     Ok(row)
+}
+
+/// [`layer_attention`] through the chunked kernel of [`crate::fast`] (f32/f64): the same
+/// matrices — each channel's Δ is formed exactly as the core forms it
+/// (`softplus(W_Δ dt_low + b_Δ)`), so the two differ only by the rounding of the kernel
+/// (bound (F1) of [`crate::fast`]) — several times faster on long sequences.
+///
+/// # Errors
+/// As [`layer_attention`] and [`crate::fast::layer_into`].
+pub fn layer_attention_chunked<T: crate::fast::FastFloat>(
+    mixer: &MixerWeights<T>,
+    trace: &MixerTrace<T>,
+    channels: Option<&[usize]>,
+) -> Result<Tensor<T>> {
+    let (di, n, l) = (mixer.dims.d_inner, mixer.dims.d_state, trace.len);
+    let all: Vec<usize>;
+    let chans = match channels {
+        Some(c) => c,
+        None => {
+            all = (0..di).collect();
+            &all
+        }
+    };
+    if let Some(&bad) = chans.iter().find(|&&c| c >= di) {
+        return Err(Error::InvalidArgument {
+            name: "channel".into(),
+            reason: format!("channel {bad} is not below d_inner = {di}"),
+        });
+    }
+    let mut delta = Vec::with_capacity(chans.len() * l);
+    let mut a = Vec::with_capacity(chans.len() * n);
+    for &e in chans {
+        let bias = mixer.dt_proj_b[e];
+        delta.extend(
+            trace.delta_pre[e * l..(e + 1) * l]
+                .iter()
+                .map(|&v| (v + bias).softplus()),
+        );
+        a.extend_from_slice(&mixer.a[e * n..(e + 1) * n]);
+    }
+    let transpose = |x: &[T]| -> Vec<T> {
+        (0..n)
+            .flat_map(|s| (0..l).map(move |t| x[t * n + s]))
+            .collect()
+    };
+    let (b, c) = (transpose(&trace.b), transpose(&trace.c));
+    let params = crate::fast::LayerParams {
+        dim: chans.len(),
+        len: l,
+        state: n,
+        delta: &delta,
+        a: &a,
+        b: &b,
+        c: &c,
+    };
+    let mut out = vec![T::zero(); chans.len() * l * l];
+    crate::fast::layer_into(
+        &params,
+        crate::fast::Selection::Full,
+        crate::fast::DEFAULT_CHUNK,
+        &mut out,
+    )?;
+    Tensor::new("hidden attention", vec![chans.len(), l, l], out)
 }

@@ -49,7 +49,10 @@ pub struct BidirectionalTrace<T> {
 
 fn flip_rows<T: Copy>(x: &[T], width: usize) -> Vec<T> {
     let l = x.len() / width;
-    (0..l).rev().flat_map(|t| x[t * width..(t + 1) * width].iter().copied()).collect()
+    (0..l)
+        .rev()
+        .flat_map(|t| x[t * width..(t + 1) * width].iter().copied())
+        .collect()
 }
 
 fn flip_channels<T: Copy>(x: &[T], l: usize) -> Vec<T> {
@@ -87,7 +90,14 @@ impl<T: Real> BidirectionalMixer<T> {
                 y_t[t * di + e] = y[e * l + t];
             }
         }
-        let out = linear(&y_t, l, &self.forward.out_proj, dm, di, self.forward.out_proj_bias.as_deref());
+        let out = linear(
+            &y_t,
+            l,
+            &self.forward.out_proj,
+            dm,
+            di,
+            self.forward.out_proj_bias.as_deref(),
+        );
         Ok(BidirectionalTrace {
             forward: f,
             backward: b,
@@ -100,7 +110,11 @@ impl<T: Real> BidirectionalMixer<T> {
     ///
     /// # Errors
     /// As [`layer_attention`].
-    pub fn attention(&self, tr: &BidirectionalTrace<T>, channels: Option<&[usize]>) -> Result<Tensor<T>> {
+    pub fn attention(
+        &self,
+        tr: &BidirectionalTrace<T>,
+        channels: Option<&[usize]>,
+    ) -> Result<Tensor<T>> {
         let f = layer_attention(&self.forward, &tr.forward, channels)?;
         let b = layer_attention(&self.backward, &tr.backward, channels)?;
         let l = tr.forward.len;
@@ -114,7 +128,11 @@ impl<T: Real> BidirectionalMixer<T> {
                 }
             }
         }
-        Tensor::new("bidirectional hidden attention", vec![f.shape()[0], l, l], out)
+        Tensor::new(
+            "bidirectional hidden attention",
+            vec![f.shape()[0], l, l],
+            out,
+        )
     }
 
     /// The pair's whole-mixer operator of channel `e`: $w(M_f + JM_bJ)$ and
@@ -133,7 +151,9 @@ impl<T: Real> BidirectionalMixer<T> {
                 m[i * l + j] = (f.matrix[i * l + j] + b.matrix[(l - 1 - i) * l + (l - 1 - j)]) * w;
             }
         }
-        let beta = (0..l).map(|i| (f.bias[i] + b.bias[l - 1 - i]) * w).collect();
+        let beta = (0..l)
+            .map(|i| (f.bias[i] + b.bias[l - 1 - i]) * w)
+            .collect();
         Ok((m, beta))
     }
 }

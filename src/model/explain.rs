@@ -49,7 +49,11 @@ pub fn layer_maps<T: Real>(model: &MambaModel<T>, trace: &ModelTrace<T>) -> Resu
             let m = layer_attention_mean(&layer.mixer, tr)?;
             let v: Vec<f64> = m.iter().map(|x| Field::to_f64(x).max(0.0)).collect();
             let mx = v.iter().fold(0.0f64, |a, &b| a.max(b));
-            Ok(if mx > 0.0 { v.into_iter().map(|x| x / mx).collect() } else { v })
+            Ok(if mx > 0.0 {
+                v.into_iter().map(|x| x / mx).collect()
+            } else {
+                v
+            })
         })
         .collect()
 }
@@ -69,7 +73,9 @@ pub fn raw(maps: &[Vec<f64>], start: usize) -> Vec<f64> {
 
 /// Rollout $R = \hat A_{n-1}\cdots\hat A_{s}$ with $\hat A = \mathrm{rownorm}(I + A)$.
 pub fn rollout(maps: &[Vec<f64>], start: usize, l: usize) -> Vec<f64> {
-    let mut r: Vec<f64> = (0..l * l).map(|k| if k / l == k % l { 1.0 } else { 0.0 }).collect();
+    let mut r: Vec<f64> = (0..l * l)
+        .map(|k| if k / l == k % l { 1.0 } else { 0.0 })
+        .collect();
     for m in &maps[start.min(maps.len())..] {
         let mut a = m.clone();
         for i in 0..l {
@@ -121,12 +127,22 @@ fn rms_backward<T: Real>(h: &[T], r: &[T], w: &[T], g: &[T], dm: usize) -> Vec<T
 
 /// Backward through one mixer: the gradient w.r.t. the mixer input (the normalised
 /// residual stream, `(L, d)`) from the gradient `g_o` w.r.t. its output `(L, d)`.
-fn mixer_backward<T: Real>(m: &MixerWeights<T>, tr: &crate::model::block::MixerTrace<T>, g_o: &[T]) -> Result<Vec<T>> {
+fn mixer_backward<T: Real>(
+    m: &MixerWeights<T>,
+    tr: &crate::model::block::MixerTrace<T>,
+    g_o: &[T],
+) -> Result<Vec<T>> {
     let dims = m.dims;
-    let (dm, di, n, k, r) = (dims.d_model, dims.d_inner, dims.d_state, dims.d_conv, dims.dt_rank);
+    let (dm, di, n, k, r) = (
+        dims.d_model,
+        dims.d_inner,
+        dims.d_state,
+        dims.d_conv,
+        dims.dt_rank,
+    );
     let l = tr.len;
     let gy_t = linear_backward(g_o, l, &m.out_proj, dm, di); // (L, di)
-    // per channel: S6 backward; returns (g_u, g_delta_pre, g_z) rows and (g_B, g_C) partials
+                                                             // per channel: S6 backward; returns (g_u, g_delta_pre, g_z) rows and (g_B, g_C) partials
     struct ChanGrad<T> {
         gu: Vec<T>,
         gdp: Vec<T>,
@@ -172,16 +188,30 @@ fn mixer_backward<T: Real>(m: &MixerWeights<T>, tr: &crate::model::block::MixerT
                     lam[s] = lam[s] + tr.c[t * n + s] * gys[t];
                     gc[t * n + s] = gys[t] * hs[t * n + s];
                     let abar = (delta[t] * a[s]).exp();
-                    let hprev = if t > 0 { hs[(t - 1) * n + s] } else { T::zero() };
+                    let hprev = if t > 0 {
+                        hs[(t - 1) * n + s]
+                    } else {
+                        T::zero()
+                    };
                     gd = gd + lam[s] * hprev * abar * a[s] + lam[s] * tr.b[t * n + s] * u;
                     gb[t * n + s] = lam[s] * delta[t] * u;
                     gu[t] = gu[t] + lam[s] * delta[t] * tr.b[t * n + s];
                     lam[s] = lam[s] * abar;
                 }
                 let pre = tr.delta_pre[e * l + t] + bias;
-                gdp[t] = if pre > T::from_f64(20.0) { gd } else { gd * pre.sigmoid() };
+                gdp[t] = if pre > T::from_f64(20.0) {
+                    gd
+                } else {
+                    gd * pre.sigmoid()
+                };
             }
-            ChanGrad { gu, gdp, gz, gb, gc }
+            ChanGrad {
+                gu,
+                gdp,
+                gz,
+                gb,
+                gc,
+            }
         })
         .collect();
     // x_proj inputs: g_p (L, R + 2N)
@@ -236,7 +266,12 @@ fn mixer_backward<T: Real>(m: &MixerWeights<T>, tr: &crate::model::block::MixerT
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] for `pos ≥ L` or `k ≥ vocab`.
-pub fn logit_gradients<T: Real>(model: &MambaModel<T>, trace: &ModelTrace<T>, pos: usize, k: usize) -> Result<Vec<Vec<T>>> {
+pub fn logit_gradients<T: Real>(
+    model: &MambaModel<T>,
+    trace: &ModelTrace<T>,
+    pos: usize,
+    k: usize,
+) -> Result<Vec<Vec<T>>> {
     let dm = model.config.d_model;
     let l = trace.len();
     if pos >= l {
@@ -248,7 +283,10 @@ pub fn logit_gradients<T: Real>(model: &MambaModel<T>, trace: &ModelTrace<T>, po
     if k >= model.config.vocab_size {
         return Err(Error::InvalidArgument {
             name: "logit".into(),
-            reason: format!("logit {k} is not below the vocabulary size {}", model.config.vocab_size),
+            reason: format!(
+                "logit {k} is not below the vocabulary size {}",
+                model.config.vocab_size
+            ),
         });
     }
     let head = model.lm_head.as_deref().unwrap_or(&model.embedding);
@@ -285,7 +323,12 @@ pub fn finite_difference<T: Real>(
 ) -> Result<f64> {
     let run = |e: f64| -> Result<f64> {
         let tr = model
-            .run(&[tokens.to_vec()], crate::model::Logits::None, Some((layer, t, feature, T::from_f64(e))), &mut |_| {})?
+            .run(
+                &[tokens.to_vec()],
+                crate::model::Logits::None,
+                Some((layer, t, feature, T::from_f64(e))),
+                &mut |_| {},
+            )?
             .pop()
             .expect("one sequence");
         Ok(Field::to_f64(&model.logit(&tr, pos, k)))
@@ -330,7 +373,10 @@ pub fn explain<T: Real>(
     if start >= model.layers.len() {
         return Err(Error::InvalidArgument {
             name: "start_layer".into(),
-            reason: format!("layer {start} is not below the number of layers {}", model.layers.len()),
+            reason: format!(
+                "layer {start} is not below the number of layers {}",
+                model.layers.len()
+            ),
         });
     }
     let maps = layer_maps(model, trace)?;
@@ -357,10 +403,17 @@ pub fn explain<T: Real>(
                 .enumerate()
                 .map(|(li, a)| {
                     let s: Vec<f64> = (0..l)
-                        .map(|j| grads[li][j * dm..(j + 1) * dm].iter().fold(0.0f64, |m, v| m.max(Field::to_f64(v))))
+                        .map(|j| {
+                            grads[li][j * dm..(j + 1) * dm]
+                                .iter()
+                                .fold(0.0f64, |m, v| m.max(Field::to_f64(v)))
+                        })
                         .collect();
                     let smax = s.iter().fold(0.0f64, |m, &v| m.max(v));
-                    let s: Vec<f64> = s.iter().map(|&v| if smax > 0.0 { v / smax } else { 0.0 }).collect();
+                    let s: Vec<f64> = s
+                        .iter()
+                        .map(|&v| if smax > 0.0 { v / smax } else { 0.0 })
+                        .collect();
                     (0..l * l).map(|p| a[p] * s[p % l]).collect()
                 })
                 .collect();

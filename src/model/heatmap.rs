@@ -409,7 +409,7 @@ pub fn grid(panels: &[Heatmap], ncols: usize, title: &str) -> Image {
     let cell = (160 / n).clamp(1, 16);
     let side = n * cell;
     let pad = 12;
-    let cap = 8 * 1 + 6;
+    let cap = 8 + 6;
     let pw = side + pad;
     let ph = side + cap + pad;
     let title_h = 40;

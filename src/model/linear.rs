@@ -26,7 +26,8 @@ pub fn fast_dot<T: Real>(a: &[T], b: &[T]) -> T {
 }
 
 /// `x Wᵀ + b` for `x` of shape `(rows, inp)` and `W` of shape `(out, inp)` (PyTorch's
-/// `nn.Linear` layout), row-major; parallel over rows when the product is large.
+/// `nn.Linear` layout), row-major. Rows are taken in blocks of 8 so each row of `W` is
+/// read once per block (from cache for the other 7); blocks run in parallel.
 pub fn linear<T: Real>(
     x: &[T],
     rows: usize,
@@ -37,31 +38,32 @@ pub fn linear<T: Real>(
 ) -> Vec<T> {
     debug_assert_eq!(x.len(), rows * inp);
     debug_assert_eq!(w.len(), out * inp);
+    const BLOCK: usize = 8;
     let mut y = vec![T::zero(); rows * out];
-    let row = |(t, yr): (usize, &mut [T])| {
-        let xt = &x[t * inp..(t + 1) * inp];
-        for (o, v) in yr.iter_mut().enumerate() {
-            let mut s = fast_dot(xt, &w[o * inp..(o + 1) * inp]);
-            if let Some(b) = bias {
-                s = s + b[o];
+    let block = |(bi, yb): (usize, &mut [T])| {
+        let r0 = bi * BLOCK;
+        let nr = yb.len() / out;
+        for o in 0..out {
+            let wo = &w[o * inp..(o + 1) * inp];
+            let b = bias.map_or(T::zero(), |b| b[o]);
+            for r in 0..nr {
+                let t = r0 + r;
+                yb[r * out + o] = fast_dot(&x[t * inp..(t + 1) * inp], wo) + b;
             }
-            *v = s;
         }
     };
-    if rows * out * inp > 1 << 16 && rows > 1 {
-        y.par_chunks_mut(out).enumerate().for_each(row);
-    } else if rows * out * inp > 1 << 16 {
-        // one row, many outputs: split the outputs
-        let xt = &x[..inp];
-        y.par_iter_mut().enumerate().for_each(|(o, v)| {
-            let mut s = fast_dot(xt, &w[o * inp..(o + 1) * inp]);
-            if let Some(b) = bias {
-                s = s + b[o];
-            }
-            *v = s;
-        });
+    if rows * out * inp < 1 << 16 {
+        y.chunks_mut(BLOCK * out).enumerate().for_each(block);
+    } else if rows >= 2 * BLOCK {
+        y.par_chunks_mut(BLOCK * out).enumerate().for_each(block);
     } else {
-        y.chunks_mut(out).enumerate().for_each(row);
+        // few rows, many outputs: split the outputs
+        y.par_chunks_mut(out).enumerate().for_each(|(t, yr)| {
+            let xt = &x[t * inp..(t + 1) * inp];
+            yr.par_iter_mut().enumerate().for_each(|(o, v)| {
+                *v = fast_dot(xt, &w[o * inp..(o + 1) * inp]) + bias.map_or(T::zero(), |b| b[o]);
+            });
+        });
     }
     y
 }

@@ -46,13 +46,20 @@ impl<T: Real> MixerOperator<T> {
         (0..l)
             .map(|i| {
                 let row = &self.matrix[i * l..(i + 1) * l];
-                row.iter().zip(x).fold(self.bias[i], |a, (&m, &v)| a + m * v)
+                row.iter()
+                    .zip(x)
+                    .fold(self.bias[i], |a, (&m, &v)| a + m * v)
             })
             .collect()
     }
 }
 
-fn fold<T: Real>(mixer: &MixerWeights<T>, trace: &MixerTrace<T>, e: usize, ch: &Channel<T>) -> Result<MixerOperator<T>> {
+fn fold<T: Real>(
+    mixer: &MixerWeights<T>,
+    trace: &MixerTrace<T>,
+    e: usize,
+    ch: &Channel<T>,
+) -> Result<MixerOperator<T>> {
     let l = trace.len;
     let k = mixer.dims.d_conv;
     let alpha = hidden_attention(ch)?;
@@ -83,7 +90,11 @@ fn fold<T: Real>(mixer: &MixerWeights<T>, trace: &MixerTrace<T>, e: usize, ch: &
         }
         beta[i] = g * qi[..=i].iter().fold(T::zero(), |a, &v| a + v) * conv_b;
     }
-    Ok(MixerOperator { len: l, matrix: m, bias: beta })
+    Ok(MixerOperator {
+        len: l,
+        matrix: m,
+        bias: beta,
+    })
 }
 
 /// The whole-mixer operator $(M, \beta)$ of channel `e` on one sequence.
@@ -93,8 +104,14 @@ fn fold<T: Real>(mixer: &MixerWeights<T>, trace: &MixerTrace<T>, e: usize, ch: &
 ///
 /// # Complexity
 /// $O(L^2 (N + K))$.
-pub fn mixer_operator<T: Real>(mixer: &MixerWeights<T>, trace: &MixerTrace<T>, e: usize) -> Result<MixerOperator<T>> {
-    let ch = layer_channels(mixer, trace, Some(&[e]))?.pop().expect("one channel");
+pub fn mixer_operator<T: Real>(
+    mixer: &MixerWeights<T>,
+    trace: &MixerTrace<T>,
+    e: usize,
+) -> Result<MixerOperator<T>> {
+    let ch = layer_channels(mixer, trace, Some(&[e]))?
+        .pop()
+        .expect("one channel");
     fold(mixer, trace, e, &ch)
 }
 
@@ -116,7 +133,11 @@ pub fn layer_mixer_operators<T: Real>(
         .map(|(&e, ch)| fold(mixer, trace, e, ch))
         .collect::<Result<_>>()?;
     let l = trace.len;
-    Tensor::new("mixer operator", vec![chans.len(), l, l], ops.into_iter().flat_map(|o| o.matrix).collect())
+    Tensor::new(
+        "mixer operator",
+        vec![chans.len(), l, l],
+        ops.into_iter().flat_map(|o| o.matrix).collect(),
+    )
 }
 
 /// Largest $|(Mx + \beta)_t - y_t|$ over the channels `channels`, relative to
@@ -125,7 +146,11 @@ pub fn layer_mixer_operators<T: Real>(
 ///
 /// # Errors
 /// As [`mixer_operator`].
-pub fn operator_residual<T: Real>(mixer: &MixerWeights<T>, trace: &MixerTrace<T>, channels: &[usize]) -> Result<f64> {
+pub fn operator_residual<T: Real>(
+    mixer: &MixerWeights<T>,
+    trace: &MixerTrace<T>,
+    channels: &[usize],
+) -> Result<f64> {
     let l = trace.len;
     let mut worst = 0.0f64;
     for &e in channels {
@@ -138,7 +163,10 @@ pub fn operator_residual<T: Real>(mixer: &MixerWeights<T>, trace: &MixerTrace<T>
         let op = mixer_operator(mixer, trace, e)?;
         let got = op.apply(&trace.x[e * l..(e + 1) * l]);
         let want = &trace.y[e * l..(e + 1) * l];
-        let scale = want.iter().fold(0.0f64, |a, v| a.max(crate::scalar::Field::to_f64(v).abs())).max(f64::MIN_POSITIVE);
+        let scale = want
+            .iter()
+            .fold(0.0f64, |a, v| a.max(crate::scalar::Field::to_f64(v).abs()))
+            .max(f64::MIN_POSITIVE);
         for (g, w) in got.iter().zip(want) {
             let d = crate::scalar::Field::to_f64(&(*g - *w)).abs() / scale;
             worst = worst.max(if d.is_nan() { f64::INFINITY } else { d });

@@ -34,8 +34,19 @@ impl<T: Real> MambaModel<T> {
     pub fn random(config: MambaConfig, seed: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let c = &config;
-        let (dm, di, n, k, r, v) = (c.d_model, c.d_inner, c.d_state, c.d_conv, c.dt_rank, c.vocab_size);
-        let mut uni = |len: usize, s: f64| -> Vec<T> { (0..len).map(|_| T::from_f64(rng.gen_range(-s..s))).collect() };
+        let (dm, di, n, k, r, v) = (
+            c.d_model,
+            c.d_inner,
+            c.d_state,
+            c.d_conv,
+            c.dt_rank,
+            c.vocab_size,
+        );
+        let mut uni = |len: usize, s: f64| -> Vec<T> {
+            (0..len)
+                .map(|_| T::from_f64(rng.gen_range(-s..s)))
+                .collect()
+        };
         let embedding = uni(v * dm, 0.1);
         let mut layers = Vec::with_capacity(c.n_layer);
         for _ in 0..c.n_layer {
@@ -49,11 +60,15 @@ impl<T: Real> MambaModel<T> {
             let dt_proj_b = steps
                 .iter()
                 .map(|&u| {
-                    let dt = (T::from_f64(0.001f64.ln()) + (u + T::one()) / T::from_f64(2.0) * T::from_f64(100f64.ln())).exp();
+                    let dt = (T::from_f64(0.001f64.ln())
+                        + (u + T::one()) / T::from_f64(2.0) * T::from_f64(100f64.ln()))
+                    .exp();
                     dt + (-(-dt).exp_m1()).ln() // inverse softplus
                 })
                 .collect();
-            let a = (0..di * n).map(|i| -T::from_f64((1 + i % n) as f64)).collect();
+            let a = (0..di * n)
+                .map(|i| -T::from_f64((1 + i % n) as f64))
+                .collect();
             layers.push(LayerWeights {
                 norm: vec![T::one(); dm],
                 mixer: MixerWeights {

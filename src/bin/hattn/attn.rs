@@ -4,7 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use hidden_attention::model::attention::{layer_attention, layer_attention_mean};
+use hidden_attention::fast::FastFloat;
+use hidden_attention::model::attention::layer_attention_chunked as layer_attention;
 use hidden_attention::model::heatmap::{grid, Heatmap, Image};
 use hidden_attention::model::mixer_operator::layer_mixer_operators;
 use hidden_attention::model::npy::write_npy;
@@ -30,14 +31,19 @@ pub struct AttnArgs {
 
 pub fn progress(len: usize, what: &str) -> ProgressBar {
     let bar = ProgressBar::new(len as u64).with_style(
-        ProgressStyle::with_template("{prefix:>12} {bar:30} {pos}/{len} {elapsed}").expect("static template"),
+        ProgressStyle::with_template("{prefix:>12} {bar:30} {pos}/{len} {elapsed}")
+            .expect("static template"),
     );
     bar.set_prefix(what.to_string());
     bar
 }
 
 pub fn attn(args: &AttnArgs) -> ExitCode {
-    let res = if args.f32 { run::<f32>(args) } else { run::<f64>(args) };
+    let res = if args.f32 {
+        run::<f32>(args)
+    } else {
+        run::<f64>(args)
+    };
     match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -47,7 +53,10 @@ pub fn attn(args: &AttnArgs) -> ExitCode {
     }
 }
 
-pub fn load_and_run<T: Real>(checkpoint: &Path, tokens: &[usize]) -> Result<(MambaModel<T>, ModelTrace<T>)> {
+pub fn load_and_run<T: Real>(
+    checkpoint: &Path,
+    tokens: &[usize],
+) -> Result<(MambaModel<T>, ModelTrace<T>)> {
     let model = MambaModel::<T>::load(checkpoint)?;
     model.check_tokens(tokens)?;
     let bar = progress(model.layers.len(), "forward");
@@ -59,7 +68,7 @@ pub fn load_and_run<T: Real>(checkpoint: &Path, tokens: &[usize]) -> Result<(Mam
     Ok((model, trace))
 }
 
-fn run<T: Real>(a: &AttnArgs) -> Result<()> {
+fn run<T: FastFloat>(a: &AttnArgs) -> Result<()> {
     let (model, trace) = load_and_run::<T>(&a.checkpoint, &a.tokens)?;
     let n_layer = model.layers.len();
     if let Some(l) = a.layer {
@@ -71,7 +80,11 @@ fn run<T: Real>(a: &AttnArgs) -> Result<()> {
         }
     }
     let l = a.tokens.len();
-    let what = if a.mixer { "mixer operator M" } else { "hidden attention" };
+    let what = if a.mixer {
+        "mixer operator M"
+    } else {
+        "hidden attention"
+    };
     let layers: Vec<usize> = match a.layer {
         Some(x) => vec![x],
         None => (0..n_layer).collect(),
@@ -82,7 +95,11 @@ fn run<T: Real>(a: &AttnArgs) -> Result<()> {
     for &li in &layers {
         let mixer = &model.layers[li].mixer;
         let tr = &trace.mixers[li];
-        let conv = |v: &[T]| v.iter().map(hidden_attention::scalar::Field::to_f64).collect::<Vec<f64>>();
+        let conv = |v: &[T]| {
+            v.iter()
+                .map(hidden_attention::scalar::Field::to_f64)
+                .collect::<Vec<f64>>()
+        };
         if let Some(c) = a.channel {
             let t = if a.mixer {
                 layer_mixer_operators(mixer, tr, Some(&[c]))?
@@ -102,7 +119,19 @@ fn run<T: Real>(a: &AttnArgs) -> Result<()> {
                 }
                 acc
             } else {
-                conv(&layer_attention_mean(mixer, tr)?)
+                // channel mean, a block of channels at a time (bounded memory)
+                let di = mixer.dims.d_inner;
+                let mut acc = vec![0.0; l * l];
+                for c0 in (0..di).step_by(256) {
+                    let chans: Vec<usize> = (c0..(c0 + 256).min(di)).collect();
+                    let t = layer_attention(mixer, tr, Some(&chans))?;
+                    for ch in t.data().chunks(l * l) {
+                        for (x, v) in acc.iter_mut().zip(ch) {
+                            *x += hidden_attention::scalar::Field::to_f64(v) / di as f64;
+                        }
+                    }
+                }
+                acc
             };
             panels.push((format!("layer {li}, channel mean"), m));
         } else {
@@ -122,15 +151,25 @@ fn run<T: Real>(a: &AttnArgs) -> Result<()> {
     bar.finish_and_clear();
     if let Some(p) = &a.npy {
         let data: Vec<f64> = panels.iter().flat_map(|(_, m)| m.iter().copied()).collect();
-        let shape = if panels.len() == 1 { vec![l, l] } else { vec![panels.len(), l, l] };
+        let shape = if panels.len() == 1 {
+            vec![l, l]
+        } else {
+            vec![panels.len(), l, l]
+        };
         write_npy(p, &shape, &data)?;
         println!("wrote {} {:?}", p.display(), shape);
     }
     if let Some(p) = &a.png {
-        let labels = if a.labels.len() == l { a.labels.clone() } else { Vec::new() };
+        let labels = if a.labels.len() == l {
+            a.labels.clone()
+        } else {
+            Vec::new()
+        };
         let img: Image = if panels.len() == 1 {
             let title = format!("{}: {what}", panels[0].0);
-            Heatmap::attention(l, panels[0].1.clone(), title).with_labels(&labels).render()
+            Heatmap::attention(l, panels[0].1.clone(), title)
+                .with_labels(&labels)
+                .render()
         } else {
             let hm: Vec<Heatmap> = panels
                 .iter()
@@ -138,7 +177,14 @@ fn run<T: Real>(a: &AttnArgs) -> Result<()> {
                 .collect();
             let title = match a.layer {
                 Some(li) => format!("layer {li}: {what}, {} channels", hm.len()),
-                None => format!("{what}, every layer ({})", if a.channel.is_some() { "one channel" } else { "channel mean" }),
+                None => format!(
+                    "{what}, every layer ({})",
+                    if a.channel.is_some() {
+                        "one channel"
+                    } else {
+                        "channel mean"
+                    }
+                ),
             };
             let ncols = (hm.len() as f64).sqrt().ceil() as usize;
             grid(&hm, ncols, &title)
