@@ -115,7 +115,7 @@ fn round(x: &Exact, bits: u32, up: bool) -> Exact {
     }
 }
 
-/// An enclosure of $e^x$ for rational $x$: with $y = x/2^s$, $|y| \le 1/2$,
+/// An enclosure of $e^x$ for rational $x$: with $y = x/2^s$, $|y| \le 1/8$,
 /// $e^y \in T_n(y) \pm 2|y|^{n+1}/(n+1)!$ ($T_n$ the Taylor polynomial, remainder by
 /// Lagrange with $e^{|y|} < 2$), then squared $s$ times; endpoints rounded outward to
 /// `bits` significant bits at each step. The lower endpoint stays positive.
@@ -127,7 +127,7 @@ fn round(x: &Exact, bits: u32, up: bool) -> Exact {
 /// assert!(e.lo() < &ratio(27183, 10000) && e.hi() > &ratio(27182, 10000));
 /// ```
 pub fn exp_enclosure(x: &Exact, bits: u32) -> Interval {
-    let half = Exact::new(BigInt::from(1), BigInt::from(2));
+    let half = Exact::new(BigInt::from(1), BigInt::from(8));
     let mut s = 0u32;
     let mut y = x.clone();
     while y.abs() > half {
@@ -180,11 +180,25 @@ fn quantum(x: &Exact, bits: u32) -> Exact {
 /// intervals; exact zeros above the diagonal): $a_{ij} = e^{z_{ij}}/\sum_{j'\le i}e^{z_{ij'}}$
 /// with the exact rational scores $z$ of [`SoftmaxHead::scores`].
 pub fn softmax_enclosure(head: &SoftmaxHead<Exact>, bits: u32) -> Vec<Vec<Interval>> {
+    let rows: Vec<usize> = (0..head.len()).collect();
+    softmax_enclosure_rows(head, &rows, bits)
+}
+
+/// [`softmax_enclosure`] of the given rows only (each a full row of length $L$).
+/// Enclosures of equal scores are computed once.
+pub fn softmax_enclosure_rows(head: &SoftmaxHead<Exact>, rows: &[usize], bits: u32) -> Vec<Vec<Interval>> {
     let z = head.scores();
     let l = head.len();
-    (0..l)
-        .map(|i| {
-            let e: Vec<Interval> = (0..=i).map(|j| exp_enclosure(z.get(i, j), bits)).collect();
+    let mut memo: std::collections::HashMap<Exact, Interval> = std::collections::HashMap::new();
+    rows.iter()
+        .map(|&i| {
+            let e: Vec<Interval> = (0..=i)
+                .map(|j| {
+                    memo.entry(z.get(i, j).clone())
+                        .or_insert_with(|| exp_enclosure(z.get(i, j), bits))
+                        .clone()
+                })
+                .collect();
             let sum = e.iter().skip(1).fold(e[0].clone(), |a, b| a.add(b));
             (0..l)
                 .map(|j| {

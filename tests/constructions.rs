@@ -180,3 +180,14 @@ fn diagonal_realisation_of_generic_channels() {
     assert_eq!(alpha(&d).unwrap(), m);
     let _ = (lift(1.0), GatedLinearHead::<Exact>::new, LinearHead::<Exact>::new);
 }
+
+#[test]
+fn timing_softmax_certificate() {
+    let t = std::time::Instant::now();
+    for n in 1..=6 {
+        let t0 = std::time::Instant::now();
+        assert!(softmax_exceeds_state(n).unwrap().verify());
+        eprintln!("n = {n}: {:?}", t0.elapsed());
+    }
+    eprintln!("total {:?}", t.elapsed());
+}

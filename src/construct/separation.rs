@@ -3,7 +3,7 @@
 use num_traits::{One, Signed, Zero};
 
 use crate::attention::SoftmaxHead;
-use crate::interval::{determinant_enclosure, softmax_enclosure, Interval};
+use crate::interval::{determinant_enclosure, softmax_enclosure_rows, Interval};
 use crate::scalar::{ratio, Exact};
 use crate::tensor::Matrix;
 
@@ -157,10 +157,10 @@ pub fn certify_softmax_rank(
     if !inside {
         return None;
     }
-    let enc = softmax_enclosure(head, bits);
-    let sub: Vec<Vec<Interval>> = rows
+    let enc = softmax_enclosure_rows(head, rows, bits);
+    let sub: Vec<Vec<Interval>> = enc
         .iter()
-        .map(|&r| cols.iter().map(|&c| enc[r][c].clone()).collect())
+        .map(|row| cols.iter().map(|&c| row[c].clone()).collect())
         .collect();
     let det = determinant_enclosure(&sub, bits)?;
     det.excludes_zero().then(|| RankCertificate {

@@ -62,15 +62,15 @@ pub fn rows() -> Vec<CheckRow> {
         float_row::<f32>(t2::THEOREM, t2::check_float),
         case_row(t2::THEOREM, "f64", "S6 layers as heads q(x̂), k(x̂), g(x̂): L ≤ 24, D ≤ 4, N ≤ 6", || strategies::s6_layer_with_tokens::<f64>(1..=24, 1..=4, 1..=6), super::t3::check_s6_layer_head),
         case_row(super::t3::THEOREM, "exact", "rational gated heads (diag/scalar/RetNet/plain gates) + values, L ≤ 16, d ≤ 6", || strategies::rational_gated_head_with_values(1..=16, 1..=6), super::t3::check_exact),
-        case_row(super::t3::THEOREM, "f64", "linear-attention layers → Mamba (A<0), Δ ∈ [1e-4, 0.1], a ∈ [0.1, 8], L ≤ 24", limit_cases, super::t3::check_mamba_limit),
+        case_row(super::t3::THEOREM, "f64", "linear-attention layers → Mamba (A<0), Δ ∈ [1e-4, 0.1], a ∈ [0.1, 8], L ≤ 24; error column: max error/bound", limit_cases, super::t3::check_mamba_limit),
         case_row(super::t4::THEOREM, "exact", "rational channels, L ≤ 12, N ≤ 4, Ā ∋ 0, 1", || strategies::rational_channel_with_input(1..=12, 1..=4), super::t4::check_exact),
         case_row(super::t4::THEOREM, "f64", "Mamba-like channels, L ≤ 48, N ≤ 8 (faer SVD)", || strategies::mamba_like_channel_with_input::<f64>(1..=48, 1..=8), super::t4::check_float::<f64>),
         case_row(super::t5::THEOREM, "exact", "lower-triangular rational matrices, L ≤ 8", || strategies::rational_lower_triangular(1..=8), super::t5::check_exact),
         case_row(super::t5::THEOREM, "exact", "prescribed semiseparable rank r ≤ 3, L ≤ 10", || strategies::lower_triangular_with_rank(2..=10, 1..=3), super::t5::check_exact),
         case_row(super::t6::THEOREM, "exact", "(a) rational channels L ≤ 8, N ≤ 3 and softmax heads L ≤ 6", obstruction_cases, super::t6::check_obstruction),
-        case_row(super::t6::THEOREM, "exact", "(b) softmax rank family, state n ≤ 6: certificate of size n+1", || (1usize..=6).boxed(), super::t6::check_rank),
-        case_row(super::t7::THEOREM, "f64", "pre-activated Mamba-like channels, z ∈ [−6, 4], L ≤ 32, N ≤ 8", || strategies::preactivated::<f64>(1..=32, 1..=8), super::t7::check_float::<f64>),
-        case_row(super::t7::THEOREM, "f32", "pre-activated Mamba-like channels, z ∈ [−6, 4], L ≤ 32, N ≤ 8", || strategies::preactivated::<f32>(1..=32, 1..=8), super::t7::check_float::<f32>),
+        case_row(super::t6::THEOREM, "exact", "(b) softmax rank family, state n ≤ 5: certificate of size n+1", || (1usize..=5).boxed(), super::t6::check_rank),
+        case_row(super::t7::THEOREM, "f64", "pre-activated Mamba-like channels, z ∈ [−6, 4], L ≤ 32, N ≤ 8; error column: max error/bound", || strategies::preactivated::<f64>(1..=32, 1..=8), super::t7::check_float::<f64>),
+        case_row(super::t7::THEOREM, "f32", "pre-activated Mamba-like channels, z ∈ [−6, 4], L ≤ 32, N ≤ 8; error column: max error/bound", || strategies::preactivated::<f32>(1..=32, 1..=8), super::t7::check_float::<f32>),
     ]
 }
 

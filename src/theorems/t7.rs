@@ -28,11 +28,14 @@ pub fn check_float<T: Real>(p: &Preactivated<T>) -> CaseResult {
     let mag = magnitude(p);
     let l = p.len();
     let u = T::from_f64(8.0 * (l + p.state() + 8) as f64 * T::unit_roundoff() * 2.0);
+    // values below the normal range: absolute allowance (L N + 1)·λ·(1 + max|C B|)(L + 1)
+    let max_cb = p.c.iter().chain(&p.b).fold(T::zero(), |m, v| m.max(v.abs()));
+    let eta = T::from_f64(((l * p.state() + 1) * (l + 1)) as f64 * T::min_normal()) * (T::one() + max_cb * max_cb);
     let mut ratio: f64 = 0.0;
     for i in 0..l {
         for j in 0..=i {
             let err = (*exact.get(i, j) - *approx.get(i, j)).abs();
-            let b = *bound.get(i, j) + u * *mag.get(i, j);
+            let b = *bound.get(i, j) + u * *mag.get(i, j) + eta;
             if !(err <= b) {
                 return Err(f(format!("|α̃ − α̂|[{i}][{j}] = {err} > bound {b}")));
             }
