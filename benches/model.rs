@@ -63,6 +63,10 @@ fn run<T: FastFloat>() {
         fwd,
         len as f64 / fwd
     );
+    // warm-up: first touch of the output buffers' pages
+    std::hint::black_box(
+        layer_attention_chunked(&model.layers[0].mixer, &trace.mixers[0], None).expect("finite"),
+    );
     // ours: every layer, every channel — the chunked kernel, and the core's row loop
     let (mut chunked, mut core) = (Vec::new(), Vec::new());
     for (li, layer) in model.layers.iter().enumerate() {

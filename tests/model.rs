@@ -323,10 +323,45 @@ fn chunked_extraction_matches_the_core() {
         let fast = layer_attention_chunked(&layer.mixer, &tr.mixers[li], None).unwrap();
         assert_eq!(core.shape(), fast.shape());
         let scale = core.data().iter().fold(0.0f64, |a, v| a.max(v.abs()));
-        let err = core.data().iter().zip(fast.data()).fold(0.0f64, |a, (x, y)| a.max((x - y).abs()));
-        assert!(err <= 1e-14 * scale, "layer {li}: {err:e} vs scale {scale:e}");
+        let err = core
+            .data()
+            .iter()
+            .zip(fast.data())
+            .fold(0.0f64, |a, (x, y)| a.max((x - y).abs()));
+        assert!(
+            err <= 1e-14 * scale,
+            "layer {li}: {err:e} vs scale {scale:e}"
+        );
         let sub = layer_attention_chunked(&layer.mixer, &tr.mixers[li], Some(&[7, 2])).unwrap();
         let l = TOKENS.len();
         assert_eq!(&sub.data()[..l * l], &fast.data()[7 * l * l..8 * l * l]);
+    }
+}
+
+#[test]
+fn large_linear_uses_gemm_and_agrees_with_dots() {
+    use hidden_attention::model::linear::{fast_dot, linear};
+    let (rows, out, inp) = (37, 129, 70); // 334 110 ≥ 2^18 multiply-adds: the GEMM path
+    let x: Vec<f64> = (0..rows * inp).map(|i| ((i as f64) * 0.37).sin()).collect();
+    let w: Vec<f64> = (0..out * inp).map(|i| ((i as f64) * 0.11).cos()).collect();
+    let b: Vec<f64> = (0..out).map(|i| i as f64 * 0.01).collect();
+    let y = linear(&x, rows, &w, out, inp, Some(&b));
+    let y32 = linear(
+        &x.iter().map(|&v| v as f32).collect::<Vec<_>>(),
+        rows,
+        &w.iter().map(|&v| v as f32).collect::<Vec<_>>(),
+        out,
+        inp,
+        Some(&b.iter().map(|&v| v as f32).collect::<Vec<_>>()),
+    );
+    for t in 0..rows {
+        for o in 0..out {
+            let want = fast_dot(&x[t * inp..(t + 1) * inp], &w[o * inp..(o + 1) * inp]) + b[o];
+            assert!((y[t * out + o] - want).abs() < 1e-12, "({t}, {o})");
+            assert!(
+                (y32[t * out + o] as f64 - want).abs() < 1e-4,
+                "f32 ({t}, {o})"
+            );
+        }
     }
 }

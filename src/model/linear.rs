@@ -26,7 +26,8 @@ pub fn fast_dot<T: Real>(a: &[T], b: &[T]) -> T {
 }
 
 /// `x Wᵀ + b` for `x` of shape `(rows, inp)` and `W` of shape `(out, inp)` (PyTorch's
-/// `nn.Linear` layout), row-major. Rows are taken in blocks of 8 so each row of `W` is
+/// `nn.Linear` layout), row-major. Large products go to faer's GEMM (f32, f64); otherwise
+/// rows are taken in blocks of 8 so each row of `W` is
 /// read once per block (from cache for the other 7); blocks run in parallel.
 pub fn linear<T: Real>(
     x: &[T],
@@ -40,6 +41,16 @@ pub fn linear<T: Real>(
     debug_assert_eq!(w.len(), out * inp);
     const BLOCK: usize = 8;
     let mut y = vec![T::zero(); rows * out];
+    if rows * out * inp >= 1 << 18 && gemm(x, rows, w, out, inp, &mut y) {
+        if let Some(b) = bias {
+            for yr in y.chunks_mut(out) {
+                for (v, &bo) in yr.iter_mut().zip(b) {
+                    *v = *v + bo;
+                }
+            }
+        }
+        return y;
+    }
     let block = |(bi, yb): (usize, &mut [T])| {
         let r0 = bi * BLOCK;
         let nr = yb.len() / out;
@@ -84,4 +95,54 @@ pub fn linear_backward<T: Real>(g: &[T], rows: usize, w: &[T], out: usize, inp: 
         }
     });
     x
+}
+
+macro_rules! faer_gemm {
+    ($t:ty, $x:expr, $rows:expr, $w:expr, $out:expr, $inp:expr, $y:expr) => {{
+        // rows split across the rayon threads, one single-threaded GEMM each
+        let per = $rows.div_ceil(rayon::current_num_threads().max(1)).max(1);
+        let rhs = faer::mat::from_column_major_slice::<$t>($w, $inp, $out);
+        $y.par_chunks_mut(per * $out)
+            .enumerate()
+            .for_each(|(k, yb)| {
+                let r = yb.len() / $out;
+                let dst = faer::mat::from_row_major_slice_mut::<$t>(yb, r, $out);
+                let lhs = faer::mat::from_row_major_slice::<$t>(
+                    &$x[k * per * $inp..(k * per + r) * $inp],
+                    r,
+                    $inp,
+                );
+                faer::linalg::matmul::matmul(dst, lhs, rhs, None, 1.0, faer::Parallelism::None);
+            });
+    }};
+}
+
+/// `y = x Wᵀ` by faer's GEMM when `T` is `f32` or `f64`; `false` (nothing done) otherwise.
+fn gemm<T: Real>(x: &[T], rows: usize, w: &[T], out: usize, inp: usize, y: &mut [T]) -> bool {
+    use std::any::TypeId;
+    if TypeId::of::<T>() == TypeId::of::<f64>() {
+        // SAFETY: T is f64 (same type, same layout).
+        let (x, w, y) = unsafe {
+            (
+                std::slice::from_raw_parts(x.as_ptr() as *const f64, x.len()),
+                std::slice::from_raw_parts(w.as_ptr() as *const f64, w.len()),
+                std::slice::from_raw_parts_mut(y.as_mut_ptr() as *mut f64, y.len()),
+            )
+        };
+        faer_gemm!(f64, x, rows, w, out, inp, y);
+        true
+    } else if TypeId::of::<T>() == TypeId::of::<f32>() {
+        // SAFETY: T is f32 (same type, same layout).
+        let (x, w, y) = unsafe {
+            (
+                std::slice::from_raw_parts(x.as_ptr() as *const f32, x.len()),
+                std::slice::from_raw_parts(w.as_ptr() as *const f32, w.len()),
+                std::slice::from_raw_parts_mut(y.as_mut_ptr() as *mut f32, y.len()),
+            )
+        };
+        faer_gemm!(f32, x, rows, w, out, inp, y);
+        true
+    } else {
+        false
+    }
 }
