@@ -95,14 +95,19 @@ fn err(field: impl Into<String>, reason: impl Into<String>) -> Error {
 /// assert!(bad.unwrap_err().to_string().contains("data[1][0]"));
 /// ```
 pub fn parse(text: &str) -> Result<Document> {
-    let v: Value = serde_json::from_str(text).map_err(|e| err("$", format!("invalid JSON: {e}")))?;
+    let v: Value =
+        serde_json::from_str(text).map_err(|e| err("$", format!("invalid JSON: {e}")))?;
     from_value(&v)
 }
 
 /// Parse a document from a JSON value. Errors as [`parse`].
 pub fn from_value(v: &Value) -> Result<Document> {
-    let obj = v.as_object().ok_or_else(|| err("$", "a document is a JSON object"))?;
-    let kind = get(obj, "kind")?.as_str().ok_or_else(|| err("kind", "must be a string"))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| err("$", "a document is a JSON object"))?;
+    let kind = get(obj, "kind")?
+        .as_str()
+        .ok_or_else(|| err("kind", "must be a string"))?;
     let field = match get(obj, "field")?.as_str() {
         Some("rational") => NumberField::Rational,
         Some("f64") => NumberField::F64,
@@ -153,7 +158,7 @@ pub fn from_value(v: &Value) -> Result<Document> {
             let a = a_rows
                 .iter()
                 .enumerate()
-                .map(|(t, m)| Ok(Matrix::from_row_major(n, n, r.rows_of(m, &format!("a[{t}]"), n, n)?)?))
+                .map(|(t, m)| Matrix::from_row_major(n, n, r.rows_of(m, &format!("a[{t}]"), n, n)?))
                 .collect::<Result<Vec<_>>>()?;
             let b = Matrix::from_row_major(l, n, r.rows(obj, "b", l, n)?)?;
             let c = Matrix::from_row_major(l, n, r.rows(obj, "c", l, n)?)?;
@@ -189,41 +194,65 @@ impl Reader {
         match (self.field, v) {
             (NumberField::Rational, Value::String(s)) => {
                 if let Some((_, q)) = s.split_once('/') {
-                    if q.trim().parse::<num_bigint::BigInt>().is_ok_and(|q| q.is_zero()) {
+                    if q.trim()
+                        .parse::<num_bigint::BigInt>()
+                        .is_ok_and(|q| q.is_zero())
+                    {
                         return Err(err(path, format!("zero denominator in {s:?}")));
                     }
                 }
-                parse_exact(s).ok_or_else(|| err(path, format!("{s:?} is not a rational \"p/q\" or integer")))
+                parse_exact(s)
+                    .ok_or_else(|| err(path, format!("{s:?} is not a rational \"p/q\" or integer")))
             }
             (NumberField::Rational, Value::Number(n)) => match (n.as_i64(), n.as_u64()) {
                 (Some(i), _) => Ok(Exact::from_integer(i.into())),
                 (_, Some(u)) => Ok(Exact::from_integer(u.into())),
-                _ => Err(err(path, format!("{n} is not an integer: write rationals as strings \"p/q\""))),
+                _ => Err(err(
+                    path,
+                    format!("{n} is not an integer: write rationals as strings \"p/q\""),
+                )),
             },
             (NumberField::F64, Value::Number(n)) => n
                 .as_f64()
                 .and_then(lift)
                 .ok_or_else(|| err(path, format!("{n} is not a finite f64"))),
-            (NumberField::Rational, _) => Err(err(path, "expected a rational: a string \"p/q\" or an integer")),
+            (NumberField::Rational, _) => Err(err(
+                path,
+                "expected a rational: a string \"p/q\" or an integer",
+            )),
             (NumberField::F64, _) => Err(err(path, "expected a JSON number (field f64)")),
         }
     }
 
-    fn rows(&self, obj: &Map<String, Value>, key: &str, rows: usize, cols: usize) -> Result<Vec<Exact>> {
+    fn rows(
+        &self,
+        obj: &Map<String, Value>,
+        key: &str,
+        rows: usize,
+        cols: usize,
+    ) -> Result<Vec<Exact>> {
         self.rows_of(get(obj, key)?, key, rows, cols)
     }
 
     fn rows_of(&self, v: &Value, path: &str, rows: usize, cols: usize) -> Result<Vec<Exact>> {
-        let arr = v.as_array().ok_or_else(|| err(path, "must be an array of rows"))?;
+        let arr = v
+            .as_array()
+            .ok_or_else(|| err(path, "must be an array of rows"))?;
         if arr.len() != rows {
-            return Err(err(path, format!("has {} rows, expected {rows}", arr.len())));
+            return Err(err(
+                path,
+                format!("has {} rows, expected {rows}", arr.len()),
+            ));
         }
         let mut out = Vec::with_capacity(rows * cols);
         for (i, row) in arr.iter().enumerate() {
             let p = format!("{path}[{i}]");
             let row = row.as_array().ok_or_else(|| err(&p, "must be an array"))?;
             if row.len() != cols {
-                return Err(err(&p, format!("ragged row: {} entries, expected {cols}", row.len())));
+                return Err(err(
+                    &p,
+                    format!("ragged row: {} entries, expected {cols}", row.len()),
+                ));
             }
             for (j, x) in row.iter().enumerate() {
                 out.push(self.number(x, &format!("{p}[{j}]"))?);
@@ -243,12 +272,35 @@ fn all_f64(values: &[&Exact]) -> bool {
 
 fn values(o: &Object) -> Vec<&Exact> {
     match o {
-        Object::Channel(c) => c.abar_all().iter().chain(c.bbar_all()).chain(c.c_all()).collect(),
+        Object::Channel(c) => c
+            .abar_all()
+            .iter()
+            .chain(c.bbar_all())
+            .chain(c.c_all())
+            .collect(),
         Object::LinearHead(h) => h.queries().data().iter().chain(h.keys().data()).collect(),
-        Object::GatedHead(h) => h.queries().data().iter().chain(h.keys().data()).chain(h.gates().data()).collect(),
-        Object::SoftmaxHead(h) => h.queries().data().iter().chain(h.keys().data()).chain([h.scale()]).collect(),
+        Object::GatedHead(h) => h
+            .queries()
+            .data()
+            .iter()
+            .chain(h.keys().data())
+            .chain(h.gates().data())
+            .collect(),
+        Object::SoftmaxHead(h) => h
+            .queries()
+            .data()
+            .iter()
+            .chain(h.keys().data())
+            .chain([h.scale()])
+            .collect(),
         Object::Matrix(m) => m.data().iter().collect(),
-        Object::TimeVarying(t) => t.a.iter().flat_map(|m| m.data()).chain(t.b.data()).chain(t.c.data()).collect(),
+        Object::TimeVarying(t) => {
+            t.a.iter()
+                .flat_map(|m| m.data())
+                .chain(t.b.data())
+                .chain(t.c.data())
+                .collect()
+        }
     }
 }
 
@@ -266,7 +318,11 @@ pub fn to_value(doc: &Document) -> Value {
         }
     };
     let rows = |data: &[Exact], cols: usize| -> Value {
-        Value::Array(data.chunks(cols.max(1)).map(|r| Value::Array(r.iter().map(num).collect())).collect())
+        Value::Array(
+            data.chunks(cols.max(1))
+                .map(|r| Value::Array(r.iter().map(num).collect()))
+                .collect(),
+        )
     };
     let mat = |m: &Matrix<Exact>| -> Value {
         if m.cols() == 0 {
@@ -293,7 +349,9 @@ pub fn to_value(doc: &Document) -> Value {
             "kind": "softmax_head", "field": f, "len": h.len(), "dim": h.dim(),
             "q": mat(h.queries()), "k": mat(h.keys()), "scale": num(h.scale()),
         }),
-        Object::Matrix(m) => json!({ "kind": "matrix", "field": f, "rows": m.rows(), "data": mat(m) }),
+        Object::Matrix(m) => {
+            json!({ "kind": "matrix", "field": f, "rows": m.rows(), "data": mat(m) })
+        }
         Object::TimeVarying(t) => json!({
             "kind": "sss_channel", "field": f, "len": t.len(), "state": t.state(),
             "a": Value::Array(t.a.iter().map(mat).collect()), "b": mat(&t.b), "c": mat(&t.c),

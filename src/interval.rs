@@ -186,7 +186,11 @@ pub fn softmax_enclosure(head: &SoftmaxHead<Exact>, bits: u32) -> Vec<Vec<Interv
 
 /// [`softmax_enclosure`] of the given rows only (each a full row of length $L$).
 /// Enclosures of equal scores are computed once.
-pub fn softmax_enclosure_rows(head: &SoftmaxHead<Exact>, rows: &[usize], bits: u32) -> Vec<Vec<Interval>> {
+pub fn softmax_enclosure_rows(
+    head: &SoftmaxHead<Exact>,
+    rows: &[usize],
+    bits: u32,
+) -> Vec<Vec<Interval>> {
     let z = head.scores();
     let l = head.len();
     let mut memo: std::collections::HashMap<Exact, Interval> = std::collections::HashMap::new();
@@ -241,9 +245,9 @@ pub fn determinant_enclosure(m: &[Vec<Interval>], bits: u32) -> Option<Interval>
         det = det.mul(&pivot).round_out(bits);
         for i in c + 1..n {
             let f = a[i][c].div(&pivot)?.round_out(bits);
-            for k in c + 1..n {
-                let v = a[i][k].sub(&f.mul(&a[c][k])).round_out(bits);
-                a[i][k] = v;
+            let (top, rest) = a.split_at_mut(i);
+            for (x, p) in rest[0][c + 1..].iter_mut().zip(&top[c][c + 1..]) {
+                *x = x.sub(&f.mul(p)).round_out(bits);
             }
         }
     }

@@ -104,9 +104,9 @@ pub fn rank_exact(m: &Matrix<Exact>) -> (usize, Witness) {
                 continue;
             }
             let f = a[i][c].clone() / &pivot;
-            for cc in c..cols {
-                let v = a[r][cc].clone() * &f;
-                a[i][cc] -= &v;
+            let (top, rest) = a.split_at_mut(i);
+            for (x, p) in rest[0][c..].iter_mut().zip(&top[r][c..]) {
+                *x -= &(p.clone() * &f);
             }
         }
         prow.push(row_id[r]);
@@ -145,9 +145,9 @@ pub fn determinant(m: &Matrix<Exact>) -> Exact {
                 continue;
             }
             let f = a[i][c].clone() / &pivot;
-            for cc in c..n {
-                let v = a[c][cc].clone() * &f;
-                a[i][cc] -= &v;
+            let (top, rest) = a.split_at_mut(i);
+            for (x, p) in rest[0][c..].iter_mut().zip(&top[c][c..]) {
+                *x -= &(p.clone() * &f);
             }
         }
     }

@@ -1,10 +1,13 @@
 //! Constructions T2–T7: exact round trips, realisation, certificates, bounds.
 
 use hidden_attention::attention::{GatedLinearHead, LinearHead};
-use hidden_attention::construct::approximation::{exact_attention, relu_approximation, relu_bound, relu_bound_closed};
+use hidden_attention::construct::approximation::{
+    exact_attention, relu_approximation, relu_bound, relu_bound_closed,
+};
 use hidden_attention::construct::function::{linear_limit_bound, linear_limit_bound_closed};
 use hidden_attention::construct::separation::{
-    certify_softmax_rank, enclosure_is_stochastic, softmax_exceeds_state, softmax_obstruction, softmax_rank_family,
+    certify_softmax_rank, enclosure_is_stochastic, softmax_exceeds_state, softmax_obstruction,
+    softmax_rank_family,
 };
 use hidden_attention::construct::*;
 use hidden_attention::interval::{exp_enclosure, softmax_enclosure};
@@ -16,7 +19,10 @@ use hidden_attention::tensor::Matrix;
 use proptest::prelude::*;
 
 fn cfg(cases: u32) -> ProptestConfig {
-    ProptestConfig { cases, ..ProptestConfig::default() }
+    ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    }
 }
 
 proptest! {
@@ -123,14 +129,24 @@ fn exp_enclosure_is_tight_and_correct() {
         let x = (p as f64) / (q as f64);
         let e = exp_enclosure(&ratio(p, q), 128);
         let (lo, hi) = (e.lo().to_f64(), e.hi().to_f64());
-        assert!(lo <= x.exp() * (1.0 + 1e-15) && hi >= x.exp() * (1.0 - 1e-15), "{p}/{q}: [{lo}, {hi}]");
+        assert!(
+            lo <= x.exp() * (1.0 + 1e-15) && hi >= x.exp() * (1.0 - 1e-15),
+            "{p}/{q}: [{lo}, {hi}]"
+        );
         assert!(e.width() < ratio(1, 1) * e.hi().clone() * ratio(1, 1 << 40));
     }
 }
 
 #[test]
 fn obstruction_certificate_on_channel() {
-    let ch = hidden_attention::ssm::Channel::new(2, 1, vec![ratio(1, 1); 2], vec![ratio(1, 2); 2], vec![ratio(1, 1); 2]).unwrap();
+    let ch = hidden_attention::ssm::Channel::new(
+        2,
+        1,
+        vec![ratio(1, 1); 2],
+        vec![ratio(1, 2); 2],
+        vec![ratio(1, 1); 2],
+    )
+    .unwrap();
     let a = alpha(&ch).unwrap();
     let ob = softmax_obstruction(&a).expect("row 1 sums to 1, row 0 to 1/2");
     assert!(ob.verify(&a));
@@ -139,8 +155,19 @@ fn obstruction_certificate_on_channel() {
 #[test]
 fn linear_limit_bound_shrinks_with_delta() {
     use hidden_attention::construct::function::LinearAttentionLayer;
-    let w = |r, c, s: f64| Matrix::from_row_major(r, c, (0..r * c).map(|i| ((i as f64 + s) * 0.37).sin()).collect()).unwrap();
-    let layer = LinearAttentionLayer { w_q: w(3, 4, 0.1), w_k: w(3, 4, 1.3), w_v: w(2, 4, 2.2) };
+    let w = |r, c, s: f64| {
+        Matrix::from_row_major(
+            r,
+            c,
+            (0..r * c).map(|i| ((i as f64 + s) * 0.37).sin()).collect(),
+        )
+        .unwrap()
+    };
+    let layer = LinearAttentionLayer {
+        w_q: w(3, 4, 0.1),
+        w_k: w(3, 4, 1.3),
+        w_v: w(2, 4, 2.2),
+    };
     let x = w(12, 4, 0.7);
     let lin = layer.output(&x).unwrap();
     let head = layer.head(&x).unwrap();
@@ -153,14 +180,21 @@ fn linear_limit_bound_shrinks_with_delta() {
         let closed = linear_limit_bound_closed(&head, &v, delta, 2.0);
         let mut err: f64 = 0.0;
         for i in 0..12 {
-            for c in 0..2 {
+            for (c, closed_c) in closed.iter().enumerate() {
                 let e = (s6.get(i, c) - lin.get(i, c)).abs();
-                assert!(e <= bound.get(i, c) + 1e-12, "δ = {delta}: {e} > {}", bound.get(i, c));
-                assert!(*bound.get(i, c) <= closed[c] + 1e-12);
+                assert!(
+                    e <= bound.get(i, c) + 1e-12,
+                    "δ = {delta}: {e} > {}",
+                    bound.get(i, c)
+                );
+                assert!(*bound.get(i, c) <= closed_c + 1e-12);
                 err = err.max(e);
             }
         }
-        assert!(err > 0.0 && err < last / 3.0, "error must shrink as Δ does: {err} vs {last}");
+        assert!(
+            err > 0.0 && err < last / 3.0,
+            "error must shrink as Δ does: {err} vs {last}"
+        );
         last = err;
     }
 }
@@ -170,15 +204,25 @@ fn diagonal_realisation_of_generic_channels() {
     // generator form: a diagonal channel with nonzero Ā, N = 2, L = 6, distinct values
     let l = 6;
     let a: Vec<Exact> = (0..2 * l).map(|i| ratio(i as i64 % 5 + 1, 7)).collect();
-    let b: Vec<Exact> = (0..2 * l).map(|i| ratio((i * i) as i64 % 11 - 5, 3)).collect();
-    let c: Vec<Exact> = (0..2 * l).map(|i| ratio((3 * i) as i64 % 7 + 1, 2)).collect();
+    let b: Vec<Exact> = (0..2 * l)
+        .map(|i| ratio((i * i) as i64 % 11 - 5, 3))
+        .collect();
+    let c: Vec<Exact> = (0..2 * l)
+        .map(|i| ratio((3 * i) as i64 % 7 + 1, 2))
+        .collect();
     let ch = hidden_attention::ssm::Channel::new(l, 2, a, b, c).unwrap();
     let m = alpha(&ch).unwrap();
     assert_eq!(semiseparable_rank_exact(&m).rank, 2);
-    let DiagonalOutcome::Found(d) = realise_diagonal(&m).unwrap() else { panic!("generic generator case") };
+    let DiagonalOutcome::Found(d) = realise_diagonal(&m).unwrap() else {
+        panic!("generic generator case")
+    };
     assert_eq!(d.state(), 2);
     assert_eq!(alpha(&d).unwrap(), m);
-    let _ = (lift(1.0), GatedLinearHead::<Exact>::new, LinearHead::<Exact>::new);
+    let _ = (
+        lift(1.0),
+        GatedLinearHead::<Exact>::new,
+        LinearHead::<Exact>::new,
+    );
 }
 
 #[test]

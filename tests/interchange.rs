@@ -60,18 +60,36 @@ fn bad_documents_name_the_field() {
     let ch = r#"{"kind":"s6_channel","field":"rational","len":2,"state":1,"a_bar":[["1"],["1/2"]],"b_bar":[[1],[2]],"c":[[1],[1]]}"#;
     assert!(parse(ch).is_ok());
     assert_eq!(field_of(&ch.replace(r#","c":[[1],[1]]"#, "")), "c");
-    assert_eq!(field_of(&ch.replace(r#""a_bar":[["1"],["1/2"]]"#, r#""a_bar":[["1"],["1/2","3"]]"#)), "a_bar[1]");
-    assert_eq!(field_of(&ch.replace(r#"["1/2"]"#, r#"["1/0"]"#)), "a_bar[1][0]");
+    assert_eq!(
+        field_of(&ch.replace(
+            r#""a_bar":[["1"],["1/2"]]"#,
+            r#""a_bar":[["1"],["1/2","3"]]"#
+        )),
+        "a_bar[1]"
+    );
+    assert_eq!(
+        field_of(&ch.replace(r#"["1/2"]"#, r#"["1/0"]"#)),
+        "a_bar[1][0]"
+    );
     assert_eq!(field_of(&ch.replace("s6_channel", "conv1d")), "kind");
     assert_eq!(field_of(&ch.replace(r#""rational""#, r#""f16""#)), "field");
     assert_eq!(field_of(&ch.replace(r#""len":2"#, r#""len":3"#)), "a_bar");
-    assert_eq!(field_of(&ch.replace("[[1],[2]]", "[[0.5],[2]]")), "b_bar[0][0]");
-    assert_eq!(field_of(&ch.replace(r#""state":1"#, r#""state":-1"#)), "state");
+    assert_eq!(
+        field_of(&ch.replace("[[1],[2]]", "[[0.5],[2]]")),
+        "b_bar[0][0]"
+    );
+    assert_eq!(
+        field_of(&ch.replace(r#""state":1"#, r#""state":-1"#)),
+        "state"
+    );
     assert_eq!(field_of("[1, 2]"), "$");
     assert_eq!(field_of("{"), "$");
     let head = r#"{"kind":"linear_head","field":"f64","len":1,"dim":1,"q":[[1.5]],"k":[[2]]}"#;
     assert_eq!(field_of(head), "gates");
-    assert_eq!(field_of(&head.replace("[[1.5]]", r#"[["1.5"]]"#)), "q[0][0]");
+    assert_eq!(
+        field_of(&head.replace("[[1.5]]", r#"[["1.5"]]"#)),
+        "q[0][0]"
+    );
     let m = r#"{"kind":"matrix","field":"rational","rows":2,"data":[[1,0],[1]]}"#;
     assert_eq!(field_of(m), "data[1]");
     let msg = parse(m).unwrap_err().to_string();
@@ -79,7 +97,10 @@ fn bad_documents_name_the_field() {
 }
 
 fn hattn(args: &[&str]) -> (i32, String, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_hattn")).args(args).output().expect("run hattn");
+    let out = Command::new(env!("CARGO_BIN_EXE_hattn"))
+        .args(args)
+        .output()
+        .expect("run hattn");
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -104,15 +125,30 @@ fn convert_command_line() {
     // channel → matrix: the exact α̃ of docs/constructions.md
     let (rc, out, _) = hattn(&["convert", "--to", "matrix", &p(&ch)]);
     assert_eq!(rc, 0);
-    let Object::Matrix(m) = parse(&out).unwrap().object else { panic!("matrix") };
+    let Object::Matrix(m) = parse(&out).unwrap().object else {
+        panic!("matrix")
+    };
     assert_eq!(m.get(2, 1).to_string(), "23/2");
     let mfile = dir.join("m.json");
     std::fs::write(&mfile, &out).unwrap();
     // matrix → minimal channel → matrix reproduces it, with N = 2
     let cfile = dir.join("min.json");
-    let (rc, _, _) = hattn(&["convert", "--to", "channel", "--minimal", "--out", &p(&cfile), &p(&mfile)]);
+    let (rc, _, _) = hattn(&[
+        "convert",
+        "--to",
+        "channel",
+        "--minimal",
+        "--out",
+        &p(&cfile),
+        &p(&mfile),
+    ]);
     assert_eq!(rc, 0);
-    let Object::Channel(c) = parse(&std::fs::read_to_string(&cfile).unwrap()).unwrap().object else { panic!("channel") };
+    let Object::Channel(c) = parse(&std::fs::read_to_string(&cfile).unwrap())
+        .unwrap()
+        .object
+    else {
+        panic!("channel")
+    };
     assert_eq!(c.state(), 2);
     assert_eq!(alpha(&c).unwrap(), m);
     // channel → head → channel is the identity
@@ -122,19 +158,33 @@ fn convert_command_line() {
     std::fs::write(&hfile, head).unwrap();
     let (rc, back, _) = hattn(&["convert", "--to", "channel", &p(&hfile)]);
     assert_eq!(rc, 0);
-    assert_eq!(parse(&back).unwrap(), parse(&std::fs::read_to_string(&ch).unwrap()).unwrap());
+    assert_eq!(
+        parse(&back).unwrap(),
+        parse(&std::fs::read_to_string(&ch).unwrap()).unwrap()
+    );
     // T2b refuses a zero transition, naming it
     let (rc, _, err) = hattn(&["convert", "--to", "head", "--ungated", &p(&ch)]);
     assert_eq!(rc, 2);
     assert!(err.contains("Ā[1][1] = 0"), "{err}");
     // a bad document is a typed error naming the field
     let bad = dir.join("bad.json");
-    std::fs::write(&bad, r#"{"kind":"matrix","field":"rational","rows":2,"data":[[1,0],["1/0",1]]}"#).unwrap();
+    std::fs::write(
+        &bad,
+        r#"{"kind":"matrix","field":"rational","rows":2,"data":[[1,0],["1/0",1]]}"#,
+    )
+    .unwrap();
     let (rc, _, err) = hattn(&["convert", "--to", "channel", &p(&bad)]);
     assert_eq!(rc, 2);
-    assert!(err.contains("data[1][0]") && err.contains("zero denominator"), "{err}");
+    assert!(
+        err.contains("data[1][0]") && err.contains("zero denominator"),
+        "{err}"
+    );
     // an upper entry is refused by T5
-    std::fs::write(&bad, r#"{"kind":"matrix","field":"rational","rows":2,"data":[[1,5],[0,1]]}"#).unwrap();
+    std::fs::write(
+        &bad,
+        r#"{"kind":"matrix","field":"rational","rows":2,"data":[[1,5],[0,1]]}"#,
+    )
+    .unwrap();
     let (rc, _, err) = hattn(&["convert", "--to", "channel", &p(&bad)]);
     assert_eq!(rc, 2);
     assert!(err.contains("(0, 1)"), "{err}");

@@ -1,6 +1,8 @@
 //! Semiseparable rank (T4), realisation state (T5) and softmax rank certificates (T6b).
 
-use hidden_attention::construct::separation::{certify_softmax_rank, softmax_exceeds_state, softmax_rank_family};
+use hidden_attention::construct::separation::{
+    certify_softmax_rank, softmax_exceeds_state, softmax_rank_family,
+};
 use hidden_attention::construct::{realise_diagonal, realise_minimal, DiagonalOutcome};
 use hidden_attention::scalar::{ratio, Exact, Field};
 use hidden_attention::semiseparable::{
@@ -12,7 +14,10 @@ use hidden_attention::tensor::Matrix;
 use proptest::prelude::*;
 
 fn cfg(cases: u32) -> ProptestConfig {
-    ProptestConfig { cases, ..ProptestConfig::default() }
+    ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    }
 }
 
 proptest! {
@@ -53,7 +58,7 @@ proptest! {
     fn exact_and_float_rank_agree(m in strategies::rational_lower_triangular(1..=6)) {
         let (r, w) = rank_exact(&m);
         prop_assert!(r == 0 || w.verify(&m));
-        let f = m.map(|v| Field::to_f64(v));
+        let f = m.map(Field::to_f64);
         let sv = singular_values(&f);
         let tol = sv.first().copied().unwrap_or(0.0) * 6.0 * f64::EPSILON * 8.0;
         prop_assert_eq!(sv.iter().filter(|&&s| s > tol).count(), r);
@@ -66,14 +71,32 @@ fn witness_of_a_known_block() {
     let m = Matrix::from_row_major(
         3,
         3,
-        vec![ratio(3, 2), ratio(0, 1), ratio(0, 1), ratio(1, 6), ratio(3, 1), ratio(0, 1), ratio(2, 1), ratio(23, 2), ratio(-6, 1)],
+        vec![
+            ratio(3, 2),
+            ratio(0, 1),
+            ratio(0, 1),
+            ratio(1, 6),
+            ratio(3, 1),
+            ratio(0, 1),
+            ratio(2, 1),
+            ratio(23, 2),
+            ratio(-6, 1),
+        ],
     )
     .unwrap();
     let s = semiseparable_rank_exact(&m);
     assert_eq!((s.rank, s.split, s.ranks.clone()), (2, 1, vec![1, 2, 1]));
-    assert_eq!((s.witness.rows.clone(), s.witness.cols.clone()), (vec![1, 2], vec![0, 1]));
-    assert_eq!(hidden_attention::semiseparable::determinant(&submatrix(&m, &[1, 2], &[0, 1])), ratio(-49, 12));
-    let DiagonalOutcome::Found(ch) = realise_diagonal(&m).unwrap() else { panic!("diagonal realisation") };
+    assert_eq!(
+        (s.witness.rows.clone(), s.witness.cols.clone()),
+        (vec![1, 2], vec![0, 1])
+    );
+    assert_eq!(
+        hidden_attention::semiseparable::determinant(&submatrix(&m, &[1, 2], &[0, 1])),
+        ratio(-49, 12)
+    );
+    let DiagonalOutcome::Found(ch) = realise_diagonal(&m).unwrap() else {
+        panic!("diagonal realisation")
+    };
     assert_eq!(ch.state(), 2);
     assert_eq!(alpha(&ch).unwrap(), m);
 }
@@ -85,8 +108,11 @@ fn softmax_family_exceeds_every_small_state() {
         assert_eq!(cert.size(), n + 1);
         assert!(cert.verify());
         // the float matrix agrees: rank of the certified block is n + 1
-        let a = softmax_rank_family(n).map(|v| Field::to_f64(v)).attention().unwrap();
-        assert!(semiseparable_rank_f64(&a, 0.0).rank >= n + 1);
+        let a = softmax_rank_family(n)
+            .map(Field::to_f64)
+            .attention()
+            .unwrap();
+        assert!(semiseparable_rank_f64(&a, 0.0).rank > n);
     }
     // n = 1 by hand: det = (e − √e) / ((1 + √e)(1 + e + e²)) ≈ 0.036358
     let c = softmax_exceeds_state(1).unwrap();
@@ -99,9 +125,18 @@ fn softmax_family_exceeds_every_small_state() {
 #[test]
 fn certificate_rejects_bad_submatrices() {
     let h = softmax_rank_family(2);
-    assert!(certify_softmax_rank(&h, &[1, 2], &[0, 2], 64).is_none(), "column 2 lies above row 1");
-    assert!(certify_softmax_rank(&h, &[3, 4], &[0], 64).is_none(), "not square");
-    assert!(certify_softmax_rank(&h, &[3, 9], &[0, 1], 64).is_none(), "row out of range");
+    assert!(
+        certify_softmax_rank(&h, &[1, 2], &[0, 2], 64).is_none(),
+        "column 2 lies above row 1"
+    );
+    assert!(
+        certify_softmax_rank(&h, &[3, 4], &[0], 64).is_none(),
+        "not square"
+    );
+    assert!(
+        certify_softmax_rank(&h, &[3, 9], &[0, 1], 64).is_none(),
+        "row out of range"
+    );
     let mut c = softmax_exceeds_state(2).unwrap();
     c.rows = vec![2, 3, 4];
     c.cols = vec![0, 1, 1];

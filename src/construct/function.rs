@@ -234,7 +234,7 @@ impl<T: Real> LinearAttentionLayer<T> {
     /// # Errors
     /// [`Error::InvalidArgument`] unless $\delta > 0$ and $a > 0$.
     pub fn to_mamba(&self, delta: T, a: T) -> Result<S6Layer<T>> {
-        if !(delta > T::zero() && a > T::zero()) {
+        if delta.is_nan() || a.is_nan() || delta <= T::zero() || a <= T::zero() {
             return Err(Error::InvalidArgument {
                 name: "(delta, a)".into(),
                 reason: format!("need Δ > 0 and a > 0, got ({delta}, {a})"),

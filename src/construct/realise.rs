@@ -183,9 +183,9 @@ pub(crate) fn solve(a: &[Vec<Exact>], ncols: usize, b: &[Exact]) -> Option<Vec<E
         for i in 0..m {
             if i != r && !aug[i][c].is_zero() {
                 let f = aug[i][c].clone();
-                for cc in 0..=ncols {
-                    let v = aug[r][cc].clone() * &f;
-                    aug[i][cc] -= &v;
+                let pivot_row = aug[r].clone();
+                for (x, p) in aug[i].iter_mut().zip(&pivot_row) {
+                    *x -= &(p.clone() * &f);
                 }
             }
         }

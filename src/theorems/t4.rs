@@ -1,4 +1,6 @@
 //! T4 — the hidden attention of a state-$N$ channel is $N$-semiseparable.
+// A failing case returns the whole counterexample by value (as t1 and t2 do).
+#![allow(clippy::result_large_err)]
 
 use super::t3::fail;
 use super::{CaseResult, Theorem};
@@ -21,14 +23,22 @@ pub fn check_exact(case: &(Channel<Exact>, Vec<Exact>)) -> CaseResult {
     let a = hidden_attention(ch).map_err(|e| f(e.to_string()))?;
     let s = semiseparable_rank_exact(&a);
     if s.rank > ch.state() {
-        return Err(f(format!("semiseparable rank {} > N = {} (split {})", s.rank, ch.state(), s.split)));
+        return Err(f(format!(
+            "semiseparable rank {} > N = {} (split {})",
+            s.rank,
+            ch.state(),
+            s.split
+        )));
     }
     if s.rank > 0 && !s.witness.verify(&a) {
         return Err(f(format!("witness {:?} does not re-verify", s.witness)));
     }
     let l = ch.len();
     if let Some(j) = (0..l).find(|&j| s.ranks[j] > ch.state().min(l - j).min(j + 1)) {
-        return Err(f(format!("rank H_{j} = {} exceeds min(N, L−j, j+1)", s.ranks[j])));
+        return Err(f(format!(
+            "rank H_{j} = {} exceeds min(N, L−j, j+1)",
+            s.ranks[j]
+        )));
     }
     Ok(None)
 }
@@ -40,9 +50,16 @@ pub fn check_exact(case: &(Channel<Exact>, Vec<Exact>)) -> CaseResult {
 pub fn check_float<T: Field>(case: &(Channel<T>, Vec<T>)) -> CaseResult {
     let ch = &case.0;
     let f = |what: String| fail(THEOREM.id, T::NAME, what, Some(ch.to_exact()));
-    let a = hidden_attention(ch).map_err(|e| f(e.to_string()))?.map(|v| v.to_f64());
+    let a = hidden_attention(ch)
+        .map_err(|e| f(e.to_string()))?
+        .map(|v| v.to_f64());
     let mag = hidden_attention(&ch.map(|v| v.abs_val())).map_err(|e| f(e.to_string()))?;
-    let fro = mag.data().iter().map(|v| v.to_f64() * v.to_f64()).sum::<f64>().sqrt();
+    let fro = mag
+        .data()
+        .iter()
+        .map(|v| v.to_f64() * v.to_f64())
+        .sum::<f64>()
+        .sqrt();
     let extra = gamma(ch.len() + ch.state() + 2, T::unit_roundoff()) * fro * 1.01;
     let s = semiseparable_rank_f64(&a, extra);
     if s.rank > ch.state() {

@@ -1,5 +1,7 @@
 //! T5 — every lower-triangular matrix is the hidden attention of a channel; minimal
 //! state = semiseparable rank (general transitions), diagonal when found.
+// A failing case returns the whole counterexample by value (as t1 and t2 do).
+#![allow(clippy::result_large_err)]
 
 use super::t3::fail;
 use super::{CaseResult, Theorem};
@@ -17,7 +19,13 @@ pub const THEOREM: Theorem = Theorem {
 
 fn show(m: &Matrix<Exact>) -> String {
     let rows: Vec<String> = (0..m.rows())
-        .map(|i| m.row(i).iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" "))
+        .map(|i| {
+            m.row(i)
+                .iter()
+                .map(|v| v.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
         .collect();
     format!("[{}]", rows.join("; "))
 }
@@ -27,7 +35,14 @@ fn show(m: &Matrix<Exact>) -> String {
 /// rank (at least 1), and [`realise_diagonal`] either finds a diagonal channel with that
 /// state reproducing it or returns a counterexample whose fallback channel reproduces it.
 pub fn check_exact(m: &Matrix<Exact>) -> CaseResult {
-    let f = |what: String| fail(THEOREM.id, "exact", format!("{what}; M = {}", show(m)), None);
+    let f = |what: String| {
+        fail(
+            THEOREM.id,
+            "exact",
+            format!("{what}; M = {}", show(m)),
+            None,
+        )
+    };
     let full = realise_full(m).map_err(|e| f(e.to_string()))?;
     if hidden_attention(&full).map_err(|e| f(e.to_string()))? != *m {
         return Err(f("N = L realisation does not reproduce M".into()));
@@ -35,17 +50,27 @@ pub fn check_exact(m: &Matrix<Exact>) -> CaseResult {
     let rank = semiseparable_rank_exact(m).rank.max(1);
     let min = realise_minimal(m).map_err(|e| f(e.to_string()))?;
     if min.state() != rank || min.attention() != *m {
-        return Err(f(format!("minimal realisation: state {} (rank {rank}) or matrix differs", min.state())));
+        return Err(f(format!(
+            "minimal realisation: state {} (rank {rank}) or matrix differs",
+            min.state()
+        )));
     }
     match realise_diagonal(m).map_err(|e| f(e.to_string()))? {
         DiagonalOutcome::Found(ch) => {
             if ch.state() != rank || hidden_attention(&ch).map_err(|e| f(e.to_string()))? != *m {
-                return Err(f(format!("diagonal realisation: state {} (rank {rank}) or matrix differs", ch.state())));
+                return Err(f(format!(
+                    "diagonal realisation: state {} (rank {rank}) or matrix differs",
+                    ch.state()
+                )));
             }
         }
         DiagonalOutcome::NotFound(ce) => {
-            if ce.best.state() <= rank || hidden_attention(&ce.best).map_err(|e| f(e.to_string()))? != *m {
-                return Err(f("diagonal counterexample's fallback channel is wrong".into()));
+            if ce.best.state() <= rank
+                || hidden_attention(&ce.best).map_err(|e| f(e.to_string()))? != *m
+            {
+                return Err(f(
+                    "diagonal counterexample's fallback channel is wrong".into()
+                ));
             }
         }
     }

@@ -1,9 +1,13 @@
 //! T6 — softmax heads and channels separate, with exact and interval certificates.
+// A failing case returns the whole counterexample by value (as t1 and t2 do).
+#![allow(clippy::result_large_err)]
 
 use super::t3::fail;
 use super::{CaseResult, Theorem};
 use crate::attention::SoftmaxHead;
-use crate::construct::separation::{enclosure_is_stochastic, softmax_exceeds_state, softmax_obstruction};
+use crate::construct::separation::{
+    enclosure_is_stochastic, softmax_exceeds_state, softmax_obstruction,
+};
 use crate::interval::softmax_enclosure;
 use crate::scalar::Exact;
 use crate::semiseparable::semiseparable_rank_exact;
@@ -28,7 +32,9 @@ pub fn check_obstruction(case: &((Channel<Exact>, Vec<Exact>), SoftmaxHead<Exact
         }
     }
     if !enclosure_is_stochastic(&softmax_enclosure(head, 96)) {
-        return Err(f(format!("softmax head enclosure not positive row-stochastic: {head:?}")));
+        return Err(f(format!(
+            "softmax head enclosure not positive row-stochastic: {head:?}"
+        )));
     }
     Ok(None)
 }
@@ -38,9 +44,12 @@ pub fn check_obstruction(case: &((Channel<Exact>, Vec<Exact>), SoftmaxHead<Exact
 /// alone; and a channel with state $n$ (`case.0`'s state, when equal) has rank $\le n$.
 pub fn check_rank(n: &usize) -> CaseResult {
     let f = |what: String| fail(THEOREM.id, "exact", format!("n = {n}: {what}"), None);
-    let cert = softmax_exceeds_state(*n).ok_or_else(|| f("no certificate (enclosure contains 0)".into()))?;
+    let cert = softmax_exceeds_state(*n)
+        .ok_or_else(|| f("no certificate (enclosure contains 0)".into()))?;
     if cert.size() != n + 1 || !cert.verify() {
-        return Err(f("certificate has the wrong size or does not re-verify".into()));
+        return Err(f(
+            "certificate has the wrong size or does not re-verify".into()
+        ));
     }
     Ok(None)
 }
@@ -49,10 +58,16 @@ pub fn check_rank(n: &usize) -> CaseResult {
 /// semiseparable rank $\le N$, strictly below the certified $N+1$ of the softmax family.
 pub fn check_channel_below_family(case: &(Channel<Exact>, Vec<Exact>)) -> CaseResult {
     let ch = &case.0;
-    let a = hidden_attention(ch).map_err(|e| fail(THEOREM.id, "exact", e.to_string(), Some(ch.clone())))?;
+    let a = hidden_attention(ch)
+        .map_err(|e| fail(THEOREM.id, "exact", e.to_string(), Some(ch.clone())))?;
     let r = semiseparable_rank_exact(&a).rank;
     if r > ch.state() {
-        return Err(fail(THEOREM.id, "exact", format!("rank {r} > N"), Some(ch.clone())));
+        return Err(fail(
+            THEOREM.id,
+            "exact",
+            format!("rank {r} > N"),
+            Some(ch.clone()),
+        ));
     }
     Ok(None)
 }

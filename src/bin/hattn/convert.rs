@@ -89,7 +89,7 @@ fn matrix_of(obj: &Object) -> hidden_attention::Result<(Matrix<Exact>, bool)> {
         Object::Matrix(m) => (m.clone(), true),
         Object::TimeVarying(t) => (t.attention(), true),
         Object::SoftmaxHead(h) => {
-            let a = h.map(|v| Field::to_f64(v)).attention()?;
+            let a = h.map(Field::to_f64).attention()?;
             (a.map(|v| lift(*v).expect("finite softmax entries")), false)
         }
     })
@@ -102,7 +102,10 @@ fn realise(m: &Matrix<Exact>, minimal: bool) -> hidden_attention::Result<Object>
     Ok(match realise_diagonal(m)? {
         DiagonalOutcome::Found(ch) => Object::Channel(ch),
         DiagonalOutcome::NotFound(ce) => {
-            eprintln!("note: {}; writing the minimal realisation with general transitions (sss_channel)", ce.reason);
+            eprintln!(
+                "note: {}; writing the minimal realisation with general transitions (sss_channel)",
+                ce.reason
+            );
             Object::TimeVarying(realise_minimal(m)?)
         }
     })
