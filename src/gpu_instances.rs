@@ -133,12 +133,18 @@ pub fn instance(seed: u64, instance: u64, len: usize, state: usize) -> (Channel<
     let mut bbar = Vec::with_capacity(cells);
     let mut c = Vec::with_capacity(cells);
     for idx in 0..cells as u32 {
-        abar.push(transition_value(draw(key, STREAM_ABAR, idx), k[idx as usize % state]));
+        abar.push(transition_value(
+            draw(key, STREAM_ABAR, idx),
+            k[idx as usize % state],
+        ));
         bbar.push(signed_value(draw(key, STREAM_BBAR, idx)));
         c.push(signed_value(draw(key, STREAM_C, idx)));
     }
-    let x = (0..len as u32).map(|t| signed_value(draw(key, STREAM_X, t))).collect();
-    let ch = Channel::new(len, state, abar, bbar, c).expect("generated values are finite and sized");
+    let x = (0..len as u32)
+        .map(|t| signed_value(draw(key, STREAM_X, t)))
+        .collect();
+    let ch =
+        Channel::new(len, state, abar, bbar, c).expect("generated values are finite and sized");
     (ch, x)
 }
 
@@ -169,7 +175,10 @@ impl InstanceErrors {
 
     /// The largest ratio over the views (a failure when above 1; NaN counts as a failure).
     pub fn worst_ratio(&self) -> f64 {
-        let r = self.scan.max(self.attention).max(self.factored.unwrap_or(0.0));
+        let r = self
+            .scan
+            .max(self.attention)
+            .max(self.factored.unwrap_or(0.0));
         if self.scan.is_nan() || self.attention.is_nan() || self.factored.is_some_and(f64::is_nan) {
             f64::INFINITY
         } else {
@@ -206,7 +215,11 @@ pub fn reference(ch: &Channel<f32>, x: &[f32]) -> InstanceReference {
     let g64 = gamma(m, f64::unit_roundoff());
     let max_abs = |v: &[f32]| v.iter().map(|e| f64::from(e.abs())).fold(0.0, f64::max);
     let xsum: f64 = x.iter().map(|e| f64::from(e.abs())).sum();
-    let eta = (l * n + 1) as f64 * f64::from(f32::MIN_POSITIVE) * max_abs(ch.c_all()) * max_abs(ch.bbar_all()) * xsum;
+    let eta = (l * n + 1) as f64
+        * f64::from(f32::MIN_POSITIVE)
+        * max_abs(ch.c_all())
+        * max_abs(ch.bbar_all())
+        * xsum;
     let mut h = vec![0.0f64; n];
     let mut habs = vec![0.0f64; n];
     let mut y = Vec::with_capacity(l);
@@ -233,7 +246,11 @@ pub fn reference(ch: &Channel<f32>, x: &[f32]) -> InstanceReference {
 pub fn ratios(r: &InstanceReference, got: &[f32]) -> (f64, f64) {
     let (mut ratio, mut rel) = (0.0f64, 0.0f64);
     for (i, &g) in got.iter().enumerate() {
-        let err = if g.is_finite() { (f64::from(g) - r.y[i]).abs() } else { f64::INFINITY };
+        let err = if g.is_finite() {
+            (f64::from(g) - r.y[i]).abs()
+        } else {
+            f64::INFINITY
+        };
         let q = if err == 0.0 { 0.0 } else { err / r.bound[i] };
         ratio = ratio.max(q);
         rel = rel.max(err / r.scale);
@@ -251,7 +268,9 @@ pub fn instance_errors(ch: &Channel<f32>, x: &[f32]) -> InstanceErrors {
     let ax = hidden_attention(ch)
         .and_then(|a| a.mul_vec(x))
         .unwrap_or_else(|_| nan.clone());
-    let fy = factored(ch).ok().map(|f| f.output(x).unwrap_or_else(|_| nan.clone()));
+    let fy = factored(ch)
+        .ok()
+        .map(|f| f.output(x).unwrap_or_else(|_| nan.clone()));
     let (s, rs) = ratios(&r, &y);
     let (a, ra) = ratios(&r, &ax);
     let (f, rf) = match fy {
@@ -341,7 +360,13 @@ fn worst_of(results: [CaseResult; 2]) -> Result<f64, String> {
 ///
 /// Cost: the exact scans of the checkers, $O(LN)$ big-rational operations on numbers of
 /// up to about $24L$ bits, plus the `f32`/`f64` $\tilde\alpha$ in $O(L^2N)$.
-pub fn recheck(seed: u64, index: u64, len: usize, state: usize, gpu: Option<InstanceErrors>) -> Recheck {
+pub fn recheck(
+    seed: u64,
+    index: u64,
+    len: usize,
+    state: usize,
+    gpu: Option<InstanceErrors>,
+) -> Recheck {
     let (ch, x) = instance(seed, index, len, state);
     let cpu = instance_errors(&ch, &x);
     let ch64 = ch.map(|v| f64::from(*v));

@@ -222,6 +222,15 @@ pub fn softmax_enclosure_rows(
 /// An enclosure of the determinant of a square interval matrix by Gaussian elimination with
 /// interval pivots (the pivot of largest lower magnitude that excludes 0); `None` when at
 /// some step every candidate pivot contains 0 (inconclusive, not a proof of singularity).
+///
+/// # Examples
+/// ```
+/// use hidden_attention::{interval::{determinant_enclosure, Interval}, scalar::ratio};
+/// let p = |n, d| Interval::point(ratio(n, d));
+/// let m = vec![vec![p(1, 1), p(2, 1)], vec![p(3, 1), p(4, 1)]];
+/// let det = determinant_enclosure(&m, 64).unwrap();
+/// assert!(det.contains(&ratio(-2, 1)) && det.excludes_zero());
+/// ```
 pub fn determinant_enclosure(m: &[Vec<Interval>], bits: u32) -> Option<Interval> {
     let n = m.len();
     let mut a: Vec<Vec<Interval>> = m.to_vec();

@@ -314,6 +314,18 @@ pub fn semiseparable_rank_f64(m: &Matrix<f64>, extra: f64) -> FloatSemiseparable
     best
 }
 
+/// A float-guided witness of size `k` inside the block $H_j$ of `m`: the first `k` pivots
+/// of Gaussian elimination with complete pivoting (indices into the full matrix). Meant
+/// to be certified exactly or in interval arithmetic afterwards (T6b).
+pub fn block_witness(m: &Matrix<f64>, j: usize, k: usize) -> Witness {
+    let (h, rows, cols) = block(m, j);
+    let w = pivot_witness(&h, k);
+    Witness {
+        rows: w.rows.iter().map(|&i| rows[i]).collect(),
+        cols: w.cols.iter().map(|&c| cols[c]).collect(),
+    }
+}
+
 /// `r` steps of Gaussian elimination with complete pivoting: the pivot rows and columns.
 fn pivot_witness(m: &Matrix<f64>, r: usize) -> Witness {
     let (rows, cols) = (m.rows(), m.cols());

@@ -357,6 +357,19 @@ pub fn rational_lower_triangular(len: RangeInclusive<usize>) -> BoxedStrategy<cr
 /// $N = r$ and nonzero entries, of one of three kinds — nonzero $\bar A$ (generator
 /// form), $\bar A$ with zeros (resets), or a general time-varying realisation — kept only
 /// when its exact rank is $r$.
+///
+/// # Examples
+/// A downstream property test (T5: the minimal realisation has exactly that many states):
+/// ```
+/// use hidden_attention::{construct::realise_minimal, semiseparable::semiseparable_rank_exact, strategies};
+/// use proptest::prelude::*;
+/// proptest!(ProptestConfig::with_cases(8), |(m in strategies::lower_triangular_with_rank(3..=6, 1..=2))| {
+///     let r = semiseparable_rank_exact(&m).rank;
+///     let realised = realise_minimal(&m).unwrap();
+///     prop_assert_eq!(realised.state(), r);
+///     prop_assert_eq!(realised.attention(), m);
+/// });
+/// ```
 pub fn lower_triangular_with_rank(
     len: RangeInclusive<usize>,
     rank: RangeInclusive<usize>,

@@ -37,20 +37,30 @@ fn unavailable_is_a_typed_error_not_a_panic() {
 
 #[test]
 fn info_has_plausible_values() {
-    let Some(g) = gpu("info_has_plausible_values") else { return };
+    let Some(g) = gpu("info_has_plausible_values") else {
+        return;
+    };
     let i = g.info();
     assert!(i.total_memory > 0 && i.free_memory <= i.total_memory);
     assert!(i.compute_capability.0 >= 3);
-    assert!(i.peak_bandwidth > 1e10, "peak bandwidth {}", i.peak_bandwidth);
+    assert!(
+        i.peak_bandwidth > 1e10,
+        "peak bandwidth {}",
+        i.peak_bandwidth
+    );
 }
 
 fn channels(count: usize, len: usize, state: usize) -> Vec<Channel<f32>> {
-    (0..count as u64).map(|i| instance(99, i, len, state).0).collect()
+    (0..count as u64)
+        .map(|i| instance(99, i, len, state).0)
+        .collect()
 }
 
 #[test]
 fn hidden_attention_matches_cpu() {
-    let Some(g) = gpu("hidden_attention_matches_cpu") else { return };
+    let Some(g) = gpu("hidden_attention_matches_cpu") else {
+        return;
+    };
     // L not a multiple of the tile, several row and column tiles, N = 16 and N = 5
     for (len, state) in [(100, 16), (37, 5), (1, 1), (64, 32)] {
         let chans = channels(6, len, state);
@@ -68,7 +78,10 @@ fn hidden_attention_matches_cpu() {
                     if j > i {
                         assert_eq!(a, 0.0, "α̃[{i}][{j}] above the diagonal");
                     } else {
-                        assert!((a - e).abs() <= bound, "L {len} N {state} α̃[{i}][{j}] = {a}, f64 {e}, bound {bound}");
+                        assert!(
+                            (a - e).abs() <= bound,
+                            "L {len} N {state} α̃[{i}][{j}] = {a}, f64 {e}, bound {bound}"
+                        );
                     }
                 }
             }
@@ -78,15 +91,33 @@ fn hidden_attention_matches_cpu() {
 
 #[test]
 fn hidden_attention_rejects_bad_input() {
-    let Some(g) = gpu("hidden_attention_rejects_bad_input") else { return };
+    let Some(g) = gpu("hidden_attention_rejects_bad_input") else {
+        return;
+    };
     let mut chans = channels(2, 8, 2);
     chans.push(instance(1, 1, 9, 2).0);
-    assert!(matches!(g.hidden_attention(&chans), Err(GpuError::Input(_))));
-    assert!(matches!(g.hidden_attention(&channels(1, 8, 33)), Err(GpuError::Input(_))));
+    assert!(matches!(
+        g.hidden_attention(&chans),
+        Err(GpuError::Input(_))
+    ));
+    assert!(matches!(
+        g.hidden_attention(&channels(1, 8, 33)),
+        Err(GpuError::Input(_))
+    ));
 }
 
-fn scan_input(batch: usize, dim: usize, len: usize, state: usize, z: bool) -> SelectiveScanInput<f32> {
-    let vals = |n: usize, s: u64| -> Vec<f32> { (0..n).map(|i| instance(s, i as u64, 1, 1).1[0] * 0.5).collect() };
+fn scan_input(
+    batch: usize,
+    dim: usize,
+    len: usize,
+    state: usize,
+    z: bool,
+) -> SelectiveScanInput<f32> {
+    let vals = |n: usize, s: u64| -> Vec<f32> {
+        (0..n)
+            .map(|i| instance(s, i as u64, 1, 1).1[0] * 0.5)
+            .collect()
+    };
     let t = |name: &str, shape: Vec<usize>, s: u64| {
         let n = shape.iter().product();
         Tensor::new(name, shape, vals(n, s)).unwrap()
@@ -94,7 +125,17 @@ fn scan_input(batch: usize, dim: usize, len: usize, state: usize, z: bool) -> Se
     SelectiveScanInput {
         u: t("u", vec![batch, dim, len], 1),
         delta: t("delta", vec![batch, dim, len], 2),
-        a: StateMatrix::Real(Tensor::new("A", vec![dim, state], vals(dim * state, 3).iter().map(|v| -(0.5 + v.abs())).collect()).unwrap()),
+        a: StateMatrix::Real(
+            Tensor::new(
+                "A",
+                vec![dim, state],
+                vals(dim * state, 3)
+                    .iter()
+                    .map(|v| -(0.5 + v.abs()))
+                    .collect(),
+            )
+            .unwrap(),
+        ),
         b: t("B", vec![batch, state, len], 4),
         c: t("C", vec![batch, state, len], 5),
         d: Some(t("D", vec![dim], 6)),
@@ -106,8 +147,14 @@ fn scan_input(batch: usize, dim: usize, len: usize, state: usize, z: bool) -> Se
 
 #[test]
 fn selective_scan_matches_cpu() {
-    let Some(g) = gpu("selective_scan_matches_cpu") else { return };
-    for (batch, dim, len, state, z) in [(2, 3, 70, 16, true), (1, 5, 33, 40, false), (3, 2, 1, 1, true)] {
+    let Some(g) = gpu("selective_scan_matches_cpu") else {
+        return;
+    };
+    for (batch, dim, len, state, z) in [
+        (2, 3, 70, 16, true),
+        (1, 5, 33, 40, false),
+        (3, 2, 1, 1, true),
+    ] {
         let input = scan_input(batch, dim, len, state, z);
         let got = g.selective_scan(&input).expect("GPU scan");
         let input64 = SelectiveScanInput {
@@ -129,18 +176,31 @@ fn selective_scan_matches_cpu() {
         assert_eq!(got.out.shape(), want.out.shape());
         // GPU f32 against f64: no worse than 4× the CPU f32 error plus a few ulps of scale
         let scale = want.out.data().iter().fold(1e-30f64, |m, v| m.max(v.abs()));
-        let err = |a: &[f32]| a.iter().zip(want.out.data()).map(|(x, y)| (f64::from(*x) - y).abs()).fold(0.0, f64::max);
+        let err = |a: &[f32]| {
+            a.iter()
+                .zip(want.out.data())
+                .map(|(x, y)| (f64::from(*x) - y).abs())
+                .fold(0.0, f64::max)
+        };
         let (eg, ec) = (err(got.out.data()), err(cpu32.out.data()));
-        assert!(eg <= 4.0 * ec + 64.0 * f64::from(f32::EPSILON) * scale, "GPU error {eg}, CPU f32 error {ec}, scale {scale}");
+        assert!(
+            eg <= 4.0 * ec + 64.0 * f64::from(f32::EPSILON) * scale,
+            "GPU error {eg}, CPU f32 error {ec}, scale {scale}"
+        );
         for (x, y) in got.last_state.data().iter().zip(want.last_state.data()) {
-            assert!((f64::from(*x) - y).abs() <= 1e-4 * (1.0 + y.abs()), "last_state {x} vs {y}");
+            assert!(
+                (f64::from(*x) - y).abs() <= 1e-4 * (1.0 + y.abs()),
+                "last_state {x} vs {y}"
+            );
         }
     }
 }
 
 #[test]
 fn theorem_check_agrees_with_cpu_mirror() {
-    let Some(g) = gpu("theorem_check_agrees_with_cpu_mirror") else { return };
+    let Some(g) = gpu("theorem_check_agrees_with_cpu_mirror") else {
+        return;
+    };
     let cfg = CheckConfig {
         instances: 3000,
         len: 96,
@@ -151,14 +211,23 @@ fn theorem_check_agrees_with_cpu_mirror() {
     };
     let r = g.theorem_check(&cfg).expect("GPU theorem check");
     assert_eq!(r.failures, 0, "{r:?}");
-    assert!(r.reductions_agree, "device reductions disagree with per-instance results");
-    assert_eq!(r.histogram.iter().map(|b| b.count).sum::<u64>(), cfg.instances);
+    assert!(
+        r.reductions_agree,
+        "device reductions disagree with per-instance results"
+    );
+    assert_eq!(
+        r.histogram.iter().map(|b| b.count).sum::<u64>(),
+        cfg.instances
+    );
     assert!(r.passed(), "{r:?}");
     for k in &r.rechecks {
         let gpu = k.gpu.expect("sampled instances carry the GPU's numbers");
         // same instance bits, same operation order, no FMA: the scan and factored
         // ratios agree with the CPU mirror up to the f32 rounding of the report
-        assert!((gpu.scan - k.cpu.scan).abs() <= 1e-6 * (1.0 + k.cpu.scan), "{k:?}");
+        assert!(
+            (gpu.scan - k.cpu.scan).abs() <= 1e-6 * (1.0 + k.cpu.scan),
+            "{k:?}"
+        );
         assert_eq!(gpu.factored.is_some(), k.cpu.factored.is_some(), "{k:?}");
         let (ch, x) = instance(cfg.seed, k.index, cfg.len, cfg.state);
         assert_eq!(instance_errors(&ch, &x), k.cpu);
@@ -167,7 +236,9 @@ fn theorem_check_agrees_with_cpu_mirror() {
 
 #[test]
 fn theorem_check_rejects_bad_sizes() {
-    let Some(g) = gpu("theorem_check_rejects_bad_sizes") else { return };
+    let Some(g) = gpu("theorem_check_rejects_bad_sizes") else {
+        return;
+    };
     for (len, state) in [(0, 4), (16, 0), (16, 65), (9000, 4)] {
         let cfg = CheckConfig {
             instances: 4,
@@ -175,6 +246,9 @@ fn theorem_check_rejects_bad_sizes() {
             state,
             ..CheckConfig::default()
         };
-        assert!(matches!(g.theorem_check(&cfg), Err(GpuError::Input(_))), "L {len} N {state}");
+        assert!(
+            matches!(g.theorem_check(&cfg), Err(GpuError::Input(_))),
+            "L {len} N {state}"
+        );
     }
 }

@@ -2,14 +2,21 @@
 //! static sanity checks of the kernel sources.
 
 use hidden_attention::gpu_instances::{
-    bucket_lower_edge, decay_exponent, draw, histogram_bucket, instance, instance_errors, instance_key, mix64,
-    recheck, signed_value, transition_value, InstanceErrors, CUDA_SOURCE, GOLDEN, HISTOGRAM_BUCKETS, MIX1, MIX2,
+    bucket_lower_edge, decay_exponent, draw, histogram_bucket, instance, instance_errors,
+    instance_key, mix64, recheck, signed_value, transition_value, InstanceErrors, CUDA_SOURCE,
+    GOLDEN, HISTOGRAM_BUCKETS, MIX1, MIX2,
 };
 
 const KERNELS: [(&str, &str); 4] = [
-    ("instances.cu", include_str!("../src/gpu/kernels/instances.cu")),
+    (
+        "instances.cu",
+        include_str!("../src/gpu/kernels/instances.cu"),
+    ),
     ("scan.cu", include_str!("../src/gpu/kernels/scan.cu")),
-    ("attention.cu", include_str!("../src/gpu/kernels/attention.cu")),
+    (
+        "attention.cu",
+        include_str!("../src/gpu/kernels/attention.cu"),
+    ),
     ("check.cu", include_str!("../src/gpu/kernels/check.cu")),
 ];
 
@@ -125,7 +132,10 @@ fn kernel_sources_are_balanced_and_export_their_kernels() {
             assert_eq!(depth, 0, "{name}: unbalanced {open}{close}");
         }
         assert!(!code.contains("#include"), "{name}: NVRTC gets no headers");
-        assert!(!code.contains("template"), "{name}: keep kernels template-free");
+        assert!(
+            !code.contains("template"),
+            "{name}: keep kernels template-free"
+        );
     }
     for (file, kernel) in [
         ("scan.cu", "selective_scan"),
@@ -175,7 +185,9 @@ fn gpu_report_failure_fails_the_recheck() {
     let r = recheck(3, 1, 16, 2, Some(bad));
     assert!(r.counterexample.is_none());
     assert!(!r.passed());
-    assert!(InstanceErrors::from_raw([0.0, f32::NAN, -1.0, 0.0]).worst_ratio().is_infinite());
+    assert!(InstanceErrors::from_raw([0.0, f32::NAN, -1.0, 0.0])
+        .worst_ratio()
+        .is_infinite());
     let raw = InstanceErrors::from_raw([0.5, 0.25, -1.0, 1e-7]);
     assert_eq!(raw.factored, None);
     assert!(raw.passed());

@@ -53,6 +53,17 @@ proptest! {
         prop_assert_eq!(r.attention(), m);
     }
 
+    /// T6b on random softmax heads: the float-guided witness is certified in interval
+    /// arithmetic, re-verifies, and matches the float rank.
+    #[test]
+    fn random_softmax_heads_are_certified(h in strategies::rational_softmax_head(1..=7, 1..=3)) {
+        let cert = hidden_attention::construct::separation::certify_softmax_head(&h, 128).expect("a positive entry at least");
+        prop_assert!(cert.verify());
+        let a = h.map(Field::to_f64).attention().unwrap();
+        prop_assert!(cert.size() <= semiseparable_rank_f64(&a, 0.0).rank);
+        prop_assert!(cert.size() >= 1);
+    }
+
     /// Exact rank agrees with the float rank on small integer matrices.
     #[test]
     fn exact_and_float_rank_agree(m in strategies::rational_lower_triangular(1..=6)) {

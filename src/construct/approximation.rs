@@ -74,6 +74,16 @@ pub fn exact_attention<T: Real>(p: &Preactivated<T>) -> Result<Matrix<T>> {
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] if some $A_n > 0$.
+///
+/// # Examples
+/// ```
+/// use hidden_attention::construct::approximation::{exact_attention, relu_approximation, relu_bound, Preactivated};
+/// let p = Preactivated { z: vec![0.0f64], a: vec![-1.0], b: vec![1.0], c: vec![1.0] };
+/// let (exact, approx) = (exact_attention(&p).unwrap(), relu_approximation(&p).unwrap());
+/// assert_eq!(*approx.get(0, 0), 0.0); // ReLU(0) = 0
+/// assert!((exact.get(0, 0) - std::f64::consts::LN_2).abs() < 1e-15); // softplus(0) = ln 2
+/// assert!((relu_bound(&p).unwrap().get(0, 0) - std::f64::consts::LN_2).abs() < 1e-15); // attained
+/// ```
 pub fn relu_approximation<T: Real>(p: &Preactivated<T>) -> Result<Matrix<T>> {
     p.check()?;
     let relu: Vec<T> = p.z.iter().map(|&z| z.max(T::zero())).collect();

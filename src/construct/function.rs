@@ -123,6 +123,21 @@ impl<T: Real> S6Layer<T> {
     ///
     /// # Errors
     /// As [`Self::mamba_channel`].
+    ///
+    /// # Examples
+    /// ```
+    /// use hidden_attention::{construct::{function::S6Layer, gated_head_to_channel}, tensor::Matrix};
+    /// let m = |r, c, v: Vec<f64>| Matrix::from_row_major(r, c, v).unwrap();
+    /// let layer = S6Layer {
+    ///     w_x: m(1, 2, vec![1.0, 0.0]), w_delta: m(1, 2, vec![0.5, -1.0]), b_delta: vec![0.1],
+    ///     a: m(1, 2, vec![-1.0, -2.0]), w_b: m(2, 2, vec![1.0, 2.0, 0.0, 1.0]),
+    ///     w_c: m(2, 2, vec![1.0, 0.0, 1.0, 1.0]),
+    /// };
+    /// let xhat = m(3, 2, vec![1.0, 0.0, 0.5, -1.0, 0.0, 2.0]);
+    /// let head = layer.head(&xhat, 0).unwrap();
+    /// // the head's (q, k, g) *are* the discretised channel's (C, B̄, Ā)
+    /// assert_eq!(gated_head_to_channel(&head).unwrap(), layer.channel(&xhat, 0).unwrap());
+    /// ```
     pub fn head(&self, xhat: &Matrix<T>, c: usize) -> Result<GatedLinearHead<T>> {
         self.check(xhat, c)?;
         let (l, n) = (xhat.rows(), self.state());
@@ -219,6 +234,17 @@ impl<T: Field> LinearAttentionLayer<T> {
     ///
     /// # Errors
     /// As [`Self::head`].
+    ///
+    /// # Examples
+    /// ```
+    /// use hidden_attention::{construct::{channel_output_values, function::LinearAttentionLayer},
+    ///                        scalar::ratio, tensor::Matrix};
+    /// let m = |r, c, v: Vec<i64>| Matrix::from_row_major(r, c, v.into_iter().map(|p| ratio(p, 2)).collect()).unwrap();
+    /// let layer = LinearAttentionLayer { w_q: m(1, 2, vec![1, 2]), w_k: m(1, 2, vec![-1, 1]), w_v: m(2, 2, vec![1, 0, 3, 1]) };
+    /// let xhat = m(3, 2, vec![1, 0, 2, -1, 0, 4]);
+    /// let ch = layer.channel(&xhat).unwrap(); // Ā ≡ 1
+    /// assert_eq!(channel_output_values(&ch, &layer.values(&xhat)).unwrap(), layer.output(&xhat).unwrap());
+    /// ```
     pub fn channel(&self, xhat: &Matrix<T>) -> Result<Channel<T>> {
         crate::construct::linear_head_to_channel(&self.head(xhat)?)
     }
@@ -233,6 +259,19 @@ impl<T: Real> LinearAttentionLayer<T> {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] unless $\delta > 0$ and $a > 0$.
+    ///
+    /// # Examples
+    /// ```
+    /// use hidden_attention::{construct::function::{linear_limit_bound, LinearAttentionLayer}, tensor::Matrix};
+    /// let m = |r, c, v: Vec<f64>| Matrix::from_row_major(r, c, v).unwrap();
+    /// let layer = LinearAttentionLayer { w_q: m(1, 1, vec![1.0]), w_k: m(1, 1, vec![1.0]), w_v: m(1, 1, vec![1.0]) };
+    /// let xhat = m(2, 1, vec![1.0, 1.0]); // q = k = v = (1, 1)
+    /// let lin = layer.output(&xhat).unwrap(); // y_1 = 2
+    /// let s6 = layer.to_mamba(1e-3, 2.0).unwrap().output(&xhat).unwrap(); // y_1 = 1 + e^{-Δa}
+    /// let bound = linear_limit_bound(&layer.head(&xhat).unwrap(), &layer.values(&xhat), 1e-3, 2.0);
+    /// let err = (s6.get(1, 0) - lin.get(1, 0)).abs();
+    /// assert!(err <= bound.get(1, 0) + 1e-15 && err > 0.5 * bound.get(1, 0)); // attained
+    /// ```
     pub fn to_mamba(&self, delta: T, a: T) -> Result<S6Layer<T>> {
         if delta.is_nan() || a.is_nan() || delta <= T::zero() || a <= T::zero() {
             return Err(Error::InvalidArgument {

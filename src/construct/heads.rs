@@ -12,10 +12,10 @@ use crate::tensor::Matrix;
 ///
 /// # Examples
 /// ```
-/// use hidden_attention::{construct::channel_to_gated_head, scalar::ratio, ssm::{Channel, hidden_attention}};
+/// use hidden_attention::{construct::channel_to_gated_head, scalar::ratio, ssm::{Channel, hidden_attention as alpha}};
 /// let ch = Channel::new(2, 1, vec![ratio(0, 1), ratio(1, 2)], vec![ratio(1, 1); 2],
 ///                       vec![ratio(1, 1), ratio(2, 1)]).unwrap();
-/// assert_eq!(channel_to_gated_head(&ch).attention().unwrap(), hidden_attention(&ch).unwrap());
+/// assert_eq!(channel_to_gated_head(&ch).attention().unwrap(), alpha(&ch).unwrap());
 /// ```
 pub fn channel_to_gated_head<T: Field>(ch: &Channel<T>) -> GatedLinearHead<T> {
     gated_head(ch)
@@ -31,10 +31,10 @@ pub fn channel_to_gated_head<T: Field>(ch: &Channel<T>) -> GatedLinearHead<T> {
 ///
 /// # Examples
 /// ```
-/// use hidden_attention::{construct::channel_to_linear_head, scalar::ratio, ssm::{Channel, hidden_attention}};
+/// use hidden_attention::{construct::channel_to_linear_head, scalar::ratio, ssm::{Channel, hidden_attention as alpha}};
 /// let ch = Channel::new(2, 1, vec![ratio(1, 3), ratio(1, 2)], vec![ratio(1, 1); 2],
 ///                       vec![ratio(1, 1), ratio(2, 1)]).unwrap();
-/// assert_eq!(channel_to_linear_head(&ch).unwrap().attention(), hidden_attention(&ch).unwrap());
+/// assert_eq!(channel_to_linear_head(&ch).unwrap().attention(), alpha(&ch).unwrap());
 /// ```
 pub fn channel_to_linear_head<T: Field>(ch: &Channel<T>) -> Result<LinearHead<T>> {
     let f = factored(ch)?;
@@ -57,12 +57,12 @@ pub fn channel_to_linear_head<T: Field>(ch: &Channel<T>) -> Result<LinearHead<T>
 /// # Examples
 /// ```
 /// use hidden_attention::{construct::{gated_head_to_channel, scalar_gated_head}, scalar::ratio,
-///                        ssm::hidden_attention, tensor::Matrix};
+///                        ssm::hidden_attention as alpha, tensor::Matrix};
 /// let q = Matrix::from_row_major(3, 1, vec![ratio(1, 1), ratio(2, 1), ratio(-1, 1)]).unwrap();
 /// let k = Matrix::from_row_major(3, 1, vec![ratio(1, 2), ratio(1, 1), ratio(3, 1)]).unwrap();
-/// let retnet = scalar_gated_head(q, k, &[ratio(9, 10); 3]).unwrap(); // RetNet, γ = 9/10
+/// let retnet = scalar_gated_head(q, k, &vec![ratio(9, 10); 3]).unwrap(); // RetNet, γ = 9/10
 /// let ch = gated_head_to_channel(&retnet).unwrap();
-/// assert_eq!(hidden_attention(&ch).unwrap(), retnet.attention().unwrap());
+/// assert_eq!(alpha(&ch).unwrap(), retnet.attention().unwrap());
 /// ```
 pub fn gated_head_to_channel<T: Field>(head: &GatedLinearHead<T>) -> Result<Channel<T>> {
     Channel::new(

@@ -29,11 +29,11 @@ use crate::tensor::{dot, Matrix};
 ///
 /// # Examples
 /// ```
-/// use hidden_attention::{construct::realise_full, scalar::ratio, ssm::hidden_attention, tensor::Matrix};
+/// use hidden_attention::{construct::realise_full, scalar::ratio, ssm::hidden_attention as alpha, tensor::Matrix};
 /// let m = Matrix::from_row_major(2, 2, vec![ratio(1, 1), ratio(0, 1), ratio(-3, 2), ratio(2, 1)]).unwrap();
 /// let ch = realise_full(&m).unwrap();
 /// assert_eq!(ch.state(), 2);
-/// assert_eq!(hidden_attention(&ch).unwrap(), m);
+/// assert_eq!(alpha(&ch).unwrap(), m);
 /// ```
 pub fn realise_full<T: Field>(m: &Matrix<T>) -> Result<Channel<T>> {
     expect_lower_triangular(m)?;
@@ -337,12 +337,12 @@ pub enum DiagonalOutcome {
 /// # Examples
 /// ```
 /// use hidden_attention::{construct::{realise_diagonal, DiagonalOutcome}, scalar::ratio,
-///                        ssm::hidden_attention, tensor::Matrix};
+///                        ssm::hidden_attention as alpha, tensor::Matrix};
 /// let mut m = Matrix::zeros(3, 3);
 /// for i in 0..3 { *m.get_mut(i, i) = ratio(2, 1); } // 2·I: Ā = 0 resets, N = 1
 /// let DiagonalOutcome::Found(ch) = realise_diagonal(&m).unwrap() else { panic!() };
 /// assert_eq!(ch.state(), 1);
-/// assert_eq!(hidden_attention(&ch).unwrap(), m);
+/// assert_eq!(alpha(&ch).unwrap(), m);
 /// ```
 pub fn realise_diagonal(m: &Matrix<Exact>) -> Result<DiagonalOutcome> {
     let minimal = realise_minimal(m)?;

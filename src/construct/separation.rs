@@ -80,9 +80,9 @@ impl std::fmt::Display for SoftmaxObstruction {
 /// # Examples
 /// ```
 /// use hidden_attention::{construct::separation::softmax_obstruction, scalar::ratio,
-///                        ssm::{Channel, hidden_attention}};
+///                        ssm::{Channel, hidden_attention as alpha}};
 /// let ch = Channel::new(1, 1, vec![ratio(1, 1)], vec![ratio(-1, 1)], vec![ratio(1, 1)]).unwrap();
-/// let a = hidden_attention(&ch).unwrap();
+/// let a = alpha(&ch).unwrap();
 /// let ob = softmax_obstruction(&a).unwrap();
 /// assert!(ob.verify(&a));
 /// ```
@@ -169,6 +169,21 @@ pub fn certify_softmax_rank(
         cols: cols.to_vec(),
         bits,
         determinant: det,
+    })
+}
+
+/// **T6b for any head**: a certified lower bound on the semiseparable rank of a rational
+/// softmax head's matrix. The float matrix guides the search (faer SVD for the split and
+/// numerical rank $r$, complete pivoting for the rows and columns); the certificate is
+/// the largest $k \le r$ whose submatrix's interval determinant excludes 0. `None` when
+/// not even a $1\times 1$ entry is certified (impossible for a softmax head, whose entries
+/// are positive, unless the head is empty).
+pub fn certify_softmax_head(head: &SoftmaxHead<Exact>, bits: u32) -> Option<RankCertificate> {
+    let a = head.map(crate::scalar::Field::to_f64).attention().ok()?;
+    let s = crate::semiseparable::semiseparable_rank_f64(&a, 0.0);
+    (1..=s.rank).rev().find_map(|k| {
+        let w = crate::semiseparable::block_witness(&a, s.split, k);
+        certify_softmax_rank(head, &w.rows, &w.cols, bits)
     })
 }
 

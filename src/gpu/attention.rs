@@ -75,7 +75,9 @@ impl Gpu {
         if state == 0 || state > MAX_STATE {
             return Err(Error::InvalidArgument {
                 name: "N".into(),
-                reason: format!("the GPU hidden attention takes 1 ≤ N ≤ {MAX_STATE}, found {state}"),
+                reason: format!(
+                    "the GPU hidden attention takes 1 ≤ N ≤ {MAX_STATE}, found {state}"
+                ),
             }
             .into());
         }
@@ -93,7 +95,8 @@ impl Gpu {
         }
         int_arg("channels·L·L", channels * len * len)?;
         let s = &self.stream;
-        let up = |v: &[f32], what: &str| s.clone_htod(v).map_err(driver(format!("uploading {what}")));
+        let up =
+            |v: &[f32], what: &str| s.clone_htod(v).map_err(driver(format!("uploading {what}")));
         let zeros = |n: usize, what: &str| {
             s.alloc_zeros::<f32>(n.max(1))
                 .map_err(driver(format!("allocating {what} ({} bytes)", 4 * n)))
@@ -180,7 +183,10 @@ impl Gpu {
     /// # Errors
     /// [`GpuError::Driver`].
     pub fn download_attention(&self, p: &DeviceAttention) -> GpuResult<Vec<f32>> {
-        let mut v = self.stream.clone_dtoh(&p.alpha).map_err(driver("downloading α̃"))?;
+        let mut v = self
+            .stream
+            .clone_dtoh(&p.alpha)
+            .map_err(driver("downloading α̃"))?;
         self.synchronize()?;
         v.truncate(p.channels * p.len * p.len);
         Ok(v)
@@ -197,7 +203,10 @@ impl Gpu {
             return Ok(Vec::new());
         };
         let (len, state) = (first.len(), first.state());
-        if let Some(i) = channels.iter().position(|c| c.len() != len || c.state() != state) {
+        if let Some(i) = channels
+            .iter()
+            .position(|c| c.len() != len || c.state() != state)
+        {
             return Err(Error::InvalidArgument {
                 name: "channels".into(),
                 reason: format!(
@@ -208,7 +217,12 @@ impl Gpu {
             }
             .into());
         }
-        let cat = |f: fn(&Channel<f32>) -> &[f32]| channels.iter().flat_map(|c| f(c).iter().copied()).collect::<Vec<_>>();
+        let cat = |f: fn(&Channel<f32>) -> &[f32]| {
+            channels
+                .iter()
+                .flat_map(|c| f(c).iter().copied())
+                .collect::<Vec<_>>()
+        };
         let mut p = self.upload_attention(
             channels.len(),
             len,

@@ -157,7 +157,14 @@ fn time(gpu: &Gpu, reps: usize, mut run: impl FnMut() -> GpuResult<()>) -> GpuRe
     Ok(median(times))
 }
 
-fn throughput(gpu: &Gpu, what: String, seconds: f64, bytes: f64, items: f64, goal: Option<f64>) -> Throughput {
+fn throughput(
+    gpu: &Gpu,
+    what: String,
+    seconds: f64,
+    bytes: f64,
+    items: f64,
+    goal: Option<f64>,
+) -> Throughput {
     let bandwidth = bytes / seconds.max(1e-12);
     let fraction_of_peak = bandwidth / gpu.info().peak_bandwidth.max(1.0);
     Throughput {
@@ -190,7 +197,10 @@ pub fn run(gpu: &Gpu, cfg: &BenchConfig) -> GpuResult<BenchReport> {
         a: StateMatrix::Real(Tensor::new(
             "A",
             vec![d, n],
-            fill(d * n, 3, false).iter().map(|v| -(1.0 + v.abs())).collect(),
+            fill(d * n, 3, false)
+                .iter()
+                .map(|v| -(1.0 + v.abs()))
+                .collect(),
         )?),
         b: t("B", vec![b, n, l], 4)?,
         c: t("C", vec![b, n, l], 5)?,
@@ -219,7 +229,8 @@ pub fn run(gpu: &Gpu, cfg: &BenchConfig) -> GpuResult<BenchReport> {
         .mem_get_info()
         .map_err(super::driver("reading free memory"))?;
     let mut channels = cfg.channels.max(1);
-    while channels > 1 && DeviceAttention::device_bytes(channels, l, n) as f64 > 0.85 * free as f64 {
+    while channels > 1 && DeviceAttention::device_bytes(channels, l, n) as f64 > 0.85 * free as f64
+    {
         channels /= 2;
     }
     let cells = channels * l * n;

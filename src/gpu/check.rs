@@ -146,7 +146,9 @@ impl Gpu {
         let f = self.function("check.cu", &source, false, "theorem_check")?;
         let s = &self.stream;
         let batch = cfg.batch.max(1);
-        let grid = (self.info.multiprocessors.max(1) as usize * 8).min(batch).max(1);
+        let grid = (self.info.multiprocessors.max(1) as usize * 8)
+            .min(batch)
+            .max(1);
         let ln = l * n;
         let mut scratch_f = s
             .alloc_zeros::<f32>(grid * 5 * ln)
@@ -157,13 +159,18 @@ impl Gpu {
         let mut results = s
             .alloc_zeros::<f32>(batch * 4)
             .map_err(driver("allocating results"))?;
-        let mut worst = s.alloc_zeros::<u64>(2).map_err(driver("allocating results"))?;
+        let mut worst = s
+            .alloc_zeros::<u64>(2)
+            .map_err(driver("allocating results"))?;
         let mut hist = s
             .alloc_zeros::<u64>(HISTOGRAM_BUCKETS)
             .map_err(driver("allocating the histogram"))?;
 
         let m = 3 * l + n + 4;
-        let (g32, g64) = (gamma(m, f32::unit_roundoff()), gamma(m, f64::unit_roundoff()));
+        let (g32, g64) = (
+            gamma(m, f32::unit_roundoff()),
+            gamma(m, f64::unit_roundoff()),
+        );
         let (li, ni) = (int_arg("L", l)?, int_arg("N", n)?);
         int_arg("L·N", 5 * ln)?;
         let sample: Vec<u64> = (0..cfg.sample as u64)
@@ -201,7 +208,9 @@ impl Gpu {
             // SAFETY: arguments match `theorem_check`; scratch holds `grid` blocks of
             // 5·L·N floats and 2·L·N doubles, results `batch` × 4 floats, shared memory L floats.
             unsafe { b.launch(launch) }.map_err(driver("launch of theorem_check"))?;
-            let raw = s.clone_dtoh(&results).map_err(driver("downloading results"))?;
+            let raw = s
+                .clone_dtoh(&results)
+                .map_err(driver("downloading results"))?;
             self.synchronize()?;
             for (k, r) in raw.chunks_exact(4).take(count).enumerate() {
                 let idx = first + k as u64;
@@ -220,8 +229,12 @@ impl Gpu {
             }
             first += count as u64;
         }
-        let w = s.clone_dtoh(&worst).map_err(driver("downloading the worst instance"))?;
-        let h = s.clone_dtoh(&hist).map_err(driver("downloading the histogram"))?;
+        let w = s
+            .clone_dtoh(&worst)
+            .map_err(driver("downloading the worst instance"))?;
+        let h = s
+            .clone_dtoh(&hist)
+            .map_err(driver("downloading the histogram"))?;
         self.synchronize()?;
         let elapsed_s = start.elapsed().as_secs_f64();
         let decode = |v: u64| Worst {
@@ -229,10 +242,11 @@ impl Gpu {
             value: f64::from(f32::from_bits((v >> 32) as u32)),
         };
         let (worst_ratio, worst_relative) = (decode(w[0]), decode(w[1]));
-        let reductions_agree =
-            h == host_hist && (worst_ratio.value - host_worst.1.worst_ratio() as f32 as f64).abs() == 0.0;
+        let reductions_agree = h == host_hist
+            && (worst_ratio.value - host_worst.1.worst_ratio() as f32 as f64).abs() == 0.0;
 
-        let mut todo: Vec<(u64, Option<InstanceErrors>)> = sample.iter().copied().zip(sampled).collect();
+        let mut todo: Vec<(u64, Option<InstanceErrors>)> =
+            sample.iter().copied().zip(sampled).collect();
         if cfg.instances > 0 {
             todo.push((host_worst.0, Some(host_worst.1)));
         }

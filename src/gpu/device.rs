@@ -69,7 +69,8 @@ pub fn probe() -> Result<Drivers, GpuUnavailable> {
                 .into(),
         ));
     }
-    cudarc::driver::result::init().map_err(|e| unavailable(format!("the CUDA driver failed to initialise: {e}")))?;
+    cudarc::driver::result::init()
+        .map_err(|e| unavailable(format!("the CUDA driver failed to initialise: {e}")))?;
     let mut v = 0i32;
     // SAFETY: the driver library is present and initialised; `v` is a valid out pointer.
     let r = unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut v) };
@@ -78,10 +79,14 @@ pub fn probe() -> Result<Drivers, GpuUnavailable> {
     let (mut major, mut minor) = (0i32, 0i32);
     // SAFETY: the NVRTC library is present; both are valid out pointers.
     let r = unsafe { cudarc::nvrtc::sys::nvrtcVersion(&mut major, &mut minor) };
-    r.result().map_err(|e| unavailable(format!("nvrtcVersion failed: {e}")))?;
-    let count = CudaContext::device_count().map_err(|e| unavailable(format!("counting devices failed: {e}")))?;
+    r.result()
+        .map_err(|e| unavailable(format!("nvrtcVersion failed: {e}")))?;
+    let count = CudaContext::device_count()
+        .map_err(|e| unavailable(format!("counting devices failed: {e}")))?;
     if count <= 0 {
-        return Err(unavailable("the CUDA driver is installed but reports no device".into()));
+        return Err(unavailable(
+            "the CUDA driver is installed but reports no device".into(),
+        ));
     }
     Ok(Drivers {
         driver_version: (v / 1000, (v % 1000) / 10),
@@ -99,7 +104,9 @@ pub(crate) fn device_info(ctx: &Arc<CudaContext>, drivers: &Drivers) -> GpuResul
     Ok(DeviceInfo {
         ordinal: ctx.ordinal(),
         name: ctx.name().map_err(driver("reading the device name"))?,
-        compute_capability: ctx.compute_capability().map_err(driver("reading the compute capability"))?,
+        compute_capability: ctx
+            .compute_capability()
+            .map_err(driver("reading the compute capability"))?,
         total_memory: total,
         free_memory: free,
         multiprocessors: attr(Attr::CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT)?,

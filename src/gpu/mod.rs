@@ -101,7 +101,9 @@ pub struct Gpu {
 
 impl std::fmt::Debug for Gpu {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Gpu").field("info", &self.info).finish_non_exhaustive()
+        f.debug_struct("Gpu")
+            .field("info", &self.info)
+            .finish_non_exhaustive()
     }
 }
 
@@ -116,7 +118,10 @@ impl Gpu {
         let devices = probe()?;
         if ordinal >= devices.device_count {
             return Err(GpuUnavailable {
-                reason: format!("device {ordinal} requested but {} present", devices.device_count),
+                reason: format!(
+                    "device {ordinal} requested but {} present",
+                    devices.device_count
+                ),
             }
             .into());
         }
@@ -151,7 +156,9 @@ impl Gpu {
     /// # Errors
     /// [`GpuError::Driver`] (a failed kernel reports here).
     pub fn synchronize(&self) -> GpuResult<()> {
-        self.stream.synchronize().map_err(driver("stream synchronisation"))
+        self.stream
+            .synchronize()
+            .map_err(driver("stream synchronisation"))
     }
 
     /// Kernel `function` of file `kernel` (source `source`), compiling the file with
@@ -180,14 +187,22 @@ impl Gpu {
             .map_err(driver(format!("loading kernel {function} from {kernel}")))
     }
 
-    fn compile(&self, kernel: &'static str, source: &str, fmad: bool) -> GpuResult<Arc<CudaModule>> {
+    fn compile(
+        &self,
+        kernel: &'static str,
+        source: &str,
+        fmad: bool,
+    ) -> GpuResult<Arc<CudaModule>> {
         let (major, minor) = self.info.compute_capability;
         let opts = CompileOptions {
             fmad: Some(fmad),
             ftz: Some(false),
             prec_div: Some(true),
             prec_sqrt: Some(true),
-            options: vec![format!("--gpu-architecture=compute_{major}{minor}"), "--std=c++14".into()],
+            options: vec![
+                format!("--gpu-architecture=compute_{major}{minor}"),
+                "--std=c++14".into(),
+            ],
             name: Some(kernel.to_string()),
             ..Default::default()
         };

@@ -60,7 +60,8 @@ impl Gpu {
             if t.shape().len() != 3 {
                 return Err(Error::InvalidArgument {
                     name: name.into(),
-                    reason: "the GPU scan takes variable B and C of shape (batch, N, L) only".into(),
+                    reason: "the GPU scan takes variable B and C of shape (batch, N, L) only"
+                        .into(),
                 }
                 .into());
             }
@@ -76,8 +77,12 @@ impl Gpu {
             return Err(Error::ComplexUnsupported { tensor: "A".into() }.into());
         };
         let s = &self.stream;
-        let up = |v: &[f32], what: &str| s.clone_htod(v).map_err(driver(format!("uploading {what}")));
-        let opt = |t: &Option<Tensor<f32>>, n: usize| t.as_ref().map_or_else(|| vec![0.0; n], |t| t.data().to_vec());
+        let up =
+            |v: &[f32], what: &str| s.clone_htod(v).map_err(driver(format!("uploading {what}")));
+        let opt = |t: &Option<Tensor<f32>>, n: usize| {
+            t.as_ref()
+                .map_or_else(|| vec![0.0; n], |t| t.data().to_vec())
+        };
         let out_len = dims.batch * dims.dim * dims.len;
         Ok(DeviceScan {
             dims,
@@ -91,7 +96,9 @@ impl Gpu {
             delta_bias: up(&opt(&input.delta_bias, dims.dim), "delta_bias")?,
             has_z: input.z.is_some(),
             softplus: input.delta_softplus,
-            out: s.alloc_zeros(out_len.max(1)).map_err(driver("allocating out"))?,
+            out: s
+                .alloc_zeros(out_len.max(1))
+                .map_err(driver("allocating out"))?,
             last: s
                 .alloc_zeros((dims.batch * dims.dim * dims.state).max(1))
                 .map_err(driver("allocating last_state"))?,
@@ -157,7 +164,10 @@ impl Gpu {
     ///
     /// # Errors
     /// As [`Gpu::upload_scan`] and [`Gpu::launch_scan`].
-    pub fn selective_scan(&self, input: &SelectiveScanInput<f32>) -> GpuResult<SelectiveScanOutput<f32>> {
+    pub fn selective_scan(
+        &self,
+        input: &SelectiveScanInput<f32>,
+    ) -> GpuResult<SelectiveScanOutput<f32>> {
         let mut p = self.upload_scan(input)?;
         self.launch_scan(&mut p)?;
         let ScanDims {
@@ -168,13 +178,16 @@ impl Gpu {
         } = p.dims;
         let s = &self.stream;
         let mut out = s.clone_dtoh(&p.out).map_err(driver("downloading out"))?;
-        let mut last = s.clone_dtoh(&p.last).map_err(driver("downloading last_state"))?;
+        let mut last = s
+            .clone_dtoh(&p.last)
+            .map_err(driver("downloading last_state"))?;
         self.synchronize()?;
         out.truncate(batch * dim * len);
         last.truncate(batch * dim * state);
         Ok(SelectiveScanOutput {
             out: Tensor::new("out", vec![batch, dim, len], out).map_err(GpuError::Input)?,
-            last_state: Tensor::new("last_state", vec![batch, dim, state], last).map_err(GpuError::Input)?,
+            last_state: Tensor::new("last_state", vec![batch, dim, state], last)
+                .map_err(GpuError::Input)?,
         })
     }
 }

@@ -74,7 +74,10 @@ pub fn gpu(args: &GpuArgs) -> ExitCode {
                (rebuild with `cargo build --release --features cuda`)";
     match args.command {
         GpuCommand::Info { json: true } => {
-            println!("{}", serde_json::json!({ "available": false, "reason": msg }));
+            println!(
+                "{}",
+                serde_json::json!({ "available": false, "reason": msg })
+            );
             ExitCode::SUCCESS
         }
         GpuCommand::Info { json: false } => {
@@ -106,7 +109,10 @@ pub fn gpu(args: &GpuArgs) -> ExitCode {
             }
             Err(GpuError::Unavailable(u)) => {
                 if json {
-                    println!("{}", serde_json::json!({ "available": false, "reason": u.reason }));
+                    println!(
+                        "{}",
+                        serde_json::json!({ "available": false, "reason": u.reason })
+                    );
                 } else {
                     println!("no GPU: {}", u.reason);
                 }
@@ -142,7 +148,10 @@ pub fn gpu(args: &GpuArgs) -> ExitCode {
                 }
             };
             if json {
-                println!("{}", serde_json::to_string_pretty(&report).expect("plain data"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("plain data")
+                );
             } else {
                 print_check(&report);
             }
@@ -178,12 +187,19 @@ pub fn gpu(args: &GpuArgs) -> ExitCode {
                 }
             };
             if json {
-                println!("{}", serde_json::to_string_pretty(&report).expect("plain data"));
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&report).expect("plain data")
+                );
             } else {
                 println!("{}", report.device);
                 for t in [&report.scan, &report.attention] {
                     let goal = match (t.goal, t.meets_goal) {
-                        (Some(g), Some(m)) => format!(" (goal ≥ {:.0}%: {})", g * 100.0, if m { "met" } else { "NOT met" }),
+                        (Some(g), Some(m)) => format!(
+                            " (goal ≥ {:.0}%: {})",
+                            g * 100.0,
+                            if m { "met" } else { "NOT met" }
+                        ),
                         _ => String::new(),
                     };
                     println!(
@@ -231,7 +247,11 @@ fn print_check(r: &hidden_attention::gpu::CheckReport) {
         "  worst error/bound ratio {:.3e} (instance {}); worst relative error {:.3e} (instance {})",
         r.worst_ratio.value, r.worst_ratio.index, r.worst_relative.value, r.worst_relative.index
     );
-    let q: Vec<String> = r.quantiles.iter().map(|(q, v)| format!("q{q}: {v:.2e}")).collect();
+    let q: Vec<String> = r
+        .quantiles
+        .iter()
+        .map(|(q, v)| format!("q{q}: {v:.2e}"))
+        .collect();
     println!("  per-instance worst ratio: {}", q.join(", "));
     println!("  histogram of the worst ratio (lower edge: count):");
     for b in &r.histogram {
@@ -273,5 +293,12 @@ fn print_check(r: &hidden_attention::gpu::CheckReport) {
             ),
         }
     }
-    println!("{}", if r.passed() { "all checks passed" } else { "CHECK FAILED" });
+    println!(
+        "{}",
+        if r.passed() {
+            "all checks passed"
+        } else {
+            "CHECK FAILED"
+        }
+    );
 }

@@ -55,6 +55,7 @@ extern "C" __global__ void attention_tiles(
     __shared__ float qs[HA_TILE][HA_ATT_MAXN];
     __shared__ float qg[HA_TILE][HA_ATT_MAXN + 1];
     __shared__ float ks[HA_TILE][HA_ATT_MAXN + 1];
+    __shared__ float as[HA_TILE][HA_ATT_MAXN + 1];
     __shared__ float g[HA_ATT_MAXN];
 
     const int nblocks = (L + HA_TILE - 1) / HA_TILE;
@@ -86,20 +87,28 @@ extern "C" __global__ void attention_tiles(
         }
     }
 
-    // diagonal block: direct products (j <= i), zeros above
+    // diagonal block: direct products (j <= i) from a copy in shared memory
+    // (qg holds C and ks holds Bbar of the block until the column loop reuses them)
+    for (int idx = tid; idx < HA_TILE * N; idx += blockDim.x) {
+        const int r = idx / N, n = idx % N;
+        const size_t x = off + (size_t)(sI + r) * N + n;
+        as[r][n] = r < rows ? abar[x] : 0.0f;
+        qg[r][n] = r < rows ? c[x] : 0.0f;
+        ks[r][n] = r < rows ? bbar[x] : 0.0f;
+    }
+    __syncthreads();
     for (int idx = tid; idx < HA_TILE * HA_TILE; idx += blockDim.x) {
         const int r = idx / HA_TILE, cc = idx % HA_TILE;
-        const int i = sI + r, j = sI + cc;
         if (r >= rows || cc >= rows) continue;
         float acc = 0.0f;
-        if (j <= i) {
+        if (cc <= r) {
             for (int n = 0; n < N; ++n) {
-                float p = c[off + (size_t)i * N + n];
-                for (int kk = i; kk > j; --kk) p = p * abar[off + (size_t)kk * N + n];
-                acc += p * bbar[off + (size_t)j * N + n];
+                float p = qg[r][n];
+                for (int kk = r; kk > cc; --kk) p = p * as[kk][n];
+                acc += p * ks[cc][n];
             }
         }
-        out[(size_t)i * L + j] = acc;
+        out[(size_t)(sI + r) * L + sI + cc] = acc;
     }
     __syncthreads();
 
