@@ -125,7 +125,7 @@ pub struct FastAlphaRow {
     pub len: usize,
     /// State size $N$.
     pub state: usize,
-    /// Discretisation + [`fast::hidden_attention_into`] (chunk [`DEFAULT_CHUNK`]) into a
+    /// [`fast::discretize`] + [`fast::hidden_attention_into`] (chunk [`DEFAULT_CHUNK`]) into a
     /// preallocated `L × L` buffer, seconds.
     pub ours_s: f64,
     /// [`plain_log_space`] (the plain $O(L^2N)$ loop), seconds.
@@ -161,7 +161,7 @@ pub fn fast_alpha_rows<T: FastFloat>(lens: &[usize], state: usize) -> Vec<FastAl
             let mut out = vec![T::zero(); len * len];
             let ours_s = median_seconds(
                 || {
-                    let ch = m.discretize(BRule::Euler).expect("finite");
+                    let ch = fast::discretize(&m).expect("finite");
                     fast::hidden_attention_into(&ch, DEFAULT_CHUNK, &mut out).expect("sizes match");
                 },
                 0.5,

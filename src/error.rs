@@ -165,7 +165,9 @@ pub enum Error {
         tensor: String,
     },
     /// A checkpoint tensor whose shape disagrees with the configuration.
-    #[error("tensor `{tensor}`: shape {found:?}, but the configuration implies {expected:?} ({hint})")]
+    #[error(
+        "tensor `{tensor}`: shape {found:?}, but the configuration implies {expected:?} ({hint})"
+    )]
     WeightShape {
         /// The tensor name.
         tensor: String,

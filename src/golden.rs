@@ -104,7 +104,9 @@ pub fn load_case(file: &Path) -> Result<Case> {
 /// [`Error::CaseFile`] naming the offending field (`name`, `kind`, `inputs.B.shape`, …).
 pub fn parse_case(file: &Path, text: &str) -> Result<Case> {
     let v: Value = serde_json::from_str(text).map_err(|e| bad(file, "(json)", e.to_string()))?;
-    let obj = v.as_object().ok_or_else(|| bad(file, "(root)", "not a JSON object"))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| bad(file, "(root)", "not a JSON object"))?;
     let name = obj
         .get("name")
         .and_then(Value::as_str)
@@ -162,8 +164,13 @@ fn tensors(
     let mut out = BTreeMap::new();
     for (k, t) in sec {
         let field = format!("{section}.{k}");
-        let is_complex = t.get("dtype").and_then(Value::as_str).is_some_and(|d| d.starts_with("complex"))
-            || t.get("data").and_then(Value::as_array).is_some_and(|d| d.first().is_some_and(Value::is_array));
+        let is_complex = t
+            .get("dtype")
+            .and_then(Value::as_str)
+            .is_some_and(|d| d.starts_with("complex"))
+            || t.get("data")
+                .and_then(Value::as_array)
+                .is_some_and(|d| d.first().is_some_and(Value::is_array));
         if is_complex {
             complex.push(k.clone());
             continue;
@@ -181,9 +188,13 @@ fn tensor(file: &Path, field: &str, t: &Value) -> Result<Tensor<f64>> {
         .iter()
         .enumerate()
         .map(|(i, d)| {
-            d.as_u64()
-                .map(|d| d as usize)
-                .ok_or_else(|| bad(file, format!("{field}.shape[{i}]"), "not a non-negative integer"))
+            d.as_u64().map(|d| d as usize).ok_or_else(|| {
+                bad(
+                    file,
+                    format!("{field}.shape[{i}]"),
+                    "not a non-negative integer",
+                )
+            })
         })
         .collect::<Result<Vec<usize>>>()?;
     let data = t
@@ -193,8 +204,13 @@ fn tensor(file: &Path, field: &str, t: &Value) -> Result<Tensor<f64>> {
         .iter()
         .enumerate()
         .map(|(i, d)| {
-            d.as_f64()
-                .ok_or_else(|| bad(file, format!("{field}.data[{i}]"), format!("not a number: {d}")))
+            d.as_f64().ok_or_else(|| {
+                bad(
+                    file,
+                    format!("{field}.data[{i}]"),
+                    format!("not a number: {d}"),
+                )
+            })
         })
         .collect::<Result<Vec<f64>>>()?;
     Tensor::new(field, shape, data).map_err(|e| bad(file, field, e.to_string()))
@@ -267,7 +283,12 @@ pub fn run_case<T: Real>(case: &Case, tol: Tolerance) -> Result<CaseReport> {
     match case.kind {
         CaseKind::SelectiveScan => {
             let out = selective_scan(&input).map_err(wrap)?;
-            cmp.add(&case.file, "expected.out", out.out.data(), &case.expected["out"])?;
+            cmp.add(
+                &case.file,
+                "expected.out",
+                out.out.data(),
+                &case.expected["out"],
+            )?;
             if let Some(ls) = case.expected.get("last_state") {
                 cmp.add(&case.file, "expected.last_state", out.last_state.data(), ls)?;
             }
@@ -281,7 +302,12 @@ pub fn run_case<T: Real>(case: &Case, tol: Tolerance) -> Result<CaseReport> {
                     got.extend_from_slice(hidden_attention(&ch).map_err(wrap)?.data());
                 }
             }
-            cmp.add(&case.file, "expected.attention", &got, &case.expected["attention"])?;
+            cmp.add(
+                &case.file,
+                "expected.attention",
+                &got,
+                &case.expected["attention"],
+            )?;
         }
     }
     Ok(CaseReport {
@@ -298,7 +324,11 @@ pub fn run_case<T: Real>(case: &Case, tol: Tolerance) -> Result<CaseReport> {
 fn scan_input<T: Real>(case: &Case) -> Result<SelectiveScanInput<T>> {
     let conv = |k: &str| case.inputs.get(k).map(|t| t.map(|&v| T::from_f64(v)));
     let delta = conv("delta").expect("checked at parse time");
-    let a = if case.complex_inputs.iter().any(|c| c == "A" || c == "B" || c == "C") {
+    let a = if case
+        .complex_inputs
+        .iter()
+        .any(|c| c == "A" || c == "B" || c == "C")
+    {
         StateMatrix::Complex {
             re: Tensor::filled(vec![0], T::zero()),
             im: Tensor::filled(vec![0], T::zero()),
@@ -339,12 +369,23 @@ impl Comparison {
         }
     }
 
-    fn add<T: Real>(&mut self, file: &Path, field: &str, got: &[T], expected: &Tensor<f64>) -> Result<()> {
+    fn add<T: Real>(
+        &mut self,
+        file: &Path,
+        field: &str,
+        got: &[T],
+        expected: &Tensor<f64>,
+    ) -> Result<()> {
         if got.len() != expected.data().len() {
             return Err(bad(
                 file,
                 format!("{field}.shape"),
-                format!("{:?} holds {} values, the computation gives {}", expected.shape(), expected.data().len(), got.len()),
+                format!(
+                    "{:?} holds {} values, the computation gives {}",
+                    expected.shape(),
+                    expected.data().len(),
+                    got.len()
+                ),
             ));
         }
         for (g, &e) in got.iter().zip(expected.data()) {
@@ -411,12 +452,24 @@ pub fn load_checkpoint_case(dir: &Path) -> Result<CheckpointCase> {
         source,
     })?;
     let v: Value = serde_json::from_str(&text).map_err(|e| bad(&file, "(json)", e.to_string()))?;
-    let ids = tensor(&file, "input_ids", v.get("input_ids").unwrap_or(&Value::Null))?;
+    let ids = tensor(
+        &file,
+        "input_ids",
+        v.get("input_ids").unwrap_or(&Value::Null),
+    )?;
     if ids.shape().len() != 2 || ids.data().iter().any(|&x| x < 0.0 || x.fract() != 0.0) {
-        return Err(bad(&file, "input_ids", "expected a (batch, L) tensor of non-negative integers"));
+        return Err(bad(
+            &file,
+            "input_ids",
+            "expected a (batch, L) tensor of non-negative integers",
+        ));
     }
     let len = ids.shape()[1];
-    let input_ids = ids.data().chunks(len.max(1)).map(|r| r.iter().map(|&x| x as usize).collect()).collect();
+    let input_ids = ids
+        .data()
+        .chunks(len.max(1))
+        .map(|r| r.iter().map(|&x| x as usize).collect())
+        .collect();
     let logits = tensor(&file, "logits", v.get("logits").unwrap_or(&Value::Null))?;
     let list = |key: &str| -> Result<Vec<Tensor<f64>>> {
         v.get(key)
@@ -429,7 +482,10 @@ pub fn load_checkpoint_case(dir: &Path) -> Result<CheckpointCase> {
     };
     Ok(CheckpointCase {
         dir: dir.to_path_buf(),
-        name: dir.file_name().map_or_else(|| dir.display().to_string(), |n| n.to_string_lossy().into_owned()),
+        name: dir.file_name().map_or_else(
+            || dir.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        ),
         input_ids,
         logits,
         hidden_states: list("hidden_states")?,
@@ -458,21 +514,31 @@ pub const CHECKPOINT_TOLERANCE: Tolerance = Tolerance {
 /// Loading errors of [`crate::model::MambaModel::load`] (missing tensor, shape, dtype,
 /// corrupt header, …); [`Error::CaseFile`] when an expected tensor's shape disagrees with
 /// the model.
-pub fn run_checkpoint_case<T: Real>(case: &CheckpointCase, tol: Tolerance) -> Result<Vec<PartReport>> {
+pub fn run_checkpoint_case<T: Real>(
+    case: &CheckpointCase,
+    tol: Tolerance,
+) -> Result<Vec<PartReport>> {
     use crate::model::{Logits, MambaModel};
     let model = MambaModel::<T>::load(&case.dir)?;
     let traces = model.forward_batch(&case.input_ids, Logits::All)?;
     let file = case.dir.join("expected.json");
     let mut out = Vec::new();
     let mut part = |name: &str, got: Vec<T>, expected: &[&Tensor<f64>]| -> Result<()> {
-        let scale = expected.iter().flat_map(|t| t.data()).fold(0.0f64, |m, &v| m.max(v.abs()));
+        let scale = expected
+            .iter()
+            .flat_map(|t| t.data())
+            .fold(0.0f64, |m, &v| m.max(v.abs()));
         let mut cmp = Comparison::new(Tolerance {
             rtol: tol.rtol,
             atol: tol.atol * scale,
         });
         let total: usize = expected.iter().map(|t| t.data().len()).sum();
         if total != got.len() {
-            return Err(bad(&file, name, format!("holds {total} values, the model gives {}", got.len())));
+            return Err(bad(
+                &file,
+                name,
+                format!("holds {total} values, the model gives {}", got.len()),
+            ));
         }
         let mut at = 0;
         for e in expected {
@@ -489,10 +555,21 @@ pub fn run_checkpoint_case<T: Real>(case: &CheckpointCase, tol: Tolerance) -> Re
         });
         Ok(())
     };
-    part("logits", traces.iter().flat_map(|t| t.logits.iter().copied()).collect(), &[&case.logits])?;
+    part(
+        "logits",
+        traces
+            .iter()
+            .flat_map(|t| t.logits.iter().copied())
+            .collect(),
+        &[&case.logits],
+    )?;
     let n_hs = traces[0].hidden_states().len();
     if case.hidden_states.len() != n_hs {
-        return Err(bad(&file, "hidden_states", format!("{} tensors, the model has {n_hs}", case.hidden_states.len())));
+        return Err(bad(
+            &file,
+            "hidden_states",
+            format!("{} tensors, the model has {n_hs}", case.hidden_states.len()),
+        ));
     }
     // expected hidden_states[k] is (batch, L, d): interleave the batch per state.
     let mut hs = Vec::new();
@@ -501,20 +578,34 @@ pub fn run_checkpoint_case<T: Real>(case: &CheckpointCase, tol: Tolerance) -> Re
             hs.extend_from_slice(t.hidden_states()[k]);
         }
     }
-    part("hidden_states", hs, &case.hidden_states.iter().collect::<Vec<_>>())?;
+    part(
+        "hidden_states",
+        hs,
+        &case.hidden_states.iter().collect::<Vec<_>>(),
+    )?;
     if case.hidden_attention.len() != model.layers.len() {
         return Err(bad(
             &file,
             "hidden_attention",
-            format!("{} tensors, the model has {} layers", case.hidden_attention.len(), model.layers.len()),
+            format!(
+                "{} tensors, the model has {} layers",
+                case.hidden_attention.len(),
+                model.layers.len()
+            ),
         ));
     }
     let mut att = Vec::new();
     for (i, layer) in model.layers.iter().enumerate() {
         for t in &traces {
-            att.extend_from_slice(crate::model::attention::layer_attention(&layer.mixer, &t.mixers[i], None)?.data());
+            att.extend_from_slice(
+                crate::model::attention::layer_attention(&layer.mixer, &t.mixers[i], None)?.data(),
+            );
         }
     }
-    part("hidden_attention", att, &case.hidden_attention.iter().collect::<Vec<_>>())?;
+    part(
+        "hidden_attention",
+        att,
+        &case.hidden_attention.iter().collect::<Vec<_>>(),
+    )?;
     Ok(out)
 }

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::scalar::{parse_exact, Exact};
+use crate::scalar::Exact;
 
 /// Version of the report schema.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -57,6 +57,9 @@ pub struct SearchInfo {
     pub eps: f64,
     /// Float type parameter (`f32`, `f64`).
     pub dtype: String,
+    /// Step size Δ parameter.
+    #[serde(default)]
+    pub delta: f64,
     /// Whether the search was interrupted (Ctrl-C) before its budget.
     pub interrupted: bool,
 }
@@ -80,6 +83,9 @@ pub struct Report {
     pub counterexample_float: Option<Value>,
     /// The certificate that the counterexample refutes the conjecture.
     pub certificate: Option<Value>,
+    /// Why the certificate refutes the conjecture (the re-check's explanation).
+    #[serde(default)]
+    pub explanation: Option<String>,
     /// Measured quantities.
     pub measured: BTreeMap<String, f64>,
     /// The command that reproduces the search.
@@ -170,7 +176,7 @@ impl Report {
         s += &format!("**Conjecture.** {}\n\n", c.statement);
         let r = &self.search;
         s += &format!(
-            "**Search.** seed {}, {} cases tried{}, L = {}, N = {}, ε = {:e}, dtype {}{}.\n\n",
+            "**Search.** seed {}, {} cases tried{}, L = {}, N = {}, ε = {:e}, dtype {}, Δ = {:e}{}.\n\n",
             r.seed,
             r.cases_tried,
             r.case_index.map_or(String::new(), |i| format!(", failing case #{i}")),
@@ -178,10 +184,14 @@ impl Report {
             r.state,
             r.eps,
             r.dtype,
+            r.delta,
             if r.interrupted { " (interrupted)" } else { "" }
         );
         match (&self.counterexample, &self.certificate) {
             (Some(ce), Some(cert)) => {
+                if let Some(e) = &self.explanation {
+                    s += &format!("**Why.** {e}\n\n");
+                }
                 s += "## Counterexample (shrunk, exact)\n\n";
                 s += &render_value(ce);
                 s += "\n## Certificate\n\n";
@@ -237,48 +247,4 @@ fn plain(v: &Value) -> String {
 /// Encode an exact number as `"p/q"` (or `"p"`).
 pub fn exact_json(x: &Exact) -> Value {
     Value::String(x.to_string())
-}
-
-/// Encode a row-major `rows × cols` array of exact numbers as nested arrays of strings.
-pub fn exact_rows(data: &[Exact], cols: usize) -> Value {
-    Value::Array(
-        data.chunks(cols.max(1))
-            .map(|r| Value::Array(r.iter().map(exact_json).collect()))
-            .collect(),
-    )
-}
-
-/// Encode a row-major array of exact numbers as nested arrays of floats.
-pub fn float_rows(data: &[Exact], cols: usize) -> Value {
-    use crate::scalar::Field;
-    Value::Array(
-        data.chunks(cols.max(1))
-            .map(|r| Value::Array(r.iter().map(|x| serde_json::json!(x.to_f64())).collect()))
-            .collect(),
-    )
-}
-
-/// Decode nested arrays of `"p/q"` strings into row-major data and the column count.
-///
-/// # Errors
-/// A message naming the row and column of the bad entry (or a ragged row).
-pub fn parse_rows(v: &Value, field: &str) -> std::result::Result<(Vec<Exact>, usize, usize), String> {
-    let rows = v.as_array().ok_or(format!("{field}: not an array of rows"))?;
-    let mut data = Vec::new();
-    let mut cols = None;
-    for (i, r) in rows.iter().enumerate() {
-        let r = r.as_array().ok_or(format!("{field}[{i}]: not an array"))?;
-        if *cols.get_or_insert(r.len()) != r.len() {
-            return Err(format!("{field}[{i}]: ragged row ({} entries, expected {})", r.len(), cols.unwrap()));
-        }
-        for (j, x) in r.iter().enumerate() {
-            let e = match x {
-                Value::String(s) => parse_exact(s),
-                Value::Number(n) => n.as_i64().map(|i| crate::scalar::ratio(i, 1)),
-                _ => None,
-            };
-            data.push(e.ok_or(format!("{field}[{i}][{j}]: not a rational \"p/q\" with q ≠ 0: {x}"))?);
-        }
-    }
-    Ok((data, rows.len(), cols.unwrap_or(0)))
 }

@@ -19,31 +19,53 @@ fn tiny_tensors(dtype: StoreDtype) -> Tensors {
     ck.names()
         .map(|n| {
             let shape = ck.shape(n).unwrap().to_vec();
-            (n.to_string(), shape.clone(), ck.tensor::<f64>(n, &shape, "").unwrap(), dtype)
+            (
+                n.to_string(),
+                shape.clone(),
+                ck.tensor::<f64>(n, &shape, "").unwrap(),
+                dtype,
+            )
         })
         .collect()
 }
 
 fn tiny_config() -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(Path::new(TINY).join("config.json")).unwrap()).unwrap()
+    serde_json::from_str(&std::fs::read_to_string(Path::new(TINY).join("config.json")).unwrap())
+        .unwrap()
 }
 
 fn scratch(tag: &str) -> PathBuf {
     static N: AtomicUsize = AtomicUsize::new(0);
-    let d = std::env::temp_dir().join(format!("hattn-{}-{tag}-{}", std::process::id(), N.fetch_add(1, Ordering::SeqCst)));
+    let d = std::env::temp_dir().join(format!(
+        "hattn-{}-{tag}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
 
 fn write_dir(tag: &str, config: &serde_json::Value, tensors: &Tensors) -> PathBuf {
     let d = scratch(tag);
-    std::fs::write(d.join("config.json"), serde_json::to_string(config).unwrap()).unwrap();
-    std::fs::write(d.join("model.safetensors"), write_safetensors(tensors).unwrap()).unwrap();
+    std::fs::write(
+        d.join("config.json"),
+        serde_json::to_string(config).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("model.safetensors"),
+        write_safetensors(tensors).unwrap(),
+    )
+    .unwrap();
     d
 }
 
 fn logits(dir: &Path) -> Vec<f64> {
-    MambaModel::<f64>::load(dir).unwrap().forward(&TOKENS, Logits::All).unwrap().logits
+    MambaModel::<f64>::load(dir)
+        .unwrap()
+        .forward(&TOKENS, Logits::All)
+        .unwrap()
+        .logits
 }
 
 #[test]
@@ -62,7 +84,10 @@ fn mamba_ssm_naming_and_config() {
     let m = MambaModel::<f64>::load(&d).unwrap();
     assert_eq!(m.config.vocab_size, 64);
     assert_eq!(m.config.d_inner, 32);
-    assert_eq!(m.forward(&TOKENS, Logits::All).unwrap().logits, logits(Path::new(TINY)));
+    assert_eq!(
+        m.forward(&TOKENS, Logits::All).unwrap().logits,
+        logits(Path::new(TINY))
+    );
 }
 
 #[test]
@@ -70,7 +95,14 @@ fn half_precision_weights_load_exactly() {
     for dtype in [StoreDtype::F16, StoreDtype::BF16] {
         let d = write_dir("half", &tiny_config(), &tiny_tensors(dtype));
         let ck = Checkpoint::open(&d).unwrap();
-        assert_eq!(ck.dtype("backbone.norm_f.weight").unwrap(), if dtype == StoreDtype::F16 { "F16" } else { "BF16" });
+        assert_eq!(
+            ck.dtype("backbone.norm_f.weight").unwrap(),
+            if dtype == StoreDtype::F16 {
+                "F16"
+            } else {
+                "BF16"
+            }
+        );
         let m = MambaModel::<f64>::load(&d).unwrap();
         let f32m = MambaModel::<f64>::load(Path::new(TINY)).unwrap();
         for (a, b) in m.embedding.iter().zip(&f32m.embedding) {
@@ -82,7 +114,11 @@ fn half_precision_weights_load_exactly() {
         }
         let l = m.forward(&TOKENS, Logits::All).unwrap().logits;
         let r = logits(Path::new(TINY));
-        let err = l.iter().zip(&r).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        let err = l
+            .iter()
+            .zip(&r)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
         assert!(err < 0.2, "{dtype:?}: {err}");
     }
 }
@@ -91,10 +127,24 @@ fn half_precision_weights_load_exactly() {
 fn sharded_checkpoint_equals_single_file() {
     let t = tiny_tensors(StoreDtype::F32);
     let d = scratch("shard");
-    std::fs::write(d.join("config.json"), serde_json::to_string(&tiny_config()).unwrap()).unwrap();
-    let (a, b): (Tensors, Tensors) = t.into_iter().partition(|x| x.0.contains("layers.0") || x.0.contains("embeddings"));
-    std::fs::write(d.join("model-00001-of-00002.safetensors"), write_safetensors(&a).unwrap()).unwrap();
-    std::fs::write(d.join("model-00002-of-00002.safetensors"), write_safetensors(&b).unwrap()).unwrap();
+    std::fs::write(
+        d.join("config.json"),
+        serde_json::to_string(&tiny_config()).unwrap(),
+    )
+    .unwrap();
+    let (a, b): (Tensors, Tensors) = t
+        .into_iter()
+        .partition(|x| x.0.contains("layers.0") || x.0.contains("embeddings"));
+    std::fs::write(
+        d.join("model-00001-of-00002.safetensors"),
+        write_safetensors(&a).unwrap(),
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("model-00002-of-00002.safetensors"),
+        write_safetensors(&b).unwrap(),
+    )
+    .unwrap();
     let mut map = serde_json::Map::new();
     for x in &a {
         map.insert(x.0.clone(), "model-00001-of-00002.safetensors".into());
@@ -118,8 +168,17 @@ fn sharded_checkpoint_equals_single_file() {
 #[test]
 fn separate_lm_head() {
     let mut t = tiny_tensors(StoreDtype::F32);
-    let emb = t.iter().find(|x| x.0 == "backbone.embeddings.weight").unwrap().clone();
-    t.push(("lm_head.weight".into(), emb.1, emb.2.iter().map(|v| 2.0 * v).collect(), StoreDtype::F32));
+    let emb = t
+        .iter()
+        .find(|x| x.0 == "backbone.embeddings.weight")
+        .unwrap()
+        .clone();
+    t.push((
+        "lm_head.weight".into(),
+        emb.1,
+        emb.2.iter().map(|v| 2.0 * v).collect(),
+        StoreDtype::F32,
+    ));
     let mut cfg = tiny_config();
     cfg["tie_word_embeddings"] = false.into();
     let d = write_dir("head", &cfg, &t);
@@ -130,12 +189,17 @@ fn separate_lm_head() {
     }
     // untied config without lm_head.weight
     let d = write_dir("nohead", &cfg, &tiny_tensors(StoreDtype::F32));
-    assert!(matches!(MambaModel::<f64>::load(&d), Err(Error::MissingTensor { tensor, .. }) if tensor == "lm_head.weight"));
+    assert!(
+        matches!(MambaModel::<f64>::load(&d), Err(Error::MissingTensor { tensor, .. }) if tensor == "lm_head.weight")
+    );
 }
 
 #[test]
 fn missing_tensor_is_named() {
-    let t: Tensors = tiny_tensors(StoreDtype::F32).into_iter().filter(|x| x.0 != "backbone.layers.1.mixer.D").collect();
+    let t: Tensors = tiny_tensors(StoreDtype::F32)
+        .into_iter()
+        .filter(|x| x.0 != "backbone.layers.1.mixer.D")
+        .collect();
     let d = write_dir("missing", &tiny_config(), &t);
     let e = MambaModel::<f64>::load(&d).unwrap_err();
     assert!(e.to_string().contains("backbone.layers.1.mixer.D"), "{e}");
@@ -152,7 +216,12 @@ fn wrong_shape_names_tensor_and_keys() {
     }
     let d = write_dir("shape", &tiny_config(), &t);
     match MambaModel::<f64>::load(&d) {
-        Err(Error::WeightShape { tensor, expected, found, hint }) => {
+        Err(Error::WeightShape {
+            tensor,
+            expected,
+            found,
+            hint,
+        }) => {
             assert_eq!(tensor, "backbone.layers.0.mixer.x_proj.weight");
             assert_eq!((expected, found), (vec![9, 32], vec![8, 36]));
             assert!(hint.contains("state_size"));
@@ -166,20 +235,29 @@ fn config_weights_disagreement() {
     let mut cfg = tiny_config();
     cfg["state_size"] = 8.into();
     let d = write_dir("cfg", &cfg, &tiny_tensors(StoreDtype::F32));
-    assert!(matches!(MambaModel::<f64>::load(&d), Err(Error::WeightShape { tensor, .. }) if tensor == "backbone.layers.0.mixer.A_log"));
+    assert!(
+        matches!(MambaModel::<f64>::load(&d), Err(Error::WeightShape { tensor, .. }) if tensor == "backbone.layers.0.mixer.A_log")
+    );
     let mut cfg = tiny_config();
     cfg["num_hidden_layers"] = 1.into();
     let d = write_dir("layers", &cfg, &tiny_tensors(StoreDtype::F32));
     let e = MambaModel::<f64>::load(&d).unwrap_err();
-    assert!(matches!(&e, Error::Config { key, .. } if key == "num_hidden_layers"), "{e}");
+    assert!(
+        matches!(&e, Error::Config { key, .. } if key == "num_hidden_layers"),
+        "{e}"
+    );
     let mut cfg = tiny_config();
     cfg["num_hidden_layers"] = 3.into();
     let d = write_dir("layers3", &cfg, &tiny_tensors(StoreDtype::F32));
-    assert!(matches!(MambaModel::<f64>::load(&d), Err(Error::MissingTensor { tensor, .. }) if tensor.starts_with("backbone.layers.2.")));
+    assert!(
+        matches!(MambaModel::<f64>::load(&d), Err(Error::MissingTensor { tensor, .. }) if tensor.starts_with("backbone.layers.2."))
+    );
     let mut cfg = tiny_config();
     cfg["hidden_size"] = "sixteen".into();
     let d = write_dir("badkey", &cfg, &tiny_tensors(StoreDtype::F32));
-    assert!(matches!(MambaModel::<f64>::load(&d), Err(Error::Config { key, .. }) if key == "hidden_size"));
+    assert!(
+        matches!(MambaModel::<f64>::load(&d), Err(Error::Config { key, .. }) if key == "hidden_size")
+    );
 }
 
 #[test]
@@ -218,10 +296,16 @@ fn truncated_and_corrupt_files() {
     }
     let mut huge = bytes.clone();
     huge[..8].copy_from_slice(&u64::MAX.to_le_bytes());
-    assert!(matches!(Checkpoint::from_bytes(p, huge), Err(Error::Safetensors { .. })));
+    assert!(matches!(
+        Checkpoint::from_bytes(p, huge),
+        Err(Error::Safetensors { .. })
+    ));
     let mut junk = bytes.clone();
     junk[8] = b'[';
-    assert!(matches!(Checkpoint::from_bytes(p, junk), Err(Error::Safetensors { .. })));
+    assert!(matches!(
+        Checkpoint::from_bytes(p, junk),
+        Err(Error::Safetensors { .. })
+    ));
 }
 
 #[test]
@@ -252,7 +336,9 @@ fn fuzz_corrupted_headers_never_panic() {
         }
         let res = std::panic::catch_unwind(|| {
             Checkpoint::from_bytes(p, b).and_then(|ck| {
-                let cfg = hidden_attention::model::MambaConfig::load(&Path::new(TINY).join("config.json"))?;
+                let cfg = hidden_attention::model::MambaConfig::load(
+                    &Path::new(TINY).join("config.json"),
+                )?;
                 MambaModel::<f64>::from_checkpoint(cfg, &ck)
             })
         });
@@ -271,11 +357,21 @@ fn fuzz_corrupted_headers_never_panic() {
 fn bad_tokens() {
     let m = MambaModel::<f64>::load(Path::new(TINY)).unwrap();
     match m.forward(&[1, 2, 64, 3], Logits::All) {
-        Err(Error::TokenId { position, id, vocab }) => assert_eq!((position, id, vocab), (2, 64, 64)),
+        Err(Error::TokenId {
+            position,
+            id,
+            vocab,
+        }) => assert_eq!((position, id, vocab), (2, 64, 64)),
         other => panic!("{other:?}"),
     }
-    assert!(matches!(m.forward(&[], Logits::All), Err(Error::EmptyTokens)));
-    assert!(matches!(m.forward_batch(&[vec![1, 2], vec![3]], Logits::All), Err(Error::InvalidArgument { .. })));
+    assert!(matches!(
+        m.forward(&[], Logits::All),
+        Err(Error::EmptyTokens)
+    ));
+    assert!(matches!(
+        m.forward_batch(&[vec![1, 2], vec![3]], Logits::All),
+        Err(Error::InvalidArgument { .. })
+    ));
 }
 
 #[test]
@@ -287,10 +383,17 @@ fn npy_and_png_outputs() {
     let hl = u16::from_le_bytes([b[8], b[9]]) as usize;
     assert_eq!((10 + hl) % 64, 0);
     let header = std::str::from_utf8(&b[10..10 + hl]).unwrap();
-    assert!(header.contains("'descr': '<f4'") && header.contains("'shape': (2, 3)"), "{header}");
+    assert!(
+        header.contains("'descr': '<f4'") && header.contains("'shape': (2, 3)"),
+        "{header}"
+    );
     assert_eq!(&b[10 + hl..10 + hl + 4], &1.0f32.to_le_bytes());
     assert!(npy_bytes(&[2, 2], &[1.0f64]).is_err());
-    let h = Heatmap::attention(3, vec![1.0, 0.0, 0.0, -0.5, 2.0, 0.0, 0.1, 0.2, 0.3], "test");
+    let h = Heatmap::attention(
+        3,
+        vec![1.0, 0.0, 0.0, -0.5, 2.0, 0.0, 0.1, 0.2, 0.3],
+        "test",
+    );
     let img = h.render();
     let png = img.png_bytes().unwrap();
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");

@@ -26,9 +26,10 @@ impl<T: Field> GatedLinearHead<T> {
     /// [`Error::Shape`] naming `k` or `gates` if its shape differs from `q`'s.
     pub fn new(q: Matrix<T>, k: Matrix<T>, gates: Matrix<T>) -> Result<Self> {
         for (name, m) in [("k", &k), ("gates", &gates)] {
-            for (dim, (dname, expected, found)) in [("L", q.rows(), m.rows()), ("d", q.cols(), m.cols())]
-                .into_iter()
-                .enumerate()
+            for (dim, (dname, expected, found)) in
+                [("L", q.rows(), m.rows()), ("d", q.cols(), m.cols())]
+                    .into_iter()
+                    .enumerate()
             {
                 if expected != found {
                     return Err(Error::Shape {

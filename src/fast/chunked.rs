@@ -6,7 +6,7 @@ use faer::linalg::matmul::matmul;
 use faer::Parallelism;
 use rayon::prelude::*;
 
-use super::{check_chunk, check_out, FastFloat};
+use super::{check_chunk, check_out, madd, FastFloat};
 use crate::error::{Error, Result};
 use crate::ssm::{Channel, MambaChannel};
 use crate::tensor::Matrix;
@@ -14,8 +14,9 @@ use crate::tensor::Matrix;
 /// The default chunk size $T$ (rows per GEMM panel and side of a diagonal block).
 pub const DEFAULT_CHUNK: usize = 64;
 
-/// The factors of the chunked form, row-major `L × N` (and `chunks × N` for `g`):
-/// `q[i] = C_i ⊙ ∏_{k=s_c+1}^{i} Ā_k`, `k[j] = B̄_j ⊙ ∏_{k=j+1}^{s_{c+1}} Ā_k`,
+/// The factors of the chunked form: `q` row-major `L × N`, `k` transposed `N × L`
+/// (contiguous in the step, as the panel kernel reads it), `g` row-major `chunks × N`:
+/// `q[i] = C_i ⊙ ∏_{k=s_c+1}^{i} Ā_k`, `k[·, j] = B̄_j ⊙ ∏_{k=j+1}^{s_{c+1}} Ā_k`,
 /// `g[c] = ∏_{k=s_c+1}^{s_{c+1}} Ā_k` (the last chunk has no `k`, `g`).
 pub(crate) struct Factors<T> {
     pub(crate) q: Vec<T>,
@@ -65,11 +66,9 @@ pub(crate) fn product_factors<T: FastFloat>(v: &View<'_, T>, chunk: usize, f: &m
         if e < l {
             p.copy_from_slice(&v.abar[e * n..(e + 1) * n]);
             for j in (s..e).rev() {
-                mul_into(
-                    &mut f.k[j * n..(j + 1) * n],
-                    &v.bbar[j * n..(j + 1) * n],
-                    &p,
-                );
+                for (k, (&b, &x)) in v.bbar[j * n..(j + 1) * n].iter().zip(p.iter()).enumerate() {
+                    f.k[k * l + j] = b * x;
+                }
                 if j == s {
                     f.g[c * n..(c + 1) * n].copy_from_slice(&p);
                 } else {
@@ -113,7 +112,7 @@ fn cumsum_factors<T: FastFloat>(
             for j in (s..e).rev() {
                 for k in 0..n {
                     let d = r[k].exp();
-                    f.k[j * n + k] = v.bbar[j * n + k] * d;
+                    f.k[k * l + j] = v.bbar[j * n + k] * d;
                     if j == s {
                         f.g[c * n + k] = d;
                     }
@@ -142,72 +141,219 @@ fn mul_into<T: FastFloat>(dst: &mut [T], a: &[T], b: &[T]) {
     }
 }
 
-/// $\langle a, b\rangle$ with four partial sums (any summation order satisfies the bound).
-#[inline(always)]
-fn dot4<T: FastFloat>(a: &[T], b: &[T]) -> T {
-    let mut acc = [T::zero(); 4];
-    let mut ca = a.chunks_exact(4);
-    let mut cb = b.chunks_exact(4);
-    for (x, y) in (&mut ca).zip(&mut cb) {
-        for t in 0..4 {
-            acc[t] = acc[t] + x[t] * y[t];
-        }
-    }
-    let mut s = (acc[0] + acc[2]) + (acc[1] + acc[3]);
-    for (&x, &y) in ca.remainder().iter().zip(cb.remainder()) {
-        s = s + x * y;
-    }
-    s
-}
-
 /// Rows `s..e` (chunk `c`) of α̃ into `rows` (`(e - s) × L`, row-major), with scratch
-/// `kbuf` (`≥ s × N`) and `p` (`N`).
-#[allow(clippy::too_many_arguments)]
-fn row_chunk<T: FastFloat>(
-    v: &View<'_, T>,
-    f: &Factors<T>,
-    chunk: usize,
-    c: usize,
-    rows: &mut [T],
-    kbuf: &mut [T],
-    p: &mut [T],
-) {
+/// `kbuf` (`≥ N × s`).
+fn row_chunk<T: FastFloat>(v: &View<'_, T>, f: &Factors<T>, chunk: usize, c: usize, rows: &mut [T], kbuf: &mut [T]) {
     let (l, n) = (v.len, v.state);
     let s = c * chunk;
     let h = rows.len() / l;
     if s > 0 {
-        // K^{(c)}: columns of every earlier chunk, scaled by the between-chunk decay.
+        // (K^{(c)})ᵀ, N × s: columns of every earlier chunk, scaled by the between-chunk decay.
         let mut d = vec![T::one(); n];
         for cp in (0..c).rev() {
             let (s2, e2) = (cp * chunk, (cp + 1) * chunk);
-            if cp + 1 == c {
-                kbuf[s2 * n..e2 * n].copy_from_slice(&f.k[s2 * n..e2 * n]);
-            } else {
-                for j in s2..e2 {
-                    mul_into(&mut kbuf[j * n..(j + 1) * n], &f.k[j * n..(j + 1) * n], &d);
+            for (k, &dk) in d.iter().enumerate() {
+                let src = &f.k[k * l + s2..k * l + e2];
+                let dst = &mut kbuf[k * s + s2..k * s + e2];
+                if cp + 1 == c {
+                    dst.copy_from_slice(src);
+                } else {
+                    for (o, &x) in dst.iter_mut().zip(src) {
+                        *o = x * dk;
+                    }
                 }
             }
             if cp > 0 {
                 mul_assign(&mut d, &f.g[cp * n..(cp + 1) * n]);
             }
         }
-        let dst =
-            faer::mat::from_row_major_slice_with_stride_mut(&mut rows[..(h - 1) * l + s], h, s, l);
-        let lhs = faer::mat::from_row_major_slice(&f.q[s * n..(s + h) * n], h, n);
-        let rhs = faer::mat::from_row_major_slice(&kbuf[..s * n], s, n).transpose();
-        matmul(dst, lhs, rhs, None, T::one(), Parallelism::None);
+        panel(&f.q[s * n..(s + h) * n], n, &kbuf[..n * s], s, rows, l, h);
     }
+    diagonal(v, s, h, rows);
+}
+
+/// The off-diagonal panel `out[r·ld + j] = Σ_k q[r·n + k] · kt[k·s + j]` for `r < h`,
+/// `j < s`: a `(h × N)·(N × s)` GEMM. Register-blocked SIMD kernels (AVX-512, AVX2+FMA)
+/// where the CPU has them, faer's GEMM otherwise.
+fn panel<T: FastFloat>(q: &[T], n: usize, kt: &[T], s: usize, out: &mut [T], ld: usize, h: usize) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let wide = std::mem::size_of::<T>() == 4;
+        match super::simd_level() {
+            // SAFETY: the CPU has the features these functions are compiled with.
+            "avx512" if wide => return unsafe { panel_avx512::<T, 16>(q, n, kt, s, out, ld, h) },
+            // SAFETY: as above.
+            "avx512" => return unsafe { panel_avx512::<T, 8>(q, n, kt, s, out, ld, h) },
+            // SAFETY: as above.
+            "avx2+fma" if wide => return unsafe { panel_avx2::<T, 8>(q, n, kt, s, out, ld, h) },
+            // SAFETY: as above.
+            "avx2+fma" => return unsafe { panel_avx2::<T, 4>(q, n, kt, s, out, ld, h) },
+            _ => {}
+        }
+    }
+    panel_faer(q, n, kt, s, out, ld, h)
+}
+
+/// [`panel`] by faer's GEMM.
+pub(crate) fn panel_faer<T: FastFloat>(q: &[T], n: usize, kt: &[T], s: usize, out: &mut [T], ld: usize, h: usize) {
+    let dst = faer::mat::from_row_major_slice_with_stride_mut(&mut out[..(h - 1) * ld + s], h, s, ld);
+    let lhs = faer::mat::from_row_major_slice(q, h, n);
+    let rhs = faer::mat::from_row_major_slice(kt, n, s);
+    matmul(dst, lhs, rhs, None, T::one(), Parallelism::None);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn panel_avx512<T: FastFloat, const W: usize>(q: &[T], n: usize, kt: &[T], s: usize, out: &mut [T], ld: usize, h: usize) {
+    panel_blocked::<T, W, 4, true>(q, n, kt, s, out, ld, h)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn panel_avx2<T: FastFloat, const W: usize>(q: &[T], n: usize, kt: &[T], s: usize, out: &mut [T], ld: usize, h: usize) {
+    panel_blocked::<T, W, 2, true>(q, n, kt, s, out, ld, h)
+}
+
+/// Register blocking: 4 rows × `V` vectors of `W` lanes of accumulators; each row of
+/// `kt` loaded once per 4 rows, each `q` entry broadcast.
+#[inline(always)]
+fn panel_blocked<T: FastFloat, const W: usize, const V: usize, const FMA: bool>(
+    q: &[T],
+    n: usize,
+    kt: &[T],
+    s: usize,
+    out: &mut [T],
+    ld: usize,
+    h: usize,
+) {
+    const R: usize = 4;
+    let blk = W * V;
+    let jfull = s / blk * blk;
+    let mut r0 = 0;
+    while r0 + R <= h {
+        let qr = &q[r0 * n..(r0 + R) * n];
+        let mut j0 = 0;
+        while j0 < jfull {
+            let mut acc = [[[T::zero(); W]; V]; R];
+            for k in 0..n {
+                let krow = &kt[k * s + j0..k * s + j0 + blk];
+                for v in 0..V {
+                    let kv: &[T; W] = krow[v * W..(v + 1) * W].try_into().expect("W lanes");
+                    for r in 0..R {
+                        let qv = qr[r * n + k];
+                        for w in 0..W {
+                            acc[r][v][w] = madd::<T, FMA>(qv, kv[w], acc[r][v][w]);
+                        }
+                    }
+                }
+            }
+            for (r, accr) in acc.iter().enumerate() {
+                let o = &mut out[(r0 + r) * ld + j0..(r0 + r) * ld + j0 + blk];
+                for (v, a) in accr.iter().enumerate() {
+                    o[v * W..(v + 1) * W].copy_from_slice(a);
+                }
+            }
+            j0 += blk;
+        }
+        for r in r0..r0 + R {
+            panel_scalar_row(&q[r * n..(r + 1) * n], kt, s, jfull, &mut out[r * ld..r * ld + s]);
+        }
+        r0 += R;
+    }
+    for r in r0..h {
+        panel_scalar_row(&q[r * n..(r + 1) * n], kt, s, 0, &mut out[r * ld..r * ld + s]);
+    }
+}
+
+#[inline(always)]
+fn panel_scalar_row<T: FastFloat>(q: &[T], kt: &[T], s: usize, from: usize, out: &mut [T]) {
+    for (j, o) in out.iter_mut().enumerate().skip(from) {
+        let mut acc = T::zero();
+        for (k, &qk) in q.iter().enumerate() {
+            acc = acc + qk * kt[k * s + j];
+        }
+        *o = acc;
+    }
+}
+
+/// The diagonal block of rows `s..s + h` and the zeros right of it, vectorised across
+/// columns: `Q[n][j] = B̄_{j,n} ∏_{k=j+1}^{i} Ā_{k,n}` for every column `j ≤ i` of the
+/// block is kept in SIMD lanes; row `i` is `Σ_n C_{i,n} Q[n][·]` (broadcast `C`), then
+/// `Q[n][·] ⊙= Ā_{i+1,n}` and column `i + 1` is switched on. Columns not yet switched on
+/// hold exact zeros, which is the upper triangle of the block. Each entry is the same
+/// product of `C_i`, the `Ā`s and `B̄_j` as in T1's running product (bound (F1)).
+fn diagonal<T: FastFloat>(v: &View<'_, T>, s: usize, h: usize, rows: &mut [T]) {
+    let wide = std::mem::size_of::<T>() == 4;
+    #[cfg(target_arch = "x86_64")]
+    {
+        match super::simd_level() {
+            // SAFETY: the CPU has the features these functions are compiled with.
+            "avx512" if wide => return unsafe { diagonal_avx512::<T, 16>(v, s, h, rows) },
+            // SAFETY: as above.
+            "avx512" => return unsafe { diagonal_avx512::<T, 8>(v, s, h, rows) },
+            // SAFETY: as above.
+            "avx2+fma" if wide => return unsafe { diagonal_avx2::<T, 8>(v, s, h, rows) },
+            // SAFETY: as above.
+            "avx2+fma" => return unsafe { diagonal_avx2::<T, 4>(v, s, h, rows) },
+            _ => {}
+        }
+    }
+    if wide {
+        diagonal_lanes::<T, 4, false>(v, s, h, rows)
+    } else {
+        diagonal_lanes::<T, 2, false>(v, s, h, rows)
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn diagonal_avx512<T: FastFloat, const W: usize>(v: &View<'_, T>, s: usize, h: usize, rows: &mut [T]) {
+    diagonal_lanes::<T, W, true>(v, s, h, rows)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn diagonal_avx2<T: FastFloat, const W: usize>(v: &View<'_, T>, s: usize, h: usize, rows: &mut [T]) {
+    diagonal_lanes::<T, W, true>(v, s, h, rows)
+}
+
+#[inline(always)]
+fn diagonal_lanes<T: FastFloat, const W: usize, const FMA: bool>(v: &View<'_, T>, s: usize, h: usize, rows: &mut [T]) {
+    let (l, n) = (v.len, v.state);
+    let nv = h.div_ceil(W);
+    let mut qv = vec![[T::zero(); W]; n * nv];
     for r in 0..h {
         let i = s + r;
+        for k in 0..n {
+            qv[k * nv + r / W][r % W] = v.bbar[i * n + k];
+        }
+        let active = r / W + 1;
         let row = &mut rows[r * l..(r + 1) * l];
-        p.copy_from_slice(&v.c[i * n..(i + 1) * n]);
-        for j in (s..=i).rev() {
-            row[j] = dot4(p, &v.bbar[j * n..(j + 1) * n]);
-            if j > s {
-                mul_assign(p, &v.abar[j * n..(j + 1) * n]);
+        let ci = &v.c[i * n..(i + 1) * n];
+        for vi in 0..active {
+            let mut acc = [T::zero(); W];
+            for (k, &ck) in ci.iter().enumerate() {
+                let qk = &qv[k * nv + vi];
+                for w in 0..W {
+                    acc[w] = madd::<T, FMA>(ck, qk[w], acc[w]);
+                }
+            }
+            let lo = vi * W;
+            let cnt = W.min(h - lo);
+            row[s + lo..s + lo + cnt].copy_from_slice(&acc[..cnt]);
+        }
+        let done = s + (active * W).min(h);
+        row[done..].fill(T::zero());
+        if r + 1 < h {
+            let a = &v.abar[(i + 1) * n..(i + 2) * n];
+            for (k, &ak) in a.iter().enumerate() {
+                for q in &mut qv[k * nv..k * nv + active] {
+                    for x in q.iter_mut() {
+                        *x = *x * ak;
+                    }
+                }
             }
         }
-        row[i + 1..].fill(T::zero());
     }
 }
 
@@ -225,13 +371,13 @@ pub(crate) fn run<T: FastFloat>(
     }
     if parallel {
         out.par_chunks_mut(chunk * l).enumerate().for_each_init(
-            || (vec![T::zero(); l * n], vec![T::zero(); n]),
-            |(kbuf, p), (c, rows)| row_chunk(v, f, chunk, c, rows, kbuf, p),
+            || vec![T::zero(); n * l],
+            |kbuf, (c, rows)| row_chunk(v, f, chunk, c, rows, kbuf),
         );
     } else {
-        let (mut kbuf, mut p) = (vec![T::zero(); l * n], vec![T::zero(); n]);
+        let mut kbuf = vec![T::zero(); n * l];
         for (c, rows) in out.chunks_mut(chunk * l).enumerate() {
-            row_chunk(v, f, chunk, c, rows, &mut kbuf, &mut p);
+            row_chunk(v, f, chunk, c, rows, &mut kbuf);
         }
     }
 }
@@ -350,4 +496,36 @@ pub fn mamba_hidden_attention_into<T: FastFloat>(
     cumsum_factors(m, &v, chunk, &mut f);
     run(&v, &f, chunk, out, true);
     check_result(&v, out, &[l, l])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The SIMD panel kernels (whichever this CPU runs) agree with faer's GEMM, for every
+    /// row and column tail.
+    #[test]
+    fn panel_kernels_agree_with_faer() {
+        for &(h, n, s) in &[(1usize, 16usize, 1usize), (4, 16, 32), (7, 16, 77), (64, 16, 128), (5, 3, 33), (9, 1, 200)] {
+            let q: Vec<f64> = (0..h * n).map(|i| ((i * 7919) % 101) as f64 / 50.0 - 1.0).collect();
+            let kt: Vec<f64> = (0..n * s).map(|i| ((i * 104_729) % 97) as f64 / 48.0 - 1.0).collect();
+            let ld = s + 3;
+            let mut a = vec![0.0; h * ld];
+            let mut b = vec![0.0; h * ld];
+            panel(&q, n, &kt, s, &mut a, ld, h);
+            panel_faer(&q, n, &kt, s, &mut b, ld, h);
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() <= 1e-13, "h {h} n {n} s {s}: {x} vs {y}");
+            }
+            let qf: Vec<f32> = q.iter().map(|&x| x as f32).collect();
+            let kf: Vec<f32> = kt.iter().map(|&x| x as f32).collect();
+            let mut a = vec![0.0f32; h * ld];
+            let mut b = vec![0.0f32; h * ld];
+            panel(&qf, n, &kf, s, &mut a, ld, h);
+            panel_faer(&qf, n, &kf, s, &mut b, ld, h);
+            for (x, y) in a.iter().zip(&b) {
+                assert!((x - y).abs() <= 1e-5, "f32 h {h} n {n} s {s}: {x} vs {y}");
+            }
+        }
+    }
 }

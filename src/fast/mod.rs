@@ -110,7 +110,13 @@ pub trait FastFloat: Real + faer::ComplexField + faer::SimpleEntity + Default {
     /// (f64) in Horner form, and $2^k$ by exponent bits. Relative error at most $4u$ on
     /// $[\ln\lambda, \ln\max]$; 0 below $\ln\lambda$ (where $e^x < \lambda$); arguments
     /// above $\ln\max$ are clamped (never used: Mamba exponents are $\le 0$).
-    fn exp_lanes<const W: usize>(x: &mut [Self; W]);
+    fn exp_lanes<const W: usize>(x: &mut [Self; W]) {
+        Self::exp_lanes_with::<W, false>(x)
+    }
+    /// [`FastFloat::exp_lanes`] with its multiply-adds fused when `FMA` (one rounding
+    /// instead of two: the same bound). Used by kernels compiled with the FMA feature;
+    /// elsewhere `FMA = true` is correct but slow (software `fma`).
+    fn exp_lanes_with<const W: usize, const FMA: bool>(x: &mut [Self; W]);
     /// The NumPy dtype string (`"<f4"`, `"<f8"`).
     const NPY_DESCR: &'static str;
     /// Append the little-endian bytes of `v` to `buf`.
@@ -126,7 +132,7 @@ impl FastFloat for f32 {
         }
     }
     #[inline(always)]
-    fn exp_lanes<const W: usize>(x: &mut [f32; W]) {
+    fn exp_lanes_with<const W: usize, const FMA: bool>(x: &mut [f32; W]) {
         const LOG2E: f32 = std::f32::consts::LOG2_E;
         const LN2_HI: f32 = 0.693_359_375; // 355/512: k · LN2_HI is exact for |k| < 2^15
         const LN2_LO: f32 = -2.121_944_4e-4;
@@ -135,18 +141,16 @@ impl FastFloat for f32 {
         const HI: f32 = 88.7;
         for v in x.iter_mut() {
             let xv = v.clamp(LO, HI);
-            let kf = (xv * LOG2E + MAGIC) - MAGIC;
-            let r = (xv - kf * LN2_HI) - kf * LN2_LO;
+            let t = madd::<f32, FMA>(xv, LOG2E, MAGIC);
+            let kf = t - MAGIC;
+            let r = madd::<f32, FMA>(-kf, LN2_LO, madd::<f32, FMA>(-kf, LN2_HI, xv));
             let mut p = 1.0 / 5040.0;
-            p = p * r + 1.0 / 720.0;
-            p = p * r + 1.0 / 120.0;
-            p = p * r + 1.0 / 24.0;
-            p = p * r + 1.0 / 6.0;
-            p = p * r + 0.5;
-            p = p * r + 1.0;
-            p = p * r + 1.0;
-            let k = kf as i32;
-            let scale = f32::from_bits(((k + 127) as u32) << 23);
+            for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+                p = madd::<f32, FMA>(p, r, c);
+            }
+            // k sits in the low mantissa bits of t (no float → int conversion: it vectorises)
+            let k = t.to_bits().wrapping_sub(MAGIC.to_bits());
+            let scale = f32::from_bits(k.wrapping_add(127) << 23);
             let y = p * scale;
             *v = if *v < LO { 0.0 } else { y };
         }
@@ -162,7 +166,7 @@ impl FastFloat for f64 {
         }
     }
     #[inline(always)]
-    fn exp_lanes<const W: usize>(x: &mut [f64; W]) {
+    fn exp_lanes_with<const W: usize, const FMA: bool>(x: &mut [f64; W]) {
         const LOG2E: f64 = std::f64::consts::LOG2_E;
         const LN2_HI: f64 = 6.931_471_803_691_238_2e-1;
         const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
@@ -187,25 +191,140 @@ impl FastFloat for f64 {
         ];
         for v in x.iter_mut() {
             let xv = v.clamp(LO, HI);
-            let kf = (xv * LOG2E + MAGIC) - MAGIC;
-            let r = (xv - kf * LN2_HI) - kf * LN2_LO;
+            let t = madd::<f64, FMA>(xv, LOG2E, MAGIC);
+            let kf = t - MAGIC;
+            let r = madd::<f64, FMA>(-kf, LN2_LO, madd::<f64, FMA>(-kf, LN2_HI, xv));
             let mut p = INV_FACT[13];
             for &f in INV_FACT[..13].iter().rev() {
-                p = p * r + f;
+                p = madd::<f64, FMA>(p, r, f);
             }
-            let k = kf as i64;
-            let scale = f64::from_bits(((k + 1023) as u64) << 52);
+            let k = t.to_bits().wrapping_sub(MAGIC.to_bits());
+            let scale = f64::from_bits(k.wrapping_add(1023) << 52);
             let y = p * scale;
             *v = if *v < LO { 0.0 } else { y };
         }
     }
 }
 
-/// $e^x$ of one value by [`FastFloat::exp_lanes`] (for tests and scalar tails).
-pub fn fast_exp<T: FastFloat>(x: T) -> T {
+/// $a b + c$: fused (one rounding) when `FMA`, else two roundings.
+#[inline(always)]
+pub(crate) fn madd<T: FastFloat, const FMA: bool>(a: T, b: T, c: T) -> T {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// $e^x$ of one value by [`FastFloat::exp_lanes_with`] (for tests and scalar tails).
+pub fn fast_exp<T: FastFloat, const FMA: bool>(x: T) -> T {
     let mut v = [x];
-    T::exp_lanes(&mut v);
+    T::exp_lanes_with::<1, FMA>(&mut v);
     v[0]
+}
+
+/// Which instruction set the SIMD kernels run with on this machine (`"avx512"`,
+/// `"avx2+fma"` or `"portable"`), detected once at run time.
+pub fn simd_level() -> &'static str {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::sync::OnceLock;
+        static LEVEL: OnceLock<&'static str> = OnceLock::new();
+        *LEVEL.get_or_init(|| {
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                "avx512"
+            } else if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+                "avx2+fma"
+            } else {
+                "portable"
+            }
+        })
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        "portable"
+    }
+}
+
+/// $e^x$ in place for every entry, by [`FastFloat::exp_lanes_with`] in SIMD lanes
+/// (AVX-512 or AVX2+FMA where available). Relative error at most $4u$.
+pub fn exp_in_place<T: FastFloat>(xs: &mut [T]) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let wide = std::mem::size_of::<T>() == 4;
+        match simd_level() {
+            // SAFETY: the CPU has the features these functions are compiled with.
+            "avx512" if wide => return unsafe { exp_avx512::<T, 16>(xs) },
+            // SAFETY: as above.
+            "avx512" => return unsafe { exp_avx512::<T, 8>(xs) },
+            // SAFETY: as above.
+            "avx2+fma" if wide => return unsafe { exp_avx2::<T, 8>(xs) },
+            // SAFETY: as above.
+            "avx2+fma" => return unsafe { exp_avx2::<T, 4>(xs) },
+            _ => {}
+        }
+    }
+    exp_chunks::<T, 4, false>(xs)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn exp_avx512<T: FastFloat, const W: usize>(xs: &mut [T]) {
+    exp_chunks::<T, W, true>(xs)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn exp_avx2<T: FastFloat, const W: usize>(xs: &mut [T]) {
+    exp_chunks::<T, W, true>(xs)
+}
+
+#[inline(always)]
+fn exp_chunks<T: FastFloat, const W: usize, const FMA: bool>(xs: &mut [T]) {
+    let mut it = xs.chunks_exact_mut(W);
+    for c in &mut it {
+        let v: &mut [T; W] = c.try_into().expect("W lanes");
+        T::exp_lanes_with::<W, FMA>(v);
+    }
+    for x in it.into_remainder() {
+        let mut v = [*x];
+        T::exp_lanes_with::<1, FMA>(&mut v);
+        *x = v[0];
+    }
+}
+
+/// Discretise with the vectorised exponential: $\bar A_t = e^{\Delta_t A}$ by
+/// [`exp_in_place`] (within $4u$ of the true exponential of $\mathrm{fl}(\Delta_t A_n)$),
+/// $\bar B_t = \Delta_t B_t$ (Euler), $C_t$ unchanged. The kernels then satisfy (F1)
+/// against the exact path of *this* channel; against the exact path of
+/// [`MambaChannel::discretize`] (libm's `exp`, within $2u$) each $\bar A$ differs by at
+/// most $6u$ relative, which adds $6(i-j)$ to the $\gamma$ index: $\gamma_{7(i-j)+N+1}M_{ij}
+/// + \eta$ ([`entry_bound_with`] with `per_step = 6`).
+///
+/// # Errors
+/// As [`MambaChannel::discretize`].
+pub fn discretize<T: FastFloat>(m: &MambaChannel<T>) -> Result<Channel<T>> {
+    let (l, n) = (m.delta.len(), m.a.len());
+    for (name, v) in [("delta", &m.delta), ("A", &m.a)] {
+        if let Some(p) = v.iter().position(|x| !x.is_finite()) {
+            return Err(Error::NonFinite {
+                tensor: name.into(),
+                index: vec![p],
+                value: Field::to_f64(&v[p]),
+            });
+        }
+    }
+    for (name, v) in [("B", &m.b), ("C", &m.c)] {
+        check_out(name, &[l, n], v.len())?;
+    }
+    let mut abar = Vec::with_capacity(l * n);
+    let mut bbar = Vec::with_capacity(l * n);
+    for (t, &dt) in m.delta.iter().enumerate() {
+        abar.extend(m.a.iter().map(|&a| dt * a));
+        bbar.extend(m.b[t * n..(t + 1) * n].iter().map(|&b| dt * b));
+    }
+    exp_in_place(&mut abar);
+    Channel::new(l, n, abar, bbar, m.c.clone())
 }
 
 /// Reject a zero chunk size with [`Error::InvalidArgument`].
@@ -249,6 +368,14 @@ const SLACK_ABS: f64 = 1e-300;
 /// `L × L`, 0 above the diagonal): $\gamma_{i-j+N+1} M_{ij} + \eta$, with $M$ computed from
 /// the exact channel `exact` (the float channel lifted by [`Channel::to_exact`]).
 pub fn entry_bound<T: Field>(exact: &Channel<Exact>) -> Vec<f64> {
+    entry_bound_with::<T>(exact, 0)
+}
+
+/// Bound (F1) with `per_step` extra units of roundoff per step factor:
+/// $\gamma_{(1+\text{per\_step})(i-j)+N+1} M_{ij} + \eta$ — for a channel whose $\bar A$ each
+/// differ from `exact`'s by at most `per_step`·$u$ relative (e.g. 6 for [`discretize`]
+/// against [`MambaChannel::discretize`]).
+pub fn entry_bound_with<T: Field>(exact: &Channel<Exact>, per_step: usize) -> Vec<f64> {
     let (l, n) = (exact.len(), exact.state());
     let abs = exact.map(|v| v.abs_val());
     let m = crate::ssm::hidden_attention(&abs).expect("exact hidden attention cannot fail");
@@ -256,7 +383,7 @@ pub fn entry_bound<T: Field>(exact: &Channel<Exact>) -> Vec<f64> {
     let mut out = vec![0.0; l * l];
     for i in 0..l {
         for j in 0..=i {
-            let g = gamma(i - j + n + 1, T::unit_roundoff());
+            let g = gamma((1 + per_step) * (i - j) + n + 1, T::unit_roundoff());
             out[i * l + j] = (g * m.get(i, j).to_f64() + e) * (1.0 + SLACK_REL) + SLACK_ABS;
         }
     }

@@ -11,7 +11,8 @@
 
 use rayon::prelude::*;
 
-use super::{check_out, FastFloat};
+use super::{check_out, madd, FastFloat};
+pub use super::simd_level;
 use crate::error::{Error, Result};
 
 /// Inputs of [`scan_into`], in `mamba_ssm`'s layout (variable `B`, `C`, real `A`, no
@@ -76,7 +77,7 @@ impl<T: FastFloat> ScanParams<'_, T> {
 /// `y`: the block's `(w, L)` outputs.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn block<T: FastFloat, const W: usize>(
+fn block<T: FastFloat, const W: usize, const FMA: bool>(
     p: &ScanParams<'_, T>,
     bi: usize,
     d0: usize,
@@ -114,12 +115,12 @@ fn block<T: FastFloat, const W: usize>(
             for q in 0..W {
                 e[q] = dt[q] * a[k][q];
             }
-            T::exp_lanes(&mut e);
+            T::exp_lanes_with::<W, FMA>(&mut e);
             let (bk, ck) = (bt[t * n + k], ct[t * n + k]);
             let hk = &mut h[k];
             for q in 0..W {
-                hk[q] = e[q] * hk[q] + du[q] * bk;
-                acc[q] = acc[q] + ck * hk[q];
+                hk[q] = madd::<T, FMA>(e[q], hk[q], du[q] * bk);
+                acc[q] = madd::<T, FMA>(ck, hk[q], acc[q]);
             }
         }
         for (lane, yv) in acc.iter().take(w).enumerate() {
@@ -141,7 +142,7 @@ fn block_avx512<T: FastFloat, const W: usize>(
     lanes: &mut Vec<[T; W]>,
     h: &mut Vec<[T; W]>,
 ) {
-    block::<T, W>(p, bi, d0, bt, ct, y, lanes, h)
+    block::<T, W, true>(p, bi, d0, bt, ct, y, lanes, h)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -157,22 +158,7 @@ fn block_avx2<T: FastFloat, const W: usize>(
     lanes: &mut Vec<[T; W]>,
     h: &mut Vec<[T; W]>,
 ) {
-    block::<T, W>(p, bi, d0, bt, ct, y, lanes, h)
-}
-
-/// Which instruction set the scan kernel runs with on this machine.
-pub fn simd_level() -> &'static str {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx512f") {
-            return "avx512";
-        }
-        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
-        {
-            return "avx2+fma";
-        }
-    }
-    "portable"
+    block::<T, W, true>(p, bi, d0, bt, ct, y, lanes, h)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -188,7 +174,7 @@ fn dispatch<T: FastFloat, const W: usize>(
 ) {
     #[cfg(target_arch = "x86_64")]
     {
-        match simd_level() {
+        match super::simd_level() {
             // SAFETY: the CPU supports the features the function is compiled with.
             "avx512" => return unsafe { block_avx512::<T, W>(p, bi, d0, bt, ct, y, lanes, h) },
             // SAFETY: as above.
@@ -196,7 +182,7 @@ fn dispatch<T: FastFloat, const W: usize>(
             _ => {}
         }
     }
-    block::<T, W>(p, bi, d0, bt, ct, y, lanes, h)
+    block::<T, W, false>(p, bi, d0, bt, ct, y, lanes, h)
 }
 
 fn scan_lanes<T: FastFloat, const W: usize>(p: &ScanParams<'_, T>, y: &mut [T]) {

@@ -423,7 +423,7 @@ pub fn grid(panels: &[Heatmap], ncols: usize, title: &str) -> Image {
         let (r, c) = (k / ncols, k % ncols);
         let x0 = pad + c * pw;
         let y0 = title_h + r * ph;
-        let cap_s: String = p.title.chars().take(side / 8 + 2).collect();
+        let cap_s: String = p.title.chars().take((side / 8).max(1)).collect();
         im.text(x0, y0, &cap_s, 1, BLACK);
         let m = p
             .data

@@ -8,9 +8,10 @@
 use proptest::strategy::{BoxedStrategy, Strategy};
 use serde_json::{json, Value};
 
-use super::{Conjecture, Params, Refutation};
-use crate::report::{exact_json, exact_rows, float_rows, parse_rows};
-use crate::scalar::{parse_exact, Exact, Field};
+use super::{cert_exact, cert_index, exact_doc, float_doc, parse_doc, Conjecture, Params, Refutation};
+use crate::interchange::Object;
+use crate::report::exact_json;
+use crate::scalar::{Exact, Field};
 use crate::ssm::{hidden_attention, Channel};
 use crate::strategies;
 
@@ -20,46 +21,15 @@ pub const ID: &str = "channel-in-softmax";
 /// The conjecture.
 pub struct ChannelInSoftmax;
 
-/// A channel as JSON in the interchange layout (`s6_channel`, rows of `"p/q"`).
-pub fn channel_json(ch: &Channel<Exact>) -> Value {
-    let n = ch.state();
-    json!({
-        "kind": "s6_channel", "field": "rational", "len": ch.len(), "state": n,
-        "a_bar": exact_rows(ch.abar_all(), n), "b_bar": exact_rows(ch.bbar_all(), n), "c": exact_rows(ch.c_all(), n),
-    })
-}
-
-/// The same channel as floats.
-pub fn channel_float_json(ch: &Channel<Exact>) -> Value {
-    let n = ch.state();
-    json!({
-        "kind": "s6_channel", "field": "f64", "len": ch.len(), "state": n,
-        "a_bar": float_rows(ch.abar_all(), n), "b_bar": float_rows(ch.bbar_all(), n), "c": float_rows(ch.c_all(), n),
-    })
-}
-
-/// Parse a channel written by [`channel_json`].
+/// The exact channel of a counterexample document.
 ///
 /// # Errors
 /// A message naming the field.
-pub fn channel_from_json(v: &Value, field: &str) -> Result<Channel<Exact>, String> {
-    let mut parts = Vec::new();
-    let mut shape = None;
-    for k in ["a_bar", "b_bar", "c"] {
-        let (data, rows, cols) = parse_rows(
-            v.get(k).ok_or(format!("{field}.{k}: missing"))?,
-            &format!("{field}.{k}"),
-        )?;
-        if *shape.get_or_insert((rows, cols)) != (rows, cols) {
-            return Err(format!("{field}.{k}: shape {rows}×{cols} differs from a_bar's"));
-        }
-        parts.push(data);
+pub fn channel_of(v: &Value) -> Result<Channel<Exact>, String> {
+    match parse_doc(v, "counterexample")? {
+        Object::Channel(c) => Ok(c),
+        _ => Err("counterexample.kind: expected an s6_channel".into()),
     }
-    let (l, n) = shape.unwrap_or((0, 0));
-    let c = parts.pop().unwrap_or_default();
-    let b = parts.pop().unwrap_or_default();
-    let a = parts.pop().unwrap_or_default();
-    Channel::new(l, n, a, b, c).map_err(|e| format!("{field}: {e}"))
 }
 
 impl Conjecture for ChannelInSoftmax {
@@ -99,28 +69,19 @@ impl Conjecture for ChannelInSoftmax {
         match certificate {
             None => Ok(()),
             Some(certificate) => Err(Refutation {
-                case: channel_json(ch),
-                case_float: channel_float_json(ch),
+                case: exact_doc(Object::Channel(ch.clone())),
+                case_float: float_doc(Object::Channel(ch.clone())),
                 certificate,
                 measured: Default::default(),
+                certified: true,
             }),
         }
     }
     fn verify(&self, case: &Value, cert: &Value, _: &Params) -> Result<String, String> {
-        let ch = channel_from_json(case, "counterexample")?;
+        let ch = channel_of(case)?;
         let a = hidden_attention(&ch).map_err(|e| e.to_string())?;
-        let idx = |k: &str| {
-            cert.get(k)
-                .and_then(Value::as_u64)
-                .map(|v| v as usize)
-                .ok_or(format!("certificate.{k}: missing or not an index"))
-        };
-        let claimed = |k: &str| {
-            cert.get(k)
-                .and_then(Value::as_str)
-                .and_then(parse_exact)
-                .ok_or(format!("certificate.{k}: missing or not a rational \"p/q\""))
-        };
+        let idx = |k: &str| cert_index(cert, k);
+        let claimed = |k: &str| cert_exact(cert, k);
         let i = idx("row")?;
         if i >= ch.len() {
             return Err(format!("certificate.row: {i} is outside L = {}", ch.len()));

@@ -40,7 +40,11 @@
 //! ```
 
 pub mod channel_in_softmax;
+pub mod diagonal_realisation;
 pub mod factored_float;
+pub mod mamba_strict;
+pub mod paper_approx;
+pub mod softmax_in_channel;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -50,6 +54,7 @@ use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::Value;
 
+use crate::interchange::{self, Document, NumberField, Object};
 use crate::report::{ConjectureInfo, Report, SearchInfo, SCHEMA_VERSION};
 use crate::theorems::seed_bytes;
 
@@ -71,6 +76,8 @@ pub struct Params {
     pub seed: u64,
     /// Float type: `f32` or `f64`.
     pub dtype: String,
+    /// Step size Δ (for `mamba-strict-linear-attention`).
+    pub delta: f64,
 }
 
 impl Default for Params {
@@ -82,8 +89,92 @@ impl Default for Params {
             cases: 256,
             seed: 0,
             dtype: "f64".into(),
+            delta: 1e-3,
         }
     }
+}
+
+/// An object in the interchange format, exact (`"p/q"` strings).
+pub fn exact_doc(object: Object) -> Value {
+    interchange::to_value(&Document {
+        field: NumberField::Rational,
+        object,
+    })
+}
+
+/// An object in the interchange format as floats (exact strings where a value is not an
+/// `f64`).
+pub fn float_doc(object: Object) -> Value {
+    interchange::to_value(&Document {
+        field: NumberField::F64,
+        object,
+    })
+}
+
+/// Parse an interchange object, prefixing errors with `field`.
+///
+/// # Errors
+/// A message naming the field.
+pub fn parse_doc(v: &Value, field: &str) -> Result<Object, String> {
+    interchange::from_value(v)
+        .map(|d| d.object)
+        .map_err(|e| format!("{field}.{e}"))
+}
+
+/// A rectangular matrix as rows of exact `"p/q"` strings.
+pub fn exact_matrix_json(m: &crate::tensor::Matrix<crate::scalar::Exact>) -> Value {
+    Value::Array(
+        (0..m.rows())
+            .map(|i| Value::Array(m.row(i).iter().map(crate::report::exact_json).collect()))
+            .collect(),
+    )
+}
+
+/// Parse rows of `"p/q"` strings (or integers) into a matrix, naming the bad entry.
+///
+/// # Errors
+/// A message naming `field[i][j]` or a ragged row.
+pub fn parse_exact_matrix(v: &Value, field: &str) -> Result<crate::tensor::Matrix<crate::scalar::Exact>, String> {
+    let rows = v.as_array().ok_or(format!("{field}: not an array of rows"))?;
+    let mut data = Vec::new();
+    let mut cols = None;
+    for (i, r) in rows.iter().enumerate() {
+        let r = r.as_array().ok_or(format!("{field}[{i}]: not an array"))?;
+        if *cols.get_or_insert(r.len()) != r.len() {
+            return Err(format!("{field}[{i}]: ragged row"));
+        }
+        for (j, x) in r.iter().enumerate() {
+            let e = match x {
+                Value::String(s) => crate::scalar::parse_exact(s),
+                Value::Number(n) => n.as_i64().map(|k| crate::scalar::ratio(k, 1)),
+                _ => None,
+            };
+            data.push(e.ok_or(format!("{field}[{i}][{j}]: not a rational \"p/q\" with q ≠ 0"))?);
+        }
+    }
+    crate::tensor::Matrix::from_row_major(rows.len(), cols.unwrap_or(0), data).map_err(|e| format!("{field}: {e}"))
+}
+
+/// A non-negative integer field of a certificate.
+///
+/// # Errors
+/// A message naming `certificate.<key>`.
+pub fn cert_index(cert: &Value, key: &str) -> Result<usize, String> {
+    cert.get(key)
+        .and_then(Value::as_u64)
+        .map(|v| v as usize)
+        .ok_or(format!("certificate.{key}: missing or not an index"))
+}
+
+/// An exact rational field (`"p/q"`) of a certificate.
+///
+/// # Errors
+/// A message naming `certificate.<key>`.
+pub fn cert_exact(cert: &Value, key: &str) -> Result<crate::scalar::Exact, String> {
+    cert.get(key)
+        .and_then(Value::as_str)
+        .and_then(crate::scalar::parse_exact)
+        .ok_or(format!("certificate.{key}: missing or not a rational \"p/q\""))
 }
 
 /// A violation: the case (exact and float JSON), the certificate and measured values.
@@ -97,16 +188,21 @@ pub struct Refutation {
     pub certificate: Value,
     /// Measured quantities.
     pub measured: BTreeMap<String, f64>,
+    /// Whether the certificate is a proof. `false` marks an *unproven candidate* (e.g. no
+    /// construction found a realisation, which does not show that none exists); the search
+    /// reports it with outcome `unproven_candidate` and it does not replay.
+    pub certified: bool,
 }
 
 impl Refutation {
-    /// A refutation with no float view and no measurements.
+    /// A certified refutation with no float view and no measurements.
     pub fn new(case: Value, certificate: Value) -> Self {
         Self {
             case,
             case_float: Value::Null,
             certificate,
             measured: BTreeMap::new(),
+            certified: true,
         }
     }
 }
@@ -186,25 +282,31 @@ pub fn search<C: Conjecture>(c: &C, p: &Params, stop: &AtomicBool, mut tick: imp
         }
     }
     let command = format!(
-        "hattn refute {} --len {} --state {} --eps {:e} --cases {} --seed {} --dtype {}",
+        "hattn refute {} --len {} --state {} --eps {:e} --cases {} --seed {} --dtype {} --delta {:e}",
         c.id(),
         p.len,
         p.state,
         p.eps,
         p.cases,
         p.seed,
-        p.dtype
+        p.dtype,
+        p.delta
     );
     let (case_index, outcome, ce, cef, cert, measured) = match found {
         Some((i, r)) => (
             Some(i),
-            "counterexample",
+            if r.certified { "counterexample" } else { "unproven_candidate" },
             Some(r.case),
             Some(r.case_float),
             Some(r.certificate),
             r.measured,
         ),
         None => (None, "none_found", None, None, None, BTreeMap::new()),
+    };
+    let explanation = match (&ce, &cert) {
+        (Some(case), Some(cert)) if outcome == "counterexample" => c.verify(case, cert, p).ok(),
+        (_, Some(cert)) => cert.get("reason").and_then(Value::as_str).map(|r| format!("unproven: {r}")),
+        _ => None,
     };
     Report {
         schema_version: SCHEMA_VERSION,
@@ -222,12 +324,14 @@ pub fn search<C: Conjecture>(c: &C, p: &Params, stop: &AtomicBool, mut tick: imp
             state: p.state,
             eps: p.eps,
             dtype: p.dtype.clone(),
+            delta: p.delta,
             interrupted,
         },
         outcome: outcome.into(),
         counterexample: ce,
         counterexample_float: cef,
         certificate: cert,
+        explanation,
         measured,
         command,
         replay: "hattn replay report.json".into(),
@@ -249,6 +353,7 @@ pub fn replay<C: Conjecture>(c: &C, report: &Report) -> Result<String, String> {
         cases: report.search.cases_tried,
         seed: report.search.seed,
         dtype: report.search.dtype.clone(),
+        delta: report.search.delta,
     };
     match (&report.outcome[..], &report.counterexample, &report.certificate) {
         ("counterexample", Some(case), Some(cert)) => c.verify(case, cert, &p),
@@ -257,9 +362,49 @@ pub fn replay<C: Conjecture>(c: &C, report: &Report) -> Result<String, String> {
     }
 }
 
-/// The built-in conjectures, by id: runs a search or a replay.
+/// Dispatch on a built-in conjecture id.
+macro_rules! builtin {
+    ($id:expr, $c:ident => $body:expr, $unknown:expr) => {
+        match $id {
+            channel_in_softmax::ID => {
+                let $c = &channel_in_softmax::ChannelInSoftmax;
+                $body
+            }
+            diagonal_realisation::ID => {
+                let $c = &diagonal_realisation::DiagonalRealisation;
+                $body
+            }
+            factored_float::ID => {
+                let $c = &factored_float::FactoredFloat;
+                $body
+            }
+            mamba_strict::ID => {
+                let $c = &mamba_strict::MambaStrict;
+                $body
+            }
+            paper_approx::ID => {
+                let $c = &paper_approx::PaperApprox;
+                $body
+            }
+            softmax_in_channel::ID => {
+                let $c = &softmax_in_channel::SoftmaxInChannel;
+                $body
+            }
+            _ => $unknown,
+        }
+    };
+}
+
+/// The built-in conjectures' ids.
 pub fn builtin_ids() -> &'static [&'static str] {
-    &[channel_in_softmax::ID, factored_float::ID]
+    &[
+        softmax_in_channel::ID,
+        channel_in_softmax::ID,
+        diagonal_realisation::ID,
+        paper_approx::ID,
+        factored_float::ID,
+        mamba_strict::ID,
+    ]
 }
 
 /// Search with the built-in conjecture `id`.
@@ -267,11 +412,7 @@ pub fn builtin_ids() -> &'static [&'static str] {
 /// # Errors
 /// An unknown id.
 pub fn search_builtin(id: &str, p: &Params, stop: &AtomicBool, tick: impl FnMut()) -> Result<Report, String> {
-    match id {
-        channel_in_softmax::ID => Ok(search(&channel_in_softmax::ChannelInSoftmax, p, stop, tick)),
-        factored_float::ID => Ok(search(&factored_float::FactoredFloat, p, stop, tick)),
-        _ => Err(format!("unknown conjecture `{id}` (known: {})", builtin_ids().join(", "))),
-    }
+    builtin!(id, c => Ok(search(c, p, stop, tick)), Err(format!("unknown conjecture `{id}` (known: {})", builtin_ids().join(", "))))
 }
 
 /// Replay a report of a built-in conjecture.
@@ -279,9 +420,6 @@ pub fn search_builtin(id: &str, p: &Params, stop: &AtomicBool, tick: impl FnMut(
 /// # Errors
 /// An unknown id or the failing part of the certificate.
 pub fn replay_builtin(report: &Report) -> Result<String, String> {
-    match &report.conjecture.id[..] {
-        channel_in_softmax::ID => replay(&channel_in_softmax::ChannelInSoftmax, report),
-        factored_float::ID => replay(&factored_float::FactoredFloat, report),
-        id => Err(format!("conjecture.id: unknown conjecture `{id}`")),
-    }
+    let id = &report.conjecture.id[..];
+    builtin!(id, c => replay(c, report), Err(format!("conjecture.id: unknown conjecture `{id}`")))
 }

@@ -173,7 +173,16 @@ fn run<T: FastFloat>(a: &AttnArgs) -> Result<()> {
         } else {
             let hm: Vec<Heatmap> = panels
                 .iter()
-                .map(|(t, m)| Heatmap::attention(l, m.clone(), t.clone()))
+                .enumerate()
+                .map(|(k, (t, m))| {
+                    // short panel captions: "layer k" across layers, "channel c" within one
+                    let cap = if a.layer.is_none() {
+                        format!("layer {}", layers[k])
+                    } else {
+                        t.clone()
+                    };
+                    Heatmap::attention(l, m.clone(), cap)
+                })
                 .collect();
             let title = match a.layer {
                 Some(li) => format!("layer {li}: {what}, {} channels", hm.len()),

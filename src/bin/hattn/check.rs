@@ -51,7 +51,9 @@ pub fn check(cases: usize, seed: u64, theorems: &[String]) -> ExitCode {
     for l in lines {
         println!("{l}");
     }
-    println!("float error: largest |float − exact| over the outputs, relative to max_i Σ_j |α̃_ij||x_j|");
+    println!(
+        "float error: largest |float − exact| over the outputs, relative to max_i Σ_j |α̃_ij||x_j|"
+    );
     if failures.is_empty() {
         println!("all checks passed");
         ExitCode::SUCCESS
@@ -62,4 +64,3 @@ pub fn check(cases: usize, seed: u64, theorems: &[String]) -> ExitCode {
         ExitCode::FAILURE
     }
 }
-

@@ -59,12 +59,21 @@ fn run(a: &ExplainArgs) -> hidden_attention::Result<()> {
         Method::Rollout => "attention rollout",
         Method::Attr => "Mamba-Attr",
     };
-    println!("{name} of position {} (layers {}..{}):", a.target_pos, a.start_layer, model.layers.len());
+    println!(
+        "{name} of position {} (layers {}..{}):",
+        a.target_pos,
+        a.start_layer,
+        model.layers.len()
+    );
     if let Some(k) = e.logit {
         println!("explained logit: {k}");
     }
     for (j, v) in e.row.iter().enumerate().take(a.target_pos + 1) {
-        let lab = a.labels.get(j).cloned().unwrap_or_else(|| a.tokens[j].to_string());
+        let lab = a
+            .labels
+            .get(j)
+            .cloned()
+            .unwrap_or_else(|| a.tokens[j].to_string());
         println!("  {j:>4} {lab:>12} {v:.4e}");
     }
     if let Some(p) = &a.npy {
@@ -78,8 +87,12 @@ fn run(a: &ExplainArgs) -> hidden_attention::Result<()> {
             a.tokens.iter().map(|t| t.to_string()).collect()
         };
         let logit = e.logit.map_or(String::new(), |k| format!(", logit {k}"));
-        let mut top = Heatmap::attention(l, e.matrix.clone(), format!("{name} (layers {}..{})", a.start_layer, model.layers.len()))
-            .with_labels(&labels);
+        let mut top = Heatmap::attention(
+            l,
+            e.matrix.clone(),
+            format!("{name} (layers {}..{})", a.start_layer, model.layers.len()),
+        )
+        .with_labels(&labels);
         top.scale = ColorScale::Sequential;
         let mut strip = Heatmap {
             rows: 1,
@@ -93,7 +106,11 @@ fn run(a: &ExplainArgs) -> hidden_attention::Result<()> {
             scale: ColorScale::Sequential,
             causal: false,
         };
-        strip.data.iter_mut().skip(a.target_pos + 1).for_each(|v| *v = 0.0);
+        strip
+            .data
+            .iter_mut()
+            .skip(a.target_pos + 1)
+            .for_each(|v| *v = 0.0);
         let img = Image::stack(&[top.render(), strip.render()]);
         img.write_png(p)?;
         println!("wrote {} ({}×{})", p.display(), img.width, img.height);

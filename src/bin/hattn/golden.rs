@@ -13,8 +13,15 @@ pub fn run_golden(paths: &[PathBuf], f32: bool) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    let (tol, dtype) = if f32 { (F32_TOLERANCE, "f32") } else { (F64_TOLERANCE, "f64") };
-    println!("golden cases in {dtype}: pass when |got − expected| ≤ {:e} + {:e}·|expected|", tol.atol, tol.rtol);
+    let (tol, dtype) = if f32 {
+        (F32_TOLERANCE, "f32")
+    } else {
+        (F64_TOLERANCE, "f64")
+    };
+    println!(
+        "golden cases in {dtype}: pass when |got − expected| ≤ {:e} + {:e}·|expected|",
+        tol.atol, tol.rtol
+    );
     let mut any_fail = false;
     for dir in &checkpoints {
         match run_checkpoint(dir, f32) {
@@ -60,7 +67,6 @@ pub fn run_golden(paths: &[PathBuf], f32: bool) -> ExitCode {
         ExitCode::SUCCESS
     }
 }
-
 
 /// Run one checkpoint case; `Ok(true)` when a part failed.
 fn run_checkpoint(dir: &std::path::Path, f32: bool) -> hidden_attention::Result<bool> {

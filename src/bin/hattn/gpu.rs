@@ -262,8 +262,8 @@ fn print_check(r: &hidden_attention::gpu::CheckReport) {
     }
     println!("  CPU re-checks (exact reference; ratios are error / bound):");
     println!(
-        "    {:>10}  {:>9} {:>9}  {:>9} {:>9}  {:>9} {:>9}  {}",
-        "instance", "gpu scan", "cpu scan", "gpu α̃x", "cpu α̃x", "exact f32", "exact f64", "result"
+        "    {:>10}  {:>9} {:>9}  {:>9} {:>9}  {:>9} {:>9}  result",
+        "instance", "gpu scan", "cpu scan", "gpu α̃x", "cpu α̃x", "exact f32", "exact f64"
     );
     let f = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.2e}"));
     for k in &r.rechecks {

@@ -12,7 +12,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// Options of `hattn refute`.
 #[derive(clap::Args)]
 pub struct RefuteArgs {
-    /// The conjecture: channel-in-softmax, factored-float.
+    /// The conjecture: softmax-in-channel, channel-in-softmax, diagonal-realisation,
+    /// paper-approx, factored-float, mamba-strict-linear-attention.
     conjecture: String,
     /// Sequence length (cases have L ≤ len).
     #[arg(long, default_value_t = 4)]
@@ -35,6 +36,9 @@ pub struct RefuteArgs {
     /// Float type: f32 or f64.
     #[arg(long, default_value = "f64")]
     dtype: String,
+    /// Step size Δ (mamba-strict-linear-attention).
+    #[arg(long, default_value_t = 1e-3)]
+    delta: f64,
 }
 
 /// Options of `hattn replay`.
@@ -50,8 +54,8 @@ pub fn refute(a: &RefuteArgs) -> ExitCode {
         eprintln!("error: --dtype must be f32 or f64, not `{}`", a.dtype);
         return ExitCode::from(2);
     }
-    if a.len == 0 || a.state == 0 || !(a.eps > 0.0) {
-        eprintln!("error: --len and --state must be ≥ 1 and --eps > 0");
+    if a.len == 0 || a.state == 0 || !(a.eps > 0.0 && a.eps.is_finite()) || !(a.delta > 0.0 && a.delta.is_finite()) {
+        eprintln!("error: --len and --state must be ≥ 1, --eps and --delta finite and > 0");
         return ExitCode::from(2);
     }
     let p = Params {
@@ -61,6 +65,7 @@ pub fn refute(a: &RefuteArgs) -> ExitCode {
         cases: a.cases,
         seed: a.seed,
         dtype: a.dtype.clone(),
+        delta: a.delta,
     };
     let stop = Arc::new(AtomicBool::new(false));
     let s2 = stop.clone();
@@ -84,6 +89,14 @@ pub fn refute(a: &RefuteArgs) -> ExitCode {
     }
     let json = a.out.join("report.json");
     println!("{}: {} after {} cases", report.conjecture.id, report.outcome, report.search.cases_tried);
+    if report.outcome == "unproven_candidate" {
+        println!(
+            "a candidate was found, but it is not a proof: {}",
+            report.certificate.as_ref().and_then(|c| c.get("reason")).map_or(String::new(), |r| r.to_string())
+        );
+        println!("no certified counterexample; the candidate is in {}", json.display());
+        return ExitCode::from(1);
+    }
     if report.outcome != "counterexample" {
         println!("no counterexample within the budget; what was searched is in {}", json.display());
         return ExitCode::from(1);

@@ -5,7 +5,7 @@
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
 use hidden_attention::baseline::{authors_cubic, plain_log_space};
 use hidden_attention::bench::bench_channel;
-use hidden_attention::ssm::{hidden_attention, BRule};
+use hidden_attention::ssm::{self, BRule};
 
 fn alpha(c: &mut Criterion) {
     let mut g = c.benchmark_group("hidden_attention");
@@ -13,7 +13,7 @@ fn alpha(c: &mut Criterion) {
     for len in [128usize, 256, 512] {
         let m = bench_channel(len, 16);
         g.bench_with_input(BenchmarkId::new("ours", len), &m, |b, m| {
-            b.iter(|| hidden_attention(&m.discretize(BRule::Euler).unwrap()).unwrap())
+            b.iter(|| ssm::hidden_attention(&m.discretize(BRule::Euler).unwrap()).unwrap())
         });
         g.bench_with_input(BenchmarkId::new("plain", len), &m, |b, m| {
             b.iter(|| plain_log_space(&m.delta, &m.a, &m.b, &m.c))
