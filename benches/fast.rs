@@ -40,7 +40,14 @@ fn alpha_f32(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("gemm", len), |b| {
             b.iter(|| {
                 let dst = faer::mat::from_row_major_slice_mut(&mut out, len, len);
-                faer::linalg::matmul::matmul(dst, q, k.transpose(), None, 1.0, faer::Parallelism::None)
+                faer::linalg::matmul::matmul(
+                    dst,
+                    q,
+                    k.transpose(),
+                    None,
+                    1.0,
+                    faer::Parallelism::None,
+                )
             })
         });
         let mut v = 0.0f32;
@@ -78,9 +85,14 @@ fn select(c: &mut Criterion) {
     let mut g = c.benchmark_group("select_f32");
     let len = 1024;
     let ch = f32_channel(len).discretize(BRule::Euler).unwrap();
-    for (name, sel) in [("row", Selection::Row(len - 1)), ("band64", Selection::Band(64))] {
+    for (name, sel) in [
+        ("row", Selection::Row(len - 1)),
+        ("band64", Selection::Band(64)),
+    ] {
         let mut out = vec![0.0f32; sel.output_len(len)];
-        g.bench_function(name, |b| b.iter(|| fast::select_into(&ch, sel, DEFAULT_CHUNK, &mut out).unwrap()));
+        g.bench_function(name, |b| {
+            b.iter(|| fast::select_into(&ch, sel, DEFAULT_CHUNK, &mut out).unwrap())
+        });
     }
     g.finish();
 }
@@ -92,7 +104,15 @@ fn layer_and_scan(c: &mut Criterion) {
     let (delta, a, bb, cc) = (f(delta), f(a), f(bb), f(cc));
     let mut g = c.benchmark_group("layer_f32");
     g.sample_size(10);
-    let p = LayerParams { dim, len, state, delta: &delta, a: &a, b: &bb, c: &cc };
+    let p = LayerParams {
+        dim,
+        len,
+        state,
+        delta: &delta,
+        a: &a,
+        b: &bb,
+        c: &cc,
+    };
     let mut out = vec![0.0f32; dim * len * len];
     g.bench_function("full_d192_l1024", |b| {
         b.iter(|| fast::layer_into(&p, Selection::Full, DEFAULT_CHUNK, &mut out).unwrap())
@@ -100,10 +120,24 @@ fn layer_and_scan(c: &mut Criterion) {
     g.finish();
     let mut g = c.benchmark_group("scan_f32");
     g.sample_size(10);
-    let u: Vec<f32> = (0..dim * len).map(|i| ((i as f32 * 0.7548777).fract() - 0.5) * 4.0).collect();
-    let sp = ScanParams { batch: 1, dim, len, state, u: &u, delta: &delta, a: &a, b: &bb, c: &cc };
+    let u: Vec<f32> = (0..dim * len)
+        .map(|i| ((i as f32 * 0.7548777).fract() - 0.5) * 4.0)
+        .collect();
+    let sp = ScanParams {
+        batch: 1,
+        dim,
+        len,
+        state,
+        u: &u,
+        delta: &delta,
+        a: &a,
+        b: &bb,
+        c: &cc,
+    };
     let mut y = vec![0.0f32; dim * len];
-    g.bench_function("ours_d192_l1024", |b| b.iter(|| fast::scan_into(&sp, &mut y).unwrap()));
+    g.bench_function("ours_d192_l1024", |b| {
+        b.iter(|| fast::scan_into(&sp, &mut y).unwrap())
+    });
     g.bench_function("plain_d192_l1024", |b| b.iter(|| plain_scan(&sp, &mut y)));
     g.finish();
 }

@@ -96,7 +96,7 @@ pub fn write_floor_seconds<T: FastFloat>(buf: &mut [T], min_total: f64, max_reps
     let mut v = T::zero();
     let serial = median_seconds(
         || {
-            v = v + T::one();
+            v += T::one();
             buf.fill(std::hint::black_box(v));
         },
         min_total,
@@ -106,7 +106,7 @@ pub fn write_floor_seconds<T: FastFloat>(buf: &mut [T], min_total: f64, max_reps
     let slab = buf.len().div_ceil(threads).max(1);
     let parallel = median_seconds(
         || {
-            v = v + T::one();
+            v += T::one();
             let x = std::hint::black_box(v);
             buf.par_chunks_mut(slab).for_each(|s| s.fill(x));
         },

@@ -396,7 +396,8 @@ impl Comparison {
             if e.abs() >= self.tol.atol {
                 self.max_rel = self.max_rel.max(d / e.abs());
             }
-            if !(d <= self.tol.atol + self.tol.rtol * e.abs()) {
+            // NaN fails too: the comparison is written so that it must hold.
+            if d.is_nan() || d > self.tol.atol + self.tol.rtol * e.abs() {
                 self.pass = false;
             }
         }

@@ -106,7 +106,9 @@ impl Report {
             reason,
         };
         let v: Value = serde_json::from_str(text).map_err(|e| bad("(json)", e.to_string()))?;
-        let obj = v.as_object().ok_or_else(|| bad("(root)", "not an object".into()))?;
+        let obj = v
+            .as_object()
+            .ok_or_else(|| bad("(root)", "not an object".into()))?;
         for key in [
             "schema_version",
             "toolkit_version",
@@ -127,7 +129,10 @@ impl Report {
         }
         for (section, keys) in [
             ("conjecture", &["id", "statement", "theorem"][..]),
-            ("search", &["seed", "cases_tried", "len", "state", "eps", "dtype"][..]),
+            (
+                "search",
+                &["seed", "cases_tried", "len", "state", "eps", "dtype"][..],
+            ),
         ] {
             for k in keys {
                 if obj[section].get(k).is_none() {
@@ -172,7 +177,12 @@ impl Report {
     pub fn to_markdown(&self) -> String {
         let mut s = String::new();
         let c = &self.conjecture;
-        s += &format!("# `{}` ({}): {}\n\n", c.id, c.theorem, self.outcome.replace('_', " "));
+        s += &format!(
+            "# `{}` ({}): {}\n\n",
+            c.id,
+            c.theorem,
+            self.outcome.replace('_', " ")
+        );
         s += &format!("**Conjecture.** {}\n\n", c.statement);
         let r = &self.search;
         s += &format!(
@@ -198,7 +208,8 @@ impl Report {
                 s += &render_value(cert);
                 s += "\n";
             }
-            _ => s += "No counterexample was found within the budget. This is evidence, not a proof.\n\n",
+            _ => s +=
+                "No counterexample was found within the budget. This is evidence, not a proof.\n\n",
         }
         if !self.measured.is_empty() {
             s += "## Measured\n\n| quantity | value |\n| --- | --- |\n";
@@ -207,7 +218,10 @@ impl Report {
             }
             s += "\n";
         }
-        s += &format!("## Reproduce\n\n```\n{}\n{}\n```\n", self.command, self.replay);
+        s += &format!(
+            "## Reproduce\n\n```\n{}\n{}\n```\n",
+            self.command, self.replay
+        );
         s += &format!(
             "\n<sub>schema {} · hidden-attention {}</sub>\n",
             self.schema_version, self.toolkit_version
@@ -224,7 +238,8 @@ fn render_value(v: &Value) -> String {
                 Value::Array(rows) if rows.iter().all(Value::is_array) && !rows.is_empty() => {
                     s += &format!("- `{k}` =\n\n");
                     for row in rows {
-                        let cells: Vec<String> = row.as_array().unwrap().iter().map(plain).collect();
+                        let cells: Vec<String> =
+                            row.as_array().unwrap().iter().map(plain).collect();
                         s += &format!("      [{}]\n", cells.join(", "));
                     }
                     s += "\n";

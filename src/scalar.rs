@@ -250,7 +250,7 @@ mod tests {
             let r = lift(x).unwrap();
             assert_eq!(Field::to_f64(&r), x);
         }
-        assert_eq!(lift(0.1).unwrap() * ratio(10, 1) == ratio(1, 1), false);
+        assert_ne!(lift(0.1).unwrap() * ratio(10, 1), ratio(1, 1));
     }
 
     #[test]

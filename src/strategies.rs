@@ -164,16 +164,32 @@ pub fn mamba_like_channel_with_input<T: Real>(
 
 // ---- heads, layers and structured matrices (T3–T7) ----
 
-fn exact_matrix(rows: usize, cols: usize, v: BoxedStrategy<Exact>) -> BoxedStrategy<crate::tensor::Matrix<Exact>> {
+fn exact_matrix(
+    rows: usize,
+    cols: usize,
+    v: BoxedStrategy<Exact>,
+) -> BoxedStrategy<crate::tensor::Matrix<Exact>> {
     proptest::collection::vec(v, rows * cols)
-        .prop_map(move |d| crate::tensor::Matrix::from_row_major(rows, cols, d).expect("rows × cols"))
+        .prop_map(move |d| {
+            crate::tensor::Matrix::from_row_major(rows, cols, d).expect("rows × cols")
+        })
         .boxed()
 }
 
-fn float_matrix<T: Real>(rows: usize, cols: usize, lo: f64, hi: f64) -> BoxedStrategy<crate::tensor::Matrix<T>> {
+fn float_matrix<T: Real>(
+    rows: usize,
+    cols: usize,
+    lo: f64,
+    hi: f64,
+) -> BoxedStrategy<crate::tensor::Matrix<T>> {
     proptest::collection::vec(lo..hi, rows * cols)
         .prop_map(move |d| {
-            crate::tensor::Matrix::from_row_major(rows, cols, d.into_iter().map(T::from_f64).collect()).expect("rows × cols")
+            crate::tensor::Matrix::from_row_major(
+                rows,
+                cols,
+                d.into_iter().map(T::from_f64).collect(),
+            )
+            .expect("rows × cols")
         })
         .boxed()
 }
@@ -185,13 +201,20 @@ fn float_matrix<T: Real>(rows: usize, cols: usize, lo: f64, hi: f64) -> BoxedStr
 pub fn rational_gated_head_with_values(
     len: RangeInclusive<usize>,
     dim: RangeInclusive<usize>,
-) -> BoxedStrategy<(crate::attention::GatedLinearHead<Exact>, crate::tensor::Matrix<Exact>)> {
+) -> BoxedStrategy<(
+    crate::attention::GatedLinearHead<Exact>,
+    crate::tensor::Matrix<Exact>,
+)> {
     (len, dim, 1usize..=2, 0u8..4)
         .prop_flat_map(|(l, d, dv, kind)| {
             let gates: BoxedStrategy<Vec<Exact>> = match kind {
                 0 => proptest::collection::vec(transition_value(), l * d).boxed(),
                 1 => proptest::collection::vec(transition_value(), l)
-                    .prop_map(move |g| g.into_iter().flat_map(|a| std::iter::repeat(a).take(d)).collect())
+                    .prop_map(move |g| {
+                        g.into_iter()
+                            .flat_map(|a| std::iter::repeat(a).take(d))
+                            .collect()
+                    })
                     .boxed(),
                 2 => transition_value().prop_map(move |g| vec![g; l * d]).boxed(),
                 _ => Just(vec![ratio(1, 1); l * d]).boxed(),
@@ -204,7 +227,10 @@ pub fn rational_gated_head_with_values(
             )
                 .prop_map(move |(q, k, g, v)| {
                     let g = crate::tensor::Matrix::from_row_major(l, d, g).expect("L × d");
-                    (crate::attention::GatedLinearHead::new(q, k, g).expect("shapes agree"), v)
+                    (
+                        crate::attention::GatedLinearHead::new(q, k, g).expect("shapes agree"),
+                        v,
+                    )
                 })
         })
         .boxed()
@@ -217,7 +243,10 @@ pub fn rational_linear_head(
 ) -> BoxedStrategy<crate::attention::LinearHead<Exact>> {
     (len, dim)
         .prop_flat_map(|(l, d)| {
-            (exact_matrix(l, d, small_rational()), exact_matrix(l, d, small_rational()))
+            (
+                exact_matrix(l, d, small_rational()),
+                exact_matrix(l, d, small_rational()),
+            )
                 .prop_map(|(q, k)| crate::attention::LinearHead::new(q, k).expect("shapes agree"))
         })
         .boxed()
@@ -230,8 +259,13 @@ pub fn rational_softmax_head(
 ) -> BoxedStrategy<crate::attention::SoftmaxHead<Exact>> {
     (len, dim, 1i64..=4)
         .prop_flat_map(|(l, d, s)| {
-            (exact_matrix(l, d, small_rational()), exact_matrix(l, d, small_rational()))
-                .prop_map(move |(q, k)| crate::attention::SoftmaxHead::new(q, k, ratio(1, s)).expect("finite scale"))
+            (
+                exact_matrix(l, d, small_rational()),
+                exact_matrix(l, d, small_rational()),
+            )
+                .prop_map(move |(q, k)| {
+                    crate::attention::SoftmaxHead::new(q, k, ratio(1, s)).expect("finite scale")
+                })
         })
         .boxed()
 }
@@ -243,10 +277,14 @@ pub fn float_softmax_head<T: Real>(
 ) -> BoxedStrategy<crate::attention::SoftmaxHead<T>> {
     (len, dim)
         .prop_flat_map(|(l, d)| {
-            (float_matrix::<T>(l, d, -2.0, 2.0), float_matrix::<T>(l, d, -2.0, 2.0)).prop_map(move |(q, k)| {
-                let s = T::from_f64(1.0 / (d as f64).sqrt());
-                crate::attention::SoftmaxHead::new(q, k, s).expect("finite scale")
-            })
+            (
+                float_matrix::<T>(l, d, -2.0, 2.0),
+                float_matrix::<T>(l, d, -2.0, 2.0),
+            )
+                .prop_map(move |(q, k)| {
+                    let s = T::from_f64(1.0 / (d as f64).sqrt());
+                    crate::attention::SoftmaxHead::new(q, k, s).expect("finite scale")
+                })
         })
         .boxed()
 }
@@ -258,7 +296,10 @@ pub fn s6_layer_with_tokens<T: Real>(
     len: RangeInclusive<usize>,
     width: RangeInclusive<usize>,
     state: RangeInclusive<usize>,
-) -> BoxedStrategy<(crate::construct::function::S6Layer<T>, crate::tensor::Matrix<T>)> {
+) -> BoxedStrategy<(
+    crate::construct::function::S6Layer<T>,
+    crate::tensor::Matrix<T>,
+)> {
     (len, width, 1usize..=2, state)
         .prop_flat_map(|(l, dd, dv, n)| {
             (
@@ -295,7 +336,10 @@ pub fn linear_attention_layer_with_tokens<T: Real>(
     len: RangeInclusive<usize>,
     width: RangeInclusive<usize>,
     dim: RangeInclusive<usize>,
-) -> BoxedStrategy<(crate::construct::function::LinearAttentionLayer<T>, crate::tensor::Matrix<T>)> {
+) -> BoxedStrategy<(
+    crate::construct::function::LinearAttentionLayer<T>,
+    crate::tensor::Matrix<T>,
+)> {
     (len, width, dim, 1usize..=2)
         .prop_flat_map(|(l, dd, d, dv)| {
             (
@@ -304,7 +348,12 @@ pub fn linear_attention_layer_with_tokens<T: Real>(
                 float_matrix::<T>(dv, dd, -1.0, 1.0),
                 float_matrix::<T>(l, dd, -1.0, 1.0),
             )
-                .prop_map(|(w_q, w_k, w_v, x)| (crate::construct::function::LinearAttentionLayer { w_q, w_k, w_v }, x))
+                .prop_map(|(w_q, w_k, w_v, x)| {
+                    (
+                        crate::construct::function::LinearAttentionLayer { w_q, w_k, w_v },
+                        x,
+                    )
+                })
         })
         .boxed()
 }
@@ -337,7 +386,9 @@ pub fn preactivated<T: Real>(
 }
 
 /// A lower-triangular rational matrix with small entries (any semiseparable rank).
-pub fn rational_lower_triangular(len: RangeInclusive<usize>) -> BoxedStrategy<crate::tensor::Matrix<Exact>> {
+pub fn rational_lower_triangular(
+    len: RangeInclusive<usize>,
+) -> BoxedStrategy<crate::tensor::Matrix<Exact>> {
     len.prop_flat_map(|l| {
         exact_matrix(l, l, small_rational()).prop_map(move |mut m| {
             for i in 0..l {
@@ -393,11 +444,16 @@ pub fn lower_triangular_with_rank(
                 proptest::collection::vec(nonzero(), l * r),
             )
                 .prop_map(move |(a, b, c)| {
-                    let m = |v: Vec<Exact>| crate::tensor::Matrix::from_row_major(l, r, v).expect("L × r");
+                    let m = |v: Vec<Exact>| {
+                        crate::tensor::Matrix::from_row_major(l, r, v).expect("L × r")
+                    };
                     if kind == 2 {
                         let tv = crate::construct::TimeVaryingChannel {
                             a: a.chunks(r * r)
-                                .map(|ch| crate::tensor::Matrix::from_row_major(r, r, ch.to_vec()).expect("r × r"))
+                                .map(|ch| {
+                                    crate::tensor::Matrix::from_row_major(r, r, ch.to_vec())
+                                        .expect("r × r")
+                                })
                                 .collect(),
                             b: m(b),
                             c: m(c),

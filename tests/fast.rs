@@ -2,8 +2,8 @@
 //! float path, within the bounds (F1)–(F3) stated in `src/fast/mod.rs`.
 
 use hidden_attention::fast::{
-    self, entry_bound, entry_bound_f64, entry_bound_with, fast_exp, mamba_entry_bound, scan_bound, FastFloat,
-    LayerParams, ScanParams, Selection,
+    self, entry_bound, entry_bound_f64, entry_bound_with, fast_exp, mamba_entry_bound, scan_bound,
+    FastFloat, LayerParams, ScanParams, Selection,
 };
 use hidden_attention::scalar::{Exact, Field, Real};
 use hidden_attention::ssm::{
@@ -58,7 +58,12 @@ fn check_chunked_exact<T: FastFloat>(
     // the vectorised discretisation: (F1) with 6 more units per step against libm's channel
     let fast_ch = fast::discretize(m).unwrap();
     fast::hidden_attention_into(&fast_ch, chunk, &mut out).unwrap();
-    within(&out, &want, &entry_bound_with::<T>(&ex, 6), "fast discretisation")?;
+    within(
+        &out,
+        &want,
+        &entry_bound_with::<T>(&ex, 6),
+        "fast discretisation",
+    )?;
     // one row and a band: every entry within (F1)
     let bound = entry_bound::<T>(&ex);
     let i = l - 1;

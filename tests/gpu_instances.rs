@@ -108,7 +108,10 @@ fn cuda_source_has_the_same_constants() {
     }
     // the decimal literals of instances.cu are exactly 2^-22 and 2^-24
     assert_eq!(2.384185791015625e-7_f64, f64::from(1.0f32 / 4_194_304.0));
-    assert_eq!(5.9604644775390625e-8_f64, f64::from(1.0f32 / 16_777_216.0));
+    assert_eq!(
+        5.960_464_477_539_063e-8_f64,
+        f64::from(1.0f32 / 16_777_216.0)
+    );
 }
 
 #[test]

@@ -98,7 +98,7 @@ fn cumsum_factors<T: FastFloat>(
         for i in s..e {
             if i > s {
                 for (rk, &a) in r.iter_mut().zip(&m.a) {
-                    *rk = *rk + m.delta[i] * a;
+                    *rk += m.delta[i] * a;
                 }
             }
             for k in 0..n {
@@ -119,7 +119,7 @@ fn cumsum_factors<T: FastFloat>(
                 }
                 if j > s {
                     for (rk, &a) in r.iter_mut().zip(&m.a) {
-                        *rk = *rk + m.delta[j] * a;
+                        *rk += m.delta[j] * a;
                     }
                 }
             }
@@ -130,7 +130,7 @@ fn cumsum_factors<T: FastFloat>(
 #[inline(always)]
 fn mul_assign<T: FastFloat>(p: &mut [T], a: &[T]) {
     for (x, &y) in p.iter_mut().zip(a) {
-        *x = *x * y;
+        *x *= y;
     }
 }
 
@@ -143,7 +143,14 @@ fn mul_into<T: FastFloat>(dst: &mut [T], a: &[T], b: &[T]) {
 
 /// Rows `s..e` (chunk `c`) of α̃ into `rows` (`(e - s) × L`, row-major), with scratch
 /// `kbuf` (`≥ N × s`).
-fn row_chunk<T: FastFloat>(v: &View<'_, T>, f: &Factors<T>, chunk: usize, c: usize, rows: &mut [T], kbuf: &mut [T]) {
+fn row_chunk<T: FastFloat>(
+    v: &View<'_, T>,
+    f: &Factors<T>,
+    chunk: usize,
+    c: usize,
+    rows: &mut [T],
+    kbuf: &mut [T],
+) {
     let (l, n) = (v.len, v.state);
     let s = c * chunk;
     let h = rows.len() / l;
@@ -195,8 +202,17 @@ fn panel<T: FastFloat>(q: &[T], n: usize, kt: &[T], s: usize, out: &mut [T], ld:
 }
 
 /// [`panel`] by faer's GEMM.
-pub(crate) fn panel_faer<T: FastFloat>(q: &[T], n: usize, kt: &[T], s: usize, out: &mut [T], ld: usize, h: usize) {
-    let dst = faer::mat::from_row_major_slice_with_stride_mut(&mut out[..(h - 1) * ld + s], h, s, ld);
+pub(crate) fn panel_faer<T: FastFloat>(
+    q: &[T],
+    n: usize,
+    kt: &[T],
+    s: usize,
+    out: &mut [T],
+    ld: usize,
+    h: usize,
+) {
+    let dst =
+        faer::mat::from_row_major_slice_with_stride_mut(&mut out[..(h - 1) * ld + s], h, s, ld);
     let lhs = faer::mat::from_row_major_slice(q, h, n);
     let rhs = faer::mat::from_row_major_slice(kt, n, s);
     matmul(dst, lhs, rhs, None, T::one(), Parallelism::None);
@@ -204,13 +220,29 @@ pub(crate) fn panel_faer<T: FastFloat>(q: &[T], n: usize, kt: &[T], s: usize, ou
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-fn panel_avx512<T: FastFloat, const W: usize>(q: &[T], n: usize, kt: &[T], s: usize, out: &mut [T], ld: usize, h: usize) {
+fn panel_avx512<T: FastFloat, const W: usize>(
+    q: &[T],
+    n: usize,
+    kt: &[T],
+    s: usize,
+    out: &mut [T],
+    ld: usize,
+    h: usize,
+) {
     panel_blocked::<T, W, 4, true>(q, n, kt, s, out, ld, h)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn panel_avx2<T: FastFloat, const W: usize>(q: &[T], n: usize, kt: &[T], s: usize, out: &mut [T], ld: usize, h: usize) {
+fn panel_avx2<T: FastFloat, const W: usize>(
+    q: &[T],
+    n: usize,
+    kt: &[T],
+    s: usize,
+    out: &mut [T],
+    ld: usize,
+    h: usize,
+) {
     panel_blocked::<T, W, 2, true>(q, n, kt, s, out, ld, h)
 }
 
@@ -256,12 +288,24 @@ fn panel_blocked<T: FastFloat, const W: usize, const V: usize, const FMA: bool>(
             j0 += blk;
         }
         for r in r0..r0 + R {
-            panel_scalar_row(&q[r * n..(r + 1) * n], kt, s, jfull, &mut out[r * ld..r * ld + s]);
+            panel_scalar_row(
+                &q[r * n..(r + 1) * n],
+                kt,
+                s,
+                jfull,
+                &mut out[r * ld..r * ld + s],
+            );
         }
         r0 += R;
     }
     for r in r0..h {
-        panel_scalar_row(&q[r * n..(r + 1) * n], kt, s, 0, &mut out[r * ld..r * ld + s]);
+        panel_scalar_row(
+            &q[r * n..(r + 1) * n],
+            kt,
+            s,
+            0,
+            &mut out[r * ld..r * ld + s],
+        );
     }
 }
 
@@ -270,7 +314,7 @@ fn panel_scalar_row<T: FastFloat>(q: &[T], kt: &[T], s: usize, from: usize, out:
     for (j, o) in out.iter_mut().enumerate().skip(from) {
         let mut acc = T::zero();
         for (k, &qk) in q.iter().enumerate() {
-            acc = acc + qk * kt[k * s + j];
+            acc += qk * kt[k * s + j];
         }
         *o = acc;
     }
@@ -307,18 +351,33 @@ fn diagonal<T: FastFloat>(v: &View<'_, T>, s: usize, h: usize, rows: &mut [T]) {
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
-fn diagonal_avx512<T: FastFloat, const W: usize>(v: &View<'_, T>, s: usize, h: usize, rows: &mut [T]) {
+fn diagonal_avx512<T: FastFloat, const W: usize>(
+    v: &View<'_, T>,
+    s: usize,
+    h: usize,
+    rows: &mut [T],
+) {
     diagonal_lanes::<T, W, true>(v, s, h, rows)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-fn diagonal_avx2<T: FastFloat, const W: usize>(v: &View<'_, T>, s: usize, h: usize, rows: &mut [T]) {
+fn diagonal_avx2<T: FastFloat, const W: usize>(
+    v: &View<'_, T>,
+    s: usize,
+    h: usize,
+    rows: &mut [T],
+) {
     diagonal_lanes::<T, W, true>(v, s, h, rows)
 }
 
 #[inline(always)]
-fn diagonal_lanes<T: FastFloat, const W: usize, const FMA: bool>(v: &View<'_, T>, s: usize, h: usize, rows: &mut [T]) {
+fn diagonal_lanes<T: FastFloat, const W: usize, const FMA: bool>(
+    v: &View<'_, T>,
+    s: usize,
+    h: usize,
+    rows: &mut [T],
+) {
     let (l, n) = (v.len, v.state);
     let nv = h.div_ceil(W);
     let mut qv = vec![[T::zero(); W]; n * nv];
@@ -349,7 +408,7 @@ fn diagonal_lanes<T: FastFloat, const W: usize, const FMA: bool>(v: &View<'_, T>
             for (k, &ak) in a.iter().enumerate() {
                 for q in &mut qv[k * nv..k * nv + active] {
                     for x in q.iter_mut() {
-                        *x = *x * ak;
+                        *x *= ak;
                     }
                 }
             }
@@ -415,8 +474,8 @@ pub(crate) fn check_result<T: FastFloat>(
 /// panel as the GEMM $Q_c (K^{(c)})^\top$ of the [module docs](super); rows of chunks in
 /// parallel.
 ///
-/// Accuracy (F1): $|\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le \gamma_{i-j+N+1}M_{ij}
-/// + \eta$ against the exact path ([`super::entry_bound`]); no division, so no overflow for
+/// Accuracy (F1): $|\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le
+/// \gamma_{i-j+N+1}M_{ij} + \eta$ against the exact path ([`super::entry_bound`]); no division, so no overflow for
 /// $|\bar A| \le 1$ at any length.
 ///
 /// # Errors
@@ -506,9 +565,20 @@ mod tests {
     /// row and column tail.
     #[test]
     fn panel_kernels_agree_with_faer() {
-        for &(h, n, s) in &[(1usize, 16usize, 1usize), (4, 16, 32), (7, 16, 77), (64, 16, 128), (5, 3, 33), (9, 1, 200)] {
-            let q: Vec<f64> = (0..h * n).map(|i| ((i * 7919) % 101) as f64 / 50.0 - 1.0).collect();
-            let kt: Vec<f64> = (0..n * s).map(|i| ((i * 104_729) % 97) as f64 / 48.0 - 1.0).collect();
+        for &(h, n, s) in &[
+            (1usize, 16usize, 1usize),
+            (4, 16, 32),
+            (7, 16, 77),
+            (64, 16, 128),
+            (5, 3, 33),
+            (9, 1, 200),
+        ] {
+            let q: Vec<f64> = (0..h * n)
+                .map(|i| ((i * 7919) % 101) as f64 / 50.0 - 1.0)
+                .collect();
+            let kt: Vec<f64> = (0..n * s)
+                .map(|i| ((i * 104_729) % 97) as f64 / 48.0 - 1.0)
+                .collect();
             let ld = s + 3;
             let mut a = vec![0.0; h * ld];
             let mut b = vec![0.0; h * ld];

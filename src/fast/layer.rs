@@ -132,7 +132,8 @@ fn one_channel<T: FastFloat>(
     s.bbar.clear();
     for (t, &dt) in delta.iter().enumerate() {
         s.abar.extend(a.iter().map(|&x| dt * x));
-        s.bbar.extend(bt[t * n..(t + 1) * n].iter().map(|&x| dt * x));
+        s.bbar
+            .extend(bt[t * n..(t + 1) * n].iter().map(|&x| dt * x));
     }
     super::exp_in_place(&mut s.abar);
     s.p.resize(n, T::zero());

@@ -134,7 +134,7 @@ impl FastFloat for f32 {
     #[inline(always)]
     fn exp_lanes_with<const W: usize, const FMA: bool>(x: &mut [f32; W]) {
         const LOG2E: f32 = std::f32::consts::LOG2_E;
-        const LN2_HI: f32 = 0.693_359_375; // 355/512: k · LN2_HI is exact for |k| < 2^15
+        const LN2_HI: f32 = 0.693_359_4; // 355/512: k · LN2_HI is exact for |k| < 2^15
         const LN2_LO: f32 = -2.121_944_4e-4;
         const MAGIC: f32 = 12_582_912.0; // 1.5 · 2^23: adding it rounds to an integer
         const LO: f32 = -87.33; // ln λ ≈ −87.336
@@ -145,7 +145,15 @@ impl FastFloat for f32 {
             let kf = t - MAGIC;
             let r = madd::<f32, FMA>(-kf, LN2_LO, madd::<f32, FMA>(-kf, LN2_HI, xv));
             let mut p = 1.0 / 5040.0;
-            for c in [1.0 / 720.0, 1.0 / 120.0, 1.0 / 24.0, 1.0 / 6.0, 0.5, 1.0, 1.0] {
+            for c in [
+                1.0 / 720.0,
+                1.0 / 120.0,
+                1.0 / 24.0,
+                1.0 / 6.0,
+                0.5,
+                1.0,
+                1.0,
+            ] {
                 p = madd::<f32, FMA>(p, r, c);
             }
             // k sits in the low mantissa bits of t (no float → int conversion: it vectorises)
@@ -168,7 +176,7 @@ impl FastFloat for f64 {
     #[inline(always)]
     fn exp_lanes_with<const W: usize, const FMA: bool>(x: &mut [f64; W]) {
         const LOG2E: f64 = std::f64::consts::LOG2_E;
-        const LN2_HI: f64 = 6.931_471_803_691_238_2e-1;
+        const LN2_HI: f64 = 6.931_471_803_691_238e-1;
         const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
         const MAGIC: f64 = 6_755_399_441_055_744.0; // 1.5 · 2^52
         const LO: f64 = -708.39; // ln λ ≈ −708.396
@@ -230,10 +238,12 @@ pub fn simd_level() -> &'static str {
     {
         use std::sync::OnceLock;
         static LEVEL: OnceLock<&'static str> = OnceLock::new();
-        *LEVEL.get_or_init(|| {
+        LEVEL.get_or_init(|| {
             if std::arch::is_x86_feature_detected!("avx512f") {
                 "avx512"
-            } else if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+            } else if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
                 "avx2+fma"
             } else {
                 "portable"

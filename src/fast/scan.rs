@@ -11,8 +11,8 @@
 
 use rayon::prelude::*;
 
-use super::{check_out, madd, FastFloat};
 pub use super::simd_level;
+use super::{check_out, madd, FastFloat};
 use crate::error::{Error, Result};
 
 /// Inputs of [`scan_into`], in `mamba_ssm`'s layout (variable `B`, `C`, real `A`, no

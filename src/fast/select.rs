@@ -61,7 +61,7 @@ pub(crate) fn row_into<T: FastFloat>(v: &View<'_, T>, i: usize, out: &mut [T], p
         out[j] = dot(p, &v.bbar[j * n..(j + 1) * n]);
         if j > 0 {
             for (x, &a) in p.iter_mut().zip(&v.abar[j * n..(j + 1) * n]) {
-                *x = *x * a;
+                *x *= a;
             }
         }
     }
@@ -82,7 +82,7 @@ pub(crate) fn band_into<T: FastFloat>(v: &View<'_, T>, k: usize, out: &mut [T], 
             *slot = dot(p, &v.bbar[j * n..(j + 1) * n]);
             if j > 0 {
                 for (x, &a) in p.iter_mut().zip(&v.abar[j * n..(j + 1) * n]) {
-                    *x = *x * a;
+                    *x *= a;
                 }
             }
         }
@@ -96,12 +96,12 @@ fn dot<T: FastFloat>(a: &[T], b: &[T]) -> T {
     let mut cb = b.chunks_exact(4);
     for (x, y) in (&mut ca).zip(&mut cb) {
         for t in 0..4 {
-            acc[t] = acc[t] + x[t] * y[t];
+            acc[t] += x[t] * y[t];
         }
     }
     let mut s = (acc[0] + acc[2]) + (acc[1] + acc[3]);
     for (&x, &y) in ca.remainder().iter().zip(cb.remainder()) {
-        s = s + x * y;
+        s += x * y;
     }
     s
 }

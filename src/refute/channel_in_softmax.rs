@@ -8,7 +8,9 @@
 use proptest::strategy::{BoxedStrategy, Strategy};
 use serde_json::{json, Value};
 
-use super::{cert_exact, cert_index, exact_doc, float_doc, parse_doc, Conjecture, Params, Refutation};
+use super::{
+    cert_exact, cert_index, exact_doc, float_doc, parse_doc, Conjecture, Params, Refutation,
+};
 use crate::interchange::Object;
 use crate::report::exact_json;
 use crate::scalar::{Exact, Field};
@@ -108,14 +110,21 @@ impl Conjecture for ChannelInSoftmax {
             }
             Some("row_sum") => {
                 let s = claimed("sum")?;
-                let actual = a.row(i).iter().fold(Exact::from_integer(0.into()), |acc, x| acc + x);
+                let actual = a
+                    .row(i)
+                    .iter()
+                    .fold(Exact::from_integer(0.into()), |acc, x| acc + x);
                 if s != actual {
-                    return Err(format!("certificate.sum: {s} differs from the recomputed row sum {actual}"));
+                    return Err(format!(
+                        "certificate.sum: {s} differs from the recomputed row sum {actual}"
+                    ));
                 }
                 if s == Exact::from_integer(1.into()) {
                     return Err(format!("certificate.sum: row {i} sums to 1"));
                 }
-                Ok(format!("row {i} of α̃ sums to {s} ≠ 1, but softmax rows sum to 1 (T6a)"))
+                Ok(format!(
+                    "row {i} of α̃ sums to {s} ≠ 1, but softmax rows sum to 1 (T6a)"
+                ))
             }
             other => Err(format!("certificate.kind: unknown kind {other:?}")),
         }

@@ -41,13 +41,25 @@ impl Conjecture for DiagonalRealisation {
     }
     fn strategy(&self, p: &Params) -> BoxedStrategy<Self::Case> {
         let len = p.len.max(1);
-        strategies::lower_triangular_with_rank(1..=len, 1..=p.state.max(1).min(len.div_ceil(2))).boxed()
+        strategies::lower_triangular_with_rank(1..=len, 1..=p.state.max(1).min(len.div_ceil(2)))
+            .boxed()
     }
     fn check(&self, m: &Self::Case, _: &Params) -> Result<(), Refutation> {
         let rank = semiseparable_rank_exact(m).rank;
         match realise_diagonal(m) {
-            Ok(DiagonalOutcome::Found(ch)) if ch.state() <= rank.max(1) && hidden_attention(&ch).ok().as_ref() == Some(m) => Ok(()),
-            Ok(DiagonalOutcome::Found(ch)) => Err(candidate(m, rank, format!("the construction returned state {} (rank {rank})", ch.state()))),
+            Ok(DiagonalOutcome::Found(ch))
+                if ch.state() <= rank.max(1) && hidden_attention(&ch).ok().as_ref() == Some(m) =>
+            {
+                Ok(())
+            }
+            Ok(DiagonalOutcome::Found(ch)) => Err(candidate(
+                m,
+                rank,
+                format!(
+                    "the construction returned state {} (rank {rank})",
+                    ch.state()
+                ),
+            )),
             Ok(DiagonalOutcome::NotFound(ce)) => Err(candidate(m, rank, ce.reason.clone())),
             Err(e) => Err(candidate(m, rank, format!("realisation failed: {e}"))),
         }

@@ -15,9 +15,9 @@ use super::{cert_exact, cert_index, exact_doc, float_doc, Conjecture, Params, Re
 use crate::interchange::Object;
 use crate::report::exact_json;
 use crate::scalar::{Class, Exact, Field};
-use crate::theorems::bound::gamma;
 use crate::ssm::{hidden_attention_row, Channel};
 use crate::strategies;
+use crate::theorems::bound::gamma;
 
 /// Identifier.
 pub const ID: &str = "factored-float";
@@ -79,12 +79,20 @@ fn first_break<T: Field>(ch: &Channel<T>, eps: f64) -> Option<Value> {
             q.push(ch.c(t)[s].clone() * &p[s]);
             k.push(ch.bbar(t)[s].clone() / &p[s]);
             let normal = |v: &T| matches!(v.class(), Class::Normal | Class::Zero);
-            if first_abnormal == l && !(p[s].class() == Class::Normal && normal(&q[t * n + s]) && normal(&k[t * n + s])) {
+            if first_abnormal == l
+                && !(p[s].class() == Class::Normal
+                    && normal(&q[t * n + s])
+                    && normal(&k[t * n + s]))
+            {
                 first_abnormal = t;
             }
         }
     }
-    let start = if eps >= gamma(3 * l + n + 4, T::unit_roundoff()) { first_abnormal } else { 0 };
+    let start = if eps >= gamma(3 * l + n + 4, T::unit_roundoff()) {
+        first_abnormal
+    } else {
+        0
+    };
     let exact = ch.to_exact();
     let abs = exact.map(|v| v.abs_val());
     let eps = Exact::from_f64(eps);
@@ -99,7 +107,9 @@ fn first_break<T: Field>(ch: &Channel<T>, eps: f64) -> Option<Value> {
             let (e, mag) = (&row[j], &mags[j]);
             let err = f.is_finite_val().then(|| (f.to_exact() - e).abs_val());
             if err.as_ref().map_or(true, |err| *err > mag.clone() * &eps) {
-                let rel = err.map_or(f64::INFINITY, |err| err.to_f64() / mag.to_f64().max(f64::MIN_POSITIVE));
+                let rel = err.map_or(f64::INFINITY, |err| {
+                    err.to_f64() / mag.to_f64().max(f64::MIN_POSITIVE)
+                });
                 return Some(json!({
                     "kind": "float_disagreement", "dtype": T::NAME, "row": i, "col": j,
                     "float_value": f.to_f64(),
@@ -143,8 +153,16 @@ impl Conjecture for FactoredFloat {
             None => Ok(()),
             Some(certificate) => {
                 let mut measured = std::collections::BTreeMap::new();
-                measured.insert("break_length".into(), certificate["row"].as_f64().unwrap_or(0.0) + 1.0);
-                measured.insert("relative_error".into(), certificate["relative_error"].as_f64().unwrap_or(f64::INFINITY));
+                measured.insert(
+                    "break_length".into(),
+                    certificate["row"].as_f64().unwrap_or(0.0) + 1.0,
+                );
+                measured.insert(
+                    "relative_error".into(),
+                    certificate["relative_error"]
+                        .as_f64()
+                        .unwrap_or(f64::INFINITY),
+                );
                 Err(Refutation {
                     case: exact_doc(Object::Channel(exact.clone())),
                     case_float: float_doc(Object::Channel(exact)),
@@ -157,7 +175,10 @@ impl Conjecture for FactoredFloat {
     }
     fn verify(&self, case: &Value, cert: &Value, p: &Params) -> Result<String, String> {
         let ch = channel_of(case)?;
-        let dtype = cert.get("dtype").and_then(Value::as_str).ok_or("certificate.dtype: missing")?;
+        let dtype = cert
+            .get("dtype")
+            .and_then(Value::as_str)
+            .ok_or("certificate.dtype: missing")?;
         let (i, j) = (cert_index(cert, "row")?, cert_index(cert, "col")?);
         if i >= ch.len() || j > i {
             return Err(format!("certificate.row/col: ({i}, {j}) is not on or below the diagonal of a {0}×{0} matrix", ch.len()));
@@ -174,7 +195,11 @@ impl Conjecture for FactoredFloat {
                     return Err("counterexample: entries are not f32 values".into());
                 }
                 let f = naive_entry(&c32, i, j);
-                (f.is_finite_val(), f.to_f64(), f.is_finite_val().then(|| f.to_exact()))
+                (
+                    f.is_finite_val(),
+                    f.to_f64(),
+                    f.is_finite_val().then(|| f.to_exact()),
+                )
             }
             "f64" => {
                 let c64 = ch.map(|v| v.to_f64());
@@ -182,13 +207,19 @@ impl Conjecture for FactoredFloat {
                     return Err("counterexample: entries are not f64 values".into());
                 }
                 let f = naive_entry(&c64, i, j);
-                (f.is_finite_val(), f, f.is_finite_val().then(|| f.to_exact()))
+                (
+                    f.is_finite_val(),
+                    f,
+                    f.is_finite_val().then(|| f.to_exact()),
+                )
             }
             d => return Err(format!("certificate.dtype: unknown dtype `{d}`")),
         };
         let mag = magnitude(&ch, i, j);
         match f {
-            (false, v, _) => Ok(format!("the {dtype} factored entry ({i}, {j}) is {v}: not finite, exact value {exact}")),
+            (false, v, _) => Ok(format!(
+                "the {dtype} factored entry ({i}, {j}) is {v}: not finite, exact value {exact}"
+            )),
             (true, v, Some(fe)) => {
                 let err = (fe - &exact).abs_val();
                 if err > mag.clone() * Exact::from_f64(p.eps) {
@@ -199,7 +230,11 @@ impl Conjecture for FactoredFloat {
                         p.eps * mag.to_f64()
                     ))
                 } else {
-                    Err(format!("certificate: the recomputed error {:e} is within ε·magnitude {:e}", err.to_f64(), p.eps * mag.to_f64()))
+                    Err(format!(
+                        "certificate: the recomputed error {:e} is within ε·magnitude {:e}",
+                        err.to_f64(),
+                        p.eps * mag.to_f64()
+                    ))
                 }
             }
             _ => unreachable!("finite floats have an exact value"),

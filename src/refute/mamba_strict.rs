@@ -10,7 +10,9 @@
 use proptest::strategy::{BoxedStrategy, Strategy};
 use serde_json::{json, Value};
 
-use super::{cert_exact, cert_index, exact_matrix_json, parse_exact_matrix, Conjecture, Params, Refutation};
+use super::{
+    cert_exact, cert_index, exact_matrix_json, parse_exact_matrix, Conjecture, Params, Refutation,
+};
 use crate::construct::function::{linear_limit_bound, LinearAttentionLayer};
 use crate::report::exact_json;
 use crate::scalar::{Exact, Field};
@@ -36,8 +38,17 @@ struct Gap {
     bound: f64,
 }
 
-fn first_gap(layer: &LinearAttentionLayer<f64>, x: &Matrix<f64>, delta: f64, eps: f64) -> Result<Option<Gap>, String> {
-    let s6 = layer.to_mamba(delta, A).map_err(|e| e.to_string())?.output(x).map_err(|e| e.to_string())?;
+fn first_gap(
+    layer: &LinearAttentionLayer<f64>,
+    x: &Matrix<f64>,
+    delta: f64,
+    eps: f64,
+) -> Result<Option<Gap>, String> {
+    let s6 = layer
+        .to_mamba(delta, A)
+        .map_err(|e| e.to_string())?
+        .output(x)
+        .map_err(|e| e.to_string())?;
     let exact_layer = LinearAttentionLayer {
         w_q: layer.w_q.map(|v| v.to_exact()),
         w_k: layer.w_k.map(|v| v.to_exact()),
@@ -53,15 +64,33 @@ fn first_gap(layer: &LinearAttentionLayer<f64>, x: &Matrix<f64>, delta: f64, eps
         for c in 0..v.cols() {
             let mag: f64 = (0..=i)
                 .map(|j| {
-                    let qk: f64 = head.queries().row(i).iter().zip(head.keys().row(j)).map(|(q, k)| (q * k).abs()).sum();
+                    let qk: f64 = head
+                        .queries()
+                        .row(i)
+                        .iter()
+                        .zip(head.keys().row(j))
+                        .map(|(q, k)| (q * k).abs())
+                        .sum();
                     qk * v.get(j, c).abs()
                 })
                 .sum();
             let allowance = 8.0 * (3 * l + n + 16) as f64 * f64::unit_roundoff() * mag;
             let s = *s6.get(i, c);
-            let gap = if s.is_finite() { (s.to_exact() - lin.get(i, c)).abs_val().to_f64() } else { f64::INFINITY };
+            let gap = if s.is_finite() {
+                (s.to_exact() - lin.get(i, c)).abs_val().to_f64()
+            } else {
+                f64::INFINITY
+            };
             if gap - allowance > eps {
-                return Ok(Some(Gap { row: i, coord: c, s6: s, linear: lin.get(i, c).clone(), gap, allowance, bound: *bound.get(i, c) }));
+                return Ok(Some(Gap {
+                    row: i,
+                    coord: c,
+                    s6: s,
+                    linear: lin.get(i, c).clone(),
+                    gap,
+                    allowance,
+                    bound: *bound.get(i, c),
+                }));
             }
         }
     }
@@ -91,7 +120,12 @@ impl Conjecture for MambaStrict {
         )
     }
     fn strategy(&self, p: &Params) -> BoxedStrategy<Self::Case> {
-        strategies::linear_attention_layer_with_tokens::<f64>(1..=p.len.max(1), 1..=3, 1..=p.state.max(1)).boxed()
+        strategies::linear_attention_layer_with_tokens::<f64>(
+            1..=p.len.max(1),
+            1..=3,
+            1..=p.state.max(1),
+        )
+        .boxed()
     }
     fn check(&self, (layer, x): &Self::Case, p: &Params) -> Result<(), Refutation> {
         match first_gap(layer, x, p.delta, p.eps) {
@@ -122,18 +156,35 @@ impl Conjecture for MambaStrict {
     fn verify(&self, case: &Value, cert: &Value, p: &Params) -> Result<String, String> {
         let mat = |k: &str| -> Result<Matrix<f64>, String> {
             let v = case.get(k).ok_or(format!("counterexample.{k}: missing"))?;
-            to_f64_matrix(&parse_exact_matrix(v, &format!("counterexample.{k}"))?, &format!("counterexample.{k}"))
+            to_f64_matrix(
+                &parse_exact_matrix(v, &format!("counterexample.{k}"))?,
+                &format!("counterexample.{k}"),
+            )
         };
-        let layer = LinearAttentionLayer { w_q: mat("w_q")?, w_k: mat("w_k")?, w_v: mat("w_v")? };
+        let layer = LinearAttentionLayer {
+            w_q: mat("w_q")?,
+            w_k: mat("w_k")?,
+            w_v: mat("w_v")?,
+        };
         let x = mat("tokens")?;
-        let delta = case.get("delta").and_then(Value::as_f64).ok_or("counterexample.delta: missing")?;
+        let delta = case
+            .get("delta")
+            .and_then(Value::as_f64)
+            .ok_or("counterexample.delta: missing")?;
         if delta != p.delta {
-            return Err(format!("counterexample.delta: {delta:e} differs from search.delta = {:e}", p.delta));
+            return Err(format!(
+                "counterexample.delta: {delta:e} differs from search.delta = {:e}",
+                p.delta
+            ));
         }
         let (i, c) = (cert_index(cert, "row")?, cert_index(cert, "coord")?);
-        let g = first_gap(&layer, &x, delta, p.eps)?.ok_or("certificate: the recomputed S6 output is within ε + allowance everywhere")?;
+        let g = first_gap(&layer, &x, delta, p.eps)?
+            .ok_or("certificate: the recomputed S6 output is within ε + allowance everywhere")?;
         if (g.row, g.coord) != (i, c) {
-            return Err(format!("certificate.row/coord: the first gap is at ({}, {}), not ({i}, {c})", g.row, g.coord));
+            return Err(format!(
+                "certificate.row/coord: the first gap is at ({}, {}), not ({i}, {c})",
+                g.row, g.coord
+            ));
         }
         if cert_exact(cert, "linear_exact")? != g.linear {
             return Err("certificate.linear_exact: differs from the recomputed exact linear attention output".into());

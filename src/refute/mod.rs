@@ -134,8 +134,13 @@ pub fn exact_matrix_json(m: &crate::tensor::Matrix<crate::scalar::Exact>) -> Val
 ///
 /// # Errors
 /// A message naming `field[i][j]` or a ragged row.
-pub fn parse_exact_matrix(v: &Value, field: &str) -> Result<crate::tensor::Matrix<crate::scalar::Exact>, String> {
-    let rows = v.as_array().ok_or(format!("{field}: not an array of rows"))?;
+pub fn parse_exact_matrix(
+    v: &Value,
+    field: &str,
+) -> Result<crate::tensor::Matrix<crate::scalar::Exact>, String> {
+    let rows = v
+        .as_array()
+        .ok_or(format!("{field}: not an array of rows"))?;
     let mut data = Vec::new();
     let mut cols = None;
     for (i, r) in rows.iter().enumerate() {
@@ -149,10 +154,13 @@ pub fn parse_exact_matrix(v: &Value, field: &str) -> Result<crate::tensor::Matri
                 Value::Number(n) => n.as_i64().map(|k| crate::scalar::ratio(k, 1)),
                 _ => None,
             };
-            data.push(e.ok_or(format!("{field}[{i}][{j}]: not a rational \"p/q\" with q ≠ 0"))?);
+            data.push(e.ok_or(format!(
+                "{field}[{i}][{j}]: not a rational \"p/q\" with q ≠ 0"
+            ))?);
         }
     }
-    crate::tensor::Matrix::from_row_major(rows.len(), cols.unwrap_or(0), data).map_err(|e| format!("{field}: {e}"))
+    crate::tensor::Matrix::from_row_major(rows.len(), cols.unwrap_or(0), data)
+        .map_err(|e| format!("{field}: {e}"))
 }
 
 /// A non-negative integer field of a certificate.
@@ -174,7 +182,9 @@ pub fn cert_exact(cert: &Value, key: &str) -> Result<crate::scalar::Exact, Strin
     cert.get(key)
         .and_then(Value::as_str)
         .and_then(crate::scalar::parse_exact)
-        .ok_or(format!("certificate.{key}: missing or not a rational \"p/q\""))
+        .ok_or(format!(
+            "certificate.{key}: missing or not a rational \"p/q\""
+        ))
 }
 
 /// A violation: the case (exact and float JSON), the certificate and measured values.
@@ -234,7 +244,12 @@ pub trait Conjecture {
 
 /// Draw up to `p.cases` cases, stop at the first violation and shrink it; `tick` runs after
 /// each case; setting `stop` ends the search early (what was found so far is reported).
-pub fn search<C: Conjecture>(c: &C, p: &Params, stop: &AtomicBool, mut tick: impl FnMut()) -> Report {
+pub fn search<C: Conjecture>(
+    c: &C,
+    p: &Params,
+    stop: &AtomicBool,
+    mut tick: impl FnMut(),
+) -> Report {
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes(p.seed));
     let mut runner = TestRunner::new_with_rng(Config::default(), rng);
     let strategy = c.strategy(p);
@@ -295,7 +310,11 @@ pub fn search<C: Conjecture>(c: &C, p: &Params, stop: &AtomicBool, mut tick: imp
     let (case_index, outcome, ce, cef, cert, measured) = match found {
         Some((i, r)) => (
             Some(i),
-            if r.certified { "counterexample" } else { "unproven_candidate" },
+            if r.certified {
+                "counterexample"
+            } else {
+                "unproven_candidate"
+            },
             Some(r.case),
             Some(r.case_float),
             Some(r.certificate),
@@ -305,7 +324,10 @@ pub fn search<C: Conjecture>(c: &C, p: &Params, stop: &AtomicBool, mut tick: imp
     };
     let explanation = match (&ce, &cert) {
         (Some(case), Some(cert)) if outcome == "counterexample" => c.verify(case, cert, p).ok(),
-        (_, Some(cert)) => cert.get("reason").and_then(Value::as_str).map(|r| format!("unproven: {r}")),
+        (_, Some(cert)) => cert
+            .get("reason")
+            .and_then(Value::as_str)
+            .map(|r| format!("unproven: {r}")),
         _ => None,
     };
     Report {
@@ -344,7 +366,11 @@ pub fn search<C: Conjecture>(c: &C, p: &Params, stop: &AtomicBool, mut tick: imp
 /// A message naming the part of the report that does not hold.
 pub fn replay<C: Conjecture>(c: &C, report: &Report) -> Result<String, String> {
     if report.conjecture.id != c.id() {
-        return Err(format!("conjecture.id is `{}`, not `{}`", report.conjecture.id, c.id()));
+        return Err(format!(
+            "conjecture.id is `{}`, not `{}`",
+            report.conjecture.id,
+            c.id()
+        ));
     }
     let p = Params {
         len: report.search.len,
@@ -355,10 +381,18 @@ pub fn replay<C: Conjecture>(c: &C, report: &Report) -> Result<String, String> {
         dtype: report.search.dtype.clone(),
         delta: report.search.delta,
     };
-    match (&report.outcome[..], &report.counterexample, &report.certificate) {
+    match (
+        &report.outcome[..],
+        &report.counterexample,
+        &report.certificate,
+    ) {
         ("counterexample", Some(case), Some(cert)) => c.verify(case, cert, &p),
-        ("counterexample", _, _) => Err("outcome is `counterexample` but counterexample or certificate is missing".into()),
-        (o, _, _) => Err(format!("outcome is `{o}`: there is no certificate to replay")),
+        ("counterexample", _, _) => {
+            Err("outcome is `counterexample` but counterexample or certificate is missing".into())
+        }
+        (o, _, _) => Err(format!(
+            "outcome is `{o}`: there is no certificate to replay"
+        )),
     }
 }
 
@@ -411,7 +445,12 @@ pub fn builtin_ids() -> &'static [&'static str] {
 ///
 /// # Errors
 /// An unknown id.
-pub fn search_builtin(id: &str, p: &Params, stop: &AtomicBool, tick: impl FnMut()) -> Result<Report, String> {
+pub fn search_builtin(
+    id: &str,
+    p: &Params,
+    stop: &AtomicBool,
+    tick: impl FnMut(),
+) -> Result<Report, String> {
     builtin!(id, c => Ok(search(c, p, stop, tick)), Err(format!("unknown conjecture `{id}` (known: {})", builtin_ids().join(", "))))
 }
 

@@ -11,7 +11,9 @@ use proptest::strategy::{BoxedStrategy, Strategy};
 use serde_json::{json, Value};
 
 use super::{cert_index, Conjecture, Params, Refutation};
-use crate::construct::approximation::{exact_attention, magnitude, relu_approximation, relu_bound, Preactivated};
+use crate::construct::approximation::{
+    exact_attention, magnitude, relu_approximation, relu_bound, Preactivated,
+};
 use crate::report::exact_json;
 use crate::scalar::{lift, parse_exact, Field};
 use crate::strategies;
@@ -24,8 +26,20 @@ pub struct PaperApprox;
 
 fn case_json(p: &Preactivated<f64>, exact: bool) -> Value {
     let n = p.state();
-    let num = |v: &f64| if exact { exact_json(&lift(*v).expect("finite")) } else { json!(v) };
-    let rows = |d: &[f64]| Value::Array(d.chunks(n.max(1)).map(|r| Value::Array(r.iter().map(num).collect())).collect());
+    let num = |v: &f64| {
+        if exact {
+            exact_json(&lift(*v).expect("finite"))
+        } else {
+            json!(v)
+        }
+    };
+    let rows = |d: &[f64]| {
+        Value::Array(
+            d.chunks(n.max(1))
+                .map(|r| Value::Array(r.iter().map(num).collect()))
+                .collect(),
+        )
+    };
     json!({
         "kind": "preactivated_channel", "field": if exact { "rational" } else { "f64" },
         "len": p.len(), "state": n,
@@ -36,7 +50,10 @@ fn case_json(p: &Preactivated<f64>, exact: bool) -> Value {
 
 fn case_from_json(v: &Value) -> Result<Preactivated<f64>, String> {
     let num = |x: &Value, f: &str| -> Result<f64, String> {
-        let e = x.as_str().and_then(parse_exact).ok_or(format!("{f}: not a rational \"p/q\""))?;
+        let e = x
+            .as_str()
+            .and_then(parse_exact)
+            .ok_or(format!("{f}: not a rational \"p/q\""))?;
         let d = e.to_f64();
         if lift(d).as_ref() != Some(&e) {
             return Err(format!("{f}: {e} is not an f64 value"));
@@ -44,11 +61,19 @@ fn case_from_json(v: &Value) -> Result<Preactivated<f64>, String> {
         Ok(d)
     };
     let flat = |k: &str, nested: bool| -> Result<Vec<f64>, String> {
-        let arr = v.get(k).and_then(Value::as_array).ok_or(format!("counterexample.{k}: missing"))?;
+        let arr = v
+            .get(k)
+            .and_then(Value::as_array)
+            .ok_or(format!("counterexample.{k}: missing"))?;
         let mut out = Vec::new();
         for (i, x) in arr.iter().enumerate() {
             if nested {
-                for (j, y) in x.as_array().ok_or(format!("counterexample.{k}[{i}]: not a row"))?.iter().enumerate() {
+                for (j, y) in x
+                    .as_array()
+                    .ok_or(format!("counterexample.{k}[{i}]: not a row"))?
+                    .iter()
+                    .enumerate()
+                {
                     out.push(num(y, &format!("counterexample.{k}[{i}][{j}]"))?);
                 }
             } else {
@@ -57,7 +82,12 @@ fn case_from_json(v: &Value) -> Result<Preactivated<f64>, String> {
         }
         Ok(out)
     };
-    let p = Preactivated { z: flat("z", false)?, a: flat("a", false)?, b: flat("b", true)?, c: flat("c", true)? };
+    let p = Preactivated {
+        z: flat("z", false)?,
+        a: flat("a", false)?,
+        b: flat("b", true)?,
+        c: flat("c", true)?,
+    };
     let (l, n) = (p.z.len(), p.a.len());
     if p.b.len() != l * n || p.c.len() != l * n {
         return Err(format!("counterexample.b/c: expected {l}×{n} rows"));
@@ -129,15 +159,20 @@ impl Conjecture for PaperApprox {
         let pre = case_from_json(case)?;
         let (i, j) = (cert_index(cert, "row")?, cert_index(cert, "col")?);
         if i >= pre.len() || j > i {
-            return Err(format!("certificate.row/col: ({i}, {j}) is not on or below the diagonal"));
+            return Err(format!(
+                "certificate.row/col: ({i}, {j}) is not on or below the diagonal"
+            ));
         }
         let exact = exact_attention(&pre).map_err(|e| e.to_string())?;
         let approx = relu_approximation(&pre).map_err(|e| e.to_string())?;
         let mag = magnitude(&pre);
-        let slack = 8.0 * (pre.len() + pre.state() + 8) as f64 * 2.0 * f64::unit_roundoff() * mag.get(i, j);
+        let slack =
+            8.0 * (pre.len() + pre.state() + 8) as f64 * 2.0 * f64::unit_roundoff() * mag.get(i, j);
         let gap = (exact.get(i, j) - approx.get(i, j)).abs();
         if cert.get("gap").and_then(Value::as_f64) != Some(gap) {
-            return Err(format!("certificate.gap: differs from the recomputed {gap:e}"));
+            return Err(format!(
+                "certificate.gap: differs from the recomputed {gap:e}"
+            ));
         }
         if gap - slack > p.eps {
             Ok(format!(
@@ -145,7 +180,9 @@ impl Conjecture for PaperApprox {
                 p.eps
             ))
         } else {
-            Err(format!("certificate: the recomputed gap {gap:e} is within ε + allowance"))
+            Err(format!(
+                "certificate: the recomputed gap {gap:e} is within ε + allowance"
+            ))
         }
     }
 }

@@ -30,14 +30,21 @@ pub struct SoftmaxInChannel;
 
 /// Rows and columns of a `k × k` submatrix of block $H_j$ chosen by Gaussian elimination
 /// with complete pivoting on the f64 block (a heuristic choice; the certificate is exact).
-fn pivot_submatrix(a: &crate::tensor::Matrix<f64>, j: usize, k: usize) -> Option<(Vec<usize>, Vec<usize>)> {
+fn pivot_submatrix(
+    a: &crate::tensor::Matrix<f64>,
+    j: usize,
+    k: usize,
+) -> Option<(Vec<usize>, Vec<usize>)> {
     let l = a.rows();
     let mut rows: Vec<usize> = (j..l).collect();
     let mut cols: Vec<usize> = (0..=j).collect();
     if rows.len() < k || cols.len() < k {
         return None;
     }
-    let mut m: Vec<Vec<f64>> = rows.iter().map(|&r| cols.iter().map(|&c| *a.get(r, c)).collect()).collect();
+    let mut m: Vec<Vec<f64>> = rows
+        .iter()
+        .map(|&r| cols.iter().map(|&c| *a.get(r, c)).collect())
+        .collect();
     for step in 0..k {
         let (mut br, mut bc, mut best) = (step, step, 0.0);
         for (r, row) in m.iter().enumerate().skip(step) {
@@ -88,7 +95,10 @@ impl Conjecture for SoftmaxInChannel {
     }
     fn check(&self, head: &Self::Case, p: &Params) -> Result<(), Refutation> {
         let k = p.state + 1;
-        let approx = head.map(|v| v.to_f64()).attention().expect("finite softmax");
+        let approx = head
+            .map(|v| v.to_f64())
+            .attention()
+            .expect("finite softmax");
         for j in 0..head.len() {
             let Some((rows, cols)) = pivot_submatrix(&approx, j, k) else {
                 continue;
@@ -130,17 +140,27 @@ impl Conjecture for SoftmaxInChannel {
         let bits = cert_index(cert, "bits")? as u32;
         let state = cert_index(cert, "state")?;
         if state != p.state {
-            return Err(format!("certificate.state: {state} differs from search.state = {}", p.state));
+            return Err(format!(
+                "certificate.state: {state} differs from search.state = {}",
+                p.state
+            ));
         }
         if rows.len() <= state {
-            return Err(format!("certificate.rows: a {0}×{0} minor cannot exceed rank N = {state}", rows.len()));
+            return Err(format!(
+                "certificate.rows: a {0}×{0} minor cannot exceed rank N = {state}",
+                rows.len()
+            ));
         }
         let recomputed = certify_softmax_rank(&head, &rows, &cols, bits).ok_or(
             "certificate.rows/cols: the recomputed determinant enclosure contains 0, or the submatrix is not square inside one block",
         )?;
-        let claimed = cert.get("determinant").ok_or("certificate.determinant: missing")?;
+        let claimed = cert
+            .get("determinant")
+            .ok_or("certificate.determinant: missing")?;
         let d = &recomputed.determinant;
-        if claimed.get("lo") != Some(&exact_json(d.lo())) || claimed.get("hi") != Some(&exact_json(d.hi())) {
+        if claimed.get("lo") != Some(&exact_json(d.lo()))
+            || claimed.get("hi") != Some(&exact_json(d.hi()))
+        {
             return Err(format!(
                 "certificate.determinant: differs from the recomputed enclosure [{}, {}]",
                 d.lo(),

@@ -240,7 +240,7 @@ impl Reference {
             } else {
                 f64::INFINITY
             };
-            if !(err <= self.bounds[i]) {
+            if err.is_nan() || err > self.bounds[i] {
                 return Err(self.fail(
                     theorem,
                     T::NAME,

@@ -15,8 +15,11 @@ pub struct CheckRow {
     pub tier: &'static str,
     /// Description of the cases drawn.
     pub cases: &'static str,
-    run: Box<dyn Fn(usize, u64, &mut dyn FnMut()) -> RunStats + Send + Sync>,
+    run: RowRunner,
 }
+
+/// The function a row runs: `(cases, seed, tick) -> stats`.
+type RowRunner = Box<dyn Fn(usize, u64, &mut dyn FnMut()) -> RunStats + Send + Sync>;
 
 impl CheckRow {
     /// Check `cases` cases drawn with `seed`; `tick` is called after each.
@@ -90,18 +93,34 @@ fn case_row<V: Clone + std::fmt::Debug + 'static>(
     }
 }
 
-type LimitCase = (crate::construct::function::LinearAttentionLayer<f64>, crate::tensor::Matrix<f64>, f64, f64);
+type LimitCase = (
+    crate::construct::function::LinearAttentionLayer<f64>,
+    crate::tensor::Matrix<f64>,
+    f64,
+    f64,
+);
 
 fn limit_cases() -> proptest::strategy::BoxedStrategy<LimitCase> {
     use proptest::strategy::Strategy;
-    (strategies::linear_attention_layer_with_tokens::<f64>(1..=24, 1..=4, 1..=4), -4.0f64..-1.0, 0.1f64..8.0)
+    (
+        strategies::linear_attention_layer_with_tokens::<f64>(1..=24, 1..=4, 1..=4),
+        -4.0f64..-1.0,
+        0.1f64..8.0,
+    )
         .prop_map(|((layer, x), e, a)| (layer, x, 10f64.powf(e), a))
         .boxed()
 }
 
-type ObstructionCase = ((Channel<Exact>, Vec<Exact>), crate::attention::SoftmaxHead<Exact>);
+type ObstructionCase = (
+    (Channel<Exact>, Vec<Exact>),
+    crate::attention::SoftmaxHead<Exact>,
+);
 
 fn obstruction_cases() -> proptest::strategy::BoxedStrategy<ObstructionCase> {
     use proptest::strategy::Strategy;
-    (strategies::rational_channel_with_input(1..=8, 1..=3), strategies::rational_softmax_head(1..=6, 1..=2)).boxed()
+    (
+        strategies::rational_channel_with_input(1..=8, 1..=3),
+        strategies::rational_softmax_head(1..=6, 1..=2),
+    )
+        .boxed()
 }

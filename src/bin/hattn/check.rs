@@ -9,7 +9,10 @@ pub fn check(cases: usize, seed: u64, theorems: &[String]) -> ExitCode {
     let rows = suite::rows();
     let known: Vec<&str> = rows.iter().map(|r| r.theorem.id).collect();
     let wanted: Vec<String> = theorems.iter().map(|t| t.to_uppercase()).collect();
-    if let Some(bad) = wanted.iter().find(|t| *t != "ALL" && !known.contains(&t.as_str())) {
+    if let Some(bad) = wanted
+        .iter()
+        .find(|t| *t != "ALL" && !known.contains(&t.as_str()))
+    {
         eprintln!("error: unknown theorem {bad:?} (expected `all` or one of {known:?})");
         return ExitCode::from(2);
     }

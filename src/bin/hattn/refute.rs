@@ -54,7 +54,11 @@ pub fn refute(a: &RefuteArgs) -> ExitCode {
         eprintln!("error: --dtype must be f32 or f64, not `{}`", a.dtype);
         return ExitCode::from(2);
     }
-    if a.len == 0 || a.state == 0 || !(a.eps > 0.0 && a.eps.is_finite()) || !(a.delta > 0.0 && a.delta.is_finite()) {
+    if a.len == 0
+        || a.state == 0
+        || !(a.eps > 0.0 && a.eps.is_finite())
+        || !(a.delta > 0.0 && a.delta.is_finite())
+    {
         eprintln!("error: --len and --state must be ≥ 1, --eps and --delta finite and > 0");
         return ExitCode::from(2);
     }
@@ -72,7 +76,8 @@ pub fn refute(a: &RefuteArgs) -> ExitCode {
     // Ctrl-C: finish the current case and write what was found so far.
     let _ = ctrlc::set_handler(move || s2.store(true, Ordering::Relaxed));
     let bar = ProgressBar::new(a.cases as u64).with_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} cases {per_sec}").expect("static template"),
+        ProgressStyle::with_template("{bar:30} {pos}/{len} cases {per_sec}")
+            .expect("static template"),
     );
     let report = match refute::search_builtin(&a.conjecture, &p, &stop, || bar.inc(1)) {
         Ok(r) => r,
@@ -88,23 +93,40 @@ pub fn refute(a: &RefuteArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let json = a.out.join("report.json");
-    println!("{}: {} after {} cases", report.conjecture.id, report.outcome, report.search.cases_tried);
+    println!(
+        "{}: {} after {} cases",
+        report.conjecture.id, report.outcome, report.search.cases_tried
+    );
     if report.outcome == "unproven_candidate" {
         println!(
             "a candidate was found, but it is not a proof: {}",
-            report.certificate.as_ref().and_then(|c| c.get("reason")).map_or(String::new(), |r| r.to_string())
+            report
+                .certificate
+                .as_ref()
+                .and_then(|c| c.get("reason"))
+                .map_or(String::new(), |r| r.to_string())
         );
-        println!("no certified counterexample; the candidate is in {}", json.display());
+        println!(
+            "no certified counterexample; the candidate is in {}",
+            json.display()
+        );
         return ExitCode::from(1);
     }
     if report.outcome != "counterexample" {
-        println!("no counterexample within the budget; what was searched is in {}", json.display());
+        println!(
+            "no counterexample within the budget; what was searched is in {}",
+            json.display()
+        );
         return ExitCode::from(1);
     }
     match refute::replay_builtin(&report) {
         Ok(why) => {
             println!("certificate re-verified: {why}");
-            println!("report: {} and {}", json.display(), a.out.join("report.md").display());
+            println!(
+                "report: {} and {}",
+                json.display(),
+                a.out.join("report.md").display()
+            );
             ExitCode::SUCCESS
         }
         Err(e) => {
