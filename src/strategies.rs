@@ -8,11 +8,11 @@
 //!
 //! # Examples
 //! ```
-//! use hidden_attention::{strategies, ssm::{scan, hidden_attention}};
+//! use hidden_attention::{strategies, ssm::{self, scan}};
 //! use proptest::prelude::*;
 //! proptest!(|((ch, x) in strategies::rational_channel_with_input(1..=4, 1..=2))| {
 //!     let y = scan(&ch, &x).unwrap().y;
-//!     prop_assert_eq!(hidden_attention(&ch).unwrap().mul_vec(&x).unwrap(), y);
+//!     prop_assert_eq!(ssm::hidden_attention(&ch).unwrap().mul_vec(&x).unwrap(), y);
 //! });
 //! ```
 

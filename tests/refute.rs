@@ -111,6 +111,9 @@ fn malformed_report_json_names_the_field() {
     let mut v = serde_json::to_value(&r).unwrap();
     v["counterexample"]["a_bar"][0] = serde_json::json!(["1/0"]);
     let e = replay_builtin(&serde_json::from_value(v).unwrap()).unwrap_err();
-    assert!(e.contains("counterexample.a_bar[0][0]"), "{e}");
+    assert!(
+        e.contains("counterexample") && e.contains("a_bar[0][0]"),
+        "{e}"
+    );
     assert!(Report::from_json(Path::new("r.json"), "{").is_err());
 }

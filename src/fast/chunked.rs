@@ -488,13 +488,13 @@ pub(crate) fn check_result<T: FastFloat>(
 ///
 /// # Examples
 /// ```
-/// use hidden_attention::{fast, ssm::{hidden_attention, MambaChannel, BRule}};
+/// use hidden_attention::{fast, ssm::{self, MambaChannel, BRule}};
 /// let m = MambaChannel { delta: vec![0.5f64; 5], a: vec![-1.0, -2.0],
 ///                        b: vec![1.0; 10], c: vec![0.5; 10] };
 /// let ch = m.discretize(BRule::Euler).unwrap();
 /// let mut out = vec![0.0; 25];
 /// fast::hidden_attention_into(&ch, 2, &mut out).unwrap();
-/// let slow = hidden_attention(&ch).unwrap();
+/// let slow = ssm::hidden_attention(&ch).unwrap();
 /// for (a, b) in out.iter().zip(slow.data()) { assert!((a - b).abs() < 1e-15); }
 /// ```
 pub fn hidden_attention_into<T: FastFloat>(

@@ -120,12 +120,12 @@ fn dot<T: FastFloat>(a: &[T], b: &[T]) -> T {
 ///
 /// # Examples
 /// ```
-/// use hidden_attention::{fast::{select_into, Selection}, ssm::{MambaChannel, BRule, hidden_attention}};
+/// use hidden_attention::{fast::{select_into, Selection}, ssm::{self, MambaChannel, BRule}};
 /// let m = MambaChannel { delta: vec![0.5f32; 6], a: vec![-1.0; 2], b: vec![1.0; 12], c: vec![1.0; 12] };
 /// let ch = m.discretize(BRule::Euler).unwrap();
 /// let mut row = vec![0.0f32; 6];
 /// select_into(&ch, Selection::Row(5), 64, &mut row).unwrap();
-/// let full = hidden_attention(&ch).unwrap();
+/// let full = ssm::hidden_attention(&ch).unwrap();
 /// assert_eq!(&row[..], full.row(5));
 /// assert!(select_into(&ch, Selection::Row(6), 64, &mut row).is_err());
 /// ```

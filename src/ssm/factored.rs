@@ -36,11 +36,11 @@ pub struct Factored<T> {
 ///
 /// # Examples
 /// ```
-/// use hidden_attention::{scalar::ratio, ssm::{Channel, factored, hidden_attention}};
+/// use hidden_attention::{scalar::ratio, ssm::{self, Channel, factored}};
 /// let ch = Channel::new(2, 1, vec![ratio(1, 2), ratio(1, 3)], vec![ratio(1, 1); 2],
 ///                       vec![ratio(1, 1), ratio(2, 1)]).unwrap();
 /// let f = factored(&ch).unwrap();
-/// assert_eq!(f.attention(), hidden_attention(&ch).unwrap());
+/// assert_eq!(f.attention(), ssm::hidden_attention(&ch).unwrap());
 /// ```
 pub fn factored<T: Field>(ch: &Channel<T>) -> Result<Factored<T>> {
     let (l, n) = (ch.len(), ch.state());

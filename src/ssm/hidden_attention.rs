@@ -30,10 +30,10 @@ use crate::tensor::{dot, expect_finite_result, Matrix};
 ///
 /// # Examples
 /// ```
-/// use hidden_attention::{scalar::ratio, ssm::{Channel, hidden_attention}};
+/// use hidden_attention::{scalar::ratio, ssm::{self, Channel}};
 /// let ch = Channel::new(2, 1, vec![ratio(1, 2), ratio(1, 2)], vec![ratio(1, 1); 2],
 ///                       vec![ratio(1, 1), ratio(2, 1)]).unwrap();
-/// let a = hidden_attention(&ch).unwrap();
+/// let a = ssm::hidden_attention(&ch).unwrap();
 /// assert_eq!(*a.get(1, 0), ratio(1, 1)); // C_2 · Ā_2 · B̄_1 = 2 · 1/2 · 1
 /// assert_eq!(*a.get(0, 1), ratio(0, 1));
 /// ```
