@@ -120,6 +120,9 @@ fn round(x: &Exact, bits: u32, up: bool) -> Exact {
 /// Lagrange with $e^{|y|} < 2$), then squared $s$ times; endpoints rounded outward to
 /// `bits` significant bits at each step. The lower endpoint stays positive.
 ///
+/// Used by the T6b certificates ([`crate::construct::separation`]); the enclosure is
+/// interval analysis, not formalised in Coq (the proofs use the exp-free form of T6).
+///
 /// # Examples
 /// ```
 /// use hidden_attention::{interval::exp_enclosure, scalar::ratio};

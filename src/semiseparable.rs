@@ -199,6 +199,16 @@ pub fn expect_lower_triangular<T: Field>(m: &Matrix<T>) -> Result<()> {
 /// **Exact semiseparable rank** $\max_j \operatorname{rank} M[j..L, 0..=j]$ with a witness
 /// (T4, T5). Entries above the diagonal are ignored.
 ///
+/// $$\operatorname{ssrank} M = \max_{0\le j<L}\operatorname{rank} M[j..L,\ 0..=j],$$
+///
+/// with a [`Witness`]: a nonsingular square submatrix of the block where the maximum is
+/// reached ([`Witness::verify`] recomputes its exact determinant).
+///
+/// Coq: `ss_rank`, `t4_semiseparable_rank`, `t4_ss_rank_le_state` (T4: at most $N$ for
+/// the $\tilde\alpha$ of a state-$N$ channel), `t5_ss_rank_le_state` (T5: a lower bound
+/// on the state of every realisation) (`proofs/T4_Semiseparable.v`,
+/// `proofs/T5_Realisation.v`).
+///
 /// # Complexity
 /// $O(L^4)$ rational operations (one elimination per split).
 ///
@@ -278,7 +288,27 @@ pub fn default_threshold(sigma_max: f64, rows: usize, cols: usize) -> f64 {
 
 /// **Float semiseparable rank** by faer SVD of every block $H_j$. A singular value counts
 /// when it exceeds `extra + default_threshold(σ_max(H_j), …)`; `extra` is the caller's
-/// bound on the spectral norm of the entry error of $M$ (0 for exact input).
+/// bound on the spectral norm of the entry error of $M$ (0 for exact input):
+///
+/// $$\operatorname{rank}_\tau H_j = \#\{k : \sigma_k(H_j) > \tau_j\},\qquad
+///   \tau_j = \texttt{extra} + \sigma_1(H_j)\max(m_j, n_j)\,2^{-52}.$$
+///
+/// Theorem T4 in floats (Coq: `t4_semiseparable_rank` for the exact rank; the threshold
+/// is numerical analysis, not formalised).
+///
+/// # Examples
+/// ```
+/// use hidden_attention::{scalar::ratio, semiseparable::{semiseparable_rank_exact, semiseparable_rank_f64},
+///                        tensor::Matrix};
+/// // the lower triangle of u uᵀ, u = (1, 2, 3): semiseparable rank 1
+/// let u = [1.0f64, 2.0, 3.0];
+/// let mut m = Matrix::zeros(3, 3);
+/// for i in 0..3 { for j in 0..=i { *m.get_mut(i, j) = u[i] * u[j]; } }
+/// let s = semiseparable_rank_f64(&m, 0.0);
+/// assert_eq!(s.rank, 1);
+/// assert_eq!(s.ranks, vec![1, 1, 1]);
+/// assert_eq!(s.rank, semiseparable_rank_exact(&m.map(|v| ratio(*v as i64, 1))).rank);
+/// ```
 pub fn semiseparable_rank_f64(m: &Matrix<f64>, extra: f64) -> FloatSemiseparableRank {
     let l = m.rows().min(m.cols());
     let mut best = FloatSemiseparableRank {

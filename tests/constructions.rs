@@ -1,17 +1,18 @@
 //! Constructions T2–T7: exact round trips, realisation, certificates, bounds.
 
-use hidden_attention::attention::{GatedLinearHead, LinearHead};
 use hidden_attention::construct::approximation::{
     exact_attention, relu_approximation, relu_bound, relu_bound_closed,
 };
-use hidden_attention::construct::function::{linear_limit_bound, linear_limit_bound_closed};
+use hidden_attention::construct::function::{
+    linear_limit_bound, linear_limit_bound_closed, LinearAttentionLayer,
+};
 use hidden_attention::construct::separation::{
     certify_softmax_rank, enclosure_is_stochastic, softmax_exceeds_state, softmax_obstruction,
     softmax_rank_family,
 };
 use hidden_attention::construct::*;
-use hidden_attention::interval::{exp_enclosure, softmax_enclosure};
-use hidden_attention::scalar::{lift, ratio, Exact, Field};
+use hidden_attention::interval::{exp_enclosure, softmax_enclosure, Interval};
+use hidden_attention::scalar::{ratio, Exact, Field, Real};
 use hidden_attention::semiseparable::semiseparable_rank_exact;
 use hidden_attention::ssm::{hidden_attention as alpha, scan};
 use hidden_attention::strategies;
@@ -89,6 +90,100 @@ proptest! {
         prop_assert!(enclosure_is_stochastic(&softmax_enclosure(&h, 96)));
     }
 
+    /// T6a: every obstruction found on a channel's α̃ re-verifies exactly and names a
+    /// real defect; a positive row-stochastic matrix (what every softmax head has) has
+    /// none, and an obstruction does not verify on it.
+    #[test]
+    fn obstruction_reverifies(
+        (ch, _) in strategies::rational_channel_with_input(1..=8, 1..=3),
+        w in proptest::collection::vec(1i64..=9, 36),
+    ) {
+        let a = alpha(&ch).unwrap();
+        let l = a.rows();
+        let ob = softmax_obstruction(&a);
+        if let Some(ob) = &ob {
+            prop_assert!(ob.verify(&a), "{ob}");
+        }
+        // the obstruction is found iff some causal entry is ≤ 0 or some row sum is ≠ 1
+        let defect = (0..l).any(|i| {
+            let row = &a.row(i)[..=i];
+            row.iter().any(|v| *v <= ratio(0, 1))
+                || row.iter().fold(ratio(0, 1), |s, v| s + v) != ratio(1, 1)
+        });
+        prop_assert_eq!(ob.is_some(), defect);
+        // a positive row-stochastic lower triangle of the same size
+        let mut s = Matrix::zeros(l, l);
+        for i in 0..l {
+            let total: i64 = (0..=i).map(|j| w[(i * 8 + j) % 36]).sum();
+            for j in 0..=i {
+                *s.get_mut(i, j) = ratio(w[(i * 8 + j) % 36], total);
+            }
+        }
+        prop_assert_eq!(softmax_obstruction(&s), None);
+        if let Some(ob) = ob {
+            prop_assert!(!ob.verify(&s), "{ob} verifies on a stochastic matrix");
+        }
+    }
+
+    /// T3 under Mamba's strict A < 0 on random linear-attention layers: the S6 layer of
+    /// `to_mamba(Δ, a)` is within `linear_limit_bound` (plus rounding) of the linear
+    /// layer, the per-entry bound is within the closed form, and the bound is not vacuous:
+    /// dividing Δ by 8 divides the error by more than 4.
+    #[test]
+    fn linear_limit_bound_random(
+        (layer, x) in strategies::linear_attention_layer_with_tokens::<f64>(2..=12, 1..=3, 1..=3),
+        e in -4.0f64..-2.0,
+        a in 0.1f64..4.0,
+    ) {
+        let delta = 10f64.powf(e);
+        let lin = layer.output(&x).unwrap();
+        let head = layer.head(&x).unwrap();
+        let v = layer.values(&x);
+        let l = x.rows();
+        let scale = lin.data().iter().fold(1.0f64, |m, y| m.max(y.abs()));
+        let slack = 64.0 * (l + 8) as f64 * f64::EPSILON * scale * l as f64;
+        let err_at = |d: f64| -> f64 {
+            let s6 = layer.to_mamba(d, a).unwrap().output(&x).unwrap();
+            let bound = linear_limit_bound(&head, &v, d, a);
+            let closed = linear_limit_bound_closed(&head, &v, d, a);
+            let mut worst: f64 = 0.0;
+            for i in 0..l {
+                for (c, closed_c) in closed.iter().enumerate() {
+                    let err = (s6.get(i, c) - lin.get(i, c)).abs();
+                    assert!(err <= bound.get(i, c) + slack, "Δ = {d}: {err} > {}", bound.get(i, c));
+                    assert!(*bound.get(i, c) <= closed_c * (1.0 + 1e-12) + 1e-300);
+                    worst = worst.max(err);
+                }
+            }
+            worst
+        };
+        let (e1, e2) = (err_at(delta), err_at(delta / 8.0));
+        if e1 > 1e3 * slack && delta * a * (l - 1) as f64 <= 0.5 {
+            prop_assert!(e2 < e1 / 4.0, "error does not shrink with Δ: {} then {}", e1, e2);
+        }
+    }
+
+    /// T7 is not exact: on the diagonal the error is Σ_n C_{i,n} B_{i,n} ε_i with
+    /// ε_i = softplus(z_i) − ReLU(z_i) = ln(1 + e^{−|z_i|}) > 0, as predicted.
+    #[test]
+    fn relu_approximation_is_not_exact(p in strategies::preactivated::<f64>(1..=16, 1..=6)) {
+        let exact = exact_attention(&p).unwrap();
+        let approx = relu_approximation(&p).unwrap();
+        let (l, n) = (p.z.len(), p.a.len());
+        for i in 0..l {
+            let cb: f64 = (0..n).map(|k| p.c[i * n + k] * p.b[i * n + k]).sum();
+            let cb_abs: f64 = (0..n).map(|k| (p.c[i * n + k] * p.b[i * n + k]).abs()).sum();
+            let eps = (-p.z[i].abs()).exp().ln_1p();
+            prop_assert!(eps > 0.0 && eps <= std::f64::consts::LN_2);
+            let diff = exact.get(i, i) - approx.get(i, i);
+            let slack = 8.0 * (n + 4) as f64 * f64::EPSILON * cb_abs * (p.z[i].softplus() + p.z[i].max(0.0) + 1.0);
+            prop_assert!((diff - cb * eps).abs() <= slack, "row {}: {} vs {}", i, diff, cb * eps);
+            if (cb * eps).abs() > 2.0 * slack {
+                prop_assert!(diff != 0.0);
+            }
+        }
+    }
+
     /// T7: error within the sharp bound, the sharp bound within the closed one.
     #[test]
     fn relu_bound_holds(p in strategies::preactivated::<f64>(1..=24, 1..=6)) {
@@ -115,8 +210,20 @@ fn softmax_rank_certificates() {
         let c = softmax_exceeds_state(n).expect("certificate");
         assert_eq!(c.size(), n + 1);
         assert!(c.verify());
-        // exact rank of the head's (float-free) score exponent pattern agrees
-        let _ = softmax_rank_family(n);
+        // the certified submatrix is rows n..=2n, columns 0..=n of the family's head
+        assert_eq!(c.head, softmax_rank_family(n));
+        assert_eq!(c.rows, (n..=2 * n).collect::<Vec<_>>());
+        assert_eq!(c.cols, (0..=n).collect::<Vec<_>>());
+        assert!(c.determinant.excludes_zero());
+        // a certificate moved onto another head does not re-verify: the family of n − 1
+        // has fewer positions, so the rows leave its matrix
+        let mut moved = c.clone();
+        moved.head = softmax_rank_family(n - 1);
+        assert!(!moved.verify());
+        // nor does one whose recorded enclosure was altered
+        let mut altered = c.clone();
+        altered.determinant = Interval::point(ratio(1, 1));
+        assert!(!altered.verify());
     }
     // a singular submatrix is not certified (two equal columns need distinct nodes)
     let h = softmax_rank_family(2);
@@ -154,7 +261,6 @@ fn obstruction_certificate_on_channel() {
 
 #[test]
 fn linear_limit_bound_shrinks_with_delta() {
-    use hidden_attention::construct::function::LinearAttentionLayer;
     let w = |r, c, s: f64| {
         Matrix::from_row_major(
             r,
@@ -218,11 +324,6 @@ fn diagonal_realisation_of_generic_channels() {
     };
     assert_eq!(d.state(), 2);
     assert_eq!(alpha(&d).unwrap(), m);
-    let _ = (
-        lift(1.0),
-        GatedLinearHead::<Exact>::new,
-        LinearHead::<Exact>::new,
-    );
 }
 
 #[test]

@@ -72,6 +72,9 @@ pub fn exact_attention<T: Real>(p: &Preactivated<T>) -> Result<Matrix<T>> {
 /// (\mathrm{softplus}(z_i) - \mathrm{ReLU}(z_i))$ and $\mathrm{softplus}(z) - \mathrm{ReLU}(z)
 /// = \ln(1+e^{-|z|}) \in (0, \ln 2]$. See [`relu_bound`].
 ///
+/// Coq: not formalised (an analytic statement about $\exp$ and softplus; the exact
+/// identities it approximates are `t1_scan_eq_hidden_attention` and `t2a_gated_form`).
+///
 /// # Errors
 /// [`Error::InvalidArgument`] if some $A_n > 0$.
 ///
@@ -122,8 +125,25 @@ fn weighted<T: Real>(p: &Preactivated<T>, w: &[T]) -> Matrix<T> {
 /// triangle inequality over $n$. The first (sharp) form is returned, `L × L`; on the
 /// diagonal it is attained when every $C_{i,n}B_{i,n}$ has one sign.
 ///
+/// Theorem T7. Coq: not formalised (the proof above is analysis about $\exp$).
+///
 /// # Errors
 /// [`Error::InvalidArgument`] if some $A_n > 0$.
+///
+/// # Examples
+/// $L = 2$, $N = 1$, $z = (0, 0)$, $A = -1$, $B = C = 1$: $\varepsilon = \ln 2$, $\mathrm{ReLU}(z) = 0$,
+/// so the bound on $(1, 0)$ is $\ln 2\cdot e^{-\ln 2} = \ln 2/2$, attained:
+/// ```
+/// use hidden_attention::construct::approximation::{exact_attention, relu_approximation, relu_bound, Preactivated};
+/// let p = Preactivated { z: vec![0.0f64, 0.0], a: vec![-1.0], b: vec![1.0, 1.0], c: vec![1.0, 1.0] };
+/// let (bound, ln2) = (relu_bound(&p).unwrap(), std::f64::consts::LN_2);
+/// assert!((bound.get(0, 0) - ln2).abs() <= 1e-15);
+/// assert!((bound.get(1, 0) - ln2 / 2.0).abs() <= 1e-15);
+/// assert_eq!(*relu_approximation(&p).unwrap().get(1, 0), 0.0); // ReLU(z_0) = 0
+/// let err = *exact_attention(&p).unwrap().get(1, 0); // Δ_0 e^{−Δ_1} = ln 2 · e^{−ln 2}
+/// assert!((err - bound.get(1, 0)).abs() <= 1e-15); // attained
+/// assert_eq!(*bound.get(0, 1), 0.0);
+/// ```
 pub fn relu_bound<T: Real>(p: &Preactivated<T>) -> Result<Matrix<T>> {
     p.check()?;
     let n = p.state();
@@ -151,10 +171,21 @@ pub fn relu_bound<T: Real>(p: &Preactivated<T>) -> Result<Matrix<T>> {
 }
 
 /// The closed-form bound $\sum_n |C_{i,n}B_{j,n}|(\ln 2 + \mathrm{ReLU}(z_j)\min(1,
-/// |A_n|(i-j)\ln 2))$ of [`relu_bound`], `L × L`.
+/// |A_n|(i-j)\ln 2))$ of [`relu_bound`], `L × L` (T7; Coq: not formalised).
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] if some $A_n > 0$.
+///
+/// # Examples
+/// ```
+/// use hidden_attention::construct::approximation::{relu_bound_closed, Preactivated};
+/// let p = Preactivated { z: vec![2.0f64, 0.0], a: vec![-1.0], b: vec![1.0, 1.0], c: vec![1.0, 1.0] };
+/// let (b, ln2) = (relu_bound_closed(&p).unwrap(), std::f64::consts::LN_2);
+/// assert_eq!(*b.get(0, 0), ln2); // i = j: min(1, |A|·0·ln 2) = 0
+/// assert_eq!(*b.get(1, 0), ln2 + 2.0 * ln2); // ReLU(z_0) = 2, min(1, |A|·1·ln 2) = ln 2
+/// assert_eq!(*b.get(1, 1), ln2); // ReLU(z_1) = 0
+/// assert_eq!(*b.get(0, 1), 0.0); // above the diagonal
+/// ```
 pub fn relu_bound_closed<T: Real>(p: &Preactivated<T>) -> Result<Matrix<T>> {
     p.check()?;
     let ln2 = T::from_f64(std::f64::consts::LN_2);

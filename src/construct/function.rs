@@ -119,7 +119,14 @@ impl<T: Real> S6Layer<T> {
     /// **T2a at function level**: channel $c$ of the layer as the gated linear head with
     /// $q_i = q(\hat x_i)$, $k_j = k_c(\hat x_j)$, $g_k = g_c(\hat x_k)$. The same float
     /// operations as [`Self::channel`], so the head's matrix equals the channel's
-    /// $\tilde\alpha$ bit for bit.
+    /// $\tilde\alpha$ bit for bit:
+    ///
+    /// $$q(\hat x) = W_C\hat x,\qquad k_c(\hat x) = \mathrm{softplus}(\langle w_{\Delta,c},
+    /// \hat x\rangle + b_{\Delta,c})\,W_B\hat x,\qquad g_c(\hat x) = \exp(\Delta_c(\hat x) A_c).$$
+    ///
+    /// Coq: `t2a_gated_form` (`proofs/T2_LinearAttention.v`) for every fixed token
+    /// sequence; that $q$, $k$, $g$ are these functions of the token is the definition of
+    /// the parametrisation, not a theorem.
     ///
     /// # Errors
     /// As [`Self::mamba_channel`].
@@ -230,7 +237,12 @@ impl<T: Field> LinearAttentionLayer<T> {
     /// **T3 at function level, exact**: the layer as S6 channels in the general channel
     /// type — for every value coordinate the channel with $\bar A \equiv 1$,
     /// $\bar B_t = W_K\hat x_t$, $C_t = W_Q\hat x_t$ (one channel, shared), scanned on
-    /// $v_{\cdot,c}$. Its output equals [`Self::output`] exactly over the rationals.
+    /// $v_{\cdot,c}$. Its output equals [`Self::output`] exactly over the rationals:
+    ///
+    /// $$y_{i,c} = \sum_{j\le i}\langle W_Q\hat x_i, W_K\hat x_j\rangle (W_V\hat x_j)_c
+    ///   = \big(\tilde\alpha\, v_{\cdot,c}\big)_i,\qquad \tilde\alpha = \mathrm{tril}(QK^\top).$$
+    ///
+    /// Coq: `t3_linear_head_is_channel` (`proofs/T3_HeadIsChannel.v`).
     ///
     /// # Errors
     /// As [`Self::head`].
@@ -256,6 +268,9 @@ impl<T: Real> LinearAttentionLayer<T> {
     /// \delta$ up to rounding), $A \equiv -a$, $W_B = W_K/\Delta$, $W_C = W_Q$. Then
     /// $\bar B_t = W_K\hat x_t$ and $\bar A = e^{-\Delta a} \to 1$ as $\Delta \to 0$.
     /// The error against the linear layer is bounded by [`linear_limit_bound`].
+    ///
+    /// Coq: not formalised (the bound is analysis about $\exp$); the exact $\bar A\equiv1$
+    /// case is `t3_linear_head_is_channel`.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] unless $\delta > 0$ and $a > 0$.
@@ -304,6 +319,22 @@ impl<T: Real> LinearAttentionLayer<T> {
 /// since $|\bar A^{\,i-j} - 1| = 1 - e^{-\Delta a (i-j)} \le \Delta a (i-j)$. This returns the
 /// middle (per-entry) bound for every $(i, c)$ as an `L × d_v` matrix; the right-hand
 /// closed form is [`linear_limit_bound_closed`]. Both vanish linearly as $\Delta \to 0$.
+///
+/// Theorem: T3 under Mamba's parametrisation. Coq: not formalised (analysis about
+/// $\exp$; the proof is the one line above).
+///
+/// # Examples
+/// $L = 2$, $d = d_v = 1$, $q = k = v = (1, 1)$, $\Delta a = 1/2$:
+/// ```
+/// use hidden_attention::{attention::LinearHead, tensor::Matrix,
+///                        construct::function::{linear_limit_bound, linear_limit_bound_closed}};
+/// let ones = Matrix::from_row_major(2, 1, vec![1.0f64, 1.0]).unwrap();
+/// let head = LinearHead::new(ones.clone(), ones.clone()).unwrap();
+/// let b = linear_limit_bound(&head, &ones, 0.5, 1.0);
+/// assert_eq!(*b.get(0, 0), 0.0); // i = j: Ā⁰ = 1, no error
+/// assert_eq!(*b.get(1, 0), -(-0.5f64).exp_m1()); // 1 − e^{−Δa}
+/// assert_eq!(linear_limit_bound_closed(&head, &ones, 0.5, 1.0), vec![1.0]); // Δa(L−1)·1·1·2
+/// ```
 pub fn linear_limit_bound(
     head: &LinearHead<f64>,
     v: &Matrix<f64>,
@@ -331,7 +362,7 @@ pub fn linear_limit_bound(
 }
 
 /// The closed form $\Delta a (L-1)\max\lVert q\rVert_2\max\lVert k\rVert_2\lVert v_{\cdot,c}\rVert_1$
-/// of [`linear_limit_bound`], per value coordinate $c$.
+/// of [`linear_limit_bound`], per value coordinate $c$ (T3; example there).
 pub fn linear_limit_bound_closed(
     head: &LinearHead<f64>,
     v: &Matrix<f64>,

@@ -23,6 +23,9 @@ use crate::tensor::{dot, Matrix};
 ///
 /// since $\tilde\alpha_{ij} = \langle C_i, e_j\rangle = M_{ij}$ for $j\le i$. Exact over any field.
 ///
+/// Coq: `t5_realisation_full_state` (the same construction: `real_Abar`, `real_Bbar`,
+/// `real_C`), `t5_realisable_iff_lower_triangular` (`proofs/T5_Realisation.v`).
+///
 /// # Errors
 /// [`Error::Shape`] if not square; [`Error::NotLowerTriangular`]; [`Error::InvalidArgument`]
 /// for $L = 0$.
@@ -227,6 +230,11 @@ fn express(basis: &[Vec<Exact>], width: usize, v: &[Exact]) -> Option<Vec<Exact>
 /// of $H_{j-1}$. The result reproduces $M$ exactly, and no channel of any class does with
 /// fewer states (T4).
 ///
+/// Coq: the lower bound is `t5_state_lower_bound` / `t5_ss_rank_le_state`
+/// (`proofs/T5_Realisation.v`, for diagonal transitions); this construction (and so
+/// minimality being attained) is not formalised — it is checked exactly on every call
+/// site that matters by recomputing [`TimeVaryingChannel::attention`].
+///
 /// # Errors
 /// [`Error::Shape`] / [`Error::NotLowerTriangular`] for invalid input;
 /// [`Error::InvalidArgument`] for $L = 0$.
@@ -330,6 +338,9 @@ pub enum DiagonalOutcome {
 /// diagonal realisation found and the reason. *Not found* is not a proof that none exists:
 /// the minimal diagonal state size can exceed the semiseparable rank, and deciding it in
 /// general is a combinatorial problem this toolkit does not solve.
+///
+/// Coq: lower bound `t5_state_lower_bound` (`proofs/T5_Realisation.v`); the
+/// constructions are not formalised, and every `Found` result has been verified exactly.
 ///
 /// # Errors
 /// As [`realise_minimal`].
@@ -533,11 +544,33 @@ fn inverse(m: &Matrix<Exact>) -> Option<Matrix<Exact>> {
     (mat_mul(m, &out) == identity(n)).then_some(out)
 }
 
-/// Attempt 2 of [`realise_diagonal`]: the greedy generator form ($\bar A\equiv 1$).
-/// Always succeeds with some $N \le L$; $N$ may exceed the semiseparable rank.
+/// **T5, generator form** — attempt 2 of [`realise_diagonal`]: the greedy realisation
+///
+/// $$\bar A \equiv \mathbf 1,\qquad M_{ij} = \langle C_i, \bar B_j\rangle\quad (j\le i),$$
+///
+/// adding a state only when column $j$ (below the diagonal) is not a combination of the
+/// current query coordinates. Always succeeds, exactly, with some $N \le L$; $N$ may
+/// exceed the semiseparable rank (it equals it for lower triangles of rank-$r$ matrices
+/// in general position).
+///
+/// Coq: not formalised (the full-state case is `t5_realisation_full_state`).
 ///
 /// # Errors
 /// As [`realise_minimal`].
+///
+/// # Examples
+/// The lower triangle of the rank-1 matrix $uu^\top$, $u = (1, 2, 3)$:
+/// ```
+/// use hidden_attention::{construct::generator_form, scalar::ratio, ssm::hidden_attention as alpha,
+///                        tensor::Matrix};
+/// let u = [1, 2, 3];
+/// let mut m = Matrix::zeros(3, 3);
+/// for i in 0..3 { for j in 0..=i { *m.get_mut(i, j) = ratio(u[i] * u[j], 1); } }
+/// let ch = generator_form(&m).unwrap();
+/// assert_eq!(ch.state(), 1);
+/// assert_eq!(ch.abar_all(), &[ratio(1, 1), ratio(1, 1), ratio(1, 1)]);
+/// assert_eq!(alpha(&ch).unwrap(), m);
+/// ```
 pub fn generator_form(m: &Matrix<Exact>) -> Result<Channel<Exact>> {
     expect_lower_triangular(m)?;
     let l = m.rows();

@@ -75,15 +75,24 @@ impl std::fmt::Display for SoftmaxObstruction {
 
 /// **T6a**: the first obstruction (row by row: negative or zero entry, then the row sum)
 /// showing no causal softmax head has attention matrix `m`; `None` if `m` is
-/// row-stochastic with positive causal entries.
+/// row-stochastic with positive causal entries. A causal softmax head's matrix is
+///
+/// $$S_{ij} = \frac{e^{s_{ij}}}{\sum_{k\le i} e^{s_{ik}}}\ (j\le i),\qquad S_{ij} = 0\ (j>i),$$
+///
+/// so $S_{ij} > 0$ and $\sum_{j\le i}S_{ij} = 1$; `m` failing either is no head's.
+///
+/// Coq: `t6_negative_entry_not_softmax`, `t6_row_sum_not_softmax`,
+/// `t6_softmax_is_causal_stochastic` (zero entries), `t6_channel_not_softmax`
+/// (`proofs/T6_Softmax.v`).
 ///
 /// # Examples
 /// ```
-/// use hidden_attention::{construct::separation::softmax_obstruction, scalar::ratio,
-///                        ssm::{Channel, hidden_attention as alpha}};
+/// use hidden_attention::{construct::separation::{softmax_obstruction, SoftmaxObstruction},
+///                        scalar::ratio, ssm::{Channel, hidden_attention as alpha}};
 /// let ch = Channel::new(1, 1, vec![ratio(1, 1)], vec![ratio(-1, 1)], vec![ratio(1, 1)]).unwrap();
-/// let a = alpha(&ch).unwrap();
+/// let a = alpha(&ch).unwrap(); // [[-1]]
 /// let ob = softmax_obstruction(&a).unwrap();
+/// assert_eq!(ob, SoftmaxObstruction::NegativeEntry { row: 0, col: 0, value: ratio(-1, 1) });
 /// assert!(ob.verify(&a));
 /// ```
 pub fn softmax_obstruction(m: &Matrix<Exact>) -> Option<SoftmaxObstruction> {
@@ -143,6 +152,26 @@ impl RankCertificate {
 /// Enclose the determinant of the `rows × cols` submatrix of the head's matrix; a
 /// certificate when the enclosure excludes 0 (and the submatrix is square, in range and
 /// inside a block $H_j$), else `None`.
+///
+/// **T6b.** With $R$ the rows and $K$ the columns ($\max K \le \min R$, so the submatrix
+/// lies in $H_{\min R}$), $0 \notin [\det S_{R,K}]$ proves
+/// $\operatorname{rank} H_{\min R} \ge |R|$, hence (T4) no channel with $N < |R|$ has
+/// $\tilde\alpha = S$.
+///
+/// Coq: `t4_semiseparable_rank_general` (any submatrix with rows $\ge j$ and columns
+/// $\le j$ has rank $\le N$), `t6_softmax_not_channel`; the interval determinant itself is
+/// not formalised.
+///
+/// # Examples
+/// ```
+/// use hidden_attention::construct::separation::{certify_softmax_rank, softmax_rank_family};
+/// let head = softmax_rank_family(1); // L = 3, a_ij ∝ e^{ij/2}
+/// let cert = certify_softmax_rank(&head, &[1, 2], &[0, 1], 64).unwrap();
+/// assert_eq!(cert.size(), 2);
+/// assert!(cert.verify());
+/// // two equal columns are singular: no certificate
+/// assert!(certify_softmax_rank(&head, &[1, 2], &[0, 0], 64).is_none());
+/// ```
 pub fn certify_softmax_rank(
     head: &SoftmaxHead<Exact>,
     rows: &[usize],
@@ -178,6 +207,16 @@ pub fn certify_softmax_rank(
 /// the largest $k \le r$ whose submatrix's interval determinant excludes 0. `None` when
 /// not even a $1\times 1$ entry is certified (impossible for a softmax head, whose entries
 /// are positive, unless the head is empty).
+///
+/// **T6b**, as [`certify_softmax_rank`] (Coq: `t4_semiseparable_rank_general`).
+///
+/// # Examples
+/// ```
+/// use hidden_attention::construct::separation::{certify_softmax_head, softmax_rank_family};
+/// let cert = certify_softmax_head(&softmax_rank_family(2), 96).unwrap();
+/// assert_eq!(cert.size(), 3); // the family's semiseparable rank n + 1
+/// assert!(cert.verify());
+/// ```
 pub fn certify_softmax_head(head: &SoftmaxHead<Exact>, bits: u32) -> Option<RankCertificate> {
     let a = head.map(crate::scalar::Field::to_f64).attention().ok()?;
     let s = crate::semiseparable::semiseparable_rank_f64(&a, 0.0);
@@ -189,7 +228,21 @@ pub fn certify_softmax_head(head: &SoftmaxHead<Exact>, bits: u32) -> Option<Rank
 
 /// The family of T6b: the causal softmax head on $L = 2n+1$ positions with $d = 1$,
 /// $q_i = k_i = i$ and scale $1/(n+1)$, so $a_{ij} \propto \exp(ij/(n+1))$ — a row-scaled
-/// Vandermonde matrix in the distinct nodes $e^{i/(n+1)}$, of semiseparable rank $n+1$.
+/// Vandermonde matrix in the distinct nodes $e^{i/(n+1)}$, of semiseparable rank $n+1$:
+///
+/// $$a_{ij} = \frac{e^{ij/(n+1)}}{\sum_{k\le i} e^{ik/(n+1)}}\quad (j\le i).$$
+///
+/// Theorem T6b. Coq: `t6_softmax_ss_rank_unbounded` proves the same growth with the
+/// exp-free weights $w_{ik} = 1 + [i = k + N]$ (`proofs/T6_Softmax.v`).
+///
+/// # Examples
+/// ```
+/// use hidden_attention::{construct::separation::softmax_rank_family, scalar::ratio};
+/// let h = softmax_rank_family(2);
+/// assert_eq!(h.len(), 5);
+/// assert_eq!(*h.scale(), ratio(1, 3));
+/// assert_eq!(*h.scores().get(4, 2), ratio(8, 3)); // s_ij = q_i k_j · scale = 4·2/3
+/// ```
 pub fn softmax_rank_family(n: usize) -> SoftmaxHead<Exact> {
     let l = 2 * n + 1;
     let q =
@@ -201,6 +254,9 @@ pub fn softmax_rank_family(n: usize) -> SoftmaxHead<Exact> {
 /// [`softmax_rank_family`]`(n)` has semiseparable rank $\ge n + 1$ (rows $n..=2n$,
 /// columns $0..=n$ of its matrix) — so no channel with $N = n$ reproduces it, and no
 /// fixed-$N$ channel reproduces every softmax head.
+///
+/// Coq: `t6_softmax_not_channel`, `t6_softmax_ss_rank_unbounded` (exp-free form),
+/// `t4_semiseparable_rank_general` (`proofs/T6_Softmax.v`, `proofs/T4_Semiseparable.v`).
 ///
 /// # Examples
 /// ```

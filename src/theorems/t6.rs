@@ -41,7 +41,10 @@ pub fn check_obstruction(case: &((Channel<Exact>, Vec<Exact>), SoftmaxHead<Exact
 
 /// Exact check of T6b for state size $n$: the certificate of
 /// [`softmax_exceeds_state`]`(n)` exists, has size $n+1$ and re-verifies from the head
-/// alone; and a channel with state $n$ (`case.0`'s state, when equal) has rank $\le n$.
+/// alone; the certificate's rows are $n..=2n$ and its columns $0..=n$ (inside the block
+/// $H_n$); and a copy with its recorded enclosure replaced by $[1, 1]$ is rejected (the
+/// check recomputes rather than trusts). By T4 no channel with state $n$ has this
+/// matrix as its $\tilde\alpha$.
 pub fn check_rank(n: &usize) -> CaseResult {
     let f = |what: String| fail(THEOREM.id, "exact", format!("n = {n}: {what}"), None);
     let cert = softmax_exceeds_state(*n)
@@ -50,6 +53,17 @@ pub fn check_rank(n: &usize) -> CaseResult {
         return Err(f(
             "certificate has the wrong size or does not re-verify".into()
         ));
+    }
+    if cert.rows != (*n..=2 * n).collect::<Vec<_>>() || cert.cols != (0..=*n).collect::<Vec<_>>() {
+        return Err(f(format!(
+            "certificate on rows {:?}, columns {:?}",
+            cert.rows, cert.cols
+        )));
+    }
+    let mut tampered = cert.clone();
+    tampered.determinant = crate::interval::Interval::point(crate::scalar::ratio(1, 1));
+    if tampered.verify() {
+        return Err(f("a tampered certificate re-verifies".into()));
     }
     Ok(None)
 }

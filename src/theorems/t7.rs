@@ -18,8 +18,10 @@ pub const THEOREM: Theorem = Theorem {
 
 /// Float check: every entry of $|\tilde\alpha - \hat\alpha|$ is within the sharp bound of
 /// [`relu_bound`] plus a rounding allowance $8(L+N+8)\varepsilon\cdot$[`magnitude`], the
-/// sharp bound within the closed form, and the approximation is not exact on the diagonal
-/// where $\sum_n C_{i,n}B_{i,n} \ne 0$. Returns the largest error / bound ratio.
+/// sharp bound within the closed form, and the approximation is not exact: on the
+/// diagonal the error equals $\sum_n C_{i,n}B_{i,n}\,\varepsilon_i$, $\varepsilon_i =
+/// \ln(1+e^{-|z_i|}) > 0$, within the same allowance, and is nonzero where that sum is.
+/// Returns the largest error / bound ratio.
 pub fn check_float<T: Real>(p: &Preactivated<T>) -> CaseResult {
     let f = |what: String| {
         let ch = p
@@ -62,6 +64,29 @@ pub fn check_float<T: Real>(p: &Preactivated<T>) -> CaseResult {
             if b > T::zero() {
                 ratio = ratio.max(crate::scalar::Field::to_f64(&(err / b)));
             }
+        }
+        // not exact: on the diagonal (S = Ŝ = 0) the error is Σ_n C_{i,n}B_{i,n} ε_i with
+        // ε_i = ln(1 + e^{−|z_i|}) > 0, so it is nonzero wherever that sum is
+        let n = p.state();
+        let (mut cb, mut cb_abs) = (T::zero(), T::zero());
+        for k in 0..n {
+            let t = p.c[i * n + k] * p.b[i * n + k];
+            cb = cb + t;
+            cb_abs = cb_abs + t.abs();
+        }
+        let eps = (-p.z[i].abs()).exp().ln_1p();
+        let predicted = cb * eps;
+        let diff = *exact.get(i, i) - *approx.get(i, i);
+        let allowance = u * *mag.get(i, i) + u * cb_abs * eps + eta;
+        if diff.is_nan() || (diff - predicted).abs() > allowance {
+            return Err(f(format!(
+                "diagonal error α̃ − α̂ at [{i}][{i}] = {diff}, predicted Σ C B ε = {predicted}"
+            )));
+        }
+        if predicted.abs() > allowance + allowance && diff == T::zero() {
+            return Err(f(format!(
+                "the approximation is exact at [{i}][{i}] although Σ C B ε = {predicted}"
+            )));
         }
     }
     Ok(Some(ratio))
