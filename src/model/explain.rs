@@ -41,12 +41,26 @@ pub enum Method {
 /// # Errors
 /// Errors of [`layer_attention_mean`].
 pub fn layer_maps<T: Real>(model: &MambaModel<T>, trace: &ModelTrace<T>) -> Result<Vec<Vec<f64>>> {
+    layer_maps_with(model, trace, &mut |_| {})
+}
+
+/// [`layer_maps`] calling `on_layer(i)` after layer `i` (progress bars).
+///
+/// # Errors
+/// As [`layer_maps`].
+pub fn layer_maps_with<T: Real>(
+    model: &MambaModel<T>,
+    trace: &ModelTrace<T>,
+    on_layer: &mut dyn FnMut(usize),
+) -> Result<Vec<Vec<f64>>> {
     model
         .layers
         .iter()
         .zip(&trace.mixers)
-        .map(|(layer, tr)| {
+        .enumerate()
+        .map(|(li, (layer, tr))| {
             let m = layer_attention_mean(&layer.mixer, tr)?;
+            on_layer(li);
             let v: Vec<f64> = m.iter().map(|x| Field::to_f64(x).max(0.0)).collect();
             let mx = v.iter().fold(0.0f64, |a, &b| a.max(b));
             Ok(if mx > 0.0 {
@@ -363,6 +377,23 @@ pub fn explain<T: Real>(
     logit: Option<usize>,
     start: usize,
 ) -> Result<Explanation> {
+    explain_with(model, trace, method, target_pos, logit, start, &mut |_| {})
+}
+
+/// [`explain`] calling `on_layer(i)` after the attention map of layer `i` is done
+/// (progress bars: `n_layer` calls).
+///
+/// # Errors
+/// As [`explain`].
+pub fn explain_with<T: Real>(
+    model: &MambaModel<T>,
+    trace: &ModelTrace<T>,
+    method: Method,
+    target_pos: usize,
+    logit: Option<usize>,
+    start: usize,
+    on_layer: &mut dyn FnMut(usize),
+) -> Result<Explanation> {
     let l = trace.len();
     if target_pos >= l {
         return Err(Error::InvalidArgument {
@@ -379,7 +410,7 @@ pub fn explain<T: Real>(
             ),
         });
     }
-    let maps = layer_maps(model, trace)?;
+    let maps = layer_maps_with(model, trace, on_layer)?;
     let (matrix, used) = match method {
         Method::Raw => (raw(&maps, start), None),
         Method::Rollout => (rollout(&maps, start, l), None),

@@ -151,6 +151,8 @@ pub enum ColorScale {
     Auto,
     /// Viridis from the data's min to its max.
     Sequential,
+    /// Viridis from 0 to the data's max (non-negative quantities such as relevance).
+    FromZero,
     /// Blue–white–red on $[-m, m]$, $m = \max|v|$.
     Diverging,
 }
@@ -201,6 +203,60 @@ pub fn fmt_num(v: f64) -> String {
     }
 }
 
+/// "Nice" tick values in `[lo, hi]`: multiples of a step $m\cdot 10^k$, $m \in \{1, 2,
+/// 2.5, 5\}$, at most `max_ticks` of them (at least 2 when `lo < hi`), each with a label
+/// that shows just the digits the step needs (`-2e-4`, `0.25`, `1`).
+pub fn nice_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<(f64, String)> {
+    let max_ticks = max_ticks.max(2);
+    if !(lo.is_finite() && hi.is_finite()) || hi <= lo {
+        return vec![(lo, fmt_num(lo))];
+    }
+    let span = hi - lo;
+    let mag = 10f64.powf((span / (max_ticks - 1) as f64).log10().floor());
+    let mut step = 10.0 * mag;
+    for m in [1.0, 2.0, 2.5, 5.0, 10.0] {
+        let st = m * mag;
+        let first = (lo / st - 1e-9).ceil();
+        let last = (hi / st + 1e-9).floor();
+        if last - first + 1.0 <= max_ticks as f64 {
+            step = st;
+            break;
+        }
+    }
+    let first = (lo / step - 1e-9).ceil() as i64;
+    let last = (hi / step + 1e-9).floor() as i64;
+    let mut ticks: Vec<(f64, String)> = (first..=last)
+        .map(|k| {
+            let v = k as f64 * step;
+            (v, tick_label(v, step))
+        })
+        .collect();
+    if ticks.len() < 2 {
+        ticks = vec![(lo, fmt_num(lo)), (hi, fmt_num(hi))];
+    }
+    ticks
+}
+
+/// The shortest label of `v` that is exact to a millionth of `step`.
+fn tick_label(v: f64, step: f64) -> String {
+    if v.abs() < step * 1e-6 {
+        return "0".into();
+    }
+    let sci = !(1e-2..1e4).contains(&v.abs()) || step < 1e-3;
+    for d in 0..8 {
+        let s = if sci {
+            let s = format!("{v:.d$e}");
+            s.replace("e0", "").replace("e-0", "e-")
+        } else {
+            format!("{v:.d$}")
+        };
+        if s.parse::<f64>().is_ok_and(|p| (p - v).abs() <= step * 1e-6) {
+            return s;
+        }
+    }
+    fmt_num(v)
+}
+
 /// A heatmap of a `rows × cols` matrix.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Heatmap {
@@ -220,10 +276,19 @@ pub struct Heatmap {
     pub x_label: String,
     /// Vertical axis title.
     pub y_label: String,
+    /// Title of the colour bar (drawn along it); empty for none.
+    pub bar_label: String,
     /// Colour mapping.
     pub scale: ColorScale,
     /// Grey out the strict upper triangle (causal matrices).
     pub causal: bool,
+    /// Outline one row (the query an explanation is about).
+    pub highlight_row: Option<usize>,
+}
+
+/// Glyph width in pixels at text scale `s` (8×8 font).
+const fn gw(s: usize) -> usize {
+    8 * s
 }
 
 impl Heatmap {
@@ -238,8 +303,10 @@ impl Heatmap {
             col_labels: Vec::new(),
             x_label: "key position j".into(),
             y_label: "query position i".into(),
+            bar_label: String::new(),
             scale: ColorScale::Auto,
             causal: true,
+            highlight_row: None,
         }
     }
 
@@ -255,11 +322,12 @@ impl Heatmap {
     }
 
     fn label(labels: &[String], i: usize) -> String {
-        labels.get(i).cloned().unwrap_or_else(|| i.to_string())
+        let s = labels.get(i).cloned().unwrap_or_else(|| i.to_string());
+        s.chars().take(16).collect()
     }
 
-    /// Value range and colour function.
-    fn colors(&self) -> (f64, f64, bool) {
+    /// The value range drawn and whether the colours diverge about 0.
+    fn range(&self) -> (f64, f64, bool) {
         let finite = self.data.iter().copied().filter(|v| v.is_finite());
         let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
             (a.min(v), b.max(v))
@@ -267,8 +335,13 @@ impl Heatmap {
         let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
         let diverging = match self.scale {
             ColorScale::Diverging => true,
-            ColorScale::Sequential => false,
+            ColorScale::Sequential | ColorScale::FromZero => false,
             ColorScale::Auto => lo < 0.0 && hi > 0.0,
+        };
+        let lo = if self.scale == ColorScale::FromZero {
+            lo.min(0.0)
+        } else {
+            lo
         };
         if diverging {
             let m = lo.abs().max(hi.abs()).max(f64::MIN_POSITIVE);
@@ -281,40 +354,57 @@ impl Heatmap {
     }
 
     /// Render: title on top, the matrix, tick labels (thinned so they never overlap),
-    /// axis titles, and a colour bar with its range on the right.
+    /// axis titles, and a colour bar with round-valued ticks on the right.
     pub fn render(&self) -> Image {
         let n = self.rows.max(self.cols).max(1);
         let cell: usize = (560 / n).clamp(2, 40);
         let ts: usize = if cell >= 14 { 2 } else { 1 }; // tick label scale
-        let glyph = 8 * ts;
-        let step_r = (glyph + 2).div_ceil(cell).max(1);
-        let step_c = step_r;
-        let rl = (0..self.rows)
-            .step_by(step_r)
-            .map(|i| Self::label(&self.row_labels, i).chars().count())
+        let glyph = gw(ts);
+        let step = (glyph + 2).div_ceil(cell).max(1);
+        let thin = |count: usize| -> Vec<usize> {
+            // every `step`-th position, a multiple of 5 or 10 once thinning starts
+            let st = match step {
+                1 | 2 => step,
+                3..=5 => 5,
+                s => s.div_ceil(10) * 10,
+            };
+            (0..count).step_by(st).collect()
+        };
+        let (row_ticks, col_ticks) = (thin(self.rows), thin(self.cols));
+        let rl = row_ticks
+            .iter()
+            .map(|&i| Self::label(&self.row_labels, i).chars().count())
             .max()
             .unwrap_or(1);
-        let cl = (0..self.cols)
-            .step_by(step_c)
-            .map(|i| Self::label(&self.col_labels, i).chars().count())
+        let cl = col_ticks
+            .iter()
+            .map(|&i| Self::label(&self.col_labels, i).chars().count())
             .max()
             .unwrap_or(1);
-        let (rl, cl) = (rl.min(16), cl.min(16));
-        let title_h = 16 + 20;
-        let left = 12 + 16 + 10 + rl * glyph + 6;
+        let (lo, hi, div) = self.range();
         let (mw, mh) = (self.cols * cell, self.rows * cell);
+        let cb_h = mh.max(64);
+        let ticks = nice_ticks(lo, hi, (cb_h / 28).clamp(2, 6));
+        let tl = ticks.iter().map(|t| t.1.chars().count()).max().unwrap_or(1);
+        let has_y = !self.y_label.is_empty();
+        let title_h = 16 + 22;
+        let left = 12 + if has_y { 16 + 10 } else { 0 } + rl * glyph + 8;
         let bottom = 6 + cl * glyph + 10 + 16 + 12;
         let cb_x = left + mw + 24;
-        let right = 24 + 20 + 8 + 10 * 8 * 2 + 12;
-        let title_w = self.title.chars().count() * 16 + 24;
+        let bar_title = if self.bar_label.is_empty() {
+            0
+        } else {
+            16 + 12
+        };
+        let right = 24 + 20 + 4 + 6 + tl * 16 + 12 + bar_title;
+        let title_w = self.title.chars().count() * 16 + 32;
         let width = (left + mw + right).max(title_w);
-        let height = title_h + mh + bottom;
+        let height = title_h + mh.max(cb_h) + bottom;
         let mut im = Image::new(width, height);
         // title
         let tw = self.title.chars().count() * 16;
-        im.text(width.saturating_sub(tw) / 2, 10, &self.title, 2, BLACK);
+        im.text(width.saturating_sub(tw) / 2, 12, &self.title, 2, BLACK);
         // matrix
-        let (lo, hi, div) = self.colors();
         let top = title_h;
         for i in 0..self.rows {
             for j in 0..self.cols {
@@ -334,22 +424,31 @@ impl Heatmap {
         im.fill(left - 1, top + mh, mw + 2, 1, GREY);
         im.fill(left - 1, top - 1, 1, mh + 2, GREY);
         im.fill(left + mw, top - 1, 1, mh + 2, GREY);
+        if let Some(r) = self.highlight_row.filter(|&r| r < self.rows) {
+            let (x0, y0) = (left.saturating_sub(2), top + r * cell);
+            let (w, h) = (mw + 4, cell);
+            for k in 0..2 {
+                im.fill(x0, (y0 + k).saturating_sub(2), w, 1, BLACK);
+                im.fill(x0, y0 + h + k, w, 1, BLACK);
+                im.fill(x0 + k, y0.saturating_sub(2), 1, h + 4, BLACK);
+                im.fill(x0 + w - 1 - k, y0.saturating_sub(2), 1, h + 4, BLACK);
+            }
+        }
         // row ticks
-        for i in (0..self.rows).step_by(step_r) {
-            let mut s = Self::label(&self.row_labels, i);
-            s = s.chars().take(16).collect();
+        for &i in &row_ticks {
+            let s = Self::label(&self.row_labels, i);
             let w = s.chars().count() * glyph;
             let y = top + i * cell + cell / 2;
-            im.text(left - 6 - w, y.saturating_sub(glyph / 2), &s, ts, BLACK);
-            im.fill(left - 4, y, 3, 1, GREY);
+            im.text(left - 8 - w, y.saturating_sub(glyph / 2), &s, ts, BLACK);
+            im.fill(left - 5, y, 4, 1, GREY);
         }
         // column ticks (rotated)
-        for j in (0..self.cols).step_by(step_c) {
-            let s: String = Self::label(&self.col_labels, j).chars().take(16).collect();
+        for &j in &col_ticks {
+            let s = Self::label(&self.col_labels, j);
             let x = left + j * cell + cell / 2;
             let w = s.chars().count() * glyph;
             im.text_up(x.saturating_sub(glyph / 2), top + mh + 6 + w, &s, ts, BLACK);
-            im.fill(x, top + mh + 1, 1, 3, GREY);
+            im.fill(x, top + mh + 1, 1, 4, GREY);
         }
         // axis titles
         let xl = self.x_label.chars().count() * 16;
@@ -360,10 +459,11 @@ impl Heatmap {
             2,
             BLACK,
         );
-        let yl = self.y_label.chars().count() * 16;
-        im.text_up(12, top + mh / 2 + yl / 2, &self.y_label, 2, BLACK);
+        if has_y {
+            let yl = self.y_label.chars().count() * 16;
+            im.text_up(12, top + mh / 2 + yl / 2, &self.y_label, 2, BLACK);
+        }
         // colour bar
-        let cb_h = mh.max(64);
         for y in 0..cb_h {
             let t = 1.0 - y as f64 / (cb_h - 1).max(1) as f64;
             let c = if div {
@@ -375,18 +475,20 @@ impl Heatmap {
         }
         im.fill(cb_x - 1, top - 1, 22, 1, GREY);
         im.fill(cb_x - 1, top + cb_h, 22, 1, GREY);
-        let mut ticks = vec![(hi, 0usize), (lo, cb_h - 1)];
-        if div {
-            ticks.push((0.0, (cb_h - 1) / 2));
-        } else {
-            ticks.push(((lo + hi) / 2.0, (cb_h - 1) / 2));
+        im.fill(cb_x - 1, top - 1, 1, cb_h + 2, GREY);
+        im.fill(cb_x + 20, top - 1, 1, cb_h + 2, GREY);
+        for (v, label) in &ticks {
+            let f = ((hi - v) / (hi - lo)).clamp(0.0, 1.0);
+            let y = top + (f * (cb_h - 1) as f64).round() as usize;
+            im.fill(cb_x + 21, y, 4, 1, GREY);
+            im.text(cb_x + 31, y.saturating_sub(8), label, 2, BLACK);
         }
-        for (v, y) in ticks {
-            im.fill(cb_x + 20, top + y, 4, 1, GREY);
-            im.text(
-                cb_x + 28,
-                (top + y).saturating_sub(8),
-                &fmt_num(v),
+        if !self.bar_label.is_empty() {
+            let bl = self.bar_label.chars().count() * 16;
+            im.text_up(
+                cb_x + 31 + tl * 16 + 12,
+                top + cb_h / 2 + bl / 2,
+                &self.bar_label,
                 2,
                 BLACK,
             );
@@ -396,9 +498,11 @@ impl Heatmap {
 }
 
 /// A grid of small heatmaps (e.g. the channels of one layer), each scaled to its own
-/// largest |value| (diverging colours), with a shared colour bar in units of that maximum.
+/// largest |value| (diverging colours) and captioned with it, with tick labels on the
+/// outer panels (the first panel's labels and axis titles) and a shared colour bar in
+/// units of each panel's maximum.
 pub fn grid(panels: &[Heatmap], ncols: usize, title: &str) -> Image {
-    let ncols = ncols.max(1);
+    let ncols = ncols.clamp(1, panels.len().max(1));
     let nrows = panels.len().div_ceil(ncols).max(1);
     let n = panels
         .iter()
@@ -406,30 +510,70 @@ pub fn grid(panels: &[Heatmap], ncols: usize, title: &str) -> Image {
         .max()
         .unwrap_or(1)
         .max(1);
-    let cell = (160 / n).clamp(1, 16);
+    let target = match panels.len() {
+        0..=4 => 300,
+        5..=9 => 220,
+        _ => 180,
+    };
+    let cell = (target / n).clamp(1, 40);
     let side = n * cell;
-    let pad = 12;
-    let cap = 8 + 6;
+    let first = panels.first();
+    let labels = |f: fn(&Heatmap) -> &Vec<String>| first.map(f).cloned().unwrap_or_default();
+    let (row_labels, col_labels) = (labels(|p| &p.row_labels), labels(|p| &p.col_labels));
+    let step = 10usize.div_ceil(cell).max(1);
+    let step = match step {
+        1 | 2 => step,
+        3..=5 => 5,
+        s => s.div_ceil(10) * 10,
+    };
+    let ticks: Vec<usize> = (0..n).step_by(step).collect();
+    let ll = ticks
+        .iter()
+        .map(|&i| Heatmap::label(&row_labels, i).chars().count())
+        .max()
+        .unwrap_or(1);
+    let cll = ticks
+        .iter()
+        .map(|&i| Heatmap::label(&col_labels, i).chars().count())
+        .max()
+        .unwrap_or(1);
+    let (x_label, y_label) = first
+        .map_or(("key position j".into(), "query position i".into()), |p| {
+            (p.x_label.clone(), p.y_label.clone())
+        });
+    let pad = 14;
+    let cap = 2 * 10 + 4; // two caption lines: title, max |value|
     let pw = side + pad;
-    let ph = side + cap + pad;
-    let title_h = 40;
-    let right = 140;
-    let width = (ncols * pw + pad + right).max(title.chars().count() * 16 + 24);
-    let height = title_h + nrows * ph + 30;
+    let ph = cap + side + pad;
+    let title_h = 44;
+    let left = 12 + 16 + 10 + ll * 8 + 8;
+    let below = 6 + cll * 8 + 8 + 16 + 12;
+    let cb_x = left + ncols * pw + 16;
+    let right = 16 + 20 + 4 + 6 + 4 * 16 + 12 + 16 + 12;
+    let width = (cb_x + right).max(title.chars().count() * 16 + 32);
+    let height = title_h + nrows * ph + below;
     let mut im = Image::new(width, height);
     let tw = title.chars().count() * 16;
-    im.text(width.saturating_sub(tw) / 2, 10, title, 2, BLACK);
+    im.text(width.saturating_sub(tw) / 2, 12, title, 2, BLACK);
     for (k, p) in panels.iter().enumerate() {
         let (r, c) = (k / ncols, k % ncols);
-        let x0 = pad + c * pw;
+        let x0 = left + c * pw;
         let y0 = title_h + r * ph;
-        let cap_s: String = p.title.chars().take((side / 8).max(1)).collect();
-        im.text(x0, y0, &cap_s, 1, BLACK);
         let m = p
             .data
             .iter()
             .fold(0.0f64, |a, v| a.max(v.abs()))
             .max(f64::MIN_POSITIVE);
+        let fit = |s: String| -> String { s.chars().take((side / 8).max(1)).collect() };
+        im.text(x0, y0, &fit(p.title.clone()), 1, BLACK);
+        im.text(
+            x0,
+            y0 + 10,
+            &fit(format!("max |v| {}", fmt_num(m))),
+            1,
+            GREY,
+        );
+        let top = y0 + cap;
         for i in 0..p.rows {
             for j in 0..p.cols {
                 let v = p.data[i * p.cols + j];
@@ -438,27 +582,100 @@ pub fn grid(panels: &[Heatmap], ncols: usize, title: &str) -> Image {
                 } else {
                     ramp(&RDBU, (v / m + 1.0) / 2.0)
                 };
-                im.fill(x0 + j * cell, y0 + cap + i * cell, cell, cell, col);
+                im.fill(x0 + j * cell, top + i * cell, cell, cell, col);
+            }
+        }
+        let (pw_, ph_) = (p.cols * cell, p.rows * cell);
+        im.fill(x0 - 1, top - 1, pw_ + 2, 1, GREY);
+        im.fill(x0 - 1, top + ph_, pw_ + 2, 1, GREY);
+        im.fill(x0 - 1, top - 1, 1, ph_ + 2, GREY);
+        im.fill(x0 + pw_, top - 1, 1, ph_ + 2, GREY);
+        // row tick labels on the first column
+        if c == 0 {
+            for &i in ticks.iter().filter(|&&i| i < p.rows) {
+                let s = Heatmap::label(&row_labels, i);
+                let y = top + i * cell + cell / 2;
+                im.text(
+                    x0 - 6 - s.chars().count() * 8,
+                    y.saturating_sub(4),
+                    &s,
+                    1,
+                    BLACK,
+                );
+                im.fill(x0 - 4, y, 3, 1, GREY);
+            }
+        }
+        // column tick labels under the lowest panel of each column
+        if k + ncols >= panels.len() {
+            for &j in ticks.iter().filter(|&&j| j < p.cols) {
+                let s = Heatmap::label(&col_labels, j);
+                let x = x0 + j * cell + cell / 2;
+                let w = s.chars().count() * 8;
+                im.text_up(x.saturating_sub(4), top + ph_ + 5 + w, &s, 1, BLACK);
+                im.fill(x, top + ph_ + 1, 1, 3, GREY);
             }
         }
     }
-    // shared colour bar
-    let cb_x = ncols * pw + pad + 10;
-    let cb_h = (nrows * ph).saturating_sub(pad).max(64);
+    // axis titles
+    let grid_w = ncols * pw - pad;
+    let grid_h = nrows * ph - pad;
+    let xl = x_label.chars().count() * 16;
+    im.text(
+        (left + grid_w / 2).saturating_sub(xl / 2),
+        title_h + grid_h + 6 + cll * 8 + 8,
+        &x_label,
+        2,
+        BLACK,
+    );
+    let yl = y_label.chars().count() * 16;
+    im.text_up(12, title_h + grid_h / 2 + yl / 2, &y_label, 2, BLACK);
+    // shared colour bar, in units of each panel's max |value|
+    let cb_top = title_h + cap;
+    let cb_h = grid_h.saturating_sub(cap).max(64);
     for y in 0..cb_h {
         let t = 1.0 - y as f64 / (cb_h - 1) as f64;
-        im.fill(cb_x, title_h + y, 16, 1, ramp(&RDBU, t));
+        im.fill(cb_x, cb_top + y, 20, 1, ramp(&RDBU, t));
     }
-    for (v, y) in [("+max", 0), ("0", (cb_h - 1) / 2), ("-max", cb_h - 1)] {
-        im.fill(cb_x + 16, title_h + y, 4, 1, GREY);
-        im.text(cb_x + 24, (title_h + y).saturating_sub(4), v, 1, BLACK);
+    im.fill(cb_x - 1, cb_top - 1, 22, 1, GREY);
+    im.fill(cb_x - 1, cb_top + cb_h, 22, 1, GREY);
+    im.fill(cb_x - 1, cb_top - 1, 1, cb_h + 2, GREY);
+    im.fill(cb_x + 20, cb_top - 1, 1, cb_h + 2, GREY);
+    let ticks = nice_ticks(-1.0, 1.0, if cb_h >= 140 { 5 } else { 3 });
+    for (v, label) in &ticks {
+        let y = cb_top + ((1.0 - v) / 2.0 * (cb_h - 1) as f64).round() as usize;
+        im.fill(cb_x + 21, y, 4, 1, GREY);
+        im.text(cb_x + 31, y.saturating_sub(8), label, 2, BLACK);
     }
-    im.text(
-        pad,
-        height - 22,
-        "each panel scaled to its own max |value|; rows: query i, columns: key j",
+    let bl = "value / max |v| of the panel";
+    im.text_up(
+        cb_x + 31 + 4 * 16 + 12,
+        cb_top + cb_h / 2 + bl.len() * 8 / 2,
+        bl,
         1,
-        GREY,
+        BLACK,
     );
     im
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nice_ticks_are_round_and_inside() {
+        let t = nice_ticks(-2.58e-4, 2.58e-4, 5);
+        let labels: Vec<&str> = t.iter().map(|x| x.1.as_str()).collect();
+        assert_eq!(labels, ["-2e-4", "-1e-4", "0", "1e-4", "2e-4"]);
+        let t = nice_ticks(0.0, 0.97, 5);
+        let labels: Vec<&str> = t.iter().map(|x| x.1.as_str()).collect();
+        assert_eq!(labels, ["0", "0.2", "0.4", "0.6", "0.8"]);
+        let t = nice_ticks(-1.0, 1.0, 5);
+        let labels: Vec<&str> = t.iter().map(|x| x.1.as_str()).collect();
+        assert_eq!(labels, ["-1", "-0.5", "0", "0.5", "1"]);
+        for (lo, hi, k) in [(0.0099, 0.207, 3), (-3.0, 1234.0, 6), (1e-9, 3e-9, 4)] {
+            let t = nice_ticks(lo, hi, k);
+            assert!(t.len() >= 2 && t.len() <= k.max(2), "{lo} {hi}: {t:?}");
+            assert!(t.iter().all(|x| x.0 >= lo - 1e-12 && x.0 <= hi + 1e-12));
+        }
+    }
 }

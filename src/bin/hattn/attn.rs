@@ -181,7 +181,7 @@ fn run<T: FastFloat>(a: &AttnArgs) -> Result<()> {
                     } else {
                         t.clone()
                     };
-                    Heatmap::attention(l, m.clone(), cap)
+                    Heatmap::attention(l, m.clone(), cap).with_labels(&labels)
                 })
                 .collect();
             let title = match a.layer {

@@ -50,8 +50,16 @@ fn run(a: &ExplainArgs) -> hidden_attention::Result<()> {
         Method::Rollout => LibMethod::Rollout,
         Method::Attr => LibMethod::Attr,
     };
-    let bar = progress(1, "explain");
-    let e = ex::explain(&model, &trace, method, a.target_pos, a.logit, a.start_layer)?;
+    let bar = progress(model.layers.len(), "explain");
+    let e = ex::explain_with(
+        &model,
+        &trace,
+        method,
+        a.target_pos,
+        a.logit,
+        a.start_layer,
+        &mut |_| bar.inc(1),
+    )?;
     bar.finish_and_clear();
     let l = e.len;
     let name = match a.method {
@@ -60,10 +68,10 @@ fn run(a: &ExplainArgs) -> hidden_attention::Result<()> {
         Method::Attr => "Mamba-Attr",
     };
     println!(
-        "{name} of position {} (layers {}..{}):",
+        "{name} of position {} (layers {}-{}):",
         a.target_pos,
         a.start_layer,
-        model.layers.len()
+        model.layers.len() - 1
     );
     if let Some(k) = e.logit {
         println!("explained logit: {k}");
@@ -86,31 +94,35 @@ fn run(a: &ExplainArgs) -> hidden_attention::Result<()> {
         } else {
             a.tokens.iter().map(|t| t.to_string()).collect()
         };
-        let logit = e.logit.map_or(String::new(), |k| format!(", logit {k}"));
-        let mut top = Heatmap::attention(
-            l,
-            e.matrix.clone(),
-            format!("{name} (layers {}..{})", a.start_layer, model.layers.len()),
-        )
-        .with_labels(&labels);
-        top.scale = ColorScale::Sequential;
-        let mut strip = Heatmap {
-            rows: 1,
-            cols: l,
-            data: e.row.clone(),
-            title: format!("relevance for position {}{logit}", a.target_pos),
-            row_labels: vec![format!("{}", a.target_pos)],
-            col_labels: labels,
-            x_label: "token".into(),
-            y_label: String::new(),
-            scale: ColorScale::Sequential,
-            causal: false,
+        let layers = match model.layers.len() - 1 {
+            last if last == a.start_layer => format!("layer {last}"),
+            last => format!("layers {}-{last}", a.start_layer),
         };
-        strip
-            .data
-            .iter_mut()
-            .skip(a.target_pos + 1)
-            .for_each(|v| *v = 0.0);
+        let logit = e.logit.map_or(String::new(), |k| format!(", logit {k}"));
+        let mut top = Heatmap::attention(l, e.matrix.clone(), format!("{name}, {layers}"))
+            .with_labels(&labels);
+        top.scale = ColorScale::FromZero;
+        top.bar_label = "relevance".into();
+        top.highlight_row = Some(a.target_pos);
+        // the explanation: row `target_pos`, over the tokens it can see (0..=target_pos)
+        let p1 = a.target_pos + 1;
+        let strip = Heatmap {
+            rows: 1,
+            cols: p1,
+            data: e.row[..p1].to_vec(),
+            title: format!(
+                "relevance for the prediction at position {}{logit}",
+                a.target_pos
+            ),
+            row_labels: vec![labels[a.target_pos].clone()],
+            col_labels: labels[..p1].to_vec(),
+            x_label: "token j".into(),
+            y_label: String::new(),
+            bar_label: String::new(),
+            scale: ColorScale::FromZero,
+            causal: false,
+            highlight_row: None,
+        };
         let img = Image::stack(&[top.render(), strip.render()]);
         img.write_png(p)?;
         println!("wrote {} ({}×{})", p.display(), img.width, img.height);
