@@ -90,6 +90,32 @@ fn bad_documents_name_the_field() {
         field_of(&head.replace("[[1.5]]", r#"[["1.5"]]"#)),
         "q[0][0]"
     );
+    // gated head: ragged gates, zero denominator in a gate
+    let gated = r#"{"kind":"linear_head","field":"rational","len":2,"dim":2,"q":[[1,2],[3,4]],"k":[[1,0],[0,1]],"gates":[["1/2",1],[1,"1/3"]]}"#;
+    assert!(matches!(parse(gated).unwrap().object, Object::GatedHead(_)));
+    assert_eq!(
+        field_of(&gated.replace(r#"[1,"1/3"]"#, r#"[1]"#)),
+        "gates[1]"
+    );
+    assert_eq!(
+        field_of(&gated.replace(r#""1/2""#, r#""1/0""#)),
+        "gates[0][0]"
+    );
+    assert_eq!(field_of(&gated.replace(r#","k":[[1,0],[0,1]]"#, "")), "k");
+    assert_eq!(field_of(&gated.replace(r#""dim":2,"#, "")), "dim");
+    // softmax head: missing or zero-denominator scale, wrong kind for its fields
+    let soft = r#"{"kind":"softmax_head","field":"rational","len":1,"dim":1,"q":[[1]],"k":[[2]],"scale":"1/2"}"#;
+    assert!(matches!(
+        parse(soft).unwrap().object,
+        Object::SoftmaxHead(_)
+    ));
+    assert_eq!(field_of(&soft.replace(r#","scale":"1/2""#, "")), "scale");
+    assert_eq!(field_of(&soft.replace(r#""1/2""#, r#""3/0""#)), "scale");
+    assert_eq!(field_of(&soft.replace("softmax_head", "Softmax")), "kind");
+    assert_eq!(
+        field_of(&soft.replace(r#""kind":"softmax_head","#, "")),
+        "kind"
+    );
     let m = r#"{"kind":"matrix","field":"rational","rows":2,"data":[[1,0],[1]]}"#;
     assert_eq!(field_of(m), "data[1]");
     let msg = parse(m).unwrap_err().to_string();
