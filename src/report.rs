@@ -5,12 +5,14 @@
 //! ```text
 //! { "schema_version": 1, "toolkit_version": "0.1.0",
 //!   "conjecture": { "id", "statement", "theorem" },
-//!   "search": { "seed", "cases_tried", "case_index", "len", "state", "eps", "dtype", "interrupted" },
-//!   "outcome": "counterexample" | "none_found",
+//!   "search": { "seed", "cases_tried", "case_index", "len", "state", "eps", "dtype", "delta",
+//!               "interrupted" },
+//!   "outcome": "counterexample" | "unproven_candidate" | "none_found",
 //!   "counterexample": { ..case, exact numbers as "p/q" strings.. } | null,
 //!   "counterexample_float": { ..the same case as f64 numbers.. } | null,
 //!   "certificate": { "kind": .., .. } | null,
-//!   "measured": { name: number },
+//!   "explanation": "why the certificate refutes the conjecture" | null,
+//!   "measured": { name: number | "inf" | "-inf" | "nan" },
 //!   "command": "hattn refute ...", "replay": "hattn replay report.json" }
 //! ```
 //!
@@ -20,6 +22,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -28,6 +31,9 @@ use crate::scalar::Exact;
 
 /// Version of the report schema.
 pub const SCHEMA_VERSION: u32 = 1;
+
+/// The outcomes a report can have.
+pub const OUTCOMES: [&str; 3] = ["counterexample", "unproven_candidate", "none_found"];
 
 /// The conjecture a report is about.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -86,7 +92,8 @@ pub struct Report {
     /// Why the certificate refutes the conjecture (the re-check's explanation).
     #[serde(default)]
     pub explanation: Option<String>,
-    /// Measured quantities.
+    /// Measured quantities (non-finite values are written as `"inf"`, `"-inf"`, `"nan"`).
+    #[serde(with = "measured_value")]
     pub measured: BTreeMap<String, f64>,
     /// The command that reproduces the search.
     pub command: String,
@@ -106,41 +113,97 @@ impl Report {
             reason,
         };
         let v: Value = serde_json::from_str(text).map_err(|e| bad("(json)", e.to_string()))?;
-        let obj = v
+        let root = v
             .as_object()
             .ok_or_else(|| bad("(root)", "not an object".into()))?;
-        for key in [
-            "schema_version",
-            "toolkit_version",
-            "conjecture",
-            "search",
-            "outcome",
-            "measured",
-            "command",
-            "replay",
-        ] {
-            if !obj.contains_key(key) {
-                return Err(bad(key, "missing".into()));
+        // Every field is read on its own, so that an error names it (`search.eps`, …).
+        fn get<T: DeserializeOwned>(
+            obj: &serde_json::Map<String, Value>,
+            path: &str,
+            key: &str,
+            optional: bool,
+        ) -> std::result::Result<T, (String, String)> {
+            let name = if path.is_empty() {
+                key.to_string()
+            } else {
+                format!("{path}.{key}")
+            };
+            match obj.get(key) {
+                None if !optional => Err((name, "missing".into())),
+                x => serde_json::from_value(x.cloned().unwrap_or(Value::Null))
+                    .map_err(|e| (name, e.to_string())),
             }
         }
-        match obj["schema_version"].as_u64() {
-            Some(v) if v == SCHEMA_VERSION as u64 => {}
-            _ => return Err(bad("schema_version", format!("expected {SCHEMA_VERSION}"))),
-        }
-        for (section, keys) in [
-            ("conjecture", &["id", "statement", "theorem"][..]),
-            (
-                "search",
-                &["seed", "cases_tried", "len", "state", "eps", "dtype"][..],
-            ),
-        ] {
-            for k in keys {
-                if obj[section].get(k).is_none() {
-                    return Err(bad(&format!("{section}.{k}"), "missing".into()));
-                }
+        fn section<'a>(
+            root: &'a serde_json::Map<String, Value>,
+            key: &str,
+        ) -> std::result::Result<&'a serde_json::Map<String, Value>, (String, String)> {
+            match root.get(key) {
+                None => Err((key.into(), "missing".into())),
+                Some(x) => x
+                    .as_object()
+                    .ok_or_else(|| (key.into(), "not an object".into())),
             }
         }
-        serde_json::from_value(v).map_err(|e| bad("(schema)", e.to_string()))
+        let parse = || -> std::result::Result<Report, (String, String)> {
+            let schema_version: u32 = get(root, "", "schema_version", false)?;
+            if schema_version != SCHEMA_VERSION {
+                return Err((
+                    "schema_version".into(),
+                    format!("{schema_version}: this toolkit reads version {SCHEMA_VERSION}"),
+                ));
+            }
+            let c = section(root, "conjecture")?;
+            let conjecture = ConjectureInfo {
+                id: get(c, "conjecture", "id", false)?,
+                statement: get(c, "conjecture", "statement", false)?,
+                theorem: get(c, "conjecture", "theorem", false)?,
+            };
+            let r = section(root, "search")?;
+            let search = SearchInfo {
+                seed: get(r, "search", "seed", false)?,
+                cases_tried: get(r, "search", "cases_tried", false)?,
+                case_index: get(r, "search", "case_index", true)?,
+                len: get(r, "search", "len", false)?,
+                state: get(r, "search", "state", false)?,
+                eps: get(r, "search", "eps", false)?,
+                dtype: get(r, "search", "dtype", false)?,
+                delta: match r.get("delta") {
+                    None => 0.0,
+                    Some(_) => get(r, "search", "delta", false)?,
+                },
+                interrupted: get(r, "search", "interrupted", false)?,
+            };
+            let m = section(root, "measured")?;
+            let mut measured = BTreeMap::new();
+            for (k, x) in m {
+                let value = measured_value::parse(x)
+                    .ok_or_else(|| (format!("measured.{k}"), format!("not a number: {x}")))?;
+                measured.insert(k.clone(), value);
+            }
+            let outcome: String = get(root, "", "outcome", false)?;
+            if !OUTCOMES.contains(&&outcome[..]) {
+                return Err((
+                    "outcome".into(),
+                    format!("`{outcome}` is not one of {}", OUTCOMES.join(", ")),
+                ));
+            }
+            Ok(Report {
+                schema_version,
+                toolkit_version: get(root, "", "toolkit_version", false)?,
+                conjecture,
+                search,
+                outcome,
+                counterexample: get(root, "", "counterexample", true)?,
+                counterexample_float: get(root, "", "counterexample_float", true)?,
+                certificate: get(root, "", "certificate", true)?,
+                explanation: get(root, "", "explanation", true)?,
+                measured,
+                command: get(root, "", "command", false)?,
+                replay: get(root, "", "replay", false)?,
+            })
+        };
+        parse().map_err(|(field, reason)| bad(&field, reason))
     }
 
     /// Read a report file.
@@ -262,4 +325,56 @@ fn plain(v: &Value) -> String {
 /// Encode an exact number as `"p/q"` (or `"p"`).
 pub fn exact_json(x: &Exact) -> Value {
     Value::String(x.to_string())
+}
+
+/// JSON for measured values: finite numbers as numbers, the rest as `"inf"`, `"-inf"`,
+/// `"nan"` (JSON has no literal for them, and `null` would lose which one it was).
+mod measured_value {
+    use std::collections::BTreeMap;
+
+    use serde::de::Error as _;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+    use serde_json::Value;
+
+    pub fn encode(x: f64) -> Value {
+        if x.is_finite() {
+            Value::from(x)
+        } else if x.is_nan() {
+            Value::from("nan")
+        } else if x > 0.0 {
+            Value::from("inf")
+        } else {
+            Value::from("-inf")
+        }
+    }
+
+    pub fn parse(v: &Value) -> Option<f64> {
+        match v {
+            Value::Number(n) => n.as_f64(),
+            Value::String(s) => match &s[..] {
+                "inf" => Some(f64::INFINITY),
+                "-inf" => Some(f64::NEG_INFINITY),
+                "nan" => Some(f64::NAN),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    pub fn serialize<S: Serializer>(m: &BTreeMap<String, f64>, s: S) -> Result<S::Ok, S::Error> {
+        m.iter()
+            .map(|(k, &x)| (k.clone(), encode(x)))
+            .collect::<BTreeMap<_, _>>()
+            .serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<BTreeMap<String, f64>, D::Error> {
+        BTreeMap::<String, Value>::deserialize(d)?
+            .into_iter()
+            .map(|(k, v)| match parse(&v) {
+                Some(x) => Ok((k, x)),
+                None => Err(D::Error::custom(format!("measured.{k}: not a number: {v}"))),
+            })
+            .collect()
+    }
 }

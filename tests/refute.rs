@@ -117,3 +117,143 @@ fn malformed_report_json_names_the_field() {
     );
     assert!(Report::from_json(Path::new("r.json"), "{").is_err());
 }
+
+/// Search, check the outcome, and replay when a certificate is claimed.
+fn refuted_and_replayed(id: &str, p: &Params) -> Report {
+    let r = run(id, p);
+    assert_eq!(r.outcome, "counterexample", "{id}: {r:?}");
+    let why = replay_builtin(&r).unwrap_or_else(|e| panic!("{id}: replay failed: {e}"));
+    assert_eq!(r.explanation.as_deref(), Some(&why[..]));
+    let text = serde_json::to_string(&r).unwrap();
+    let back = Report::from_json(Path::new("r.json"), &text).unwrap();
+    assert_eq!(replay_builtin(&back).unwrap(), why);
+    assert!(r.to_markdown().contains(&why));
+    r
+}
+
+#[test]
+fn softmax_in_channel_is_refuted_at_state_one_length_three() {
+    let p = Params {
+        len: 3,
+        state: 1,
+        ..Params::default()
+    };
+    let r = refuted_and_replayed("softmax-in-channel", &p);
+    let cert = r.certificate.as_ref().unwrap();
+    assert_eq!(cert["kind"], "determinant_interval");
+    // A 2×2 minor certifies rank 2 > N = 1.
+    assert_eq!(cert["rows"].as_array().unwrap().len(), 2);
+    assert!(r.measured["determinant_lo"] > 0.0 || r.measured["determinant_hi"] < 0.0);
+    // Tampering with the head changes the matrix: the interval no longer matches.
+    let mut v = serde_json::to_value(&r).unwrap();
+    v["counterexample"]["k"] = serde_json::json!([["0"], ["0"], ["0"]]);
+    let err = replay_builtin(&serde_json::from_value(v).unwrap()).unwrap_err();
+    assert!(err.contains("certificate"), "{err}");
+}
+
+#[test]
+fn softmax_in_channel_holds_when_the_state_covers_the_length() {
+    // N = L: every lower-triangular matrix is some channel's α̃ (T5), so no certificate.
+    let p = Params {
+        len: 3,
+        state: 3,
+        cases: 32,
+        ..Params::default()
+    };
+    assert_eq!(run("softmax-in-channel", &p).outcome, "none_found");
+}
+
+#[test]
+fn diagonal_realisation_holds_at_state_one() {
+    let p = Params {
+        len: 4,
+        state: 1,
+        cases: 64,
+        ..Params::default()
+    };
+    let r = run("diagonal-realisation", &p);
+    assert_eq!(r.outcome, "none_found", "{r:?}");
+    assert_eq!(r.search.cases_tried, 64);
+    let err = replay_builtin(&r).unwrap_err();
+    assert!(err.contains("none_found"), "{err}");
+}
+
+#[test]
+fn diagonal_realisation_misses_are_candidates_not_proofs() {
+    let p = Params {
+        len: 5,
+        state: 2,
+        ..Params::default()
+    };
+    let r = run("diagonal-realisation", &p);
+    // Whatever was found at N = 2 is not certified: a failed construction is no proof.
+    assert_ne!(r.outcome, "counterexample", "{r:?}");
+    if r.outcome == "unproven_candidate" {
+        assert!(replay_builtin(&r).is_err());
+        assert!(r.explanation.as_deref().unwrap().starts_with("unproven"));
+    }
+}
+
+#[test]
+fn paper_approx_is_refuted_and_replays() {
+    let p = Params {
+        len: 4,
+        state: 2,
+        eps: 1e-3,
+        ..Params::default()
+    };
+    let r = refuted_and_replayed("paper-approx", &p);
+    assert!(r.measured.values().any(|&v| v > 1e-3), "{:?}", r.measured);
+}
+
+#[test]
+fn mamba_strict_is_refuted_at_large_step_and_holds_at_tiny_step() {
+    let mut p = Params {
+        len: 4,
+        state: 2,
+        eps: 1e-3,
+        delta: 0.5,
+        ..Params::default()
+    };
+    let r = refuted_and_replayed("mamba-strict-linear-attention", &p);
+    // The measured gap is within the proven T3 bound and above ε.
+    assert!(r.measured["gap"] > 1e-3 && r.measured["gap"] <= r.measured["t3_bound"]);
+    p.delta = 1e-7;
+    p.cases = 64;
+    assert_eq!(
+        run("mamba-strict-linear-attention", &p).outcome,
+        "none_found"
+    );
+}
+
+#[test]
+fn non_finite_measurements_survive_the_round_trip() {
+    let p = Params {
+        len: 40,
+        state: 2,
+        eps: 1e-3,
+        cases: 64,
+        dtype: "f32".into(),
+        ..Params::default()
+    };
+    let r = run("factored-float", &p);
+    let text = serde_json::to_string(&r).unwrap();
+    let back = Report::from_json(Path::new("r.json"), &text).unwrap();
+    for (k, v) in &r.measured {
+        let w = back.measured[k];
+        assert!(v == &w || (v.is_nan() && w.is_nan()), "{k}: {v} vs {w}");
+    }
+    // A wrongly typed field is named.
+    let mut v = serde_json::to_value(&r).unwrap();
+    v["search"]["eps"] = serde_json::json!("small");
+    let e = Report::from_json(Path::new("r.json"), &v.to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("search.eps"), "{e}");
+    v["search"]["eps"] = serde_json::json!(1e-3);
+    v["outcome"] = serde_json::json!("proved");
+    let e = Report::from_json(Path::new("r.json"), &v.to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("outcome"), "{e}");
+}
