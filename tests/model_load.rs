@@ -388,6 +388,21 @@ fn npy_and_png_outputs() {
         "{header}"
     );
     assert_eq!(&b[10 + hl..10 + hl + 4], &1.0f32.to_le_bytes());
+    // the format 1.0 header numpy's reader accepts: a Python dict literal with exactly
+    // these keys, padded with spaces and ended by '\n', data right after, in C order
+    assert_eq!(
+        header.strip_suffix('\n').unwrap().trim_end_matches(' '),
+        "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 3), }"
+    );
+    assert_eq!(b.len(), 10 + hl + 6 * 4);
+    let b = npy_bytes(&[3], &[1.0f64, -2.0, 0.5]).unwrap();
+    let hl = u16::from_le_bytes([b[8], b[9]]) as usize;
+    let header = std::str::from_utf8(&b[10..10 + hl]).unwrap();
+    assert_eq!(
+        header.strip_suffix('\n').unwrap().trim_end_matches(' '),
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (3,), }"
+    );
+    assert_eq!(&b[10 + hl + 8..10 + hl + 16], &(-2.0f64).to_le_bytes());
     assert!(npy_bytes(&[2, 2], &[1.0f64]).is_err());
     let h = Heatmap::attention(
         3,
@@ -400,4 +415,23 @@ fn npy_and_png_outputs() {
     assert!(img.width > 100 && img.height > 100);
     let g = grid(&[h.clone(), h], 2, "grid");
     assert!(g.width > 0);
+}
+
+#[test]
+fn nice_ticks_are_round_and_inside() {
+    use hidden_attention::model::heatmap::nice_ticks;
+    let t = nice_ticks(-2.58e-4, 2.58e-4, 5);
+    let labels: Vec<&str> = t.iter().map(|x| x.1.as_str()).collect();
+    assert_eq!(labels, ["-2e-4", "-1e-4", "0", "1e-4", "2e-4"]);
+    let t = nice_ticks(0.0, 0.97, 5);
+    let labels: Vec<&str> = t.iter().map(|x| x.1.as_str()).collect();
+    assert_eq!(labels, ["0", "0.2", "0.4", "0.6", "0.8"]);
+    let t = nice_ticks(-1.0, 1.0, 5);
+    let labels: Vec<&str> = t.iter().map(|x| x.1.as_str()).collect();
+    assert_eq!(labels, ["-1", "-0.5", "0", "0.5", "1"]);
+    for (lo, hi, k) in [(0.0099, 0.207, 3), (-3.0, 1234.0, 6), (1e-9, 3e-9, 4)] {
+        let t = nice_ticks(lo, hi, k);
+        assert!(t.len() >= 2 && t.len() <= k.max(2), "{lo} {hi}: {t:?}");
+        assert!(t.iter().all(|x| x.0 >= lo - 1e-12 && x.0 <= hi + 1e-12));
+    }
 }

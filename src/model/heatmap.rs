@@ -656,26 +656,3 @@ pub fn grid(panels: &[Heatmap], ncols: usize, title: &str) -> Image {
     );
     im
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn nice_ticks_are_round_and_inside() {
-        let t = nice_ticks(-2.58e-4, 2.58e-4, 5);
-        let labels: Vec<&str> = t.iter().map(|x| x.1.as_str()).collect();
-        assert_eq!(labels, ["-2e-4", "-1e-4", "0", "1e-4", "2e-4"]);
-        let t = nice_ticks(0.0, 0.97, 5);
-        let labels: Vec<&str> = t.iter().map(|x| x.1.as_str()).collect();
-        assert_eq!(labels, ["0", "0.2", "0.4", "0.6", "0.8"]);
-        let t = nice_ticks(-1.0, 1.0, 5);
-        let labels: Vec<&str> = t.iter().map(|x| x.1.as_str()).collect();
-        assert_eq!(labels, ["-1", "-0.5", "0", "0.5", "1"]);
-        for (lo, hi, k) in [(0.0099, 0.207, 3), (-3.0, 1234.0, 6), (1e-9, 3e-9, 4)] {
-            let t = nice_ticks(lo, hi, k);
-            assert!(t.len() >= 2 && t.len() <= k.max(2), "{lo} {hi}: {t:?}");
-            assert!(t.iter().all(|x| x.0 >= lo - 1e-12 && x.0 <= hi + 1e-12));
-        }
-    }
-}
