@@ -16,7 +16,7 @@ use crate::ssm::{hidden_attention, Channel};
 /// Statement of T6.
 pub const THEOREM: Theorem = Theorem {
     id: "T6",
-    statement: "(a) α̃ with an entry ≤ 0 or a row sum ≠ 1 is no softmax head's; (b) softmax rank family: sesep rank ≥ N+1, certified by an interval determinant",
+    statement: "(a) α̃ with an entry ≤ 0 or a row sum ≠ 1 is no softmax head's; (b) softmax rank family: semiseparable rank ≥ N+1, certified by an interval determinant",
 };
 
 /// Exact check of T6a on a rational channel and a rational softmax head: any obstruction
