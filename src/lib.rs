@@ -43,6 +43,7 @@ pub mod attention;
 pub mod baseline;
 pub mod bench;
 pub mod construct;
+pub mod dyadic;
 pub mod error;
 pub mod fast;
 pub mod golden;

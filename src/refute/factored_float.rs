@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::channel_in_softmax::channel_of;
 use super::{cert_exact, cert_index, exact_doc, float_doc, Conjecture, Params, Refutation};
+use crate::dyadic::Dyadic;
 use crate::interchange::Object;
 use crate::report::exact_json;
 use crate::scalar::{Class, Exact, Field};
@@ -93,27 +94,42 @@ fn first_break<T: Field>(ch: &Channel<T>, eps: f64) -> Option<Value> {
     } else {
         0
     };
-    let exact = ch.to_exact();
-    let abs = exact.map(|v| v.abs_val());
-    let eps = Exact::from_f64(eps);
+    // Exact comparison in dyadic arithmetic: every input is a float, so no gcd is needed.
+    let dy = |v: &T| Dyadic::from_f64(v.to_f64()).expect("channel entries are finite");
+    let abar: Vec<Vec<Dyadic>> = (0..l)
+        .map(|t| ch.abar(t).iter().map(dy).collect())
+        .collect();
+    let eps = Dyadic::from_f64(eps).expect("ε is finite");
     for i in start..l {
-        let row = hidden_attention_row(&exact, i).expect("exact row");
-        let mags = hidden_attention_row(&abs, i).expect("exact row");
-        for j in 0..=i {
+        // α̃_ij = Σ_s C_is (Π_{k=j+1..i} Ā_ks) B̄_js, for j = i, i−1, …, 0.
+        let c: Vec<Dyadic> = ch.c(i).iter().map(dy).collect();
+        let mut prod = vec![Dyadic::one(); n];
+        for j in (0..=i).rev() {
+            if j < i {
+                for s in 0..n {
+                    prod[s] = prod[s].mul(&abar[j + 1][s]);
+                }
+            }
+            let (mut e, mut mag) = (Dyadic::zero(), Dyadic::zero());
+            for s in 0..n {
+                let term = c[s].mul(&prod[s]).mul(&dy(&ch.bbar(j)[s]));
+                mag = mag.add(&term.abs());
+                e = e.add(&term);
+            }
             let mut f = T::zero();
             for s in 0..n {
                 f += &(q[i * n + s].clone() * &k[j * n + s]);
             }
-            let (e, mag) = (&row[j], &mags[j]);
-            let err = f.is_finite_val().then(|| (f.to_exact() - e).abs_val());
-            if err.as_ref().map_or(true, |err| *err > mag.clone() * &eps) {
+            let err = Dyadic::from_f64(f.to_f64()).map(|f| f.sub(&e).abs());
+            if err.as_ref().map_or(true, |err| *err > mag.mul(&eps)) {
+                let (e, mag) = (e.to_exact(), mag.to_exact());
                 let rel = err.map_or(f64::INFINITY, |err| {
-                    err.to_f64() / mag.to_f64().max(f64::MIN_POSITIVE)
+                    err.to_exact().to_f64() / mag.to_f64().max(f64::MIN_POSITIVE)
                 });
                 return Some(json!({
                     "kind": "float_disagreement", "dtype": T::NAME, "row": i, "col": j,
                     "float_value": f.to_f64(),
-                    "exact_value": exact_json(e), "magnitude": exact_json(mag), "relative_error": rel,
+                    "exact_value": exact_json(&e), "magnitude": exact_json(&mag), "relative_error": rel,
                 }));
             }
         }
