@@ -384,7 +384,12 @@ impl Heatmap {
         let (lo, hi, div) = self.range();
         let (mw, mh) = (self.cols * cell, self.rows * cell);
         let cb_h = mh.max(64);
-        let ticks = nice_ticks(lo, hi, (cb_h / 28).clamp(2, 6));
+        let mut ticks = nice_ticks(lo, hi, (cb_h / 28).clamp(2, 6));
+        // a short bar may get few round ticks: label its top with the maximum itself
+        let px = |v: f64| (hi - v) / (hi - lo) * (cb_h - 1) as f64;
+        if !div && ticks.last().is_some_and(|t| px(t.0) >= 20.0) {
+            ticks.push((hi, fmt_num(hi)));
+        }
         let tl = ticks.iter().map(|t| t.1.chars().count()).max().unwrap_or(1);
         let has_y = !self.y_label.is_empty();
         let title_h = 16 + 22;
