@@ -365,3 +365,16 @@ fn large_linear_uses_gemm_and_agrees_with_dots() {
         }
     }
 }
+
+#[test]
+fn explain_reports_every_layer_and_matches_explain() {
+    use hidden_attention::model::explain::explain_with;
+    let m = tiny();
+    let tr = m.forward(&TOKENS, Logits::All).unwrap();
+    for method in [Method::Raw, Method::Rollout, Method::Attr] {
+        let mut seen = Vec::new();
+        let e = explain_with(&m, &tr, method, 8, None, 1, &mut |li| seen.push(li)).unwrap();
+        assert_eq!(seen, (0..m.layers.len()).collect::<Vec<_>>(), "{method:?}");
+        assert_eq!(e, explain(&m, &tr, method, 8, None, 1).unwrap());
+    }
+}
