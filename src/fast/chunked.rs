@@ -8,6 +8,7 @@ use rayon::prelude::*;
 
 use super::{check_chunk, check_out, madd, FastFloat};
 use crate::error::{Error, Result};
+use crate::scalar::Field;
 use crate::ssm::{Channel, MambaChannel};
 use crate::tensor::Matrix;
 
@@ -17,11 +18,39 @@ pub const DEFAULT_CHUNK: usize = 64;
 /// The factors of the chunked form: `q` row-major `L × N`, `k` transposed `N × L`
 /// (contiguous in the step, as the panel kernel reads it), `g` row-major `chunks × N`:
 /// `q[i] = C_i ⊙ ∏_{k=s_c+1}^{i} Ā_k`, `k[·, j] = B̄_j ⊙ ∏_{k=j+1}^{s_{c+1}} Ā_k`,
-/// `g[c] = ∏_{k=s_c+1}^{s_{c+1}} Ā_k` (the last chunk has no `k`, `g`).
+/// `g[c] = ∏_{k=s_c+1}^{s_{c+1}} Ā_k` (the last chunk has no `k`, `g`); `qmax[c]`, `kmax[c]`
+/// (`chunks × N`) the largest $|q|$, $|k|$ of chunk `c` per state, which bound every term of
+/// an off-diagonal block and let [`row_chunk`] skip the states whose terms all lie below the
+/// normal range.
 pub(crate) struct Factors<T> {
     pub(crate) q: Vec<T>,
     pub(crate) k: Vec<T>,
     pub(crate) g: Vec<T>,
+    pub(crate) qmax: Vec<T>,
+    pub(crate) kmax: Vec<T>,
+}
+
+impl<T: FastFloat> Factors<T> {
+    pub(crate) fn new() -> Self {
+        Factors {
+            q: Vec::new(),
+            k: Vec::new(),
+            g: Vec::new(),
+            qmax: Vec::new(),
+            kmax: Vec::new(),
+        }
+    }
+
+    /// Size every array for `L = l`, `N = n` and `chunks` chunks; zero the maxima.
+    fn reset(&mut self, l: usize, n: usize, chunks: usize) {
+        self.q.resize(l * n, T::zero());
+        self.k.resize(l * n, T::zero());
+        self.g.resize(chunks * n, T::zero());
+        self.qmax.clear();
+        self.qmax.resize(chunks * n, T::zero());
+        self.kmax.clear();
+        self.kmax.resize(chunks * n, T::zero());
+    }
 }
 
 /// Borrowed view of a discretised channel: `abar`, `bbar`, `c` row-major `L × N`.
@@ -46,13 +75,40 @@ impl<'a, T: FastFloat> View<'a, T> {
     }
 }
 
-/// Factors by relative running *products* of Ā (division-free; any Ā).
+/// Factors by relative running *products* of Ā (division-free; any Ā), compiled for the
+/// widest instruction set of the CPU (the operations are the same multiplications in the
+/// same order everywhere, so the factors are bit-identical across instruction sets).
 pub(crate) fn product_factors<T: FastFloat>(v: &View<'_, T>, chunk: usize, f: &mut Factors<T>) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        match super::simd_level() {
+            // SAFETY: the CPU has the features these functions are compiled with.
+            "avx512" => return unsafe { product_factors_avx512(v, chunk, f) },
+            // SAFETY: as above.
+            "avx2+fma" => return unsafe { product_factors_avx2(v, chunk, f) },
+            _ => {}
+        }
+    }
+    product_factors_impl(v, chunk, f)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn product_factors_avx512<T: FastFloat>(v: &View<'_, T>, chunk: usize, f: &mut Factors<T>) {
+    product_factors_impl(v, chunk, f)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn product_factors_avx2<T: FastFloat>(v: &View<'_, T>, chunk: usize, f: &mut Factors<T>) {
+    product_factors_impl(v, chunk, f)
+}
+
+#[inline(always)]
+fn product_factors_impl<T: FastFloat>(v: &View<'_, T>, chunk: usize, f: &mut Factors<T>) {
     let (l, n) = (v.len, v.state);
     let chunks = l.div_ceil(chunk);
-    f.q.resize(l * n, T::zero());
-    f.k.resize(l * n, T::zero());
-    f.g.resize(chunks * n, T::zero());
+    f.reset(l, n, chunks);
     let mut p = vec![T::one(); n];
     for c in 0..chunks {
         let (s, e) = (c * chunk, ((c + 1) * chunk).min(l));
@@ -62,12 +118,18 @@ pub(crate) fn product_factors<T: FastFloat>(v: &View<'_, T>, chunk: usize, f: &m
                 mul_assign(&mut p, &v.abar[i * n..(i + 1) * n]);
             }
             mul_into(&mut f.q[i * n..(i + 1) * n], &v.c[i * n..(i + 1) * n], &p);
+            max_abs_into(&mut f.qmax[c * n..(c + 1) * n], &f.q[i * n..(i + 1) * n]);
         }
         if e < l {
             p.copy_from_slice(&v.abar[e * n..(e + 1) * n]);
             for j in (s..e).rev() {
+                let km = &mut f.kmax[c * n..(c + 1) * n];
                 for (k, (&b, &x)) in v.bbar[j * n..(j + 1) * n].iter().zip(p.iter()).enumerate() {
-                    f.k[k * l + j] = b * x;
+                    let kv = T::mul_flush(b, x);
+                    f.k[k * l + j] = kv;
+                    if kv.abs() > km[k] {
+                        km[k] = kv.abs();
+                    }
                 }
                 if j == s {
                     f.g[c * n..(c + 1) * n].copy_from_slice(&p);
@@ -88,9 +150,7 @@ fn cumsum_factors<T: FastFloat>(
 ) {
     let (l, n) = (v.len, v.state);
     let chunks = l.div_ceil(chunk);
-    f.q.resize(l * n, T::zero());
-    f.k.resize(l * n, T::zero());
-    f.g.resize(chunks * n, T::zero());
+    f.reset(l, n, chunks);
     let mut r = vec![T::zero(); n];
     for c in 0..chunks {
         let (s, e) = (c * chunk, ((c + 1) * chunk).min(l));
@@ -102,7 +162,9 @@ fn cumsum_factors<T: FastFloat>(
                 }
             }
             for k in 0..n {
-                f.q[i * n + k] = v.c[i * n + k] * r[k].exp();
+                let qv = T::mul_flush(v.c[i * n + k], r[k].exp());
+                f.q[i * n + k] = qv;
+                f.qmax[c * n + k] = f.qmax[c * n + k].max(qv.abs());
             }
         }
         if e < l {
@@ -112,7 +174,9 @@ fn cumsum_factors<T: FastFloat>(
             for j in (s..e).rev() {
                 for k in 0..n {
                     let d = r[k].exp();
-                    f.k[k * l + j] = v.bbar[j * n + k] * d;
+                    let kv = T::mul_flush(v.bbar[j * n + k], d);
+                    f.k[k * l + j] = kv;
+                    f.kmax[c * n + k] = f.kmax[c * n + k].max(kv.abs());
                     if j == s {
                         f.g[c * n + k] = d;
                     }
@@ -127,22 +191,42 @@ fn cumsum_factors<T: FastFloat>(
     }
 }
 
+/// `p ⊙= a` by [`FastFloat::mul_flush`].
 #[inline(always)]
 fn mul_assign<T: FastFloat>(p: &mut [T], a: &[T]) {
     for (x, &y) in p.iter_mut().zip(a) {
-        *x *= y;
+        *x = T::mul_flush(*x, y);
     }
 }
 
+/// `dst = a ⊙ b` by [`FastFloat::mul_flush`].
 #[inline(always)]
 fn mul_into<T: FastFloat>(dst: &mut [T], a: &[T], b: &[T]) {
     for ((d, &x), &y) in dst.iter_mut().zip(a).zip(b) {
-        *d = x * y;
+        *d = T::mul_flush(x, y);
+    }
+}
+
+/// `m = max(m, |x|)` entrywise.
+#[inline(always)]
+fn max_abs_into<T: FastFloat>(m: &mut [T], x: &[T]) {
+    for (a, &b) in m.iter_mut().zip(x) {
+        if b.abs() > *a {
+            *a = b.abs();
+        }
     }
 }
 
 /// Rows `s..e` (chunk `c`) of α̃ into `rows` (`(e - s) × L`, row-major), with scratch
 /// `kbuf` (`≥ N × s`).
+///
+/// A state $n$ of an earlier chunk $c'$ whose terms are all below $\lambda/2$ — by the bound
+/// $\max|q_{\cdot,n}|\,\max|k_{\cdot,n}|\,|d_n|$ of the block, $d_n$ the between-chunk
+/// decay — contributes zeros instead (each dropped term is off by less than $\lambda$, which
+/// the $\eta$ of (F1) covers); the columns left of the leftmost chunk with a live state are
+/// written as zeros without a GEMM. For a decaying channel this confines the GEMM to the
+/// few chunks left of the diagonal and keeps subnormal products, which are one to two
+/// orders of magnitude slower than normal ones on x86, out of the panel.
 fn row_chunk<T: FastFloat>(
     v: &View<'_, T>,
     f: &Factors<T>,
@@ -156,56 +240,101 @@ fn row_chunk<T: FastFloat>(
     let h = rows.len() / l;
     if s > 0 {
         // (K^{(c)})ᵀ, N × s: columns of every earlier chunk, scaled by the between-chunk decay.
+        let half_min = 0.5 * T::min_normal();
+        let qmax = &f.qmax[c * n..(c + 1) * n];
         let mut d = vec![T::one(); n];
+        let mut lo = s;
         for cp in (0..c).rev() {
             let (s2, e2) = (cp * chunk, (cp + 1) * chunk);
+            let kmax = &f.kmax[cp * n..(cp + 1) * n];
+            let mut live = false;
             for (k, &dk) in d.iter().enumerate() {
-                let src = &f.k[k * l + s2..k * l + e2];
                 let dst = &mut kbuf[k * s + s2..k * s + e2];
+                let worst =
+                    Field::to_f64(&qmax[k]) * Field::to_f64(&kmax[k]) * Field::to_f64(&dk).abs();
+                if worst < half_min {
+                    dst.fill(T::zero());
+                    continue;
+                }
+                live = true;
+                let src = &f.k[k * l + s2..k * l + e2];
                 if cp + 1 == c {
                     dst.copy_from_slice(src);
                 } else {
                     for (o, &x) in dst.iter_mut().zip(src) {
-                        *o = x * dk;
+                        *o = T::mul_flush(x, dk);
                     }
                 }
+            }
+            if live {
+                lo = s2;
             }
             if cp > 0 {
                 mul_assign(&mut d, &f.g[cp * n..(cp + 1) * n]);
             }
         }
-        panel(&f.q[s * n..(s + h) * n], n, &kbuf[..n * s], s, rows, l, h);
+        for r in 0..h {
+            rows[r * l..r * l + lo].fill(T::zero());
+        }
+        if lo < s {
+            panel(
+                &f.q[s * n..(s + h) * n],
+                n,
+                &kbuf[lo..n * s],
+                s,
+                s - lo,
+                &mut rows[lo..],
+                l,
+                h,
+            );
+        }
     }
     diagonal(v, s, h, rows);
 }
 
-/// The off-diagonal panel `out[r·ld + j] = Σ_k q[r·n + k] · kt[k·s + j]` for `r < h`,
-/// `j < s`: a `(h × N)·(N × s)` GEMM. Register-blocked SIMD kernels (AVX-512, AVX2+FMA)
+/// The off-diagonal panel `out[r·ld + j] = Σ_k q[r·n + k] · kt[k·ks + j]` for `r < h`,
+/// `j < s`: a `(h × N)·(N × s)` GEMM (`ks ≥ s` the row stride of `kt`). Register-blocked SIMD kernels (AVX-512, AVX2+FMA)
 /// where the CPU has them, faer's GEMM otherwise.
-fn panel<T: FastFloat>(q: &[T], n: usize, kt: &[T], s: usize, out: &mut [T], ld: usize, h: usize) {
+#[allow(clippy::too_many_arguments)]
+fn panel<T: FastFloat>(
+    q: &[T],
+    n: usize,
+    kt: &[T],
+    ks: usize,
+    s: usize,
+    out: &mut [T],
+    ld: usize,
+    h: usize,
+) {
     #[cfg(target_arch = "x86_64")]
     {
         let wide = std::mem::size_of::<T>() == 4;
         match super::simd_level() {
             // SAFETY: the CPU has the features these functions are compiled with.
-            "avx512" if wide => return unsafe { panel_avx512::<T, 16>(q, n, kt, s, out, ld, h) },
+            "avx512" if wide => {
+                return unsafe { panel_avx512::<T, 16>(q, n, kt, ks, s, out, ld, h) }
+            }
             // SAFETY: as above.
-            "avx512" => return unsafe { panel_avx512::<T, 8>(q, n, kt, s, out, ld, h) },
+            "avx512" => return unsafe { panel_avx512::<T, 8>(q, n, kt, ks, s, out, ld, h) },
             // SAFETY: as above.
-            "avx2+fma" if wide => return unsafe { panel_avx2::<T, 8>(q, n, kt, s, out, ld, h) },
+            "avx2+fma" if wide => {
+                return unsafe { panel_avx2::<T, 8>(q, n, kt, ks, s, out, ld, h) }
+            }
             // SAFETY: as above.
-            "avx2+fma" => return unsafe { panel_avx2::<T, 4>(q, n, kt, s, out, ld, h) },
+            "avx2+fma" => return unsafe { panel_avx2::<T, 4>(q, n, kt, ks, s, out, ld, h) },
             _ => {}
         }
     }
-    panel_faer(q, n, kt, s, out, ld, h)
+    panel_faer(q, n, kt, ks, s, out, ld, h)
 }
 
 /// [`panel`] by faer's GEMM.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn panel_faer<T: FastFloat>(
     q: &[T],
     n: usize,
     kt: &[T],
+    ks: usize,
     s: usize,
     out: &mut [T],
     ld: usize,
@@ -214,45 +343,51 @@ pub(crate) fn panel_faer<T: FastFloat>(
     let dst =
         faer::mat::from_row_major_slice_with_stride_mut(&mut out[..(h - 1) * ld + s], h, s, ld);
     let lhs = faer::mat::from_row_major_slice(q, h, n);
-    let rhs = faer::mat::from_row_major_slice(kt, n, s);
+    let rhs = faer::mat::from_row_major_slice_with_stride(&kt[..(n - 1) * ks + s], n, s, ks);
     matmul(dst, lhs, rhs, None, T::one(), Parallelism::None);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 fn panel_avx512<T: FastFloat, const W: usize>(
     q: &[T],
     n: usize,
     kt: &[T],
+    ks: usize,
     s: usize,
     out: &mut [T],
     ld: usize,
     h: usize,
 ) {
-    panel_blocked::<T, W, 4, true>(q, n, kt, s, out, ld, h)
+    panel_blocked::<T, W, 4, true>(q, n, kt, ks, s, out, ld, h)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
+#[allow(clippy::too_many_arguments)]
 fn panel_avx2<T: FastFloat, const W: usize>(
     q: &[T],
     n: usize,
     kt: &[T],
+    ks: usize,
     s: usize,
     out: &mut [T],
     ld: usize,
     h: usize,
 ) {
-    panel_blocked::<T, W, 2, true>(q, n, kt, s, out, ld, h)
+    panel_blocked::<T, W, 2, true>(q, n, kt, ks, s, out, ld, h)
 }
 
 /// Register blocking: 4 rows × `V` vectors of `W` lanes of accumulators; each row of
 /// `kt` loaded once per 4 rows, each `q` entry broadcast.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 fn panel_blocked<T: FastFloat, const W: usize, const V: usize, const FMA: bool>(
     q: &[T],
     n: usize,
     kt: &[T],
+    ks: usize,
     s: usize,
     out: &mut [T],
     ld: usize,
@@ -268,7 +403,7 @@ fn panel_blocked<T: FastFloat, const W: usize, const V: usize, const FMA: bool>(
         while j0 < jfull {
             let mut acc = [[[T::zero(); W]; V]; R];
             for k in 0..n {
-                let krow = &kt[k * s + j0..k * s + j0 + blk];
+                let krow = &kt[k * ks + j0..k * ks + j0 + blk];
                 for v in 0..V {
                     let kv: &[T; W] = krow[v * W..(v + 1) * W].try_into().expect("W lanes");
                     for r in 0..R {
@@ -291,7 +426,7 @@ fn panel_blocked<T: FastFloat, const W: usize, const V: usize, const FMA: bool>(
             panel_scalar_row(
                 &q[r * n..(r + 1) * n],
                 kt,
-                s,
+                ks,
                 jfull,
                 &mut out[r * ld..r * ld + s],
             );
@@ -302,7 +437,7 @@ fn panel_blocked<T: FastFloat, const W: usize, const V: usize, const FMA: bool>(
         panel_scalar_row(
             &q[r * n..(r + 1) * n],
             kt,
-            s,
+            ks,
             0,
             &mut out[r * ld..r * ld + s],
         );
@@ -310,11 +445,11 @@ fn panel_blocked<T: FastFloat, const W: usize, const V: usize, const FMA: bool>(
 }
 
 #[inline(always)]
-fn panel_scalar_row<T: FastFloat>(q: &[T], kt: &[T], s: usize, from: usize, out: &mut [T]) {
+fn panel_scalar_row<T: FastFloat>(q: &[T], kt: &[T], ks: usize, from: usize, out: &mut [T]) {
     for (j, o) in out.iter_mut().enumerate().skip(from) {
         let mut acc = T::zero();
         for (k, &qk) in q.iter().enumerate() {
-            acc += qk * kt[k * s + j];
+            acc += qk * kt[k * ks + j];
         }
         *o = acc;
     }
@@ -378,8 +513,10 @@ fn diagonal_lanes<T: FastFloat, const W: usize, const FMA: bool>(
     h: usize,
     rows: &mut [T],
 ) {
+    const G: usize = 4;
     let (l, n) = (v.len, v.state);
-    let nv = h.div_ceil(W);
+    // vectors per state, padded to whole groups of G (the padding stays 0)
+    let nv = h.div_ceil(W).div_ceil(G) * G;
     let mut qv = vec![[T::zero(); W]; n * nv];
     for r in 0..h {
         let i = s + r;
@@ -389,17 +526,30 @@ fn diagonal_lanes<T: FastFloat, const W: usize, const FMA: bool>(
         let active = r / W + 1;
         let row = &mut rows[r * l..(r + 1) * l];
         let ci = &v.c[i * n..(i + 1) * n];
-        for vi in 0..active {
-            let mut acc = [T::zero(); W];
+        // G independent accumulator chains (one chain is FMA-latency bound)
+        for g0 in (0..active).step_by(G) {
+            let (mut a0, mut a1, mut a2, mut a3) = (
+                [T::zero(); W],
+                [T::zero(); W],
+                [T::zero(); W],
+                [T::zero(); W],
+            );
             for (k, &ck) in ci.iter().enumerate() {
-                let qk = &qv[k * nv + vi];
+                let b = k * nv + g0;
+                let (q0, q1, q2, q3) = (&qv[b], &qv[b + 1], &qv[b + 2], &qv[b + 3]);
                 for w in 0..W {
-                    acc[w] = madd::<T, FMA>(ck, qk[w], acc[w]);
+                    a0[w] = madd::<T, FMA>(ck, q0[w], a0[w]);
+                    a1[w] = madd::<T, FMA>(ck, q1[w], a1[w]);
+                    a2[w] = madd::<T, FMA>(ck, q2[w], a2[w]);
+                    a3[w] = madd::<T, FMA>(ck, q3[w], a3[w]);
                 }
             }
-            let lo = vi * W;
-            let cnt = W.min(h - lo);
-            row[s + lo..s + lo + cnt].copy_from_slice(&acc[..cnt]);
+            let acc = [a0, a1, a2, a3];
+            for (u, a) in acc.iter().enumerate().take(active - g0) {
+                let lo = (g0 + u) * W;
+                let cnt = W.min(h - lo);
+                row[s + lo..s + lo + cnt].copy_from_slice(&a[..cnt]);
+            }
         }
         let done = s + (active * W).min(h);
         row[done..].fill(T::zero());
@@ -408,7 +558,7 @@ fn diagonal_lanes<T: FastFloat, const W: usize, const FMA: bool>(
             for (k, &ak) in a.iter().enumerate() {
                 for q in &mut qv[k * nv..k * nv + active] {
                     for x in q.iter_mut() {
-                        *x *= ak;
+                        *x = T::mul_flush(*x, ak);
                     }
                 }
             }
@@ -506,11 +656,7 @@ pub fn hidden_attention_into<T: FastFloat>(
     let l = ch.len();
     check_out("out", &[l, l], out.len())?;
     let v = View::of(ch);
-    let mut f = Factors {
-        q: Vec::new(),
-        k: Vec::new(),
-        g: Vec::new(),
-    };
+    let mut f = Factors::new();
     product_factors(&v, chunk, &mut f);
     run(&v, &f, chunk, out, true);
     check_result(&v, out, &[l, l])
@@ -547,11 +693,7 @@ pub fn mamba_hidden_attention_into<T: FastFloat>(
     let l = ch.len();
     check_out("out", &[l, l], out.len())?;
     let v = View::of(&ch);
-    let mut f = Factors {
-        q: Vec::new(),
-        k: Vec::new(),
-        g: Vec::new(),
-    };
+    let mut f = Factors::new();
     cumsum_factors(m, &v, chunk, &mut f);
     run(&v, &f, chunk, out, true);
     check_result(&v, out, &[l, l])
@@ -582,8 +724,8 @@ mod tests {
             let ld = s + 3;
             let mut a = vec![0.0; h * ld];
             let mut b = vec![0.0; h * ld];
-            panel(&q, n, &kt, s, &mut a, ld, h);
-            panel_faer(&q, n, &kt, s, &mut b, ld, h);
+            panel(&q, n, &kt, s, s, &mut a, ld, h);
+            panel_faer(&q, n, &kt, s, s, &mut b, ld, h);
             for (x, y) in a.iter().zip(&b) {
                 assert!((x - y).abs() <= 1e-13, "h {h} n {n} s {s}: {x} vs {y}");
             }
@@ -591,8 +733,8 @@ mod tests {
             let kf: Vec<f32> = kt.iter().map(|&x| x as f32).collect();
             let mut a = vec![0.0f32; h * ld];
             let mut b = vec![0.0f32; h * ld];
-            panel(&qf, n, &kf, s, &mut a, ld, h);
-            panel_faer(&qf, n, &kf, s, &mut b, ld, h);
+            panel(&qf, n, &kf, s, s, &mut a, ld, h);
+            panel_faer(&qf, n, &kf, s, s, &mut b, ld, h);
             for (x, y) in a.iter().zip(&b) {
                 assert!((x - y).abs() <= 1e-5, "f32 h {h} n {n} s {s}: {x} vs {y}");
             }

@@ -55,6 +55,9 @@ impl<T: FastFloat> LayerParams<'_, T> {
             ("C", self.c, [n, l]),
         ] {
             check_out(name, &shape, v.len())?;
+            if super::all_finite(v) {
+                continue;
+            }
             if let Some(p) = v.iter().position(|x| !x.is_finite()) {
                 return Err(Error::NonFinite {
                     tensor: name.into(),
@@ -102,11 +105,7 @@ impl<T: FastFloat> Scratch<T> {
         Scratch {
             abar: Vec::new(),
             bbar: Vec::new(),
-            f: Factors {
-                q: Vec::new(),
-                k: Vec::new(),
-                g: Vec::new(),
-            },
+            f: Factors::new(),
             p: Vec::new(),
         }
     }
@@ -152,7 +151,7 @@ fn one_channel<T: FastFloat>(
             run(&v, &s.f, chunk, out, false);
         }
     }
-    certainly_finite(&v) || out.iter().all(|x| x.is_finite())
+    certainly_finite(&v) || super::all_finite(out)
 }
 
 /// Compute channels `first..first + out.len() / per` into `out`, in parallel.

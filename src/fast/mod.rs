@@ -44,11 +44,18 @@
 //! $$|\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le \gamma_{i-j+N+1}\, M_{ij} + \eta,
 //! \qquad \eta = 2(L+N+2)\,N\,\lambda\,\max(1,\max|C|)\max(1,\max|\bar B|),$$
 //!
-//! where $\eta$ covers intermediate products that fall below the normal range (each such
-//! rounding is off by at most $\lambda$ in absolute terms and is then multiplied by factors
-//! of modulus at most $\max(1, |C|, |\bar B|)$ when $|\bar A| \le 1$). This is the bound of
-//! the generic row-by-row loop ([`crate::ssm::hidden_attention`]): chunking costs nothing
-//! in accuracy. [`entry_bound`] evaluates it.
+//! where $\eta$ covers intermediate products that fall below the normal range. The chunked
+//! kernel never forms a subnormal number on purpose (subnormal arithmetic is one to two
+//! orders of magnitude slower than normal arithmetic on x86, and a decaying channel makes
+//! most of α̃ underflow): a product whose operands' exponents say it could fall below
+//! $\lambda$ is flushed to 0 ([`FastFloat::mul_flush`], off by less than $2\lambda$), and a
+//! state whose terms in an off-diagonal block are all below $\lambda/2$ by the block's bound
+//! is dropped (off by less than $\lambda$). A term has at most $i-j+1 \le L$ multiplications,
+//! so it collects less than $(2L+1)\lambda$ of such absolute errors (and gradual underflow in the
+//! remaining sums much less), each then multiplied by factors of modulus at most
+//! $\max(1, |C|)\max(1, |\bar B|)$ when $|\bar A| \le 1$; $N$ terms stay below $\eta$. This is
+//! the bound of the generic row-by-row loop ([`crate::ssm::hidden_attention`]): chunking
+//! costs nothing in accuracy. [`entry_bound`] evaluates it.
 //!
 //! **(F2) relative cumulative sums.** [`chunked::mamba_hidden_attention_into`] starts from
 //! Mamba's $(\Delta, A, B, C)$ and forms the three off-diagonal factors as
@@ -117,6 +124,13 @@ pub trait FastFloat: Real + faer::ComplexField + faer::SimpleEntity + Default {
     /// instead of two: the same bound). Used by kernels compiled with the FMA feature;
     /// elsewhere `FMA = true` is correct but slow (software `fma`).
     fn exp_lanes_with<const W: usize, const FMA: bool>(x: &mut [Self; W]);
+    /// $\mathrm{fl}(x a)$, or $0$ when the product could fall below the normal range:
+    /// $x$ is replaced by $0$ before the multiplication when the binary exponents of $x$
+    /// and $a$ sum to less than that of $\lambda$ (then $|xa| < 2\lambda$). Branch-free (it
+    /// vectorises) and never forms a subnormal from normal operands, whose arithmetic is
+    /// one to two orders of magnitude slower on x86; the flushed product is off by less
+    /// than $2\lambda$ in absolute terms, which the $\eta$ of (F1) covers.
+    fn mul_flush(x: Self, a: Self) -> Self;
     /// The NumPy dtype string (`"<f4"`, `"<f8"`).
     const NPY_DESCR: &'static str;
     /// Append the little-endian bytes of `v` to `buf`.
@@ -125,6 +139,14 @@ pub trait FastFloat: Real + faer::ComplexField + faer::SimpleEntity + Default {
 
 impl FastFloat for f32 {
     const NPY_DESCR: &'static str = "<f4";
+    #[inline(always)]
+    fn mul_flush(x: f32, a: f32) -> f32 {
+        // biased exponents e_x + e_a ≤ 127  ⇔  unbiased sum ≤ −127  ⇒  |x a| < 2^{−125} = 2λ
+        let ex = (x.to_bits() >> 23) & 0xff;
+        let ea = (a.to_bits() >> 23) & 0xff;
+        let xs = if ex + ea <= 127 { 0.0 } else { x };
+        xs * a
+    }
     fn extend_le(v: &[f32], buf: &mut Vec<u8>) {
         buf.reserve(4 * v.len());
         for x in v {
@@ -167,6 +189,14 @@ impl FastFloat for f32 {
 
 impl FastFloat for f64 {
     const NPY_DESCR: &'static str = "<f8";
+    #[inline(always)]
+    fn mul_flush(x: f64, a: f64) -> f64 {
+        // biased exponents e_x + e_a ≤ 1023  ⇔  unbiased sum ≤ −1023  ⇒  |x a| < 2^{−1021} = 2λ
+        let ex = (x.to_bits() >> 52) & 0x7ff;
+        let ea = (a.to_bits() >> 52) & 0x7ff;
+        let xs = if ex + ea <= 1023 { 0.0 } else { x };
+        xs * a
+    }
     fn extend_le(v: &[f64], buf: &mut Vec<u8>) {
         buf.reserve(8 * v.len());
         for x in v {
@@ -335,6 +365,14 @@ pub fn discretize<T: FastFloat>(m: &MambaChannel<T>) -> Result<Channel<T>> {
     }
     exp_in_place(&mut abar);
     Channel::new(l, n, abar, bbar, m.c.clone())
+}
+
+/// Whether every entry is finite: a branch-free fold over blocks (it vectorises), for the
+/// validation of large inputs and outputs; the index of a bad entry is then found by a
+/// plain search.
+pub(crate) fn all_finite<T: FastFloat>(v: &[T]) -> bool {
+    v.chunks(256)
+        .all(|c| c.iter().fold(true, |ok, x| ok & x.is_finite()))
 }
 
 /// Reject a zero chunk size with [`Error::InvalidArgument`].

@@ -12,7 +12,7 @@
 use rayon::prelude::*;
 
 pub use super::simd_level;
-use super::{check_out, madd, FastFloat};
+use super::{all_finite, check_out, madd, FastFloat};
 use crate::error::{Error, Result};
 
 /// Inputs of [`scan_into`], in `mamba_ssm`'s layout (variable `B`, `C`, real `A`, no
@@ -61,6 +61,9 @@ impl<T: FastFloat> ScanParams<'_, T> {
             ("C", self.c, vec![bs, n, l]),
         ] {
             check_out(name, &shape, v.len())?;
+            if all_finite(v) {
+                continue;
+            }
             if let Some(p) = v.iter().position(|x| !x.is_finite()) {
                 return Err(Error::NonFinite {
                     tensor: name.into(),
@@ -92,13 +95,18 @@ fn block<T: FastFloat, const W: usize, const FMA: bool>(
     // lanes[2t] = Δ_t, lanes[2t+1] = Δ_t u_t; lanes[2L + k] = A_{·,k}
     lanes.clear();
     lanes.resize(2 * l + n, [T::zero(); W]);
-    for lane in 0..w {
-        let base = (bi * dim + d0 + lane) * l;
-        for t in 0..l {
-            let dt = p.delta[base + t];
-            lanes[2 * t][lane] = dt;
-            lanes[2 * t + 1][lane] = dt * p.u[base + t];
+    // step-major fill: each pair of lane vectors is written whole (a lane-major fill
+    // touches every cache line of the scratch once per lane)
+    let base = (bi * dim + d0) * l;
+    for t in 0..l {
+        let (dts, dus) = lanes[2 * t..2 * t + 2].split_at_mut(1);
+        for lane in 0..w {
+            let dt = p.delta[base + lane * l + t];
+            dts[0][lane] = dt;
+            dus[0][lane] = dt * p.u[base + lane * l + t];
         }
+    }
+    for lane in 0..w {
         for k in 0..n {
             lanes[2 * l + k][lane] = p.a[(d0 + lane) * n + k];
         }
@@ -230,6 +238,9 @@ pub fn scan_into<T: FastFloat>(p: &ScanParams<'_, T>, y: &mut [T]) -> Result<()>
         scan_lanes::<T, 16>(p, y);
     } else {
         scan_lanes::<T, 8>(p, y);
+    }
+    if all_finite(y) {
+        return Ok(());
     }
     match y.iter().position(|v| !v.is_finite()) {
         None => Ok(()),
