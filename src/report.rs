@@ -378,3 +378,116 @@ mod measured_value {
             .collect()
     }
 }
+
+/// One row of a [`SuiteReport`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuiteRow {
+    /// Theorem id (`T1` … `T7`).
+    pub theorem: String,
+    /// Numeric tier (`exact`, `f64`, `f32`).
+    pub tier: String,
+    /// The theorem's statement.
+    pub statement: String,
+    /// What cases were drawn.
+    pub drawn: String,
+    /// Cases checked.
+    pub cases: usize,
+    /// Cases that passed.
+    pub passed: usize,
+    /// Largest float error (relative, see the row's tier), `None` for exact rows.
+    pub max_float_error: Option<f64>,
+    /// Wall time in seconds.
+    pub seconds: f64,
+    /// The counterexample report of this row's failure, relative to the suite directory.
+    pub failure: Option<String>,
+}
+
+/// The report of a theorem-suite run (`hattn check --report DIR` writes `suite.json` and
+/// `suite.md`; each failing row also gets a counterexample [`Report`] in a subdirectory).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SuiteReport {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Version of the toolkit that wrote it.
+    pub toolkit_version: String,
+    /// Seed of the case generator.
+    pub seed: u64,
+    /// Cases per row.
+    pub cases_per_row: usize,
+    /// Whether every row passed.
+    pub passed: bool,
+    /// The rows, in order.
+    pub rows: Vec<SuiteRow>,
+    /// The command that reproduces the run.
+    pub command: String,
+}
+
+impl SuiteReport {
+    /// The Markdown rendering.
+    pub fn to_markdown(&self) -> String {
+        let mut s = format!(
+            "# Theorem suite: {}\n\n{} cases per row, seed {}.\n\n",
+            if self.passed {
+                "all checks passed"
+            } else {
+                "FAILURES"
+            },
+            self.cases_per_row,
+            self.seed
+        );
+        s += "| theorem | tier | cases | passed | float error | time | cases drawn | failure |\n";
+        s += "| --- | --- | ---: | ---: | ---: | ---: | --- | --- |\n";
+        for r in &self.rows {
+            s += &format!(
+                "| {} | {} | {} | {} | {} | {:.2} s | {} | {} |\n",
+                r.theorem,
+                r.tier,
+                r.cases,
+                r.passed,
+                r.max_float_error
+                    .map_or("exact (==)".into(), |e| format!("{e:.2e}")),
+                r.seconds,
+                r.drawn,
+                r.failure
+                    .as_ref()
+                    .map_or(String::new(), |f| format!("[report]({f})")),
+            );
+        }
+        s += "\nFloat error: the largest |float − exact| over the row's outputs, relative to the \
+              row's magnitude scale (for T1/T2: max_i Σ_j |α̃_ij||x_j|; for T3/T7: the ratio to \
+              the proven bound).\n\n";
+        let mut statements: Vec<(&str, &str)> = self
+            .rows
+            .iter()
+            .map(|r| (&r.theorem[..], &r.statement[..]))
+            .collect();
+        statements.dedup();
+        s += "## Statements\n\n";
+        for (t, st) in statements {
+            s += &format!("- **{t}** {st}\n");
+        }
+        s += &format!(
+            "\n## Reproduce\n\n```\n{}\n```\n\n<sub>schema {} · hidden-attention {}</sub>\n",
+            self.command, self.schema_version, self.toolkit_version
+        );
+        s
+    }
+
+    /// Write `suite.json` and `suite.md` into `dir` (created if needed).
+    ///
+    /// # Errors
+    /// [`Error::Io`].
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| Error::Io { path, source }
+        };
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let j = dir.join("suite.json");
+        let json = serde_json::to_string_pretty(self).expect("reports are plain data");
+        std::fs::write(&j, json + "\n").map_err(io(&j))?;
+        let m = dir.join("suite.md");
+        std::fs::write(&m, self.to_markdown()).map_err(io(&m))?;
+        Ok(())
+    }
+}

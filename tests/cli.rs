@@ -73,7 +73,9 @@ fn golden_exit_codes() {
 
 #[test]
 fn check_runs_and_reports_every_row() {
-    let (code, out, err) = hattn(&["check", "--cases", "5", "--seed", "7"]);
+    let dir = std::env::temp_dir().join(format!("hattn-suite-{}", std::process::id()));
+    let d = dir.to_string_lossy().into_owned();
+    let (code, out, err) = hattn(&["check", "--cases", "5", "--seed", "7", "--report", &d]);
     assert_eq!(code, 0, "{out}{err}");
     for row in [
         "T1  exact",
@@ -86,4 +88,80 @@ fn check_runs_and_reports_every_row() {
         assert!(out.contains(row), "missing row {row}:\n{out}");
     }
     assert!(out.contains("all checks passed"));
+    let suite: hidden_attention::report::SuiteReport =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("suite.json")).unwrap()).unwrap();
+    assert!(suite.passed);
+    for t in ["T1", "T2", "T3", "T4", "T5", "T6", "T7"] {
+        assert!(suite.rows.iter().any(|r| r.theorem == t), "no {t} row");
+    }
+    assert!(suite.rows.iter().all(|r| r.cases == 5 && r.passed == 5));
+    let md = std::fs::read_to_string(dir.join("suite.md")).unwrap();
+    assert!(
+        md.contains("all checks passed") && md.contains("| T7 |"),
+        "{md}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn refute_and_replay_exit_codes() {
+    let dir = std::env::temp_dir().join(format!("hattn-refute-{}", std::process::id()));
+    let d = dir.to_string_lossy().into_owned();
+    // Found and certified: exit 0, both files written, replay exit 0.
+    let (code, out, err) = hattn(&[
+        "refute",
+        "softmax-in-channel",
+        "--state",
+        "1",
+        "--len",
+        "4",
+        "--out",
+        &d,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let report = dir.join("report.json").to_string_lossy().into_owned();
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    assert!(
+        md.contains("## Certificate") && md.contains("**Why.**"),
+        "{md}"
+    );
+    let (code, out, err) = hattn(&["replay", &report]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("certificate holds"), "{out}");
+    // Tampered certificate: replay exit 1, naming the part.
+    let text = std::fs::read_to_string(&report).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["certificate"]["rows"] = serde_json::json!([0, 1]);
+    std::fs::write(&report, v.to_string()).unwrap();
+    let (code, out, err) = hattn(&["replay", &report]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(format!("{out}{err}").contains("certificate"), "{out}{err}");
+    // None found: exit 1, and a report of what was searched.
+    let (code, out, err) = hattn(&[
+        "refute",
+        "diagonal-realisation",
+        "--state",
+        "1",
+        "--len",
+        "3",
+        "--cases",
+        "16",
+        "--out",
+        &d,
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    let text = std::fs::read_to_string(dir.join("report.json")).unwrap();
+    assert!(text.contains("none_found"), "{text}");
+    // Bad input: exit 2.
+    for bad in [
+        &["refute", "no-such-conjecture"][..],
+        &["refute", "paper-approx", "--eps", "-1"][..],
+        &["refute", "factored-float", "--dtype", "f16"][..],
+        &["replay", "/nonexistent/report.json"][..],
+    ] {
+        let (code, out, err) = hattn(bad);
+        assert_eq!(code, 2, "{bad:?}: {out}{err}");
+        assert!(err.contains("error"), "{bad:?}: {err}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
 }

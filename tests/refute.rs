@@ -257,3 +257,51 @@ fn non_finite_measurements_survive_the_round_trip() {
         .to_string();
     assert!(e.contains("outcome"), "{e}");
 }
+
+#[test]
+fn suite_failure_reports_replay_only_if_the_case_still_fails() {
+    use hidden_attention::refute::theorem_check;
+    use hidden_attention::scalar::ratio;
+    use hidden_attention::ssm::Channel;
+    use hidden_attention::theorems::Counterexample;
+    // A forged T1 failure: the recorded case satisfies T1, so replay must reject it.
+    let ch = Channel::new(
+        2,
+        1,
+        vec![ratio(1, 2), ratio(1, 4)],
+        vec![ratio(1, 1), ratio(2, 1)],
+        vec![ratio(3, 1), ratio(-1, 1)],
+    )
+    .unwrap();
+    let forged = Counterexample {
+        theorem: "T1",
+        tier: "exact",
+        what: "scan y[1] != (α̃ x)[1]".into(),
+        channel: ch,
+        input: vec![ratio(1, 1), ratio(-3, 8)],
+    };
+    let r = theorem_check::report(&forged, "T1 statement", 10, 7);
+    assert_eq!(r.conjecture.id, "check:T1");
+    assert!(r.command.contains("hattn check T1 --cases 10 --seed 7"));
+    let text = serde_json::to_string(&r).unwrap();
+    let back = Report::from_json(Path::new("r.json"), &text).unwrap();
+    assert_eq!(back, r);
+    let err = replay_builtin(&back).unwrap_err();
+    assert!(err.contains("holds on the recorded case"), "{err}");
+    // The same for the f64 tier (the entries are f64 values).
+    let mut f = forged.clone();
+    f.tier = "f64";
+    let err = replay_builtin(&theorem_check::report(&f, "T1", 10, 7)).unwrap_err();
+    assert!(err.contains("holds on the recorded case"), "{err}");
+    // Entries that are not values of the recorded tier are named.
+    let mut g = forged.clone();
+    g.input[1] = ratio(-2, 5);
+    g.tier = "f32";
+    let err = replay_builtin(&theorem_check::report(&g, "T1", 10, 7)).unwrap_err();
+    assert!(err.contains("not a f32 value"), "{err}");
+    // Malformed input is named.
+    let mut v = serde_json::to_value(&r).unwrap();
+    v["counterexample"]["input"][1] = serde_json::json!("x");
+    let err = replay_builtin(&serde_json::from_value(v).unwrap()).unwrap_err();
+    assert!(err.contains("counterexample.input[1]"), "{err}");
+}

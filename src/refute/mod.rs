@@ -45,6 +45,7 @@ pub mod factored_float;
 pub mod mamba_strict;
 pub mod paper_approx;
 pub mod softmax_in_channel;
+pub mod theorem_check;
 
 use std::collections::BTreeMap;
 use std::fmt::Debug;
@@ -454,11 +455,15 @@ pub fn search_builtin(
     builtin!(id, c => Ok(search(c, p, stop, tick)), Err(format!("unknown conjecture `{id}` (known: {})", builtin_ids().join(", "))))
 }
 
-/// Replay a report of a built-in conjecture.
+/// Replay a report of a built-in conjecture or of a theorem-suite failure
+/// ([`theorem_check`]).
 ///
 /// # Errors
 /// An unknown id or the failing part of the certificate.
 pub fn replay_builtin(report: &Report) -> Result<String, String> {
     let id = &report.conjecture.id[..];
+    if id.starts_with(theorem_check::PREFIX) {
+        return theorem_check::replay(report);
+    }
     builtin!(id, c => replay(c, report), Err(format!("conjecture.id: unknown conjecture `{id}`")))
 }

@@ -37,6 +37,10 @@ enum Command {
         seed: u64,
         /// Theorems to check: `all` (the default) or ids such as `T3 T5`.
         theorems: Vec<String>,
+        /// Write `suite.json` and `suite.md` (and a counterexample report per failing row)
+        /// into this directory.
+        #[arg(long, value_name = "DIR")]
+        report: Option<std::path::PathBuf>,
     },
     /// Convert between channels, heads and matrices (JSON, docs/interchange.md).
     Convert(convert::ConvertArgs),
@@ -141,7 +145,8 @@ fn main() -> ExitCode {
             cases,
             seed,
             theorems,
-        } => check::check(cases, seed, &theorems),
+            report,
+        } => check::check(cases, seed, &theorems, report.as_deref()),
         Command::Convert(a) => convert::convert(&a),
         Command::Golden { paths, f32 } => golden::run_golden(&paths, f32),
         Command::Bench { json, lens, state } => bench::bench(json, &lens, state),
