@@ -510,3 +510,161 @@ fn zero_and_negative_transitions() {
         }
     }
 }
+
+/// Mamba's state size N = 16 takes the scan's register-resident path: (F3) there too.
+#[test]
+fn scan_state_16_matches_exact() {
+    for seed in [21u64, 22] {
+        check_scan::<f64>(1, 17, 40, 16, seed).unwrap();
+        check_scan::<f32>(2, 9, 33, 16, seed).unwrap();
+    }
+}
+
+/// NaN/∞ in the large scan inputs (checked while the kernel reads them) are reported as
+/// typed errors naming the tensor and index, as before any computation.
+#[test]
+fn scan_non_finite_inputs_are_typed_errors() {
+    let (dim, len, state) = (19, 12, 16);
+    let (delta, a, b, c) = layer_params(dim, len, state, 31);
+    let u = vec![0.5f32; dim * len];
+    for (which, at) in [("u", 5usize), ("delta", dim * len - 1)] {
+        let (mut u2, mut d2) = (u.clone(), delta.clone());
+        if which == "u" {
+            u2[at] = f32::NAN;
+        } else {
+            d2[at] = f32::INFINITY;
+        }
+        let p = ScanParams {
+            batch: 1,
+            dim,
+            len,
+            state,
+            u: &u2,
+            delta: &d2,
+            a: &a,
+            b: &b,
+            c: &c,
+        };
+        match fast::scan(&p) {
+            Err(Error::NonFinite { tensor, index, .. }) => {
+                assert_eq!(tensor, which);
+                assert_eq!(index, vec![0, at / len, at % len]);
+            }
+            other => panic!("expected NonFinite({which}), got {other:?}"),
+        }
+    }
+    let p = ScanParams {
+        batch: 1,
+        dim,
+        len,
+        state: 0,
+        u: &u,
+        delta: &delta,
+        a: &a,
+        b: &b,
+        c: &c,
+    };
+    assert!(matches!(
+        fast::scan(&p),
+        Err(Error::InvalidArgument { name, .. }) if name == "state"
+    ));
+}
+
+/// A steeply decaying channel (|ΔA| up to 4|A_lo| per step) over many chunks: most of α̃ lies
+/// below the normal range, where the kernel flushes products and skips negligible states
+/// of off-diagonal blocks. Every entry stays within (F1) against the exact path, and the
+/// case really exercises that regime (many exact entries are nonzero but below λ).
+fn check_steep<T: FastFloat>(len: usize, state: usize, chunk: usize, a_lo: f64, seed: u64) {
+    let m = MambaChannel {
+        delta: conv::<T>(values(seed, len, 0.5, 4.0)),
+        a: conv::<T>(values(seed + 1, state, a_lo, a_lo / 4.0)),
+        b: conv(values(seed + 2, len * state, -2.0, 2.0)),
+        c: conv(values(seed + 3, len * state, -2.0, 2.0)),
+    };
+    let ch = m.discretize(BRule::Euler).unwrap();
+    let (ex, want) = exact_alpha(&ch);
+    let zero = Exact::from_f64(0.0);
+    let tiny = generic_alpha(&ex)
+        .unwrap()
+        .data()
+        .iter()
+        .filter(|w| **w != zero && Field::to_f64(*w).abs() < T::min_normal())
+        .count();
+    assert!(
+        tiny > len * len / 8,
+        "only {tiny} exact entries below the normal range"
+    );
+    let bound = entry_bound::<T>(&ex);
+    let mut out = vec![T::zero(); len * len];
+    fast::hidden_attention_into(&ch, chunk, &mut out).unwrap();
+    within(&out, &want, &bound, "steep decay, products").unwrap();
+    fast::mamba_hidden_attention_into(&m, chunk, &mut out).unwrap();
+    within(
+        &out,
+        &want,
+        &mamba_entry_bound(&m, &ch, chunk),
+        "steep decay, cumsums",
+    )
+    .unwrap();
+}
+
+#[test]
+fn steep_decay_within_bounds() {
+    check_steep::<f32>(72, 3, 8, -20.0, 41);
+    check_steep::<f64>(64, 2, 8, -160.0, 43);
+}
+
+/// The bounds are not vacuous: relative to the magnitude $M_{ij}$ they are of the order of
+/// the unit roundoff, and an output moved by a few bounds at its largest entry is rejected.
+#[test]
+fn bounds_are_not_vacuous() {
+    let m = long_channel::<f32>(40, 4, 51);
+    let ch = m.discretize(BRule::Euler).unwrap();
+    let (ex, want) = exact_alpha(&ch);
+    let bound = entry_bound::<f32>(&ex);
+    let mag = generic_alpha(&ex.map(|v| v.abs_val())).unwrap();
+    let eta_scale = 1e-20; // η is below 1e-32 here: it cannot hide in the comparison
+    let mut checked = 0;
+    for p in 0..want.len() {
+        let mp = Field::to_f64(&mag.data()[p]);
+        if mp > eta_scale {
+            // γ_{L+N+1} · (1 + slack): about 45 u for L = 40, N = 4
+            assert!(bound[p] <= 50.0 * f32::unit_roundoff() * mp, "entry {p}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 100);
+    let mut out = vec![0.0f32; 40 * 40];
+    fast::hidden_attention_into(&ch, 8, &mut out).unwrap();
+    within(&out, &want, &bound, "unperturbed").unwrap();
+    let p = (0..want.len())
+        .max_by(|&x, &y| want[x].abs().total_cmp(&want[y].abs()))
+        .unwrap();
+    let moved = out[p] as f64 + 4.0 * bound[p];
+    out[p] = moved as f32;
+    assert!(within(&out, &want, &bound, "perturbed").is_err());
+}
+
+/// A zero chunk and zero group in the streaming path are typed errors too.
+#[test]
+fn npy_stream_bad_chunk_is_typed_error() {
+    let (delta, a, b, c) = layer_params(2, 6, 2, 3);
+    let p = LayerParams {
+        dim: 2,
+        len: 6,
+        state: 2,
+        delta: &delta,
+        a: &a,
+        b: &b,
+        c: &c,
+    };
+    let path = std::env::temp_dir().join("hattn-never-written-chunk.npy");
+    assert!(matches!(
+        fast::layer_to_npy(&p, Selection::Full, 0, 2, &path),
+        Err(Error::InvalidArgument { name, .. }) if name == "chunk"
+    ));
+    assert!(matches!(
+        fast::layer_to_npy(&p, Selection::Row(6), 4, 2, &path),
+        Err(Error::InvalidArgument { name, .. }) if name == "row"
+    ));
+}

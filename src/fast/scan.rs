@@ -46,6 +46,16 @@ impl<T: FastFloat> ScanParams<'_, T> {
     /// [`Error::InvalidArgument`] for $N = 0$; [`Error::DataLength`] for an array of the
     /// wrong size; [`Error::NonFinite`] for a NaN/∞.
     pub fn validate(&self) -> Result<()> {
+        self.check(true)
+    }
+
+    /// [`ScanParams::validate`] less the finiteness of the large `(batch, dim, L)` arrays
+    /// `u` and `delta`, which [`scan_into`] checks as it reads them.
+    fn validate_shapes(&self) -> Result<()> {
+        self.check(false)
+    }
+
+    fn check(&self, large: bool) -> Result<()> {
         if self.state == 0 {
             return Err(Error::InvalidArgument {
                 name: "state".into(),
@@ -53,15 +63,15 @@ impl<T: FastFloat> ScanParams<'_, T> {
             });
         }
         let (bs, d, l, n) = (self.batch, self.dim, self.len, self.state);
-        for (name, v, shape) in [
-            ("u", self.u, vec![bs, d, l]),
-            ("delta", self.delta, vec![bs, d, l]),
-            ("A", self.a, vec![d, n]),
-            ("B", self.b, vec![bs, n, l]),
-            ("C", self.c, vec![bs, n, l]),
+        for (name, v, shape, big) in [
+            ("u", self.u, vec![bs, d, l], true),
+            ("delta", self.delta, vec![bs, d, l], true),
+            ("A", self.a, vec![d, n], false),
+            ("B", self.b, vec![bs, n, l], false),
+            ("C", self.c, vec![bs, n, l], false),
         ] {
             check_out(name, &shape, v.len())?;
-            if all_finite(v) {
+            if (big && !large) || all_finite(v) {
                 continue;
             }
             if let Some(p) = v.iter().position(|x| !x.is_finite()) {
@@ -77,7 +87,9 @@ impl<T: FastFloat> ScanParams<'_, T> {
 }
 
 /// One block of up to `W` channels of one batch element. `bt`, `ct`: `(L, N)`;
-/// `y`: the block's `(w, L)` outputs.
+/// `y`: the block's `(w, L)` outputs. Returns whether every $\Delta$, $u$ read and every
+/// output written is finite (the finiteness checks ride along with the loads and stores
+/// instead of a separate pass over the inputs).
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn block<T: FastFloat, const W: usize, const FMA: bool>(
@@ -89,7 +101,7 @@ fn block<T: FastFloat, const W: usize, const FMA: bool>(
     y: &mut [T],
     lanes: &mut Vec<[T; W]>,
     h: &mut Vec<[T; W]>,
-) {
+) -> bool {
     let (l, n, dim) = (p.len, p.state, p.dim);
     let w = y.len() / l.max(1);
     // lanes[2t] = Δ_t, lanes[2t+1] = Δ_t u_t; lanes[2L + k] = A_{·,k}
@@ -98,12 +110,15 @@ fn block<T: FastFloat, const W: usize, const FMA: bool>(
     // step-major fill: each pair of lane vectors is written whole (a lane-major fill
     // touches every cache line of the scratch once per lane)
     let base = (bi * dim + d0) * l;
+    let mut finite = true;
     for t in 0..l {
         let (dts, dus) = lanes[2 * t..2 * t + 2].split_at_mut(1);
         for lane in 0..w {
             let dt = p.delta[base + lane * l + t];
+            let u = p.u[base + lane * l + t];
+            finite &= dt.is_finite() & u.is_finite();
             dts[0][lane] = dt;
-            dus[0][lane] = dt * p.u[base + lane * l + t];
+            dus[0][lane] = dt * u;
         }
     }
     for lane in 0..w {
@@ -111,12 +126,39 @@ fn block<T: FastFloat, const W: usize, const FMA: bool>(
             lanes[2 * l + k][lane] = p.a[(d0 + lane) * n + k];
         }
     }
-    h.clear();
-    h.resize(n, [T::zero(); W]);
     let (steps, a) = lanes.split_at(2 * l);
+    if n == 16 {
+        // Mamba's state size: the state fits in registers and the loop over it unrolls
+        let mut hs = [[T::zero(); W]; 16];
+        let a16: &[[T; W]; 16] = a.try_into().expect("16 states");
+        steps_loop::<T, W, FMA, 16>(steps, a16, bt, ct, &mut hs, y, w, l);
+    } else {
+        h.clear();
+        h.resize(n, [T::zero(); W]);
+        steps_loop::<T, W, FMA, 0>(steps, a, bt, ct, h, y, w, l);
+    }
+    finite && super::all_finite(y)
+}
+
+/// The recurrence over all steps of a block; `NS` = the state size when known at compile
+/// time (then `h` stays in registers), 0 otherwise.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn steps_loop<T: FastFloat, const W: usize, const FMA: bool, const NS: usize>(
+    steps: &[[T; W]],
+    a: &[[T; W]],
+    bt: &[T],
+    ct: &[T],
+    h: &mut [[T; W]],
+    y: &mut [T],
+    w: usize,
+    l: usize,
+) {
+    let n = if NS > 0 { NS } else { h.len() };
     for t in 0..l {
         let dt = steps[2 * t];
         let du = steps[2 * t + 1];
+        let (bs, cs) = (&bt[t * n..(t + 1) * n], &ct[t * n..(t + 1) * n]);
         let mut acc = [T::zero(); W];
         for k in 0..n {
             let mut e = [T::zero(); W];
@@ -124,7 +166,7 @@ fn block<T: FastFloat, const W: usize, const FMA: bool>(
                 e[q] = dt[q] * a[k][q];
             }
             T::exp_lanes_with::<W, FMA>(&mut e);
-            let (bk, ck) = (bt[t * n + k], ct[t * n + k]);
+            let (bk, ck) = (bs[k], cs[k]);
             let hk = &mut h[k];
             for q in 0..W {
                 hk[q] = madd::<T, FMA>(e[q], hk[q], du[q] * bk);
@@ -149,7 +191,7 @@ fn block_avx512<T: FastFloat, const W: usize>(
     y: &mut [T],
     lanes: &mut Vec<[T; W]>,
     h: &mut Vec<[T; W]>,
-) {
+) -> bool {
     block::<T, W, true>(p, bi, d0, bt, ct, y, lanes, h)
 }
 
@@ -165,7 +207,7 @@ fn block_avx2<T: FastFloat, const W: usize>(
     y: &mut [T],
     lanes: &mut Vec<[T; W]>,
     h: &mut Vec<[T; W]>,
-) {
+) -> bool {
     block::<T, W, true>(p, bi, d0, bt, ct, y, lanes, h)
 }
 
@@ -179,7 +221,7 @@ fn dispatch<T: FastFloat, const W: usize>(
     y: &mut [T],
     lanes: &mut Vec<[T; W]>,
     h: &mut Vec<[T; W]>,
-) {
+) -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         match super::simd_level() {
@@ -193,19 +235,26 @@ fn dispatch<T: FastFloat, const W: usize>(
     block::<T, W, false>(p, bi, d0, bt, ct, y, lanes, h)
 }
 
-fn scan_lanes<T: FastFloat, const W: usize>(p: &ScanParams<'_, T>, y: &mut [T]) {
+/// Run every block; whether all inputs read and outputs written were finite.
+fn scan_lanes<T: FastFloat, const W: usize>(p: &ScanParams<'_, T>, y: &mut [T]) -> bool {
     let (l, n, dim) = (p.len, p.state, p.dim);
     if l == 0 || dim == 0 {
-        return;
+        return true;
     }
+    let mut finite = true;
     for (bi, yb) in y.chunks_mut(dim * l).enumerate() {
         let bt = super::layer::transpose(&p.b[bi * n * l..(bi + 1) * n * l], n, l);
         let ct = super::layer::transpose(&p.c[bi * n * l..(bi + 1) * n * l], n, l);
-        yb.par_chunks_mut(W * l).enumerate().for_each_init(
-            || (Vec::new(), Vec::new()),
-            |(lanes, h), (blk, yo)| dispatch::<T, W>(p, bi, blk * W, &bt, &ct, yo, lanes, h),
-        );
+        finite &= yb
+            .par_chunks_mut(W * l)
+            .enumerate()
+            .map_init(
+                || (Vec::new(), Vec::new()),
+                |(lanes, h), (blk, yo)| dispatch::<T, W>(p, bi, blk * W, &bt, &ct, yo, lanes, h),
+            )
+            .reduce(|| true, |x, y| x & y);
     }
+    finite
 }
 
 /// **Fast batched scan.** $h_t = e^{\Delta_t A}\odot h_{t-1} + \Delta_t B_t u_t$, $h_0 = 0$,
@@ -232,16 +281,18 @@ fn scan_lanes<T: FastFloat, const W: usize>(p: &ScanParams<'_, T>, y: &mut [T]) 
 /// assert!((y[1] - 2.0 * ((-0.5f64).exp() + 1.0)).abs() < 1e-14);
 /// ```
 pub fn scan_into<T: FastFloat>(p: &ScanParams<'_, T>, y: &mut [T]) -> Result<()> {
-    p.validate()?;
+    p.validate_shapes()?;
     check_out("y", &[p.batch, p.dim, p.len], y.len())?;
-    if std::mem::size_of::<T>() == 4 {
-        scan_lanes::<T, 16>(p, y);
+    let finite = if std::mem::size_of::<T>() == 4 {
+        scan_lanes::<T, 16>(p, y)
     } else {
-        scan_lanes::<T, 8>(p, y);
-    }
-    if all_finite(y) {
+        scan_lanes::<T, 8>(p, y)
+    };
+    if finite {
         return Ok(());
     }
+    // a NaN/∞ in Δ or u (reported as such), or an output that overflowed
+    p.validate()?;
     match y.iter().position(|v| !v.is_finite()) {
         None => Ok(()),
         Some(q) => Err(Error::NonFiniteResult {
