@@ -566,6 +566,13 @@ fn diagonal_lanes<T: FastFloat, const W: usize, const FMA: bool>(
     }
 }
 
+/// Whether α̃ of this size is worth handing to the thread pool: below about $2^{21}$
+/// multiply-adds the hand-off (waking a worker, blocking the caller) costs more than the
+/// second thread saves.
+fn worth_parallel(l: usize, n: usize) -> bool {
+    l * l * n >= 1 << 21
+}
+
 /// Run the chunked kernel from prepared factors into `out` (`L × L`).
 pub(crate) fn run<T: FastFloat>(
     v: &View<'_, T>,
@@ -658,7 +665,7 @@ pub fn hidden_attention_into<T: FastFloat>(
     let v = View::of(ch);
     let mut f = Factors::new();
     product_factors(&v, chunk, &mut f);
-    run(&v, &f, chunk, out, true);
+    run(&v, &f, chunk, out, worth_parallel(l, v.state));
     check_result(&v, out, &[l, l])
 }
 
@@ -695,7 +702,7 @@ pub fn mamba_hidden_attention_into<T: FastFloat>(
     let v = View::of(&ch);
     let mut f = Factors::new();
     cumsum_factors(m, &v, chunk, &mut f);
-    run(&v, &f, chunk, out, true);
+    run(&v, &f, chunk, out, worth_parallel(l, v.state));
     check_result(&v, out, &[l, l])
 }
 

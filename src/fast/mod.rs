@@ -26,7 +26,7 @@
 //! by another, so nothing overflows where the naive factored form
 //! $Q_i = C_i\odot P_i,\ K_j = \bar B_j \oslash P_j$ (T2b, [`crate::ssm::factored`]) does
 //! (after a few hundred steps $P_j$ underflows and $K_j$ overflows). The diagonal
-//! $T\times T$ blocks use the running product of T1. Rows of chunks run in parallel
+//! $T\times T$ blocks use the running product of T1. Rows of chunks run in parallel once $L^2N \ge 2^{21}$
 //! (rayon); a layer runs its channels in parallel.
 //!
 //! # Accuracy
