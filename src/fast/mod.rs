@@ -45,7 +45,7 @@
 //! \qquad \eta = 2(L+N+2)\,N\,\lambda\,\max(1,\max|C|)\max(1,\max|\bar B|),$$
 //!
 //! where $\eta$ covers intermediate products that fall below the normal range. The chunked
-//! kernel never forms a subnormal number on purpose (subnormal arithmetic is one to two
+//! kernel keeps subnormal numbers out of its hot loops (subnormal arithmetic is one to two
 //! orders of magnitude slower than normal arithmetic on x86, and a decaying channel makes
 //! most of α̃ underflow): a product whose operands' exponents say it could fall below
 //! $\lambda$ is flushed to 0 ([`FastFloat::mul_flush`], off by less than $2\lambda$), and a

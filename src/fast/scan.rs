@@ -128,7 +128,7 @@ fn block<T: FastFloat, const W: usize, const FMA: bool>(
     }
     let (steps, a) = lanes.split_at(2 * l);
     if n == 16 {
-        // Mamba's state size: the state fits in registers and the loop over it unrolls
+        // Mamba's state size: a fixed-size local state and a loop of known trip count
         let mut hs = [[T::zero(); W]; 16];
         let a16: &[[T; W]; 16] = a.try_into().expect("16 states");
         steps_loop::<T, W, FMA, 16>(steps, a16, bt, ct, &mut hs, y, w, l);
@@ -141,7 +141,7 @@ fn block<T: FastFloat, const W: usize, const FMA: bool>(
 }
 
 /// The recurrence over all steps of a block; `NS` = the state size when known at compile
-/// time (then `h` stays in registers), 0 otherwise.
+/// time (then `h` is a fixed-size local array), 0 otherwise.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn steps_loop<T: FastFloat, const W: usize, const FMA: bool, const NS: usize>(
