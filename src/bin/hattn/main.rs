@@ -53,12 +53,17 @@ enum Command {
         #[arg(long)]
         f32: bool,
     },
-    /// Time α̃ of one channel against the authors' O(L³) loop and a plain O(L²N) loop.
+    /// Benchmarks of α̃, a whole layer and the scan, with baselines timed in the same run.
+    ///
+    /// α̃ of one channel against the authors' O(L³) loop and the plain O(L²N) loop; the chunked kernel (L = 256, 1024, 2048) against the
+    /// plain loop, faer's GEMM and the memory write floor; a whole layer (D = 1536,
+    /// L = 1024) against the write floor; the batched scan against a plain loop.
     Bench {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
-        /// Sequence lengths.
+        /// Sequence lengths of the comparison with the authors' loop (the other sections
+        /// use the fixed sizes above).
         #[arg(long, value_delimiter = ',', default_values_t = vec![128, 256, 512])]
         lens: Vec<usize>,
         /// State size N.
