@@ -183,6 +183,15 @@ fn explain_methods() {
 
 #[test]
 fn golden_checkpoint_exit_codes() {
+    // `tests/data/checkpoints` links to the golden copy's checkpoints: both paths work.
+    for path in [TINY, "tests/data/checkpoints/tiny-mamba-a"] {
+        let (code, out, err) = hattn(&["golden", path]);
+        assert_eq!(code, 0, "{path}: {out}{err}");
+        assert!(
+            out.contains("PASS") && !out.contains("FAIL"),
+            "{path}: {out}"
+        );
+    }
     let (code, out, _) = hattn(&["golden", TINY]);
     assert_eq!(code, 0, "{out}");
     assert!(
