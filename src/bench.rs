@@ -32,7 +32,7 @@ pub struct HiddenAttentionRow {
     pub len: usize,
     /// State size $N$.
     pub state: usize,
-    /// [`hidden_attention`] (discretisation included), seconds.
+    /// [`hidden_attention()`] (discretisation included), seconds.
     pub ours_s: f64,
     /// [`plain_log_space`], seconds.
     pub plain_s: f64,

@@ -259,7 +259,7 @@ pub fn ratios(r: &InstanceReference, got: &[f32]) -> (f64, f64) {
 }
 
 /// The per-instance error measure of the device kernel, computed on the CPU with the
-/// crate's `f32` views ([`scan`], [`hidden_attention`], [`factored`]).
+/// crate's `f32` views ([`scan()`], [`hidden_attention()`], [`factored()`]).
 pub fn instance_errors(ch: &Channel<f32>, x: &[f32]) -> InstanceErrors {
     let r = reference(ch, x);
     let l = ch.len();

@@ -11,10 +11,10 @@
 //! ## The three views
 //! | view | function | cost | theorem |
 //! | --- | --- | --- | --- |
-//! | recurrent scan | [`ssm::scan`] | $O(LN)$ | definition |
-//! | hidden attention $y = \tilde\alpha x$ | [`ssm::hidden_attention`] | $O(L^2N)$ | T1 |
+//! | recurrent scan | [`ssm::scan()`] | $O(LN)$ | definition |
+//! | hidden attention $y = \tilde\alpha x$ | [`ssm::hidden_attention()`] | $O(L^2N)$ | T1 |
 //! | gated linear attention | [`ssm::gated_head`] | $O(L^2N)$ | T2a |
-//! | factored $\tilde\alpha = \mathrm{tril}(QK^\top)$ | [`ssm::factored`] | $O(LN)$ | T2b |
+//! | factored $\tilde\alpha = \mathrm{tril}(QK^\top)$ | [`ssm::factored()`] | $O(LN)$ | T2b |
 //!
 //! All are generic over [`scalar::Field`]: `f32`, `f64` and exact rationals
 //! ([`scalar::Exact`]). Over the rationals they agree *exactly*; in floats within the
@@ -22,9 +22,9 @@
 //! ([`scalar::lift`] converts any float exactly).
 //!
 //! ## Theorem index
-//! - **T1** hidden attention (unrolling) — [`ssm::hidden_attention`], checker [`theorems::t1`].
+//! - **T1** hidden attention (unrolling) — [`ssm::hidden_attention()`], checker [`theorems::t1`].
 //! - **T2** a channel is a causal linear attention head — (a) gated [`ssm::gated_head`],
-//!   (b) ungated factored [`ssm::factored`]; checker [`theorems::t2`].
+//!   (b) ungated factored [`ssm::factored()`]; checker [`theorems::t2`].
 //! - **T3** a gated linear attention head is a channel.
 //! - **T4** α̃ of a state-$N$ channel is $N$-semiseparable.
 //! - **T5** every lower-triangular matrix is realised by some channel.

@@ -58,7 +58,7 @@ impl<T: Real> Preactivated<T> {
 /// $\bar A = e^{\Delta A}$, $\bar B = \Delta B$).
 ///
 /// # Errors
-/// As [`MambaChannel::discretize`] and [`hidden_attention`].
+/// As [`MambaChannel::discretize`] and [`hidden_attention()`].
 pub fn exact_attention<T: Real>(p: &Preactivated<T>) -> Result<Matrix<T>> {
     hidden_attention(&p.mamba().discretize(BRule::Euler)?)
 }

@@ -169,7 +169,7 @@ pub fn scalar_gated_head<T: Field>(
 /// Coq: `t3_gated_head_is_channel` (`proofs/T3_HeadIsChannel.v`).
 ///
 /// # Errors
-/// As [`gated_head_to_channel`] and [`scan`]; [`Error::Shape`] if `V` has the wrong
+/// As [`gated_head_to_channel`] and [`scan()`]; [`Error::Shape`] if `V` has the wrong
 /// number of rows.
 ///
 /// # Examples
@@ -195,7 +195,7 @@ pub fn head_output_by_channels<T: Field>(
 /// Scan one channel on every column of $V$ (one value coordinate each).
 ///
 /// # Errors
-/// As [`scan`].
+/// As [`scan()`].
 pub fn channel_output_values<T: Field>(ch: &Channel<T>, v: &Matrix<T>) -> Result<Matrix<T>> {
     crate::attention::linear::per_column(v, |col| Ok(scan(ch, col)?.y))
 }

@@ -24,7 +24,7 @@
 //! $Q_c\, (K^{(c)})^\top$ — a $(T\times N)\cdot(N\times s_c)$ GEMM (faer) — which is T4
 //! ($\tilde\alpha$ is $N$-semiseparable) made computational. No factor is ever divided
 //! by another, so nothing overflows where the naive factored form
-//! $Q_i = C_i\odot P_i,\ K_j = \bar B_j \oslash P_j$ (T2b, [`crate::ssm::factored`]) does
+//! $Q_i = C_i\odot P_i,\ K_j = \bar B_j \oslash P_j$ (T2b, [`crate::ssm::factored()`]) does
 //! (after a few hundred steps $P_j$ underflows and $K_j$ overflows). The diagonal
 //! $T\times T$ blocks use the running product of T1. Rows of chunks run in parallel once $L^2N \ge 2^{21}$
 //! (rayon); a layer runs its channels in parallel.
@@ -54,7 +54,7 @@
 //! so it collects less than $(2L+1)\lambda$ of such absolute errors (and gradual underflow in the
 //! remaining sums much less), each then multiplied by factors of modulus at most
 //! $\max(1, |C|)\max(1, |\bar B|)$ when $|\bar A| \le 1$; $N$ terms stay below $\eta$. This is
-//! the bound of the generic row-by-row loop ([`crate::ssm::hidden_attention`]): chunking
+//! the bound of the generic row-by-row loop ([`crate::ssm::hidden_attention()`]): chunking
 //! costs nothing in accuracy. [`entry_bound`] evaluates it.
 //!
 //! **(F2) relative cumulative sums.** [`chunked::mamba_hidden_attention_into`] starts from

@@ -260,7 +260,7 @@ fn scan_lanes<T: FastFloat, const W: usize>(p: &ScanParams<'_, T>, y: &mut [T]) 
 /// **Fast batched scan.** $h_t = e^{\Delta_t A}\odot h_{t-1} + \Delta_t B_t u_t$, $h_0 = 0$,
 /// $y_t = \langle C_t, h_t\rangle$ for every `(batch, channel)`, into `y` `(batch, dim, L)`.
 ///
-/// Accuracy (F3): against the exact [`crate::ssm::scan`] of the channel
+/// Accuracy (F3): against the exact [`crate::ssm::scan()`] of the channel
 /// [`crate::ssm::MambaChannel::discretize`]`(Euler)` on the same input,
 /// [`super::scan_bound`] ($\gamma_{9L+N+4}$ times the exact magnitude, the $6L$ extra units
 /// covering our exponential's $4u$ and libm's $2u$ per step).

@@ -1,7 +1,7 @@
 //! One Mamba block: RMSNorm → mixer (in_proj → causal depthwise conv → SiLU → x_proj →
 //! Δ, B, C → S6 with D skip → ⊙ SiLU(z) → out_proj) → residual.
 //!
-//! The S6 itself is the core's [`selective_scan`]: the block only prepares its inputs
+//! The S6 itself is the core's [`selective_scan()`]: the block only prepares its inputs
 //! `u`, `delta` (= $W_\Delta\,\mathrm{dt}_{low}$), `delta_bias` (= $b_\Delta$), `A`, `B`, `C`, `D`.
 
 use crate::error::{Error, Result};
@@ -225,7 +225,7 @@ impl<T: Real> MixerWeights<T> {
     /// Run the mixer on a batch of inputs (each `(L, d)`, one common `L`).
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for unequal lengths; errors of [`selective_scan`] (a
+    /// [`Error::InvalidArgument`] for unequal lengths; errors of [`selective_scan()`] (a
     /// non-finite value names the tensor).
     pub fn forward_batch(&self, inputs: &[&[T]]) -> Result<Vec<MixerTrace<T>>> {
         let mut traces: Vec<MixerTrace<T>> = inputs.iter().map(|x| self.pre_scan(x)).collect();

@@ -8,9 +8,9 @@
 //!
 //! - **raw**: $\frac1{|\mathcal L|}\sum_{\ell\in\mathcal L} A_\ell$;
 //! - **rollout**: $\hat A_\ell = \mathrm{rownorm}(I + A_\ell)$, $R = \hat A_{n-1}\cdots\hat A_{s}$;
-//! - **attr** (Mamba-Attr): $s_\ell[j] = \max_m \max(0, \partial \text{logit}/\partial h_\ell[j,m])$
+//! - **attr** (Mamba-Attr): $s_\ell\[j\] = \max_m \max(0, \partial \text{logit}/\partial h_\ell\[j,m\])$
 //!   with $h_\ell$ the residual stream after layer $\ell$ (equal to the gradient w.r.t. the
-//!   layer's mixer output), scaled to max 1; $A_\ell[i,j]\,s_\ell[j]$ rolled out as above.
+//!   layer's mixer output), scaled to max 1; $A_\ell\[i,j\]\,s_\ell\[j\]$ rolled out as above.
 //!
 //! The explanation of position $P$ is row $P$ of the $L\times L$ result. These are true
 //! rows of $\tilde\alpha$ (diagonal term and $\bar A_P$ included); the authors' published

@@ -1,8 +1,8 @@
 //! Real Mamba-1 checkpoints: loading, the forward pass, hidden attention per layer and
 //! channel, the whole-mixer operator, explanations, bidirectional layers and pictures.
 //!
-//! The S6 inside every block is the core's [`crate::ssm::selective_scan`]; the hidden
-//! attention of a channel is the core's [`crate::ssm::hidden_attention`] of the channel
+//! The S6 inside every block is the core's [`crate::ssm::selective_scan()`]; the hidden
+//! attention of a channel is the core's [`crate::ssm::hidden_attention()`] of the channel
 //! [`MixerWeights::channel`] builds. See `docs/model.md` for the whole picture.
 
 pub mod attention;

@@ -2,7 +2,7 @@
 //! length L".
 //!
 //! The *naive* float factored form $\mathrm{fl}(\langle C_i \odot P_i, \bar B_j \oslash P_j\rangle)$
-//! (the one [`crate::ssm::factored`] refuses to return once $P$ leaves the normal range) is
+//! (the one [`crate::ssm::factored()`] refuses to return once $P$ leaves the normal range) is
 //! compared entry by entry with the exact $\tilde\alpha$ of the same (exactly lifted)
 //! channel, relative to the magnitude $\sum_n |C_{i,n}| \prod_k |\bar A_{k,n}| |\bar B_{j,n}|$.
 //! The search finds the first row — the length — where it breaks, per dtype.

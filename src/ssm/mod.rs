@@ -1,7 +1,7 @@
 //! The selective SSM (S6): channels, discretisation, and the three views —
-//! recurrent [`scan`], hidden attention [`hidden_attention`] (T1), factored
-//! [`factored`] (T2b) — plus the gated form [`gated_head`] (T2a) and the full
-//! `selective_scan_ref` operation [`selective_scan`].
+//! recurrent [`scan()`], hidden attention [`hidden_attention()`] (T1), factored
+//! [`factored()`] (T2b) — plus the gated form [`gated_head`] (T2a) and the full
+//! `selective_scan_ref` operation [`selective_scan()`].
 
 pub mod channel;
 pub mod discretize;

@@ -14,7 +14,7 @@ pub const THEOREM: Theorem = Theorem {
 /// Exact check of T2 on one rational case:
 /// (a) the gated head's matrix equals $\tilde\alpha$ and its output equals the scan;
 /// (b) if no $\bar A$ entry is 0, $\mathrm{tril}(QK^\top) = \tilde\alpha$ and the factored
-/// recurrent output equals the scan; if some entry is 0, [`factored`] must refuse with
+/// recurrent output equals the scan; if some entry is 0, [`factored()`] must refuse with
 /// [`Error::ZeroTransition`] naming the first zero.
 pub fn check_exact(ch: &Channel<Exact>, x: &[Exact]) -> CaseResult {
     let fail = |what: String| Counterexample {
