@@ -25,11 +25,21 @@
 //! - **T1** hidden attention (unrolling) — [`ssm::hidden_attention()`], checker [`theorems::t1`].
 //! - **T2** a channel is a causal linear attention head — (a) gated [`ssm::gated_head`],
 //!   (b) ungated factored [`ssm::factored()`]; checker [`theorems::t2`].
-//! - **T3** a gated linear attention head is a channel.
-//! - **T4** α̃ of a state-$N$ channel is $N$-semiseparable.
-//! - **T5** every lower-triangular matrix is realised by some channel.
-//! - **T6** softmax heads are separated from channels, with certificates.
-//! - **T7** the paper's ReLU approximation and its error.
+//! - **T3** a gated linear attention head is a channel —
+//!   [`construct::gated_head_to_channel`], [`construct::linear_head_to_channel`], function
+//!   level in [`construct::function`]; checker [`theorems::t3`].
+//! - **T4** α̃ of a state-$N$ channel is $N$-semiseparable —
+//!   [`semiseparable::semiseparable_rank_exact`]; checker [`theorems::t4`].
+//! - **T5** every lower-triangular matrix is realised by some channel —
+//!   [`construct::realise_full`], [`construct::realise_minimal`],
+//!   [`construct::realise_diagonal`]; checker [`theorems::t5`].
+//! - **T6** softmax heads are separated from channels, with certificates —
+//!   [`construct::separation`]; checker [`theorems::t6`].
+//! - **T7** the paper's ReLU approximation and its error —
+//!   [`construct::approximation`]; checker [`theorems::t7`].
+//!
+//! Counterexample search and replayable reports: [`refute`], [`report`]. Real checkpoints:
+//! [`model`]; fast CPU kernels: [`fast`].
 //!
 //! The machine-checked proofs (Coq + MathComp) live in `proofs/`; `docs/theorems.md`
 //! lists each theorem beside its Coq lemma, Rust function and property test.
