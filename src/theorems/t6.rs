@@ -47,6 +47,21 @@ pub fn check_obstruction(case: &((Channel<Exact>, Vec<Exact>), SoftmaxHead<Exact
 /// than trusts — a tampered enclosure is rejected — is tested in
 /// `tests/constructions.rs::softmax_rank_certificates`.)
 pub fn check_rank(n: &usize) -> CaseResult {
+    // The family is deterministic in n: each n is certified once per process.
+    static DONE: std::sync::OnceLock<
+        std::sync::Mutex<std::collections::HashMap<usize, CaseResult>>,
+    > = std::sync::OnceLock::new();
+    let done = DONE.get_or_init(Default::default);
+    if let Some(r) = done.lock().expect("not poisoned").get(n) {
+        return r.clone();
+    }
+    let r = check_rank_uncached(*n);
+    done.lock().expect("not poisoned").insert(*n, r.clone());
+    r
+}
+
+fn check_rank_uncached(n: usize) -> CaseResult {
+    let n = &n;
     let f = |what: String| fail(THEOREM.id, "exact", format!("n = {n}: {what}"), None);
     let cert = softmax_exceeds_state(*n)
         .ok_or_else(|| f("no certificate (enclosure contains 0)".into()))?;
