@@ -249,9 +249,10 @@ impl Report {
         s += &format!("**Conjecture.** {}\n\n", c.statement);
         let r = &self.search;
         s += &format!(
-            "**Search.** seed {}, {} cases tried{}, L = {}, N = {}, ε = {:e}, dtype {}, Δ = {:e}{}.\n\n",
+            "**Search.** seed {}, {} case{} tried{}, L ≤ {}, N = {}, ε = {:e}, dtype {}, Δ = {:e}{}.\n\n",
             r.seed,
             r.cases_tried,
+            if r.cases_tried == 1 { "" } else { "s" },
             r.case_index.map_or(String::new(), |i| format!(", failing case #{i}")),
             r.len,
             r.state,
@@ -277,7 +278,7 @@ impl Report {
         if !self.measured.is_empty() {
             s += "## Measured\n\n| quantity | value |\n| --- | --- |\n";
             for (k, v) in &self.measured {
-                s += &format!("| {k} | {v:e} |\n");
+                s += &format!("| {k} | {} |\n", readable(*v));
             }
             s += "\n";
         }
@@ -290,6 +291,16 @@ impl Report {
             self.schema_version, self.toolkit_version
         );
         s
+    }
+}
+
+/// A number as people read it: plain in [1e-3, 1e6) (shortest round-trip digits),
+/// scientific outside.
+fn readable(v: f64) -> String {
+    if v == 0.0 || (1e-3..1e6).contains(&v.abs()) {
+        format!("{v}")
+    } else {
+        format!("{v:e}")
     }
 }
 

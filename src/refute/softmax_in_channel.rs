@@ -108,6 +108,12 @@ impl Conjecture for SoftmaxInChannel {
                 measured.insert("certified_rank_lower_bound".into(), k as f64);
                 measured.insert("determinant_lo".into(), cert.determinant.lo().to_f64());
                 measured.insert("determinant_hi".into(), cert.determinant.hi().to_f64());
+                // The minor itself (f64), so that a reader sees the matrix being certified.
+                for &r in &rows {
+                    for &c in &cols {
+                        measured.insert(format!("softmax[{r}][{c}]"), *approx.get(r, c));
+                    }
+                }
                 return Err(Refutation {
                     case: exact_doc(Object::SoftmaxHead(head.clone())),
                     case_float: float_doc(Object::SoftmaxHead(head.clone())),

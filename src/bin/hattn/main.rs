@@ -145,6 +145,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Restore the default SIGPIPE action (Rust ignores it, so writing to a closed pipe
+    // would panic in `println!`): `hattn … | head` then ends quietly.
+    #[cfg(unix)]
+    // SAFETY: called first thing in `main`, before any other thread exists; setting a
+    // signal's disposition to its default has no other precondition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     match Cli::parse().command {
         Command::Check {
             cases,

@@ -94,8 +94,15 @@ pub fn refute(a: &RefuteArgs) -> ExitCode {
     }
     let json = a.out.join("report.json");
     println!(
-        "{}: {} after {} cases",
-        report.conjecture.id, report.outcome, report.search.cases_tried
+        "{}: {} after {} case{}",
+        report.conjecture.id,
+        report.outcome,
+        report.search.cases_tried,
+        if report.search.cases_tried == 1 {
+            ""
+        } else {
+            "s"
+        }
     );
     if report.outcome == "unproven_candidate" {
         println!(
