@@ -64,7 +64,8 @@ fn magnitude(ch: &Channel<Exact>, i: usize, j: usize) -> Exact {
 /// `eps` times the magnitude (or not finite).
 ///
 /// Rows before the first step where some $P_t$, $Q_t$ or $K_t$ leaves the normal range
-/// provably pass when $\varepsilon \ge \gamma_{3L+N+4}$ (the forward error bound of
+/// (or some product $Q_{is}K_{js}$ of row $i$ underflows) provably pass when
+/// $\varepsilon \ge \gamma_{3L+N+4}$ (the forward error bound of
 /// [`crate::theorems::bound`] holds there), so the exact comparison starts at that step;
 /// with a smaller ε every row is compared. Each compared row costs $O(iN)$ exact operations.
 fn first_break<T: Field>(ch: &Channel<T>, eps: f64) -> Option<Value> {
@@ -89,8 +90,25 @@ fn first_break<T: Field>(ch: &Channel<T>, eps: f64) -> Option<Value> {
             }
         }
     }
+    // The products q_is·k_js of the dot products must not underflow either (additions
+    // that land in the subnormal range are exact, multiplications are not).
+    let products_normal = |i: usize| {
+        (0..=i).all(|j| {
+            (0..n).all(|s| {
+                let (a, b) = (&q[i * n + s], &k[j * n + s]);
+                let c = a.clone() * b;
+                match c.class() {
+                    Class::Normal => true,
+                    Class::Zero => a.class() == Class::Zero || b.class() == Class::Zero,
+                    _ => false,
+                }
+            })
+        })
+    };
     let start = if eps >= gamma(3 * l + n + 4, T::unit_roundoff()) {
-        first_abnormal
+        (0..first_abnormal)
+            .find(|&i| !products_normal(i))
+            .unwrap_or(first_abnormal)
     } else {
         0
     };
@@ -255,5 +273,33 @@ impl Conjecture for FactoredFloat {
             }
             _ => unreachable!("finite floats have an exact value"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// P, Q and K all normal, but the product Q_2·K_1 = 1e-160 · 1e-160 underflows: the
+    /// row must be compared exactly, and it breaks.
+    #[test]
+    fn underflowing_products_are_compared() {
+        let tiny = 1e-160;
+        let ch = Channel::new(2, 1, vec![1.0f64, 1.0], vec![tiny, 1.0], vec![1.0, tiny]).unwrap();
+        let cert = first_break(&ch, 1e-9).expect("the subnormal product breaks the bound");
+        assert_eq!(
+            (cert["row"].as_u64(), cert["col"].as_u64()),
+            (Some(1), Some(0))
+        );
+        // The same channel with the product kept normal passes.
+        let ok = Channel::new(
+            2,
+            1,
+            vec![1.0f64, 1.0],
+            vec![1e-100, 1.0],
+            vec![1.0, 1e-100],
+        )
+        .unwrap();
+        assert!(first_break(&ok, 1e-9).is_none());
     }
 }
