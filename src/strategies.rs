@@ -376,8 +376,20 @@ mod imp {
             .boxed()
     }
 
-    /// A channel before the softplus (T7): pre-activations $z \in [-6, 4]$, $A = -e^s$,
-    /// $s\in[-2, 2.5]$, $B, C\in[-2,2]$.
+    /// A pre-activation $z$ of $\Delta = \mathrm{softplus}(z)$: mostly $z \in [-6, 4]$ (trained
+    /// layers), one draw in four across PyTorch's softplus threshold, $z \in [18, 26]$
+    /// (where $\mathrm{softplus}(z) = z$ for $z > 20$), and $z = 20$ itself.
+    pub fn preactivation() -> BoxedStrategy<f64> {
+        prop_oneof![
+            12 => -6.0f64..4.0,
+            3 => 18.0f64..26.0,
+            1 => Just(20.0f64),
+        ]
+        .boxed()
+    }
+
+    /// A channel before the softplus (T7): pre-activations $z$ from [`preactivation`]
+    /// (crossing the softplus threshold at 20), $A = -e^s$, $s\in[-2, 2.5]$, $B, C\in[-2,2]$.
     pub fn preactivated<T: Real>(
         len: RangeInclusive<usize>,
         state: RangeInclusive<usize>,
@@ -385,7 +397,7 @@ mod imp {
         (len, state)
             .prop_flat_map(|(l, n)| {
                 (
-                    proptest::collection::vec(-6.0f64..4.0, l),
+                    proptest::collection::vec(preactivation(), l),
                     proptest::collection::vec(-2.0f64..2.5, n),
                     proptest::collection::vec(-2.0f64..2.0, l * n),
                     proptest::collection::vec(-2.0f64..2.0, l * n),
