@@ -206,20 +206,23 @@ pub struct InstanceReference {
 
 /// The reference and bounds the device kernel computes for an instance:
 /// $\beta_i = \gamma_m(u_{32})\,m_i + \eta + 2\gamma_m(u_{64})\,m_i$ with $m = 3L + N + 4$
-/// and $\eta = (LN + 1)\,\lambda_{32} \max|C| \max|\bar B| \sum|x|$ as in
-/// [`crate::theorems::bound::output_bound`].
+/// and the underflow term $\eta = 2(L+2)\,L N\,\eta_0\max(1,\max|C|)\max(1,\max|\bar B|)
+/// \max(1,\max|x|)$ ($\eta_0$ the smallest `f32` subnormal), which dominates
+/// $(1+\gamma_m)\,\eta_0 W_t$ of [`crate::theorems::bound`] when every $|\bar A| \le 1$ (as in
+/// every instance) and also covers the `f64` reference's own underflow.
 pub fn reference(ch: &Channel<f32>, x: &[f32]) -> InstanceReference {
     let (l, n) = (ch.len(), ch.state());
     let m = 3 * l + n + 4;
     let g32 = gamma(m, f32::unit_roundoff());
     let g64 = gamma(m, f64::unit_roundoff());
     let max_abs = |v: &[f32]| v.iter().map(|e| f64::from(e.abs())).fold(0.0, f64::max);
-    let xsum: f64 = x.iter().map(|e| f64::from(e.abs())).sum();
-    let eta = (l * n + 1) as f64
-        * f64::from(f32::MIN_POSITIVE)
-        * max_abs(ch.c_all())
-        * max_abs(ch.bbar_all())
-        * xsum;
+    let eta = 2.0
+        * (l + 2) as f64
+        * (l * n) as f64
+        * f64::from(f32::from_bits(1))
+        * max_abs(ch.c_all()).max(1.0)
+        * max_abs(ch.bbar_all()).max(1.0)
+        * max_abs(x).max(1.0);
     let mut h = vec![0.0f64; n];
     let mut habs = vec![0.0f64; n];
     let mut y = Vec::with_capacity(l);

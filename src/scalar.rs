@@ -70,8 +70,13 @@ pub trait Field:
     const EXACT: bool;
     /// Unit roundoff $u$ (half the machine epsilon); 0 for exact types.
     fn unit_roundoff() -> f64;
-    /// Smallest positive normal value (0 for exact types).
+    /// Smallest positive normal value $\lambda$ (0 for exact types).
     fn min_normal() -> f64;
+    /// Smallest positive subnormal value $\eta_0$ (0 for exact types): the largest absolute
+    /// error of one rounded product, quotient or fused multiply-add whose result falls below
+    /// the normal range (standard model with underflow,
+    /// $\mathrm{fl}(a \circ b) = (a \circ b)(1+\delta) + \eta$, $|\eta| \le \eta_0$).
+    fn min_subnormal() -> f64;
     /// Range class of the value.
     fn class(&self) -> Class;
     /// Nearest `f64` (rounded for exact values; lossless widening for `f32`).
@@ -100,6 +105,9 @@ macro_rules! float_field {
             }
             fn min_normal() -> f64 {
                 <$t>::MIN_POSITIVE as f64
+            }
+            fn min_subnormal() -> f64 {
+                <$t>::from_bits(1) as f64
             }
             fn class(&self) -> Class {
                 use std::num::FpCategory as C;
@@ -136,6 +144,9 @@ impl Field for Exact {
         0.0
     }
     fn min_normal() -> f64 {
+        0.0
+    }
+    fn min_subnormal() -> f64 {
         0.0
     }
     fn class(&self) -> Class {

@@ -178,6 +178,93 @@ mod imp {
             .boxed()
     }
 
+    /// $2^k$ exactly, for $-1074 \le k \le 1023$ (subnormal powers included).
+    fn pow2(k: i32) -> f64 {
+        if k >= -1022 {
+            f64::from_bits(((k + 1023) as u64) << 52)
+        } else {
+            f64::from_bits(1u64 << (k + 1074))
+        }
+    }
+
+    /// A float value of any magnitude down to the format's smallest subnormal: $\pm m\,2^e$
+    /// with $m \in [1, 2)$ and $e$ uniform in $[e_{\min}, e_{\max}]$, where $e_{\min}$ is the
+    /// exponent of the smallest subnormal ($-1074$ in `f64`, $-149$ in `f32`) and
+    /// $e_{\max}$ is a third of the largest exponent less 8 (so that a product of three such
+    /// values, summed $L N \le 2^{16}$ times, stays finite); three draws in eight instead take
+    /// $e$ within 24 of half the smallest subnormal's exponent, so that products of two values
+    /// straddle the subnormal range; zero one time in eight. Rounded once to `T` (subnormal
+    /// values are rounded to the format's subnormal grid).
+    pub fn wide_value<T: Real>() -> BoxedStrategy<T> {
+        let (e_min, e_max, e_half) = if T::unit_roundoff() < 1e-10 {
+            (-1074, 333, -537)
+        } else {
+            (-149, 34, -75)
+        };
+        let signed = |neg: bool, m: f64, e: i32| {
+            // m·2^e with one rounding: two exact normal powers of two, the second
+            // product rounds (to the subnormal grid of f64 when e < −1022)
+            let v = m * pow2(e / 2) * pow2(e - e / 2);
+            T::from_f64(if neg { -v } else { v })
+        };
+        prop_oneof![
+            2 => Just(T::zero()),
+            8 => (any::<bool>(), 1.0f64..2.0, e_min..=e_max)
+                .prop_map(move |(neg, m, e)| signed(neg, m, e)),
+            // near the square root of the smallest subnormal: products of two such
+            // values straddle the subnormal range
+            6 => (any::<bool>(), 1.0f64..2.0, e_half - 24..=e_half + 24)
+                .prop_map(move |(neg, m, e)| signed(neg, m, e)),
+        ]
+        .boxed()
+    }
+
+    /// A transition of the wide tier: $0$, $1$, $-1$, a uniform value in $(0, 1)$, or a
+    /// value $2^{-k}$-small of any magnitude down to the smallest subnormal.
+    pub fn wide_transition<T: Real>() -> BoxedStrategy<T> {
+        let e_min = if T::unit_roundoff() < 1e-10 {
+            -1074
+        } else {
+            -149
+        };
+        prop_oneof![
+            1 => Just(T::zero()),
+            2 => Just(T::one()),
+            1 => Just(-T::one()),
+            4 => (0.0f64..1.0).prop_map(T::from_f64),
+            2 => (1.0f64..2.0, e_min..=-1).prop_map(|(m, e)| {
+                T::from_f64(m * pow2(e / 2) * pow2(e - e / 2) / 2.0)
+            }),
+        ]
+        .boxed()
+    }
+
+    /// The **wide tier**: a float channel with input whose $\bar B$, $C$ and $x$ entries range
+    /// over the whole exponent range, subnormals included ([`wide_value`]), and whose
+    /// transitions include 0, ±1 and subnormal values ([`wide_transition`]). It reaches the
+    /// regime where products of normal numbers round to subnormal results, which the
+    /// Mamba-like tier ($B, C, x \in [-2, 2]$) never does; the float bounds of
+    /// [`crate::theorems::bound`] must hold here too.
+    pub fn wide_channel_with_input<T: Real>(
+        len: RangeInclusive<usize>,
+        state: RangeInclusive<usize>,
+    ) -> BoxedStrategy<(Channel<T>, Vec<T>)> {
+        (len, state)
+            .prop_flat_map(|(l, n)| {
+                (
+                    proptest::collection::vec(wide_transition::<T>(), l * n),
+                    proptest::collection::vec(wide_value::<T>(), l * n),
+                    proptest::collection::vec(wide_value::<T>(), l * n),
+                    proptest::collection::vec(wide_value::<T>(), l),
+                )
+                    .prop_map(move |(a, b, c, x)| {
+                        let ch = Channel::new(l, n, a, b, c).expect("sizes match by construction");
+                        (ch, x)
+                    })
+            })
+            .boxed()
+    }
+
     // ---- heads, layers and structured matrices (T3–T7) ----
 
     fn exact_matrix(

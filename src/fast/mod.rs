@@ -42,20 +42,26 @@
 //! the exact $\tilde\alpha$ of the same float channel ([`crate::ssm::Channel::to_exact`]),
 //!
 //! $$|\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le \gamma_{i-j+N+1}\, M_{ij} + \eta,
-//! \qquad \eta = 2(L+N+2)\,N\,\lambda\,\max(1,\max|C|)\max(1,\max|\bar B|),$$
+//! \qquad \eta = 2(L+N+2)\,N\,\lambda\,\max(1,\max|C|)\max(1,\max|\bar B|)\,\hat P,$$
 //!
-//! where $\eta$ covers intermediate products that fall below the normal range. The chunked
-//! kernel keeps subnormal numbers out of its hot loops (subnormal arithmetic is one to two
-//! orders of magnitude slower than normal arithmetic on x86, and a decaying channel makes
-//! most of α̃ underflow): a product whose operands' exponents say it could fall below
-//! $\lambda$ is flushed to 0 ([`FastFloat::mul_flush`], off by less than $2\lambda$), and a
-//! state whose terms in an off-diagonal block are all below $\lambda/2$ by the block's bound
-//! is dropped (off by less than $\lambda$). A term has at most $i-j+1 \le L$ multiplications,
-//! so it collects less than $(2L+1)\lambda$ of such absolute errors (and gradual underflow in the
-//! remaining sums much less), each then multiplied by factors of modulus at most
-//! $\max(1, |C|)\max(1, |\bar B|)$ when $|\bar A| \le 1$; $N$ terms stay below $\eta$. This is
-//! the bound of the generic row-by-row loop ([`crate::ssm::hidden_attention()`]): chunking
-//! costs nothing in accuracy. [`entry_bound`] evaluates it.
+//! with $\hat P = \max_n\prod_k \max(1, |\bar A_{k,n}|)$ ($=1$ for every Mamba channel). The
+//! term $\eta$ is derived in the standard model **with underflow**,
+//! $\mathrm{fl}(a\circ b) = (a\circ b)(1+\delta) + \eta'$, $|\eta'| \le \eta_0$ (the smallest
+//! subnormal; $\eta' = 0$ for sums, which are exact when subnormal). The chunked kernel
+//! keeps subnormal numbers out of its hot loops (subnormal arithmetic is one to two orders
+//! of magnitude slower than normal arithmetic on x86, and a decaying channel makes most of
+//! α̃ underflow): a product whose operands' exponents say it could fall below $\lambda$ is
+//! flushed to 0 ([`FastFloat::mul_flush`], off by less than $2\lambda$), and a state whose
+//! terms in an off-diagonal block are all below $\lambda/2$ by the block's bound is dropped
+//! (off by less than $\lambda$). So every absolute error a term can collect — a flush, a
+//! dropped state, or the rounding of a subnormal result ($\le\eta_0 < \lambda$) — is below
+//! $2\lambda$; a term collects at most $i-j+3 \le L+N+2$ of them, and each is then
+//! multiplied by the factors the term multiplies in afterwards, a sub-product of
+//! $C_{i,n}$, the $\bar A_{k,n}$ and $\bar B_{j,n}$ of modulus at most
+//! $\max(1, |C|)\max(1, |\bar B|)\hat P$ (and by the $(1+\delta)$ of later roundings, which
+//! the count's slack absorbs); $N$ terms stay below $\eta$. This is also the bound of the
+//! generic row-by-row loop ([`crate::ssm::hidden_attention()`]): chunking costs nothing in
+//! accuracy. [`entry_bound`] evaluates it.
 //!
 //! **(F2) relative cumulative sums.** [`chunked::mamba_hidden_attention_into`] starts from
 //! Mamba's $(\Delta, A, B, C)$ and forms the three off-diagonal factors as
@@ -83,14 +89,30 @@
 //! with $i$) and the naive factored form are not. [`mamba_entry_bound`] evaluates it.
 //!
 //! **(F3) scan.** [`scan::scan_into`] uses its own vectorised exponential (relative error at
-//! most $4u$, checked in the tests) instead of libm's; against the exact scan of the
-//! discretised channel on the same input, $|\mathrm{fl}(y_t) - y_t| \le \gamma_{9L+N+4}\,
-//! \mathrm{mag}_t + \eta_s$ with $\mathrm{mag}$ the exact magnitude of
-//! [`crate::theorems::bound::magnitude`] and $\eta_s$ the subnormal term of that module doubled
-//! (our exponential returns 0 below $\lambda$). [`scan_bound`] evaluates it.
+//! most $4u$, checked in the tests, and 0 below $\lambda$) instead of libm's, and forms
+//! $\mathrm{fl}(\mathrm{fl}(\Delta_t u_t) B_{t,n})$ instead of $\bar B_{t,n} u_t$; against the exact
+//! scan of the discretised channel on the same input,
 //!
-//! All bounds are evaluated in `f64` and inflated by $10^{-6}$ relative (plus $10^{-300}$
-//! absolute) to absorb the rounding of their own evaluation.
+//! $$|\mathrm{fl}(y_t) - y_t| \le \gamma_{9L+N+4}\,\mathrm{mag}_t + \eta^s_t,\qquad
+//! \eta^s_t = 2\lambda\Big[N + \sum_n \hat C_{t,n}\hat P_{t,n}\sum_{j\le t}\big(\hat B_{j,n} + 3
+//!   + 2H_{j-1,n}\big)\Big],$$
+//!
+//! with $\mathrm{mag}$ the exact magnitude of [`crate::theorems::bound::magnitude`],
+//! $\hat v = \max(1,|v|)$, $\hat P_{t,n} = \prod_{k\le t}\max(1,|\bar A_{k,n}|)$ and
+//! $H_{j,n} = \sum_{i\le j}\prod_{k=i+1}^{j}|\bar A_{k,n}|\,|\bar B_{i,n}|\,|u_i|$ the state of the
+//! entrywise-absolute channel. Derivation in the standard model with underflow: per step
+//! and state the kernel makes at most four absolute errors below $\lambda$ — the roundings
+//! of $\Delta_t u_t$ (carried on multiplied by $B_{t,n}$), of its product with $B_{t,n}$, of
+//! the state update, and the exponential's flush to 0 (an error below $\lambda$ in
+//! $\bar A_t$, multiplied by the computed state $|\hat h_{t-1}| \le 2H_{t-1} + 1$) — each then
+//! multiplied by $C_{t,n}$ and the later step factors; the read-out adds one per state
+//! ($N$); the factor 2 covers the later roundings $(1+\gamma_m) \le 2$. [`scan_bound`]
+//! evaluates it.
+//!
+//! All bounds are evaluated in `f64` and inflated by $10^{-6}$ relative to absorb the
+//! rounding of their own evaluation; their absolute terms are normal numbers, so no
+//! absolute slack is needed. The exact checks in [`crate::theorems`] evaluate their bound
+//! exactly instead ([`crate::theorems::bound::output_bound_exact`]).
 
 pub mod chunked;
 pub mod layer;
@@ -400,17 +422,35 @@ pub(crate) fn check_out(name: &str, shape: &[usize], found: usize) -> Result<()>
     Ok(())
 }
 
-/// The subnormal term $\eta = 2(L+N+2)N\lambda\max(1,\max|C|)\max(1,\max|\bar B|)$ of (F1)/(F2).
-fn eta<T: Field>(l: usize, n: usize, max_c: f64, max_b: f64) -> f64 {
-    2.0 * (l + n + 2) as f64 * n as f64 * T::min_normal() * max_c.max(1.0) * max_b.max(1.0)
+/// The underflow term $\eta = 2(L+N+2)\,N\,\lambda\,\max(1,\max|C|)\max(1,\max|\bar B|)\,\hat P$ of
+/// (F1)/(F2), with $\hat P = \max_n \prod_k \max(1, |\bar A_{k,n}|)$ (1 for every Mamba channel),
+/// evaluated in `f64` and rounded up.
+fn eta<T: Field, S: Field>(ch: &Channel<S>) -> f64 {
+    let (l, n) = (ch.len(), ch.state());
+    let mut p_hat: f64 = 1.0;
+    for k in 0..n {
+        let p = (0..l).fold(1.0f64, |p, t| p * ch.abar(t)[k].to_f64().abs().max(1.0));
+        p_hat = p_hat.max(p);
+    }
+    // the product of at most L factors ≥ 1, each rounded: inflate by (1 + 2u)^L
+    let p_hat = p_hat * (1.0 + 2.0 * gamma(l, f64::EPSILON / 2.0));
+    2.0 * (l + n + 2) as f64
+        * n as f64
+        * T::min_normal()
+        * max_abs(ch.c_all()).max(1.0)
+        * max_abs(ch.bbar_all()).max(1.0)
+        * p_hat
 }
 
 fn max_abs<T: Field>(v: &[T]) -> f64 {
     v.iter().map(|x| x.to_f64().abs()).fold(0.0, f64::max)
 }
 
+/// Relative inflation of every bound evaluated in `f64`. Each bound has an absolute term
+/// at least $\lambda$ of its float type ($\ge 2^{-1022}$), over $2^{50}$ times the absolute
+/// error the `f64` evaluation can make in the subnormal range, so a relative inflation
+/// covers the evaluation's own rounding: no absolute slack is added.
 const SLACK_REL: f64 = 1e-6;
-const SLACK_ABS: f64 = 1e-300;
 
 /// Bound (F1) for every entry of $\tilde\alpha$ computed in the float type `T` (row-major
 /// `L × L`, 0 above the diagonal): $\gamma_{i-j+N+1} M_{ij} + \eta$, with $M$ computed from
@@ -427,12 +467,12 @@ pub fn entry_bound_with<T: Field>(exact: &Channel<Exact>, per_step: usize) -> Ve
     let (l, n) = (exact.len(), exact.state());
     let abs = exact.map(|v| v.abs_val());
     let m = crate::ssm::hidden_attention(&abs).expect("exact hidden attention cannot fail");
-    let e = eta::<T>(l, n, max_abs(exact.c_all()), max_abs(exact.bbar_all()));
+    let e = eta::<T, Exact>(exact);
     let mut out = vec![0.0; l * l];
     for i in 0..l {
         for j in 0..=i {
             let g = gamma((1 + per_step) * (i - j) + n + 1, T::unit_roundoff());
-            out[i * l + j] = (g * m.get(i, j).to_f64() + e) * (1.0 + SLACK_REL) + SLACK_ABS;
+            out[i * l + j] = (g * m.get(i, j).to_f64() + e) * (1.0 + SLACK_REL);
         }
     }
     out
@@ -446,13 +486,13 @@ pub fn entry_bound_f64<T: Field>(ch: &Channel<T>) -> Vec<f64> {
     let (l, n) = (ch.len(), ch.state());
     let abs = ch.map(|v| v.to_f64().abs());
     let m = crate::ssm::hidden_attention(&abs).expect("|Ā| products of finite values");
-    let e = eta::<T>(l, n, max_abs(ch.c_all()), max_abs(ch.bbar_all()));
+    let e = eta::<T, T>(ch);
     let inflate = 1.0 + 2.0 * gamma(l + n + 1, f64::EPSILON / 2.0);
     let mut out = vec![0.0; l * l];
     for i in 0..l {
         for j in 0..=i {
             let g = gamma(i - j + n + 1, T::unit_roundoff());
-            out[i * l + j] = (g * m.get(i, j) * inflate + e) * (1.0 + SLACK_REL) + SLACK_ABS;
+            out[i * l + j] = (g * m.get(i, j) * inflate + e) * (1.0 + SLACK_REL);
         }
     }
     out
@@ -465,7 +505,7 @@ pub fn mamba_entry_bound<T: Real>(m: &MambaChannel<T>, ch: &Channel<T>, chunk: u
     let (l, n) = (ch.len(), ch.state());
     let u = T::unit_roundoff();
     let g_sum = gamma(chunk + 2, u);
-    let e = eta::<T>(l, n, max_abs(ch.c_all()), max_abs(ch.bbar_all()));
+    let e = eta::<T, T>(ch);
     let a: Vec<f64> = m.a.iter().map(Field::to_f64).collect();
     let mut out = vec![0.0; l * l];
     let mut x = vec![0.0f64; n];
@@ -489,7 +529,7 @@ pub fn mamba_entry_bound<T: Real>(m: &MambaChannel<T>, ch: &Channel<T>, chunk: u
                 };
                 s += cb * (-x[k]).exp() * grow;
             }
-            out[i * l + j] = (s + e) * (1.0 + SLACK_REL) + SLACK_ABS;
+            out[i * l + j] = (s + e) * (1.0 + SLACK_REL);
             let dt = Field::to_f64(&m.delta[j]);
             for k in 0..n {
                 x[k] += (dt * a[k]).abs();
@@ -499,20 +539,33 @@ pub fn mamba_entry_bound<T: Real>(m: &MambaChannel<T>, ch: &Channel<T>, chunk: u
     out
 }
 
-/// Bound (F3) for [`scan::scan_into`] on one channel: $\gamma_{9L+N+4}\,\mathrm{mag}_t + \eta_s$
-/// per output, from the exact channel and input (lifted from the float ones).
-pub fn scan_bound<T: Field>(exact: &Channel<Exact>, x: &[Exact]) -> Vec<f64> {
+/// Bound (F3) for [`scan::scan_into`] on one channel: $\gamma_{9L+N+4}\,\mathrm{mag}_t +
+/// \eta^{s}_t$ per output (module docs), from the Mamba parameters `m` of the channel (the
+/// kernel multiplies $\mathrm{fl}(\Delta_t u_t)$ by $B_t$), its exact discretisation `exact`
+/// ([`MambaChannel::discretize`]`(Euler)` lifted by [`Channel::to_exact`]) and the exact
+/// input `x`.
+pub fn scan_bound<T: Field>(m: &MambaChannel<T>, exact: &Channel<Exact>, x: &[Exact]) -> Vec<f64> {
     let (l, n) = (exact.len(), exact.state());
     let mag = crate::theorems::bound::magnitude(exact, x);
     let g = gamma(9 * l + n + 4, T::unit_roundoff());
-    let xsum: f64 = x.iter().map(|e| e.to_f64().abs()).sum();
-    let eta_s = 2.0
-        * (l * n + 1) as f64
-        * T::min_normal()
-        * max_abs(exact.c_all())
-        * max_abs(exact.bbar_all())
-        * xsum;
-    mag.iter()
-        .map(|m| (g * m.to_f64() + eta_s) * (1.0 + SLACK_REL) + SLACK_ABS)
-        .collect()
+    // H_{t-1,k}: the state of the entrywise-absolute channel on |x| before step t
+    let mut h = vec![0.0f64; n];
+    let mut p_hat = vec![1.0f64; n];
+    let mut inner = vec![0.0f64; n];
+    let grow = 1.0 + 2.0 * gamma(2 * l + 2, f64::EPSILON / 2.0);
+    let mut out = Vec::with_capacity(l);
+    for (t, mt) in mag.iter().enumerate() {
+        let xt = x[t].to_f64().abs();
+        let mut eta = n as f64;
+        for k in 0..n {
+            let a = exact.abar(t)[k].to_f64().abs();
+            p_hat[k] *= a.max(1.0);
+            inner[k] += m.b[t * n + k].to_f64().abs().max(1.0) + 3.0 + 2.0 * h[k];
+            h[k] = a * h[k] + exact.bbar(t)[k].to_f64().abs() * xt;
+            eta += exact.c(t)[k].to_f64().abs().max(1.0) * p_hat[k] * inner[k];
+        }
+        let eta_s = 2.0 * T::min_normal() * eta * grow;
+        out.push((g * mt.to_f64() + eta_s) * (1.0 + SLACK_REL));
+    }
+    out
 }

@@ -1,23 +1,50 @@
-//! Forward error bounds for the float views, checked against the exact path.
+//! Forward error bounds for the float views, derived in the standard model **with
+//! underflow** and checked against the exact path in exact arithmetic.
 //!
-//! Every float view of a channel computes each term $C_{i,n}\,\prod_k \bar A_{k,n}\,
-//! \bar B_{j,n}\,x_j$ with at most $2L + 2$ roundings in products and quotients and
-//! sums at most $L + N$ such terms, all without cancellation inside a term. The
-//! standard model $\mathrm{fl}(a \circ b) = (a \circ b)(1+\delta)$, $|\delta| \le u$, gives
+//! # The model
+//! Every rounded product, quotient or fused multiply-add of the float type satisfies
+//! $\mathrm{fl}(a \circ b) = (a \circ b)(1+\delta) + \eta$ with $|\delta| \le u$ (unit roundoff)
+//! and $|\eta| \le \eta_0$, the smallest positive subnormal number ($2^{-1074}$ in `f64`,
+//! $2^{-149}$ in `f32`); a sum or difference has $\eta = 0$ (gradual underflow makes it exact
+//! when its result is subnormal).
 //!
-//! $$|\mathrm{fl}(y_i) - y_i| \le \gamma_m \sum_{j\le i}\sum_n |C_{i,n}|\prod_{k=j+1}^{i}|\bar A_{k,n}|\,|\bar B_{j,n}|\,|x_j|
-//!   \;+\; \eta,\qquad \gamma_m = \frac{m u}{1 - m u},\quad m = 3L + N + 4,$$
+//! # The bound (all four views: scan, $\tilde\alpha x$, gated head, factored head)
+//! Each view computes output $y_t$ ($t = 1..L$) as a sum over $j \le t$ and $n$ of the terms
+//! $C_{t,n}\,\big(\prod_{k=j+1}^{t} \bar A_{k,n}\big)\,\bar B_{j,n}\,x_j$, each formed by at most
+//! $3L + 2$ rounded operations along its path and summed with at most $L + N$ rounded
+//! additions, without cancellation inside a term. The $\delta$'s give the relative part
+//! $\gamma_m\,\mathrm{mag}_t$, $\gamma_m = m u/(1-mu)$, $m = 3L + N + 4$, with
+//! $\mathrm{mag}_t = \sum_{j \le t}\sum_n |C_{t,n}|\prod_k|\bar A_{k,n}|\,|\bar B_{j,n}|\,|x_j|$
+//! the output of the entrywise-absolute channel on $|x|$ ([`magnitude`]).
 //!
-//! where the sum is the output of the *absolute* channel on $|x|$ (computed exactly by
-//! [`magnitude`]) and $\eta = (L N + 1)\, \lambda\, \max|C| \max|\bar B| \sum|x|$ (with
-//! $\lambda$ the smallest normal number) covers products that fall into the subnormal range.
-//! The factored view adds the rounding of $P_i$, $P_j$ and one division per term, which
-//! the $3L$ in $m$ covers.
+//! An $\eta$ injected at one operation is carried to the output multiplied by the factors
+//! the path multiplies in *afterwards* (and by at most $1+\gamma_m$ of later roundings). In
+//! the scan (products formed from the right: $\bar B_j x_j$, then $\bar A_{j+1}, \dots$, then
+//! $C_t$) those factors are a prefix $C_{t,n}\prod_{k>r}\bar A_{k,n}$; in $\tilde\alpha$ and the
+//! gated head (formed from the left) a suffix $\prod_{k<r}\bar A_{k,n}\bar B_{j,n}x_j$; in the
+//! factored head the query $Q_{t,n} = C_{t,n}P_{t,n}$ (its $P$, $Q$, $K$ are normal, so
+//! rounding them injects no $\eta$). Writing $\hat v = \max(1, |v|)$, every such multiplier is at
+//! most $\hat C_{t,n}\,\hat P_{t,n}\,\hat B_{j,n}\,\hat x_j$ with $\hat P_{t,n} =
+//! \prod_{k \le t} \max(1, |\bar A_{k,n}|)$ ($=1$ when $|\bar A| \le 1$, as for every Mamba
+//! channel), and a term collects at most $t - j + 3 \le t + 2$ injections (scan: $\bar B_j x_j$,
+//! the step product that brings it forward, $C_t h_t$; $\tilde\alpha$: $t-j$ running
+//! products, one with $\bar B_j$, one with $x_j$). Hence
+//!
+//! $$|\mathrm{fl}(y_t) - y_t| \le \gamma_m\,\mathrm{mag}_t + (1+\gamma_m)\,\eta_0\,W_t,
+//! \qquad W_t = (t+2)\sum_n \hat C_{t,n}\,\hat P_{t,n}\sum_{j\le t}\hat B_{j,n}\,\hat x_j$$
+//!
+//! ([`underflow_weight`] computes $W$). Unlike a term proportional to the data, $\eta_0 W_t
+//! \ge 3\eta_0$ is never smaller than the rounding of one subnormal result, which may be all
+//! the error there is (a case with $\bar B x$ in the subnormal range). The bound is evaluated
+//! **exactly** ([`output_bound_exact`]) and compared with the exact error, so no rounding of
+//! the bound itself can turn a pass into a fail or back.
+
+use num_traits::{One, Zero};
 
 use crate::scalar::{Exact, Field};
 use crate::ssm::{scan, Channel};
 
-/// $\gamma_m = m u / (1 - m u)$ for unit roundoff $u$ (∞ when $m u \ge 1$).
+/// $\gamma_m = m u / (1 - m u)$ for unit roundoff $u$ (∞ when $m u \ge 1$), in `f64`.
 pub fn gamma(m: usize, u: f64) -> f64 {
     let mu = m as f64 * u;
     if mu >= 1.0 {
@@ -25,6 +52,13 @@ pub fn gamma(m: usize, u: f64) -> f64 {
     } else {
         mu / (1.0 - mu)
     }
+}
+
+/// $\gamma_m = m u/(1-mu)$ exactly (`u` is a power of two, lifted exactly), or `None` when
+/// $mu \ge 1$ (no bound).
+pub fn gamma_exact(m: usize, u: f64) -> Option<Exact> {
+    let mu = Exact::from_integer(m.into()) * Exact::from_f64(u);
+    (mu < Exact::one()).then(|| mu.clone() / (Exact::one() - mu))
 }
 
 /// The exact magnitude $\sum_{j\le i}\sum_n |C_{i,n}| \prod |\bar A_{k,n}| |\bar B_{j,n}| |x_j|$
@@ -37,18 +71,79 @@ pub fn magnitude(ch: &Channel<Exact>, x: &[Exact]) -> Vec<Exact> {
         .y
 }
 
-/// The bound $\gamma_m\,\mathrm{magnitude}_i + \eta$ of the module docs, per output, for a
-/// float type `T` (inflated by $10^{-9}$ relative to absorb the rounding of the bound itself).
-/// `magnitude` is [`magnitude`]`(ch, x)`.
-pub fn output_bound<T: Field>(ch: &Channel<Exact>, x: &[Exact], magnitude: &[Exact]) -> Vec<f64> {
+/// $\hat v = \max(1, |v|)$.
+pub fn hat(v: &Exact) -> Exact {
+    let a = v.abs_val();
+    if a > Exact::one() {
+        a
+    } else {
+        Exact::one()
+    }
+}
+
+/// The underflow weight of the module docs, exactly, for every output $t$ (0-based here,
+/// so the factor is $t + 3$):
+/// $W_t = (t+2)\sum_n \hat C_{t,n}\hat P_{t,n}\sum_{j\le t}\hat B_{j,n}\hat x_j$ (1-based $t$).
+///
+/// # Complexity
+/// $O(LN)$ exact operations.
+pub fn underflow_weight(ch: &Channel<Exact>, x: &[Exact]) -> Vec<Exact> {
+    let n = ch.state();
+    let mut p_hat = vec![Exact::one(); n];
+    let mut s_hat = vec![Exact::zero(); n];
+    let mut w = Vec::with_capacity(ch.len());
+    for (t, xt) in x.iter().enumerate().take(ch.len()) {
+        let x_hat = hat(xt);
+        let mut sum = Exact::zero();
+        for k in 0..n {
+            p_hat[k] *= hat(&ch.abar(t)[k]);
+            s_hat[k] += hat(&ch.bbar(t)[k]) * &x_hat;
+            sum += hat(&ch.c(t)[k]) * &p_hat[k] * &s_hat[k];
+        }
+        w.push(sum * Exact::from_integer((t + 3).into()));
+    }
+    w
+}
+
+/// The bound $\gamma_m\,\mathrm{mag}_t + (1+\gamma_m)\,\eta_0\,W_t$ of the module docs for the
+/// float type `T`, exactly, per output; `None` when $mu \ge 1$ (no bound). `magnitude` is
+/// [`magnitude`]`(ch, x)`.
+pub fn output_bound_exact<T: Field>(
+    ch: &Channel<Exact>,
+    x: &[Exact],
+    magnitude: &[Exact],
+) -> Option<Vec<Exact>> {
     let (l, n) = (ch.len(), ch.state());
-    let g = gamma(3 * l + n + 4, T::unit_roundoff());
-    let max_abs = |v: &[Exact]| v.iter().map(|e| e.to_f64().abs()).fold(0.0, f64::max);
-    let xsum: f64 = x.iter().map(|e| e.to_f64().abs()).sum();
-    let eta =
-        (l * n + 1) as f64 * T::min_normal() * max_abs(ch.c_all()) * max_abs(ch.bbar_all()) * xsum;
-    magnitude
-        .iter()
-        .map(|m| (g * m.to_f64() + eta) * (1.0 + 1e-9))
-        .collect()
+    let g = gamma_exact(3 * l + n + 4, T::unit_roundoff())?;
+    let eta0 = Exact::from_f64(T::min_subnormal());
+    let carry = (Exact::one() + &g) * eta0;
+    Some(
+        magnitude
+            .iter()
+            .zip(underflow_weight(ch, x))
+            .map(|(m, w)| &g * m + &carry * w)
+            .collect(),
+    )
+}
+
+/// [`output_bound_exact`] rounded **up** to `f64` (∞ when there is no bound), for callers
+/// that compare in `f64`.
+pub fn output_bound<T: Field>(ch: &Channel<Exact>, x: &[Exact], magnitude: &[Exact]) -> Vec<f64> {
+    match output_bound_exact::<T>(ch, x, magnitude) {
+        Some(b) => b.iter().map(to_f64_up).collect(),
+        None => vec![f64::INFINITY; magnitude.len()],
+    }
+}
+
+/// The smallest `f64` not below the exact value `v` (∞ beyond the range).
+pub fn to_f64_up(v: &Exact) -> f64 {
+    let r = v.to_f64();
+    if r.is_nan() {
+        return f64::INFINITY;
+    }
+    if r.is_infinite() || Exact::from_f64(r) >= *v {
+        r
+    } else {
+        r.next_up()
+    }
 }

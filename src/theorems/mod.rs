@@ -174,12 +174,58 @@ fn shrink<V, T: ValueTree<Value = V>>(
     last
 }
 
+/// Check any float output `got` of channel `ch` on input `x` — the output of a view, a kernel
+/// under test, a GPU result — against the exact output of the lifted case under the bound of
+/// [`bound`] (standard model with underflow, evaluated and compared exactly). The verdict
+/// is a proof either way: `Ok(Ok(Some(e)))` (every output within its bound; `e` the largest
+/// error relative to $\max_t \mathrm{mag}_t$) or a [`Counterexample`] naming the first output
+/// out of bound, with its error and bound.
+///
+/// # Errors
+/// [`crate::Error::Shape`] if `x` or `got` is not of length $L$, [`crate::Error::NonFinite`]
+/// for a NaN/∞ in `x` (a non-finite entry of `got` is a counterexample).
+///
+/// The bound covers the evaluation orders of this crate's scan, $\tilde\alpha x$, gated and
+/// factored views (T1, T2); an implementation with another order may need another bound.
+///
+/// # Examples
+/// ```
+/// use hidden_attention::{ssm::{scan, Channel}, theorems::check_output};
+/// let ch = Channel::new(1, 1, vec![1.0f64], vec![1.0], vec![1.0]).unwrap();
+/// let y = scan(&ch, &[1.0]).unwrap().y;
+/// assert!(check_output(&ch, &[1.0], &y).unwrap().is_ok());
+/// // the bound here is γ₈ ≈ 4 ulps of 1: five ulps off is a certified failure
+/// assert!(check_output(&ch, &[1.0], &[1.0 + 5.0 * f64::EPSILON]).unwrap().is_err());
+/// // bad input is a typed error, not a verdict
+/// assert!(check_output(&ch, &[1.0], &[]).is_err());
+/// ```
+pub fn check_output<T: Field>(
+    ch: &Channel<T>,
+    x: &[T],
+    got: &[T],
+) -> crate::error::Result<CaseResult> {
+    ch.expect_input(x)?;
+    if got.len() != ch.len() {
+        return Err(crate::error::Error::Shape {
+            tensor: "output".into(),
+            dim: 0,
+            name: "L".into(),
+            expected: ch.len(),
+            found: got.len(),
+        });
+    }
+    Ok(Reference::new(ch, x).check("T1", "output", got))
+}
+
 /// The exact reference of a float case: the lifted channel and input, the exact output,
 /// and the per-output bounds of [`bound::output_bound`] for the float type `T`.
 pub(crate) struct Reference {
     channel: Channel<Exact>,
     input: Vec<Exact>,
     y: Vec<Exact>,
+    /// Exact bounds per output; `None` when $mu \ge 1$ (no bound).
+    exact_bounds: Option<Vec<Exact>>,
+    /// The same rounded up to `f64` (∞ when there is no bound).
     bounds: Vec<f64>,
     scale: f64,
 }
@@ -193,7 +239,11 @@ impl Reference {
             .expect("exact scan of a valid channel")
             .y;
         let magnitude = bound::magnitude(&channel, &input);
-        let bounds = bound::output_bound::<T>(&channel, &input, &magnitude);
+        let exact_bounds = bound::output_bound_exact::<T>(&channel, &input, &magnitude);
+        let bounds = match &exact_bounds {
+            Some(b) => b.iter().map(bound::to_f64_up).collect(),
+            None => vec![f64::INFINITY; magnitude.len()],
+        };
         let scale = magnitude
             .iter()
             .map(|m| m.to_f64())
@@ -202,6 +252,7 @@ impl Reference {
             channel,
             input,
             y,
+            exact_bounds,
             bounds,
             scale,
         }
@@ -235,23 +286,25 @@ impl Reference {
     ) -> CaseResult {
         let mut worst: f64 = 0.0;
         for (i, (g, e)) in got.iter().zip(&self.y).enumerate() {
-            let err = if g.is_finite_val() {
-                (g.to_exact() - e).abs_val().to_f64()
-            } else {
-                f64::INFINITY
+            let err = g.is_finite_val().then(|| (g.to_exact() - e).abs_val());
+            let within = match (&err, &self.exact_bounds) {
+                (None, _) => false,
+                (Some(_), None) => true,
+                (Some(err), Some(b)) => *err <= b[i],
             };
-            if err.is_nan() || err > self.bounds[i] {
+            let err_f64 = err.as_ref().map_or(f64::INFINITY, Field::to_f64);
+            if !within {
+                let b = self.bounds[i];
                 return Err(self.fail(
                     theorem,
                     T::NAME,
                     format!(
-                        "{view}[{i}] = {g} but exact value is {} (error {err:e} > bound {:e})",
+                        "{view}[{i}] = {g} but exact value is {} (error {err_f64:e} > bound {b:e})",
                         e.to_f64(),
-                        self.bounds[i]
                     ),
                 ));
             }
-            worst = worst.max(err / self.scale);
+            worst = worst.max(err_f64 / self.scale);
         }
         Ok(Some(worst))
     }

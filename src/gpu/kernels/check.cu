@@ -86,7 +86,7 @@ extern "C" __global__ void theorem_check(
         __syncthreads();
 
         // 1. generate the instance; local maxima for eta
-        double maxb = 0.0, maxc = 0.0, xsum = 0.0;
+        double maxb = 0.0, maxc = 0.0, maxx = 0.0;
         for (int idx = tid; idx < LN; idx += bd) {
             float a = ha_transition_value(ha_draw(key, HA_STREAM_ABAR, (u32)idx), kexp[idx % N]);
             float b = ha_signed_value(ha_draw(key, HA_STREAM_BBAR, (u32)idx));
@@ -100,13 +100,18 @@ extern "C" __global__ void theorem_check(
         for (int t = tid; t < L; t += bd) {
             float xt = ha_signed_value(ha_draw(key, HA_STREAM_X, (u32)t));
             sx[t] = xt;
-            xsum += (double)fabsf(xt);
+            maxx = fmax(maxx, (double)fabsf(xt));
         }
         __syncthreads();
         maxb = ha_block_max(maxb, red);
         maxc = ha_block_max(maxc, red);
-        xsum = ha_block_sum(xsum, red);
-        const double eta = (double)(LN + 1) * 1.1754943508222875e-38 * maxc * maxb * xsum;
+        maxx = ha_block_max(maxx, red);
+        // underflow term of src/theorems/bound.rs (standard model with underflow, eta0 the
+        // smallest f32 subnormal), with every |Abar| < 1 here: (1 + g) eta0 W_t <= eta for
+        // W_t <= (L + 2) L N max(1,|C|) max(1,|Bbar|) max(1,|x|); the factor 2 covers
+        // (1 + g) and the f64 reference's own underflow
+        const double eta = 2.0 * (double)(L + 2) * (double)LN * 1.401298464324817e-45
+            * fmax(1.0, maxc) * fmax(1.0, maxb) * fmax(1.0, maxx);
 
         // 2. one thread per state: f32 scan, f32 factored, f64 reference and magnitude
         for (int n = tid; n < N; n += bd) {
