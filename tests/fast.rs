@@ -13,26 +13,44 @@ use hidden_attention::strategies::mamba_channel;
 use hidden_attention::Error;
 use proptest::prelude::*;
 
-fn exact_alpha<T: Field>(ch: &Channel<T>) -> (Channel<Exact>, Vec<f64>) {
+fn exact_alpha<T: Field>(ch: &Channel<T>) -> (Channel<Exact>, Vec<Exact>) {
     let ex = ch.to_exact();
     let a = generic_alpha(&ex).unwrap();
-    let v = a.data().iter().map(Field::to_f64).collect();
+    let v = a.data().to_vec();
     (ex, v)
 }
 
-/// `|got - want| ≤ bound` entrywise, with the first violation in the message.
+/// The exact error $|g - w|$ of a float `g` against an exact `w` (∞ for a non-finite `g`).
+fn exact_err<T: Field>(g: &T, w: &Exact) -> Option<Exact> {
+    g.is_finite_val().then(|| (g.to_exact() - w).abs_val())
+}
+
+/// Whether the exact error is within the `f64` bound `b` (compared exactly).
+fn err_within<T: Field>(g: &T, w: &Exact, b: f64) -> bool {
+    match exact_err(g, w) {
+        None => false,
+        Some(_) if b == f64::INFINITY => true,
+        Some(e) => e <= Exact::from_f64(b),
+    }
+}
+
+/// `|got - want| ≤ bound` entrywise, the error computed and compared **exactly** (no
+/// rounding of the exact value or of the difference can hide an error), with the first
+/// violation in the message.
 fn within<T: Field>(
     got: &[T],
-    want: &[f64],
+    want: &[Exact],
     bound: &[f64],
     what: &str,
 ) -> Result<(), TestCaseError> {
+    prop_assert_eq!(got.len(), want.len());
     for (p, ((g, w), b)) in got.iter().zip(want).zip(bound).enumerate() {
-        let err = (Field::to_f64(g) - w).abs();
         prop_assert!(
-            err <= *b,
-            "{what}: entry {p}: got {}, want {w}, error {err:e} > bound {b:e}",
-            Field::to_f64(g)
+            err_within(g, w, *b),
+            "{what}: entry {p}: got {:e}, want {:e}, error {:e} > bound {b:e}",
+            Field::to_f64(g),
+            Field::to_f64(w),
+            exact_err(g, w).map_or(f64::INFINITY, |e| Field::to_f64(&e))
         );
     }
     Ok(())
@@ -79,9 +97,13 @@ fn check_chunked_exact<T: FastFloat>(
     for i in 0..l {
         for d in 0..k {
             let (g, w, b) = if d <= i {
-                (band[i * k + d], want[i * l + i - d], bound[i * l + i - d])
+                (
+                    band[i * k + d],
+                    want[i * l + i - d].clone(),
+                    bound[i * l + i - d],
+                )
             } else {
-                (band[i * k + d], 0.0, 0.0)
+                (band[i * k + d], Exact::from_f64(0.0), 0.0)
             };
             within(&[g], &[w], &[b], "band")?;
         }
@@ -178,11 +200,11 @@ fn check_scan<T: FastFloat>(
             };
             let ex = m.discretize(BRule::Euler).unwrap().to_exact();
             let x: Vec<Exact> = u[off..off + len].iter().map(|v| v.to_exact()).collect();
-            let want: Vec<f64> = scan(&ex, &x).unwrap().y.iter().map(Field::to_f64).collect();
+            let want = scan(&ex, &x).unwrap().y;
             within(
                 &y[off..off + len],
                 &want,
-                &scan_bound::<T>(&ex, &x),
+                &scan_bound::<T>(&m, &ex, &x),
                 "fast scan",
             )?;
         }
@@ -223,9 +245,10 @@ fn check_long<T: FastFloat>(len: usize, state: usize, chunk: usize, seed: u64) {
     fast::hidden_attention_into(&ch, chunk, &mut out).unwrap();
     let mut worst: f64 = 0.0;
     for p in 0..len * len {
-        let err = (Field::to_f64(&out[p]) - generic.data()[p]).abs();
+        let w = generic.data()[p].to_exact();
+        let err = exact_err(&out[p], &w).map_or(f64::INFINITY, |e| Field::to_f64(&e));
         assert!(
-            err <= b_generic[p] + b_ours[p],
+            err_within(&out[p], &w, b_generic[p] + b_ours[p]),
             "products, entry {p}: error {err:e}"
         );
         worst = worst.max(err / (b_generic[p] + b_ours[p]));
@@ -233,9 +256,10 @@ fn check_long<T: FastFloat>(len: usize, state: usize, chunk: usize, seed: u64) {
     let b_mamba = mamba_entry_bound(&m, &ch, chunk);
     fast::mamba_hidden_attention_into(&m, chunk, &mut out).unwrap();
     for p in 0..len * len {
-        let err = (Field::to_f64(&out[p]) - generic.data()[p]).abs();
+        let w = generic.data()[p].to_exact();
+        let err = exact_err(&out[p], &w).map_or(f64::INFINITY, |e| Field::to_f64(&e));
         assert!(
-            err <= b_generic[p] + b_mamba[p],
+            err_within(&out[p], &w, b_generic[p] + b_mamba[p]),
             "cumsums, entry {p}: error {err:e}"
         );
     }
@@ -265,7 +289,7 @@ fn generic_f64_within_f1_against_exact() {
     let bound = entry_bound::<f64>(&ex);
     let bound64 = entry_bound_f64(&ch);
     for p in 0..want.len() {
-        assert!((got.data()[p] - want[p]).abs() <= bound[p]);
+        assert!(err_within(&got.data()[p], &want[p], bound[p]));
         assert!(bound[p] <= bound64[p] * (1.0 + 1e-9));
     }
 }
@@ -504,7 +528,7 @@ fn zero_and_negative_transitions() {
         let got = fast::hidden_attention(&ch, chunk).unwrap();
         for p in 0..l * l {
             assert!(
-                (got.data()[p] - want[p]).abs() <= bound[p],
+                err_within(&got.data()[p], &want[p], bound[p]),
                 "chunk {chunk} entry {p}"
             );
         }
@@ -638,7 +662,11 @@ fn bounds_are_not_vacuous() {
     fast::hidden_attention_into(&ch, 8, &mut out).unwrap();
     within(&out, &want, &bound, "unperturbed").unwrap();
     let p = (0..want.len())
-        .max_by(|&x, &y| want[x].abs().total_cmp(&want[y].abs()))
+        .max_by(|&x, &y| {
+            Field::to_f64(&want[x])
+                .abs()
+                .total_cmp(&Field::to_f64(&want[y]).abs())
+        })
         .unwrap();
     let moved = out[p] as f64 + 4.0 * bound[p];
     out[p] = moved as f32;
@@ -667,4 +695,52 @@ fn npy_stream_bad_chunk_is_typed_error() {
         fast::layer_to_npy(&p, Selection::Row(6), 4, 2, &path),
         Err(Error::InvalidArgument { name, .. }) if name == "row"
     ));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// (F1) on the wide tier (magnitudes over the whole exponent range, subnormals
+    /// included; transitions 0, ±1 and subnormal): every chunk size, f64 and f32.
+    #[test]
+    fn chunked_within_f1_wide_f64((ch, _x) in hidden_attention::strategies::wide_channel_with_input::<f64>(1..=24, 1..=4), chunk in 1usize..=9) {
+        let (ex, want) = exact_alpha(&ch);
+        let got = fast::hidden_attention(&ch, chunk).unwrap();
+        within(got.data(), &want, &entry_bound::<f64>(&ex), "wide f64")?;
+    }
+
+    #[test]
+    fn chunked_within_f1_wide_f32((ch, _x) in hidden_attention::strategies::wide_channel_with_input::<f32>(1..=24, 1..=4), chunk in 1usize..=9) {
+        let (ex, want) = exact_alpha(&ch);
+        let got = fast::hidden_attention(&ch, chunk).unwrap();
+        within(got.data(), &want, &entry_bound::<f32>(&ex), "wide f32")?;
+    }
+
+    /// (F3) where $\Delta u B$ falls in the subnormal range: inputs and $B$ near the square
+    /// root of the smallest subnormal, $C$ up to $2^{100}$.
+    #[test]
+    fn fast_scan_within_f3_subnormal_products(
+        len in 1usize..=12,
+        e_u in -560i32..=-520,
+        e_b in -560i32..=-520,
+        e_c in 0i32..=100,
+        seed in 0u64..1000,
+    ) {
+        let state = 2;
+        let scale = |e: i32| 2f64.powi(e / 2) * 2f64.powi(e - e / 2);
+        let u: Vec<f64> = values(seed, len, -2.0, 2.0).into_iter().map(|v| v * scale(e_u)).collect();
+        let delta: Vec<f64> = values(seed + 1, len, 0.1, 2.0);
+        let a = values(seed + 2, state, -2.0, -0.1);
+        let b: Vec<f64> = values(seed + 3, state * len, -2.0, 2.0).into_iter().map(|v| v * scale(e_b)).collect();
+        let c: Vec<f64> = values(seed + 4, state * len, -2.0, 2.0).into_iter().map(|v| v * scale(e_c)).collect();
+        let p = ScanParams { batch: 1, dim: 1, len, state, u: &u, delta: &delta, a: &a, b: &b, c: &c };
+        let y = fast::scan(&p).unwrap();
+        let bt: Vec<f64> = (0..len * state).map(|q| b[(q % state) * len + q / state]).collect();
+        let ct: Vec<f64> = (0..len * state).map(|q| c[(q % state) * len + q / state]).collect();
+        let m = MambaChannel { delta, a, b: bt, c: ct };
+        let ex = m.discretize(BRule::Euler).unwrap().to_exact();
+        let x: Vec<Exact> = u.iter().map(|v| v.to_exact()).collect();
+        let want = scan(&ex, &x).unwrap().y;
+        within(&y, &want, &scan_bound::<f64>(&m, &ex, &x), "fast scan, subnormal products")?;
+    }
 }
