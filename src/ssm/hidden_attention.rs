@@ -16,10 +16,18 @@ use crate::tensor::{dot, expect_finite_result, Matrix};
 /// Row $i$ is computed right to left with one running product
 /// $p \leftarrow p \odot \bar A_j$, never the $O(L^3)$ product loop and never a division.
 /// In floats this is stable: each entry is a product of at most $i-j$ factors and an
-/// $N$-term sum, so $|\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le
-/// \gamma_{i-j+N+1} \sum_n |C_{i,n}| \prod_k |\bar A_{k,n}|\, |\bar B_{j,n}|$ with
-/// $\gamma_m = mu/(1-mu)$; with $|\bar A| \le 1$ (Mamba) the running product cannot
-/// overflow, and where it underflows the true entry is itself below the normal range.
+/// $N$-term sum, so in the standard model with underflow
+/// ($\mathrm{fl}(a\circ b) = (a\circ b)(1+\delta) + \eta$, $|\eta| \le \eta_0$ the smallest
+/// subnormal)
+/// $|\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le \gamma_{i-j+N+1} \sum_n |C_{i,n}|
+/// \prod_k |\bar A_{k,n}|\, |\bar B_{j,n}| + (1+\gamma_{i-j+N+1})(i-j+1)\,N\,\eta_0
+/// \max(1,|\bar B_j|)\hat P$ with $\gamma_m = mu/(1-mu)$ and $\hat P = \prod_k \max(1, |\bar A_k|)$
+/// (1 for Mamba). With $|\bar A| \le 1$ (Mamba) the running product cannot overflow. It can
+/// underflow: a running product below the normal range loses relative accuracy, and when
+/// $|\bar B_{j}| > 1$ the true entry may still be normal (for example $C = 2^{-1070}$,
+/// $\bar B = 2^{60}$), so an underflowed entry is *not* evidence that the true one is
+/// negligible; the absolute term above bounds what is lost, and the checks of
+/// [`crate::theorems::bound`] compare against it exactly.
 ///
 /// # Errors
 /// [`crate::Error::NonFiniteResult`] if a float entry overflows (possible only when
