@@ -3,8 +3,9 @@
        scalar values v_j = x_j, the channel output is the output of a gated
        linear attention head of dimension N:
          y_i = sum_{j <= i} <q_i, (prod_{k=j+1}^{i} g_k) .* k_j> v_j.
-   (b) Over a field, if no entry of Abar is 0, then with
-       P_i = prod_{k <= i} Abar_k (entrywise),
+   (b) Over a field, if no entry of Abar_k is 0 for k >= 1, then with
+       P_i = prod_{1 <= k <= i} Abar_k (entrywise; the product starts after
+       step 0, whose Abar never enters alpha, so Abar_0 may be 0),
          alpha_{ij} = <C_i .* P_i, Bbar_j ./ P_j>   for j <= i,
        i.e. alpha = tril(Q K^T) with Q_i = C_i .* P_i, K_j = Bbar_j ./ P_j:
        an ungated causal linear attention head of dimension N. *)
@@ -48,9 +49,10 @@ Variable F : fieldType.
 Variables L N : nat.
 Variables (Abar Bbar C : 'I_L -> 'I_N -> F) (x : 'I_L -> F).
 
-(* P_i = prod_{k <= i} Abar_k, entrywise. *)
+(* P_i = prod_{1 <= k <= i} Abar_k, entrywise (P_0 = 1): Abar_0 never enters
+   alpha, so it is left out of the product. *)
 Definition prefix_prod (i : 'I_L) (n : 'I_N) : F :=
-  \prod_(k < L | (k <= i)%N) Abar k n.
+  \prod_(k < L | (0 < k <= i)%N) Abar k n.
 
 Lemma prefix_prod_split (j i : 'I_L) n : (j <= i)%N ->
   prefix_prod i n = prefix_prod j n * gate_prod Abar j i n.
@@ -58,13 +60,15 @@ Proof.
 move=> le_ji; rewrite /prefix_prod (bigID (fun k : 'I_L => (k <= j)%N)) /=.
 congr (_ * _); apply: eq_bigl => k; case: (leqP k j) => kj;
   rewrite ?andbT ?andbF //.
-exact: leq_trans kj le_ji.
+  by rewrite (leq_trans kj le_ji) andbT.
+by rewrite (leq_ltn_trans (leq0n j) kj).
 Qed.
 
-Hypothesis Abar_neq0 : forall k n, Abar k n != 0.
+(* Only the transitions after step 0 must be invertible. *)
+Hypothesis Abar_neq0 : forall (k : 'I_L) n, (0 < k)%N -> Abar k n != 0.
 
 Lemma prefix_prod_neq0 i n : prefix_prod i n != 0.
-Proof. by apply/prodf_neq0 => k _; exact: Abar_neq0. Qed.
+Proof. by apply/prodf_neq0 => k /andP [k_gt0 _]; exact: Abar_neq0. Qed.
 
 (* Q_i = C_i .* P_i and K_j = Bbar_j ./ P_j. *)
 Definition fquery (i : 'I_L) (n : 'I_N) : F := C i n * prefix_prod i n.

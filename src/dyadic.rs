@@ -117,6 +117,25 @@ impl Dyadic {
         }
     }
 
+    /// The nearest `f64`, up to one unit in the last place (from the top 64 bits of the
+    /// mantissa; ±∞ or 0 outside the range of `f64`).
+    pub fn to_f64(&self) -> f64 {
+        use num_traits::ToPrimitive;
+        let shift = self.m.bits().saturating_sub(64);
+        let top = (&self.m >> shift).to_f64().unwrap_or(0.0);
+        let mut v = top;
+        let mut e = self.e + shift as i64;
+        while e > 1000 {
+            v *= 2f64.powi(1000);
+            e -= 1000;
+        }
+        while e < -1000 {
+            v *= 2f64.powi(-1000);
+            e += 1000;
+        }
+        v * 2f64.powi(e as i32)
+    }
+
     /// The same value as an exact rational.
     pub fn to_exact(&self) -> Exact {
         let two = BigInt::from(2);
@@ -168,6 +187,10 @@ mod tests {
                 assert_eq!(d.sub(&e).to_exact(), &p - &q, "{x} - {y}");
                 assert_eq!(d.mul(&e).to_exact(), &p * &q, "{x} * {y}");
                 assert_eq!(d.cmp(&e), p.cmp(&q), "{x} <=> {y}");
+                let (f, xy) = (d.mul(&e).to_f64(), x * y);
+                if xy.is_normal() {
+                    assert!((f - xy).abs() <= xy.abs() * f64::EPSILON, "{x} * {y}: {f}");
+                }
             }
         }
         assert!(Dyadic::from_f64(f64::NAN).is_none());

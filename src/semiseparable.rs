@@ -16,6 +16,8 @@
 
 use faer::Mat;
 
+use num_traits::{One, Zero};
+
 use crate::error::{Error, Result};
 use crate::scalar::{Exact, Field};
 use crate::tensor::Matrix;
@@ -152,6 +154,112 @@ pub fn determinant(m: &Matrix<Exact>) -> Exact {
         }
     }
     det
+}
+
+/// **T4 certificate of the upper bound**: an exact rank-$N$ factorisation of one block
+/// $H_j = \tilde\alpha[j..L,\ 0..=j] = U V^\top$ with $U$ of size $(L-j)\times N$ and $V$
+/// of size $(j+1)\times N$, so $\operatorname{rank} H_j \le N$ (a [`Witness`] proves the
+/// lower bound). Built from the channel by [`channel_block_factorisation`]:
+///
+/// $$U_{i,n} = C_{i,n}\prod_{k=j+1}^{i}\bar A_{k,n},\qquad
+///   V_{j',n} = \Big(\prod_{k=j'+1}^{j}\bar A_{k,n}\Big)\bar B_{j',n},$$
+///
+/// since $\tilde\alpha_{ij'} = \sum_n C_{i,n}\prod_{k=j'+1}^{i}\bar A_{k,n}\bar B_{j',n}$
+/// and the product splits at $j$ ($j' \le j \le i$). Coq: `t4_semiseparable_rank`
+/// (`proofs/T4_Semiseparable.v`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BlockFactorisation {
+    /// The split $j$ of the block $H_j$.
+    pub split: usize,
+    /// $U$: one row per block row $i = j..L-1$, $N$ columns.
+    pub u: Matrix<Exact>,
+    /// $V$: one row per block column $j' = 0..=j$, $N$ columns.
+    pub v: Matrix<Exact>,
+}
+
+impl BlockFactorisation {
+    /// The certified upper bound: the number of columns of $U$ (and $V$).
+    pub fn rank_bound(&self) -> usize {
+        self.u.cols()
+    }
+
+    /// Re-verify over the rationals against the full matrix `m`: $U$ has $L - j$ rows,
+    /// $V$ has $j+1$ rows, both have [`Self::rank_bound`] columns, and $U V^\top$ equals
+    /// the block $H_j$ of `m` entry by entry (exact multiplication, no tolerance).
+    pub fn verify(&self, m: &Matrix<Exact>) -> bool {
+        let (l, j, n) = (m.rows(), self.split, self.u.cols());
+        if j >= l || m.cols() != l || self.u.rows() != l - j || self.v.rows() != j + 1 {
+            return false;
+        }
+        if self.v.cols() != n {
+            return false;
+        }
+        (j..l).all(|i| {
+            (0..=j).all(|c| {
+                let uv = (0..n).fold(Exact::zero(), |s, k| {
+                    s + self.u.get(i - j, k).clone() * self.v.get(c, k)
+                });
+                &uv == m.get(i, c)
+            })
+        })
+    }
+}
+
+/// The factorisation $H_j = U V^\top$ of [`BlockFactorisation`] for the split $j$ of a
+/// channel's $\tilde\alpha$ (T4), built from $\bar A$, $\bar B$, $C$ alone (not from
+/// $\tilde\alpha$), with $N$ columns.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] if $j \ge L$.
+///
+/// # Examples
+/// ```
+/// use hidden_attention::{scalar::ratio, semiseparable::channel_block_factorisation,
+///                        ssm::{hidden_attention, Channel}};
+/// let r = |p| ratio(p, 2);
+/// let ch = Channel::new(3, 1, vec![r(1), r(3), r(-1)], vec![r(2), r(1), r(4)], vec![r(1), r(2), r(2)]).unwrap();
+/// let f = channel_block_factorisation(&ch, 1).unwrap();
+/// assert_eq!(f.rank_bound(), 1);
+/// assert!(f.verify(&hidden_attention(&ch).unwrap()));
+/// ```
+pub fn channel_block_factorisation(
+    ch: &crate::ssm::Channel<Exact>,
+    j: usize,
+) -> Result<BlockFactorisation> {
+    let (l, n) = (ch.len(), ch.state());
+    if j >= l {
+        return Err(Error::InvalidArgument {
+            name: "split".into(),
+            reason: format!("{j} is not below L = {l}"),
+        });
+    }
+    // U: running product of Ā over steps j+1..=i, forwards from i = j
+    let mut p = vec![Exact::one(); n];
+    let mut u = Vec::with_capacity((l - j) * n);
+    for i in j..l {
+        if i > j {
+            for (pk, a) in p.iter_mut().zip(ch.abar(i)) {
+                *pk *= a;
+            }
+        }
+        u.extend(p.iter().zip(ch.c(i)).map(|(pk, c)| pk.clone() * c));
+    }
+    // V: running product of Ā over steps j'+1..=j, backwards from j' = j
+    let mut q = vec![Exact::one(); n];
+    let mut v = vec![Exact::zero(); (j + 1) * n];
+    for jp in (0..=j).rev() {
+        for (k, (qk, b)) in q.iter().zip(ch.bbar(jp)).enumerate() {
+            v[jp * n + k] = qk.clone() * b;
+        }
+        for (qk, a) in q.iter_mut().zip(ch.abar(jp)) {
+            *qk *= a;
+        }
+    }
+    Ok(BlockFactorisation {
+        split: j,
+        u: Matrix::from_row_major(l - j, n, u)?,
+        v: Matrix::from_row_major(j + 1, n, v)?,
+    })
 }
 
 /// The semiseparable rank of a lower-triangular matrix with its witness.

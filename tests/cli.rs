@@ -77,15 +77,21 @@ fn check_runs_and_reports_every_row() {
     let d = dir.to_string_lossy().into_owned();
     let (code, out, err) = hattn(&["check", "--cases", "5", "--seed", "7", "--report", &d]);
     assert_eq!(code, 0, "{out}{err}");
-    for row in [
-        "T1  exact",
-        "T1  f64",
-        "T1  f32",
-        "T2  exact",
-        "T2  f64",
-        "T2  f32",
+    for (name, tier) in [
+        ("T1", "exact"),
+        ("T1", "f64"),
+        ("T1", "f32"),
+        ("T2a/b", "exact"),
+        ("T2a/b", "f64"),
+        ("T2a/b", "f32"),
+        ("T2 S6-layer", "f64"),
+        ("T5 any", "exact"),
+        ("T5 rank-r", "exact"),
+        ("T6a", "exact"),
+        ("T6b", "exact"),
     ] {
-        assert!(out.contains(row), "missing row {row}:\n{out}");
+        let row = format!("{name:<12} {tier:<6}");
+        assert!(out.contains(&row), "missing row {row}:\n{out}");
     }
     assert!(out.contains("all checks passed"));
     let suite: hidden_attention::report::SuiteReport =
@@ -128,14 +134,63 @@ fn refute_and_replay_exit_codes() {
     let (code, out, err) = hattn(&["replay", &report]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("certificate holds"), "{out}");
-    // Tampered certificate: replay exit 1, naming the part.
+    // Tampered certificate: replay exit 1 (rejected), naming the field.
     let text = std::fs::read_to_string(&report).unwrap();
     let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
     v["certificate"]["rows"] = serde_json::json!([0, 1]);
     std::fs::write(&report, v.to_string()).unwrap();
     let (code, out, err) = hattn(&["replay", &report]);
     assert_eq!(code, 1, "{out}{err}");
-    assert!(format!("{out}{err}").contains("certificate"), "{out}{err}");
+    assert!(err.contains("rejected: certificate.rows"), "{out}{err}");
+    // paper-approx: a proof (exit 0); every edited number is rejected, named, with short
+    // numbers in the message.
+    let (code, out, err) = hattn(&[
+        "refute",
+        "paper-approx",
+        "--len",
+        "4",
+        "--state",
+        "2",
+        "--eps",
+        "1e-3",
+        "--out",
+        &d,
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("(a proof)"), "{out}");
+    let (code, out, err) = hattn(&["replay", &report]);
+    assert_eq!(code, 0, "{out}{err}");
+    let original: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    for (section, key, sub) in [
+        ("certificate", "t7_bound", Some("hi")),
+        ("certificate", "alpha", Some("lo")),
+        ("certificate", "gap", Some("lo")),
+        ("measured", "gap", None),
+        ("measured", "t7_bound", None),
+    ] {
+        let mut v = original.clone();
+        let slot = match sub {
+            Some(s) => &mut v[section][key][s],
+            None => &mut v[section][key],
+        };
+        *slot = match slot {
+            serde_json::Value::String(_) => serde_json::json!("1/2"),
+            _ => serde_json::json!(0.5),
+        };
+        std::fs::write(&report, v.to_string()).unwrap();
+        let (code, out, err) = hattn(&["replay", &report]);
+        let field = format!("{section}.{key}{}", sub.map_or(String::new(), |s| format!(".{s}")));
+        assert_eq!(code, 1, "{field}: {out}{err}");
+        assert!(err.contains(&format!("{field}: report says 0.5, recomputed ")), "{err}");
+        assert!(err.len() < 200, "{err}");
+    }
+    let mut v = original.clone();
+    v["counterexample_float"]["z"][0] = serde_json::json!(123.0);
+    std::fs::write(&report, v.to_string()).unwrap();
+    let (code, _, err) = hattn(&["replay", &report]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("counterexample_float.z[0] = 123"), "{err}");
     // None found: exit 1, and a report of what was searched.
     let (code, out, err) = hattn(&[
         "refute",
@@ -152,6 +207,10 @@ fn refute_and_replay_exit_codes() {
     assert_eq!(code, 1, "{out}{err}");
     let text = std::fs::read_to_string(dir.join("report.json")).unwrap();
     assert!(text.contains("none_found"), "{text}");
+    // Nothing to replay: rejected (exit 1), saying why.
+    let (code, out, err) = hattn(&["replay", &report]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(err.contains("there is no certificate"), "{err}");
     // Bad input: exit 2.
     for bad in [
         &["refute", "no-such-conjecture"][..],

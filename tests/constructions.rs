@@ -164,7 +164,8 @@ proptest! {
     }
 
     /// T7 is not exact: on the diagonal the error is Σ_n C_{i,n} B_{i,n} ε_i with
-    /// ε_i = softplus(z_i) − ReLU(z_i) = ln(1 + e^{−|z_i|}) > 0, as predicted.
+    /// ε_i = softplus(z_i) − ReLU(z_i) = ln(1 + e^{−|z_i|}) > 0 for z_i ≤ 20 (0 above
+    /// PyTorch's threshold 20), as predicted.
     #[test]
     fn relu_approximation_is_not_exact(p in strategies::preactivated::<f64>(1..=16, 1..=6)) {
         let exact = exact_attention(&p).unwrap();
@@ -173,8 +174,10 @@ proptest! {
         for i in 0..l {
             let cb: f64 = (0..n).map(|k| p.c[i * n + k] * p.b[i * n + k]).sum();
             let cb_abs: f64 = (0..n).map(|k| (p.c[i * n + k] * p.b[i * n + k]).abs()).sum();
-            let eps = (-p.z[i].abs()).exp().ln_1p();
-            prop_assert!(eps > 0.0 && eps <= std::f64::consts::LN_2);
+            // PyTorch's softplus is the identity above 20: ε = 0 there
+            let eps = if p.z[i] > 20.0 { 0.0 } else { (-p.z[i].abs()).exp().ln_1p() };
+            prop_assert!(eps <= std::f64::consts::LN_2);
+            prop_assert!(eps > 0.0 || p.z[i] > 20.0);
             let diff = exact.get(i, i) - approx.get(i, i);
             let slack = 8.0 * (n + 4) as f64 * f64::EPSILON * cb_abs * (p.z[i].softplus() + p.z[i].max(0.0) + 1.0);
             prop_assert!((diff - cb * eps).abs() <= slack, "row {}: {} vs {}", i, diff, cb * eps);
@@ -215,10 +218,16 @@ fn softmax_rank_certificates() {
         assert_eq!(c.rows, (n..=2 * n).collect::<Vec<_>>());
         assert_eq!(c.cols, (0..=n).collect::<Vec<_>>());
         assert!(c.determinant.excludes_zero());
-        // a certificate moved onto another head does not re-verify: the family of n − 1
-        // has fewer positions, so the rows leave its matrix
+        // a certificate moved onto another head does not re-verify because of its values:
+        // the family of n + 1 has 2n + 3 positions, so rows n..=2n and columns 0..=n lie in
+        // range and inside one block (the same submatrix is certifiable there), but its
+        // determinant enclosure is not the recorded one
         let mut moved = c.clone();
-        moved.head = softmax_rank_family(n - 1);
+        moved.head = softmax_rank_family(n + 1);
+        let there = certify_softmax_rank(&moved.head, &moved.rows, &moved.cols, moved.bits)
+            .expect("in range, inside H_n, nonsingular");
+        assert!(there.determinant.excludes_zero());
+        assert_ne!(there.determinant, c.determinant);
         assert!(!moved.verify());
         // nor does one whose recorded enclosure was altered
         let mut altered = c.clone();
@@ -230,17 +239,171 @@ fn softmax_rank_certificates() {
     assert!(certify_softmax_rank(&h, &[2, 3], &[0, 0], 64).is_none());
 }
 
+/// $e^x$ to 61 significant digits (an independent decimal evaluation, correctly rounded
+/// at 80 digits), for $x = p/q$: relative error below $10^{-59}$.
+const EXP_DIGITS: [(i64, i64, &str); 9] = [
+    (
+        0,
+        1,
+        "1.000000000000000000000000000000000000000000000000000000000000e+0",
+    ),
+    (
+        1,
+        1,
+        "2.718281828459045235360287471352662497757247093699959574966968e+0",
+    ),
+    (
+        -3,
+        2,
+        "2.231301601484298289332804707640125213421716293610793287438353e-1",
+    ),
+    (
+        20,
+        1,
+        "4.851651954097902779691068305415405586846389889448472543536108e+8",
+    ),
+    (
+        -40,
+        3,
+        "1.619596792312610717382700897516578279158389191484534264998205e-6",
+    ),
+    (
+        7,
+        1000,
+        "1.007024557266848555231600031941337387260626958324843573515365e+0",
+    ),
+    (
+        -700,
+        1,
+        "9.859676543759770856705372947849465105115600181400941710586467e-305",
+    ),
+    (
+        -1000,
+        9,
+        "5.559779479953813679438676273566221772473220646742216765426528e-49",
+    ),
+    (
+        350,
+        3,
+        "4.652533997942822612385186907936495564750985082237221017463884e+50",
+    ),
+];
+
+/// A decimal `d.ddd…e±k` as an exact rational.
+fn decimal(s: &str) -> Exact {
+    let (m, e) = s.split_once('e').unwrap();
+    let (int, frac) = m.split_once('.').unwrap();
+    let digits: num_bigint::BigInt = format!("{int}{frac}").parse().unwrap();
+    let exp = e.parse::<i64>().unwrap() - frac.len() as i64;
+    let ten =
+        |k: i64| Exact::from_integer(num_bigint::BigInt::from(10).pow(k.unsigned_abs() as u32));
+    let v = Exact::from_integer(digits);
+    if exp >= 0 {
+        v * ten(exp)
+    } else {
+        v / ten(exp)
+    }
+}
+
+/// The error bound $10^{-59}|d|$ of a 61-digit value `d`.
+fn digits_error(d: &Exact) -> Exact {
+    d.abs_val() / Exact::from_integer(num_bigint::BigInt::from(10).pow(59))
+}
+
+/// `x` rounded down (`up = false`) or up to `prec` significant bits (x > 0).
+fn round_to(x: &Exact, prec: i64, up: bool) -> Exact {
+    let k = prec - (x.numer().bits() as i64 - x.denom().bits() as i64);
+    let two_k = Exact::from_integer(num_bigint::BigInt::from(2).pow(k.unsigned_abs() as u32));
+    let scaled = if k >= 0 { x * &two_k } else { x / &two_k };
+    let r = if up { scaled.ceil() } else { scaled.floor() };
+    if k >= 0 {
+        r / two_k
+    } else {
+        r * two_k
+    }
+}
+
+/// An independent rigorous enclosure of $e^x$ (rational $x$), 300-bit endpoints:
+/// $e^{|x|} = (e^y)^{2^s}$ with $y = |x|/2^s \le 1/2$, $T_{60}(y) \le e^y \le T_{60}(y) +
+/// 2y^{61}/61!$ (exact rationals, Lagrange remainder with $e^y < 2$), squared $s$ times
+/// with outward rounding, inverted for $x < 0$.
+fn exp_reference(x: &Exact) -> (Exact, Exact) {
+    let mut y = x.abs_val();
+    let mut s = 0;
+    while y > ratio(1, 2) {
+        y /= ratio(2, 1);
+        s += 1;
+    }
+    let (mut sum, mut term) = (ratio(1, 1), ratio(1, 1));
+    for k in 1..=60 {
+        term = term * &y / ratio(k, 1);
+        sum += &term;
+    }
+    let rem = ratio(2, 1) * term * &y / ratio(61, 1);
+    let (mut lo, mut hi) = (
+        round_to(&sum, 300, false),
+        round_to(&(sum + rem), 300, true),
+    );
+    for _ in 0..s {
+        lo = round_to(&(&lo * &lo), 300, false);
+        hi = round_to(&(&hi * &hi), 300, true);
+    }
+    if x < &ratio(0, 1) {
+        (
+            round_to(&(ratio(1, 1) / hi), 300, false),
+            round_to(&(ratio(1, 1) / lo), 300, true),
+        )
+    } else {
+        (lo, hi)
+    }
+}
+
+/// Whether `e` provably contains $e^{p/q}$: it contains the reference enclosure and the
+/// 61-digit decimal with its error interval (each contains the true value).
+fn encloses(e: &Interval, p: i64, q: i64, digits: &str) -> bool {
+    let (lo, hi) = exp_reference(&ratio(p, q));
+    let d = decimal(digits);
+    let delta = digits_error(&d);
+    e.lo() <= &lo && &hi <= e.hi() && e.lo() <= &(&d - &delta) && &(&d + &delta) <= e.hi()
+}
+
+/// The enclosure of `exp_enclosure` is sound — it contains an independent 300-bit
+/// enclosure of e^x and a 61-digit decimal value, including large negative x — and tight
+/// (relative width below 2^-100).
 #[test]
 fn exp_enclosure_is_tight_and_correct() {
-    for &(p, q) in &[(0, 1), (1, 1), (-3, 2), (20, 1), (-40, 3), (7, 1000)] {
-        let x = (p as f64) / (q as f64);
+    for &(p, q, digits) in &EXP_DIGITS {
+        let (lo, hi) = exp_reference(&ratio(p, q));
+        // the two references agree: their error intervals overlap, and the 300-bit one is
+        // far narrower than a 128-bit enclosure
+        let (d, delta) = (decimal(digits), digits_error(&decimal(digits)));
+        assert!(lo <= &d + &delta && hi >= &d - &delta, "{p}/{q}");
+        assert!(&hi - &lo < lo / Exact::from_integer(num_bigint::BigInt::from(2).pow(250)));
         let e = exp_enclosure(&ratio(p, q), 128);
-        let (lo, hi) = (e.lo().to_f64(), e.hi().to_f64());
+        assert!(encloses(&e, p, q, digits), "{p}/{q}: {e:?}");
+        let rel = e.width() / e.hi().clone();
         assert!(
-            lo <= x.exp() * (1.0 + 1e-15) && hi >= x.exp() * (1.0 - 1e-15),
-            "{p}/{q}: [{lo}, {hi}]"
+            rel < Exact::new(1.into(), num_bigint::BigInt::from(2).pow(100)),
+            "{p}/{q}"
         );
-        assert!(e.width() < ratio(1, 1) * e.hi().clone() * ratio(1, 1 << 40));
+    }
+}
+
+/// The comparison above detects an unsound 128-bit enclosure that a comparison with f64
+/// `exp` accepts: the enclosure shifted up by 2^-90 of its value.
+#[test]
+fn exp_reference_detects_a_slightly_wrong_enclosure() {
+    for &(p, q, digits) in &EXP_DIGITS {
+        let e = exp_enclosure(&ratio(p, q), 128);
+        let shift = e.hi().clone() / Exact::from_integer(num_bigint::BigInt::from(2).pow(90));
+        let wrong = Interval::new(e.lo().clone() + &shift, e.hi().clone() + &shift);
+        let x = (p as f64) / (q as f64);
+        let (lo, hi) = (wrong.lo().to_f64(), wrong.hi().to_f64());
+        // a comparison with f64 `exp` (tolerance: the rounding of x = p/q and of exp)
+        // cannot tell
+        let tol = 4.0 * f64::EPSILON * (1.0 + x.abs());
+        assert!(lo <= x.exp() * (1.0 + tol) && hi >= x.exp() * (1.0 - tol), "{p}/{q}");
+        assert!(!encloses(&wrong, p, q, digits), "{p}/{q}");
     }
 }
 

@@ -165,8 +165,8 @@ fn overflowing_scan_is_an_error_not_a_number() {
 
 #[test]
 fn factored_float_reports_first_underflow_step() {
-    // Ā = e^{-10} per step: P_t = e^{-10(t+1)} leaves the normal f64 range (≈ e^{-708})
-    // at step 70 and the normal f32 range (≈ e^{-87.3}) at step 8.
+    // Ā = e^{-10} per step: P_t = ∏_{k=1}^{t} Ā_k = e^{-10t} leaves the normal f64 range
+    // (≈ e^{-708.4}) at step 71 and the normal f32 range (≈ e^{-87.3}) at step 9.
     let l = 100;
     let a = (-10.0f64).exp();
     let ch = Channel::new(l, 1, vec![a; l], vec![1.0; l], vec![1.0; l]).unwrap();
@@ -179,13 +179,13 @@ fn factored_float_reports_first_underflow_step() {
             ..
         }) => {
             assert_eq!((quantity, loss, state), ("P", RangeLoss::Underflow, 0));
-            assert_eq!(step, 70);
+            assert_eq!(step, 71);
         }
         r => panic!("expected FactorRange, got {:?}", r.map(|_| ())),
     }
     let ch32 = ch.map(|&v| v as f32);
     match factored(&ch32) {
-        Err(Error::FactorRange { step, .. }) => assert_eq!(step, 8),
+        Err(Error::FactorRange { step, .. }) => assert_eq!(step, 9),
         r => panic!("expected FactorRange, got {:?}", r.map(|_| ())),
     }
     // K = B̄ / P overflows before P underflows when B̄ is large.
@@ -221,6 +221,85 @@ fn factored_exact_names_zero_transition() {
         factored(&ch),
         Err(Error::ZeroTransition { step: 1, state: 1 })
     ));
+}
+
+/// Δ ≤ 0 is not a Mamba step size: `selective_scan` (with or without the softplus) refuses
+/// it, naming the channel and the step.
+#[test]
+fn non_positive_delta_names_channel_and_step() {
+    // without the softplus: the raw Δ at [batch 1, channel 2, step 3] is −0.5
+    let mut i = valid();
+    i.delta_softplus = false;
+    i.delta_bias = None;
+    let at = (4 + 2) * 5 + 3;
+    i.delta.data_mut()[at] = -0.5;
+    match selective_scan(&i) {
+        Err(e @ Error::NonPositiveDelta { .. }) => {
+            assert!(matches!(
+                e,
+                Error::NonPositiveDelta {
+                    channel: Some(2),
+                    step: 3,
+                    value
+                } if value == -0.5
+            ));
+            let msg = e.to_string();
+            assert!(msg.contains("step 3") && msg.contains("channel 2"), "{msg}");
+        }
+        r => panic!("expected NonPositiveDelta, got {:?}", r.map(|_| ())),
+    }
+    // Δ = 0 exactly, and a softplus that underflows to 0 (pre-activation −800)
+    let mut i = valid();
+    i.delta_softplus = false;
+    i.delta.data_mut()[1] = 0.0;
+    assert!(matches!(
+        selective_scan(&i),
+        Err(Error::NonPositiveDelta {
+            channel: Some(0),
+            step: 1,
+            ..
+        })
+    ));
+    let mut i = valid();
+    i.delta.data_mut()[5 + 4] = -800.0;
+    assert!(matches!(
+        selective_scan(&i),
+        Err(Error::NonPositiveDelta {
+            channel: Some(1),
+            step: 4,
+            value
+        }) if value == 0.0
+    ));
+}
+
+/// T2b's running product starts after step 0 (Ā_0 never enters α̃): a zero Ā_0 is fine,
+/// a zero at step ≥ 1 is named.
+#[test]
+fn factored_zero_transition_only_after_step_zero() {
+    let ch = Channel::new(
+        2,
+        2,
+        vec![ratio(0, 1), ratio(1, 2), ratio(1, 3), ratio(2, 1)],
+        vec![ratio(1, 1); 4],
+        vec![ratio(1, 1); 4],
+    )
+    .unwrap();
+    let f = factored(&ch).expect("Ā_0 may be 0");
+    assert_eq!(f.k.row(1), &[ratio(3, 1), ratio(1, 2)]);
+    let ch = Channel::new(
+        2,
+        2,
+        vec![ratio(0, 1), ratio(1, 2), ratio(1, 3), ratio(0, 1)],
+        vec![ratio(1, 1); 4],
+        vec![ratio(1, 1); 4],
+    )
+    .unwrap();
+    match factored(&ch) {
+        Err(e @ Error::ZeroTransition { step: 1, state: 1 }) => {
+            assert!(e.to_string().starts_with("Ā[1][1] = 0"), "{e}")
+        }
+        r => panic!("expected ZeroTransition at (1, 1), got {:?}", r.map(|_| ())),
+    }
 }
 
 #[test]

@@ -6,7 +6,8 @@ use hidden_attention::construct::separation::{
 use hidden_attention::construct::{realise_diagonal, realise_minimal, DiagonalOutcome};
 use hidden_attention::scalar::{ratio, Exact, Field};
 use hidden_attention::semiseparable::{
-    rank_exact, semiseparable_rank_exact, semiseparable_rank_f64, singular_values, submatrix,
+    block, channel_block_factorisation, rank_exact, semiseparable_rank_exact,
+    semiseparable_rank_f64, singular_values, submatrix,
 };
 use hidden_attention::ssm::hidden_attention as alpha;
 use hidden_attention::strategies;
@@ -32,6 +33,19 @@ proptest! {
         prop_assert!(s.rank == 0 || s.witness.verify(&a));
         prop_assert_eq!(s.witness.size(), s.rank);
         prop_assert!(s.witness.cols.iter().max() <= s.witness.rows.iter().min());
+    }
+
+    /// T4 upper bound: every block H_j of α̃ is U Vᵀ with N columns, the factors built
+    /// from the channel alone; so the exact block rank is ≤ N.
+    #[test]
+    fn every_block_factors_through_the_state((ch, _) in strategies::rational_channel_with_input(1..=10, 1..=4)) {
+        let a = alpha(&ch).unwrap();
+        for j in 0..ch.len() {
+            let f = channel_block_factorisation(&ch, j).unwrap();
+            prop_assert_eq!(f.rank_bound(), ch.state());
+            prop_assert!(f.verify(&a), "split {}", j);
+            prop_assert!(rank_exact(&block(&a, j).0).0 <= ch.state());
+        }
     }
 
     /// T4 f64: faer's numerical rank of every block stays ≤ N on Mamba-like channels.
@@ -177,4 +191,49 @@ fn diagonal_realisation_rate_on_prescribed_ranks() {
     }
     eprintln!("diagonal realisation with N = rank found for {found}/{total}");
     assert!(found * 2 >= total, "found only {found}/{total}");
+}
+
+/// A factorisation certifies rank ≤ N only if it reproduces the block exactly: an altered
+/// factor, a dropped column, another split or another channel's matrix are rejected.
+#[test]
+fn factorisation_rejects_tampering() {
+    let r = |p: i64, q: i64| ratio(p, q);
+    let ch = hidden_attention::ssm::Channel::new(
+        5,
+        2,
+        (0..10).map(|i| r(i % 3 + 1, 4)).collect(),
+        (0..10).map(|i| r(i - 4, 3)).collect(),
+        (0..10).map(|i| r(2 * i + 1, 5)).collect(),
+    )
+    .unwrap();
+    let a = alpha(&ch).unwrap();
+    let f = channel_block_factorisation(&ch, 2).unwrap();
+    assert!(f.verify(&a));
+    assert_eq!((f.u.rows(), f.v.rows(), f.rank_bound()), (3, 3, 2));
+    let mut altered = f.clone();
+    *altered.u.get_mut(1, 0) += r(1, 1);
+    assert!(!altered.verify(&a));
+    // H_2 has rank 2 here: one column cannot reproduce it
+    assert_eq!(rank_exact(&block(&a, 2).0).0, 2);
+    let col0 = |m: &Matrix<Exact>| {
+        Matrix::from_row_major(
+            m.rows(),
+            1,
+            (0..m.rows()).map(|i| m.get(i, 0).clone()).collect(),
+        )
+        .unwrap()
+    };
+    let narrow = hidden_attention::semiseparable::BlockFactorisation {
+        split: 2,
+        u: col0(&f.u),
+        v: col0(&f.v),
+    };
+    assert!(!narrow.verify(&a));
+    let mut moved = f.clone();
+    moved.split = 1;
+    assert!(!moved.verify(&a));
+    let mut other = a.clone();
+    *other.get_mut(4, 0) += r(1, 7);
+    assert!(!f.verify(&other));
+    assert!(channel_block_factorisation(&ch, 5).is_err());
 }

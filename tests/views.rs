@@ -40,11 +40,11 @@ proptest! {
         prop_assert_eq!(head.output(&x).unwrap(), scan(&ch, &x).unwrap().y);
     }
 
-    /// T2b: tril(QKᵀ) = α̃ and the factored output = scan output when no Ā is 0;
-    /// otherwise a ZeroTransition error naming the first zero.
+    /// T2b: tril(QKᵀ) = α̃ and the factored output = scan output when no Ā_k (k ≥ 1) is 0;
+    /// otherwise a ZeroTransition error naming the first zero at a step ≥ 1.
     #[test]
     fn factored_eq_alpha_exact((ch, x) in strategies::rational_channel_with_input(1..=32, 1..=8)) {
-        let zero = (0..ch.len())
+        let zero = (1..ch.len())
             .flat_map(|t| (0..ch.state()).map(move |s| (t, s)))
             .find(|&(t, s)| ch.abar(t)[s] == ratio(0, 1));
         match (factored(&ch), zero) {
@@ -114,9 +114,9 @@ fn hand_computed_alpha() {
     .collect();
     assert_eq!(a.data(), &expect[..]);
     let f = factored(&ch).unwrap();
-    // P = (2, 1, 3): Q = C ⊙ P, K = B̄ ⊘ P
-    assert_eq!(f.q.data(), &[ratio(2, 1), ratio(1, 1), ratio(3, 1)]);
-    assert_eq!(f.k.data(), &[ratio(1, 2), ratio(1, 1), ratio(1, 3)]);
+    // P_i = ∏_{k=1}^{i} Ā_k = (1, 1/2, 3/2): Q = C ⊙ P, K = B̄ ⊘ P
+    assert_eq!(f.q.data(), &[ratio(1, 1), ratio(1, 2), ratio(3, 2)]);
+    assert_eq!(f.k.data(), &[ratio(1, 1), ratio(2, 1), ratio(2, 3)]);
 }
 
 fn float_config() -> ProptestConfig {
@@ -149,10 +149,12 @@ proptest! {
     }
 }
 
-/// The float bound is not vacuous: the measured error is a sizeable fraction of u, and a
-/// perturbation of one ulp-scale in α̃ beyond the bound is caught.
+/// The float bound is not vacuous: the measured error is a sizeable fraction of u, and an
+/// output moved by twice its bound (counted in ulps) is caught by the exact comparison.
 #[test]
 fn float_error_is_measured_not_vacuous() {
+    use hidden_attention::scalar::Field;
+    use hidden_attention::theorems::{bound, check_output};
     use proptest::strategy::{Strategy, ValueTree};
     use proptest::test_runner::TestRunner;
     let mut runner = TestRunner::deterministic();
@@ -161,7 +163,79 @@ fn float_error_is_measured_not_vacuous() {
     for _ in 0..8 {
         let (ch, x) = s.new_tree(&mut runner).unwrap().current();
         worst = worst.max(t1::check_float(&ch, &x).unwrap().unwrap());
+        // the bound is tight enough to catch a planted error: the largest output moved
+        // by just over twice its bound (in ulps) is a certified failure, the unmoved one
+        // passes
+        let y = scan(&ch, &x).unwrap().y;
+        assert!(check_output(&ch, &x, &y).unwrap().is_ok());
+        let (ex, xe) = (
+            ch.to_exact(),
+            x.iter().map(Field::to_exact).collect::<Vec<_>>(),
+        );
+        let b = bound::output_bound::<f32>(&ex, &xe, &bound::magnitude(&ex, &xe));
+        let p = (0..y.len())
+            .max_by(|&i, &j| y[i].abs().total_cmp(&y[j].abs()))
+            .unwrap();
+        let ulp = (y[p].next_up() - y[p]) as f64;
+        let k = (2.0 * b[p] / ulp).ceil() as usize + 1;
+        assert!(k < 1 << 16, "bound {:e} is {k} ulps: vacuous", b[p]);
+        let mut moved = y.clone();
+        for _ in 0..k {
+            moved[p] = moved[p].next_up();
+        }
+        assert!(check_output(&ch, &x, &moved).unwrap().is_err());
     }
     // f32 unit roundoff is 6e-8: some rounding must be visible, and far below 1.
     assert!(worst > 1e-9 && worst < 1e-5, "worst relative error {worst}");
+}
+
+/// T2b needs no condition on Ā_0 (it never enters α̃): with Ā_0 = 0 in every state the
+/// factored form exists, P_i = ∏_{k=1}^{i} Ā_k, and reproduces α̃ and the scan exactly;
+/// the T2 checker then takes the factored branch (b) and passes.
+#[test]
+fn factored_allows_zero_first_transition() {
+    let r = |p: i64, q: i64| ratio(p, q);
+    // L = 3, N = 2, Ā_0 = (0, 0), Ā_1 = (1/2, 3), Ā_2 = (2, −1)
+    let ch = Channel::new(
+        3,
+        2,
+        vec![r(0, 1), r(0, 1), r(1, 2), r(3, 1), r(2, 1), r(-1, 1)],
+        vec![r(1, 1), r(2, 1), r(-1, 3), r(1, 1), r(5, 1), r(1, 2)],
+        vec![r(1, 1), r(-1, 1), r(2, 1), r(1, 4), r(1, 1), r(3, 1)],
+    )
+    .unwrap();
+    let x = vec![r(1, 1), r(-2, 1), r(1, 3)];
+    let f = factored(&ch).expect("Ā_0 = 0 is allowed");
+    // P_0 = 1, P_1 = Ā_1, P_2 = Ā_1 ⊙ Ā_2 = (1, −3)
+    assert_eq!(f.q.row(0), &[r(1, 1), r(-1, 1)]);
+    assert_eq!(f.k.row(1), &[r(-2, 3), r(1, 3)]);
+    assert_eq!(f.q.row(2), &[r(1, 1), r(-9, 1)]);
+    assert_eq!(f.k.row(2), &[r(5, 1), r(-1, 6)]);
+    assert_eq!(f.attention(), ssm::hidden_attention(&ch).unwrap());
+    assert_eq!(f.output(&x).unwrap(), scan(&ch, &x).unwrap().y);
+    assert_eq!(t2::check_exact(&ch, &x), Ok(None));
+    // f64 as well: Ā_0 = 0.0 is not refused, and the values match the exact ones
+    let chf = ch.map(hidden_attention::scalar::Field::to_f64);
+    let ff = factored(&chf).expect("Ā_0 = 0.0 is allowed in f64");
+    assert_eq!(ff.q.row(2), &[1.0, -9.0]);
+    assert_eq!(ff.k.row(2), &[5.0, -1.0 / 6.0]);
+}
+
+/// A zero Ā at a step ≥ 1 is still refused, naming that step — also when Ā_0 = 0 too.
+#[test]
+fn factored_names_first_zero_after_step_zero() {
+    let r = |p: i64, q: i64| ratio(p, q);
+    let ch = Channel::new(
+        3,
+        2,
+        vec![r(0, 1), r(0, 1), r(1, 2), r(1, 1), r(1, 1), r(0, 1)],
+        vec![r(1, 1); 6],
+        vec![r(1, 1); 6],
+    )
+    .unwrap();
+    assert!(matches!(
+        factored(&ch),
+        Err(Error::ZeroTransition { step: 2, state: 1 })
+    ));
+    assert_eq!(t2::check_exact(&ch, &[r(1, 1), r(1, 1), r(1, 1)]), Ok(None));
 }

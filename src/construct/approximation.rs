@@ -1,8 +1,16 @@
 //! T7 — the paper's approximation of the hidden attention with softplus replaced by ReLU,
 //! its error against the exact $\tilde\alpha$, and a proven bound.
+//!
+//! The softplus is the one Mamba uses (PyTorch's, [`crate::scalar::Real::softplus`]):
+//! $\mathrm{softplus}(z) = z$ for $z > 20$ and $\ln(1+e^z)$ otherwise. So the gap
+//! $\varepsilon(z) = \mathrm{softplus}(z) - \mathrm{ReLU}(z)$ ([`relu_gap`]) is exactly 0
+//! above the threshold and $\ln(1+e^{-|z|}) \in [\ln(1+e^{-20}), \ln 2]$, never 0, at or
+//! below it: the approximation is exact on every entry whose steps all lie above the
+//! threshold and inexact on the diagonal wherever $z_i \le 20$ and $\sum_n C_{i,n}B_{i,n}
+//! \ne 0$.
 
 use crate::error::{Error, Result};
-use crate::scalar::Real;
+use crate::scalar::{Field, Real};
 use crate::ssm::{hidden_attention, BRule, MambaChannel};
 use crate::tensor::Matrix;
 
@@ -43,23 +51,103 @@ impl<T: Real> Preactivated<T> {
             c: self.c.clone(),
         }
     }
-    fn check(&self) -> Result<()> {
+    /// The domain of every T7 function: `b`, `c` of length $LN$, every value finite,
+    /// $A \le 0$, and $\Delta_t = \mathrm{softplus}(z_t) > 0$ in `T` (a softplus that
+    /// underflows to 0 — $z \lesssim -745$ in f64, $-104$ in f32 — is not a Mamba step).
+    ///
+    /// # Errors
+    /// [`Error::DataLength`], [`Error::NonFinite`], [`Error::InvalidArgument`] (some
+    /// $A_n > 0$), [`Error::NonPositiveDelta`] (naming the step).
+    pub fn validate(&self) -> Result<()> {
+        let (l, n) = (self.len(), self.state());
+        for (name, v) in [("B", &self.b), ("C", &self.c)] {
+            if v.len() != l * n {
+                return Err(Error::DataLength {
+                    tensor: name.into(),
+                    shape: vec![l, n],
+                    expected: l * n,
+                    found: v.len(),
+                });
+            }
+        }
+        for (name, v) in [
+            ("z", &self.z),
+            ("A", &self.a),
+            ("B", &self.b),
+            ("C", &self.c),
+        ] {
+            if let Some(p) = v.iter().position(|x| !x.is_finite()) {
+                return Err(Error::NonFinite {
+                    tensor: name.into(),
+                    index: vec![p],
+                    value: Field::to_f64(&v[p]),
+                });
+            }
+        }
         if let Some(p) = self.a.iter().position(|&a| a > T::zero()) {
             return Err(Error::InvalidArgument {
                 name: format!("A[{p}]"),
                 reason: "T7 (and Mamba) needs A ≤ 0".into(),
             });
         }
+        if let Some(step) = self.z.iter().position(|&z| z.softplus() <= T::zero()) {
+            return Err(Error::NonPositiveDelta {
+                channel: None,
+                step,
+                value: Field::to_f64(&self.z[step].softplus()),
+            });
+        }
         Ok(())
     }
+}
+
+/// PyTorch's softplus threshold (β = 1): $\mathrm{softplus}(z) = z$ for $z >$ this value,
+/// as in [`crate::scalar::Real::softplus`] and in Mamba.
+pub const SOFTPLUS_THRESHOLD: f64 = 20.0;
+
+/// **T7's gap** $\varepsilon(z) = \mathrm{softplus}(z) - \mathrm{ReLU}(z)$ for Mamba's
+/// (PyTorch's) softplus, in closed form:
+///
+/// $$\varepsilon(z) = \begin{cases} 0 & z > 20,\\ \ln(1 + e^{-|z|}) \in [\ln(1+e^{-20}),
+/// \ln 2] & z \le 20,\end{cases}$$
+///
+/// computed as `ln_1p(exp(−|z|))` (no cancellation). Above the threshold the softplus
+/// *is* the ReLU, so the approximation's diagonal is exact there; at or below it the two
+/// always differ, by at least $\ln(1+e^{-20}) \approx 2.06\cdot10^{-9}$ (T7).
+///
+/// # Examples
+/// ```
+/// use hidden_attention::construct::approximation::relu_gap;
+/// assert_eq!(relu_gap(21.0f64), 0.0);
+/// assert_eq!(relu_gap(20.0f64), (-20.0f64).exp().ln_1p()); // ≈ 2.06e-9: at 20 they differ
+/// assert_eq!(relu_gap(0.0f64), std::f64::consts::LN_2);
+/// assert_eq!(relu_gap(25.0f32), 0.0);
+/// ```
+pub fn relu_gap<T: Real>(z: T) -> T {
+    if z > T::from_f64(SOFTPLUS_THRESHOLD) {
+        T::zero()
+    } else {
+        (-z.abs()).exp().ln_1p()
+    }
+}
+
+/// Whether entry $(i, j)$, $j \le i$, of the approximation is exact by T7: every step
+/// $k = j..=i$ is above the softplus threshold ($z_k > 20$), so $\Delta_k = \mathrm{ReLU}(z_k)$
+/// and $\hat\alpha_{ij} = \tilde\alpha_{ij}$. Otherwise the entry is covered by the bound
+/// only (and on the diagonal, $i = j$, the error is $\sum_n C_{i,n}B_{i,n}\,\varepsilon(z_i)$
+/// with $\varepsilon(z_i) > 0$).
+pub fn exact_entry<T: Real>(z: &[T], i: usize, j: usize) -> bool {
+    let t = T::from_f64(SOFTPLUS_THRESHOLD);
+    j <= i && i < z.len() && z[j..=i].iter().all(|&v| v > t)
 }
 
 /// The exact hidden attention $\tilde\alpha$ of the channel ($\Delta = \mathrm{softplus}(z)$,
 /// $\bar A = e^{\Delta A}$, $\bar B = \Delta B$).
 ///
 /// # Errors
-/// As [`MambaChannel::discretize`] and [`hidden_attention()`].
+/// As [`Preactivated::validate`] and [`hidden_attention()`].
 pub fn exact_attention<T: Real>(p: &Preactivated<T>) -> Result<Matrix<T>> {
+    p.validate()?;
     hidden_attention(&p.mamba().discretize(BRule::Euler)?)
 }
 
@@ -68,15 +156,18 @@ pub fn exact_attention<T: Real>(p: &Preactivated<T>) -> Result<Matrix<T>> {
 /// $$\hat\alpha_{ij} = \tilde Q_i \tilde H_{ij} \tilde K_j = \sum_n C_{i,n}\,
 /// \exp\Big(A_n\sum_{k=j+1}^{i}\mathrm{ReLU}(z_k)\Big)\,\mathrm{ReLU}(z_j)\,B_{j,n}\quad(j\le i).$$
 ///
-/// It is *not* exact: the diagonal alone differs by $\sum_n C_{i,n}B_{i,n}\,
-/// (\mathrm{softplus}(z_i) - \mathrm{ReLU}(z_i))$ and $\mathrm{softplus}(z) - \mathrm{ReLU}(z)
-/// = \ln(1+e^{-|z|}) \in (0, \ln 2]$. See [`relu_bound`].
+/// The diagonal differs by exactly $\sum_n C_{i,n}B_{i,n}\,\varepsilon(z_i)$ with the gap
+/// $\varepsilon$ of [`relu_gap`]: 0 for $z_i > 20$ (Mamba's softplus is the identity there,
+/// so the entry is exact), $\ln(1+e^{-|z_i|}) > 0$ for $z_i \le 20$ (so the entry is *not*
+/// exact wherever $\sum_n C_{i,n}B_{i,n} \ne 0$). Off the diagonal the error is within
+/// [`relu_bound`], which is 0 — the entry exact — when every $z_k$, $j \le k \le i$, is
+/// above 20 ([`exact_entry`]).
 ///
 /// Coq: not formalised (an analytic statement about $\exp$ and softplus; the exact
 /// identities it approximates are `t1_scan_eq_hidden_attention` and `t2a_gated_form`).
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] if some $A_n > 0$.
+/// As [`Preactivated::validate`].
 ///
 /// # Examples
 /// ```
@@ -86,9 +177,13 @@ pub fn exact_attention<T: Real>(p: &Preactivated<T>) -> Result<Matrix<T>> {
 /// assert_eq!(*approx.get(0, 0), 0.0); // ReLU(0) = 0
 /// assert!((exact.get(0, 0) - std::f64::consts::LN_2).abs() < 1e-15); // softplus(0) = ln 2
 /// assert!((relu_bound(&p).unwrap().get(0, 0) - std::f64::consts::LN_2).abs() < 1e-15); // attained
+/// // above the threshold softplus(z) = z = ReLU(z): exact
+/// let p = Preactivated { z: vec![21.0f64, 25.0], a: vec![-0.5], b: vec![1.0, 2.0], c: vec![3.0, 1.0] };
+/// assert_eq!(exact_attention(&p).unwrap(), relu_approximation(&p).unwrap());
+/// assert_eq!(relu_bound(&p).unwrap().data(), &[0.0; 4]);
 /// ```
 pub fn relu_approximation<T: Real>(p: &Preactivated<T>) -> Result<Matrix<T>> {
-    p.check()?;
+    p.validate()?;
     let relu: Vec<T> = p.z.iter().map(|&z| z.max(T::zero())).collect();
     Ok(weighted(p, &relu))
 }
@@ -111,24 +206,26 @@ fn weighted<T: Real>(p: &Preactivated<T>, w: &[T]) -> Matrix<T> {
     m
 }
 
-/// **T7 bound** (proven): with $\varepsilon_k = \Delta_k - \mathrm{ReLU}(z_k) =
-/// \ln(1+e^{-|z_k|}) \in (0,\ln 2]$, $S = \sum_{k=j+1}^i\Delta_k$, $\hat S = \sum_{k=j+1}^i
-/// \mathrm{ReLU}(z_k)$ and $A_n \le 0$,
+/// **T7 bound** (proven): with the gap $\varepsilon_k = \varepsilon(z_k) = \Delta_k -
+/// \mathrm{ReLU}(z_k)$ of [`relu_gap`] (0 for $z_k > 20$, $\ln(1+e^{-|z_k|}) \in (0,\ln 2]$
+/// otherwise), $S = \sum_{k=j+1}^i\Delta_k$, $\hat S = \sum_{k=j+1}^i \mathrm{ReLU}(z_k)$ and
+/// $A_n \le 0$,
 ///
 /// $$|\tilde\alpha_{ij} - \hat\alpha_{ij}| \le \sum_n |C_{i,n}B_{j,n}|\Big(\varepsilon_j\,
-/// e^{A_n S} + \mathrm{ReLU}(z_j)\,e^{A_n\hat S}\big(1 - e^{A_n\sum_{k=j+1}^i\varepsilon_k}\big)\Big)
-/// \le \sum_n |C_{i,n}B_{j,n}|\big(\ln 2 + \mathrm{ReLU}(z_j)\min(1, |A_n|(i-j)\ln 2)\big).$$
+/// e^{A_n S} + \mathrm{ReLU}(z_j)\,e^{A_n\hat S}\big(1 - e^{A_n\sum_{k=j+1}^i\varepsilon_k}\big)\Big).$$
 ///
 /// Proof: $\Delta_j e^{A S} - \mathrm{ReLU}(z_j) e^{A\hat S} = \varepsilon_j e^{AS} +
 /// \mathrm{ReLU}(z_j)(e^{AS} - e^{A\hat S})$ and $0 \le e^{A\hat S} - e^{AS} = e^{A\hat S}(1 -
 /// e^{A(S-\hat S)})$ because $S - \hat S = \sum\varepsilon_k \ge 0$ and $A \le 0$; then the
-/// triangle inequality over $n$. The first (sharp) form is returned, `L × L`; on the
-/// diagonal it is attained when every $C_{i,n}B_{i,n}$ has one sign.
+/// triangle inequality over $n$. It is 0 — the entry exact — when $z_k > 20$ for every
+/// $j \le k \le i$ ([`exact_entry`]); on the diagonal it is $\sum_n|C_{i,n}B_{i,n}|\,
+/// \varepsilon_i$, attained when every $C_{i,n}B_{i,n}$ has one sign. Returned `L × L`; see
+/// [`relu_bound_closed`] for a closed form.
 ///
 /// Theorem T7. Coq: not formalised (the proof above is analysis about $\exp$).
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] if some $A_n > 0$.
+/// As [`Preactivated::validate`].
 ///
 /// # Examples
 /// $L = 2$, $N = 1$, $z = (0, 0)$, $A = -1$, $B = C = 1$: $\varepsilon = \ln 2$, $\mathrm{ReLU}(z) = 0$,
@@ -145,11 +242,11 @@ fn weighted<T: Real>(p: &Preactivated<T>, w: &[T]) -> Matrix<T> {
 /// assert_eq!(*bound.get(0, 1), 0.0);
 /// ```
 pub fn relu_bound<T: Real>(p: &Preactivated<T>) -> Result<Matrix<T>> {
-    p.check()?;
+    p.validate()?;
     let n = p.state();
     let relu: Vec<T> = p.z.iter().map(|&z| z.max(T::zero())).collect();
     let delta: Vec<T> = p.z.iter().map(|&z| z.softplus()).collect();
-    let eps: Vec<T> = delta.iter().zip(&relu).map(|(&d, &r)| d - r).collect();
+    let eps: Vec<T> = p.z.iter().map(|&z| relu_gap(z)).collect();
     let mut out = Matrix::zeros(p.len(), p.len());
     for i in 0..p.len() {
         let (mut s, mut sh, mut se) = (T::zero(), T::zero(), T::zero());
@@ -170,37 +267,56 @@ pub fn relu_bound<T: Real>(p: &Preactivated<T>) -> Result<Matrix<T>> {
     Ok(out)
 }
 
-/// The closed-form bound $\sum_n |C_{i,n}B_{j,n}|(\ln 2 + \mathrm{ReLU}(z_j)\min(1,
-/// |A_n|(i-j)\ln 2))$ of [`relu_bound`], `L × L` (T7; Coq: not formalised).
+/// A closed form of [`relu_bound`] (T7; Coq: not formalised): with $[z \le 20]$ the
+/// indicator of steps at or below the softplus threshold and $m_{ij} = \#\{k : j < k \le i,
+/// z_k \le 20\}$,
+///
+/// $$\sum_n |C_{i,n}B_{j,n}|\big(\ln 2\,[z_j \le 20] + \mathrm{ReLU}(z_j)\min(1,
+/// |A_n|\,m_{ij}\ln 2)\big),$$
+///
+/// from $\varepsilon_k \le \ln 2\,[z_k \le 20]$, $e^{A S} \le 1$ and $1 - e^{-x} \le \min(1, x)$.
+/// Like the sharp bound it is 0 where every $z_k$, $j \le k \le i$, is above 20.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] if some $A_n > 0$.
+/// As [`Preactivated::validate`].
 ///
 /// # Examples
 /// ```
 /// use hidden_attention::construct::approximation::{relu_bound_closed, Preactivated};
 /// let p = Preactivated { z: vec![2.0f64, 0.0], a: vec![-1.0], b: vec![1.0, 1.0], c: vec![1.0, 1.0] };
 /// let (b, ln2) = (relu_bound_closed(&p).unwrap(), std::f64::consts::LN_2);
-/// assert_eq!(*b.get(0, 0), ln2); // i = j: min(1, |A|·0·ln 2) = 0
+/// assert_eq!(*b.get(0, 0), ln2); // i = j: m = 0
 /// assert_eq!(*b.get(1, 0), ln2 + 2.0 * ln2); // ReLU(z_0) = 2, min(1, |A|·1·ln 2) = ln 2
 /// assert_eq!(*b.get(1, 1), ln2); // ReLU(z_1) = 0
 /// assert_eq!(*b.get(0, 1), 0.0); // above the diagonal
+/// // above the threshold: exact, and so is the closed form 0 there
+/// let p = Preactivated { z: vec![22.0f64, 30.0, 0.0], a: vec![-1.0], b: vec![1.0; 3], c: vec![1.0; 3] };
+/// let b = relu_bound_closed(&p).unwrap();
+/// assert_eq!((*b.get(0, 0), *b.get(1, 0), *b.get(1, 1)), (0.0, 0.0, 0.0));
+/// assert_eq!(*b.get(2, 1), 30.0 * ln2); // z_2 = 0 ≤ 20: m = 1
 /// ```
 pub fn relu_bound_closed<T: Real>(p: &Preactivated<T>) -> Result<Matrix<T>> {
-    p.check()?;
+    p.validate()?;
     let ln2 = T::from_f64(std::f64::consts::LN_2);
+    let below: Vec<bool> =
+        p.z.iter()
+            .map(|&z| z <= T::from_f64(SOFTPLUS_THRESHOLD))
+            .collect();
     let n = p.state();
     let mut out = Matrix::zeros(p.len(), p.len());
     for i in 0..p.len() {
-        for j in 0..=i {
+        let mut m = 0usize; // #{k : j < k ≤ i, z_k ≤ 20}
+        for j in (0..=i).rev() {
             let relu = p.z[j].max(T::zero());
+            let first = if below[j] { ln2 } else { T::zero() };
             let mut acc = T::zero();
             for k in 0..n {
                 let cb = (p.c[i * n + k] * p.b[j * n + k]).abs();
-                let decay = (p.a[k].abs() * T::from_f64((i - j) as f64) * ln2).min(T::one());
-                acc = acc + cb * (ln2 + relu * decay);
+                let decay = (p.a[k].abs() * T::from_f64(m as f64) * ln2).min(T::one());
+                acc = acc + cb * (first + relu * decay);
             }
             *out.get_mut(i, j) = acc;
+            m += usize::from(below[j]);
         }
     }
     Ok(out)

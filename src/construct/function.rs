@@ -106,7 +106,9 @@ impl<T: Real> S6Layer<T> {
     /// # Errors
     /// As [`Self::mamba_channel`] and [`MambaChannel::discretize`].
     pub fn channel(&self, xhat: &Matrix<T>, c: usize) -> Result<Channel<T>> {
-        self.mamba_channel(xhat, c)?.discretize(BRule::Euler)
+        self.mamba_channel(xhat, c)?
+            .discretize(BRule::Euler)
+            .map_err(|e| e.in_channel(c))
     }
 
     /// The scalar inputs $x_{t,c}$ of channel $c$.

@@ -26,15 +26,16 @@ pub fn channel_to_gated_head<T: Field>(ch: &Channel<T>) -> GatedLinearHead<T> {
     gated_head(ch)
 }
 
-/// **T2b** — a channel with no zero $\bar A$ entry as an *ungated* causal linear head:
-/// $Q_i = C_i \odot P_i$, $K_j = \bar B_j \oslash P_j$, $P_i = \prod_{k\le i}\bar A_k$, so
+/// **T2b** — a channel with no zero $\bar A_k$ entry ($k \ge 1$) as an *ungated* causal linear head:
+/// $Q_i = C_i \odot P_i$, $K_j = \bar B_j \oslash P_j$, $P_i = \prod_{k=1}^{i}\bar A_k$, so
 /// $\tilde\alpha = \mathrm{tril}(QK^\top)$.
 ///
 /// Coq: `t2b_factored_form`, `t2b_factored_form_mx`, `t2b_ungated_head`
-/// (`proofs/T2_LinearAttention.v`), under the same hypothesis (no $\bar A$ entry is 0).
+/// (`proofs/T2_LinearAttention.v`), under the same hypothesis (no $\bar A_k$ entry with
+/// $k \ge 1$ is 0; $\bar A_0$ never enters $\tilde\alpha$).
 ///
 /// # Errors
-/// [`Error::ZeroTransition`] naming the first zero $\bar A$ entry; in floats
+/// [`Error::ZeroTransition`] naming the first zero $\bar A$ entry at a step $\ge 1$; in floats
 /// [`Error::FactorRange`] when $P$, $Q$ or $K$ leaves the normal range.
 ///
 /// # Examples

@@ -8,6 +8,11 @@
 //!
 //! No realisation of any class has fewer states than the semiseparable rank (the T4
 //! factorisation argument holds for general transitions), so the last two are minimal.
+//! *Minimal state = semiseparable rank* is therefore a theorem for **general time-varying
+//! transitions only** ([`realise_minimal`] attains it). For S6 channels (diagonal
+//! $\bar A$) the rank is only a lower bound: nothing here proves a diagonal realisation
+//! of that size exists, and [`realise_diagonal`] reaches it only when one of its
+//! constructions succeeds.
 
 use num_traits::{One, Zero};
 
@@ -232,8 +237,10 @@ fn express(basis: &[Vec<Exact>], width: usize, v: &[Exact]) -> Option<Vec<Exact>
 ///
 /// Coq: the lower bound is `t5_state_lower_bound` / `t5_ss_rank_le_state`
 /// (`proofs/T5_Realisation.v`, for diagonal transitions); this construction (and so
-/// minimality being attained) is not formalised — it is checked exactly on every call
-/// site that matters by recomputing [`TimeVaryingChannel::attention`].
+/// minimality being attained) is not formalised, and this function does not check its
+/// result. Its callers do, exactly: [`realise_diagonal`] verifies what it derives from it,
+/// `theorems::t5::check_exact` recomputes [`TimeVaryingChannel::attention`], and
+/// `hattn convert` scans every unit vector through the channel before writing it.
 ///
 /// # Errors
 /// [`Error::Shape`] / [`Error::NotLowerTriangular`] for invalid input;
@@ -336,8 +343,9 @@ pub enum DiagonalOutcome {
 ///
 /// Outside these, [`DiagonalOutcome::NotFound`] carries the matrix, its rank, the smallest
 /// diagonal realisation found and the reason. *Not found* is not a proof that none exists:
-/// the minimal diagonal state size can exceed the semiseparable rank, and deciding it in
-/// general is a combinatorial problem this toolkit does not solve.
+/// for diagonal transitions the semiseparable rank is only a lower bound on the state
+/// (equality is proven for general transitions only, [`realise_minimal`]), and deciding the
+/// minimal diagonal state in general is a combinatorial problem this toolkit does not solve.
 ///
 /// Coq: lower bound `t5_state_lower_bound` (`proofs/T5_Realisation.v`); the
 /// constructions are not formalised, and every `Found` result has been verified exactly.

@@ -59,6 +59,48 @@ impl SoftmaxObstruction {
     }
 }
 
+impl SoftmaxObstruction {
+    /// Re-verify **from the channel**, exactly and independently of $\tilde\alpha$: the
+    /// claimed entry $\tilde\alpha_{ij}$ is recomputed as $y_i$ of the scan of the unit
+    /// input $e_j$, and the claimed row sum $\sum_{j\le i}\tilde\alpha_{ij}$ as $y_i$ of
+    /// the scan of the all-ones input (T1: $y = \tilde\alpha x$). `false` if an index is out
+    /// of range or the recomputed value disagrees with the claim.
+    ///
+    /// # Examples
+    /// ```
+    /// use hidden_attention::{construct::separation::SoftmaxObstruction, scalar::ratio, ssm::Channel};
+    /// let ch = Channel::new(1, 1, vec![ratio(1, 1)], vec![ratio(-1, 1)], vec![ratio(1, 1)]).unwrap();
+    /// let neg = SoftmaxObstruction::NegativeEntry { row: 0, col: 0, value: ratio(-1, 1) };
+    /// assert!(neg.verify_on_channel(&ch));
+    /// let wrong = SoftmaxObstruction::NegativeEntry { row: 0, col: 0, value: ratio(-2, 1) };
+    /// assert!(!wrong.verify_on_channel(&ch));
+    /// ```
+    pub fn verify_on_channel(&self, ch: &crate::ssm::Channel<Exact>) -> bool {
+        let l = ch.len();
+        let entry = |i: usize, j: usize| -> Option<Exact> {
+            let mut e = vec![Exact::zero(); l];
+            e[j] = Exact::one();
+            crate::ssm::scan(ch, &e).ok().map(|s| s.y[i].clone())
+        };
+        match self {
+            Self::NegativeEntry { row, col, value } => {
+                col <= row
+                    && *row < l
+                    && value.is_negative()
+                    && entry(*row, *col).as_ref() == Some(value)
+            }
+            Self::ZeroEntry { row, col } => {
+                col <= row && *row < l && entry(*row, *col).is_some_and(|v| v.is_zero())
+            }
+            Self::RowSum { row, sum } => {
+                *row < l
+                    && !sum.is_one()
+                    && crate::ssm::scan(ch, &vec![Exact::one(); l]).is_ok_and(|s| &s.y[*row] == sum)
+            }
+        }
+    }
+}
+
 impl std::fmt::Display for SoftmaxObstruction {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

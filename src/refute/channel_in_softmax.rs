@@ -8,6 +8,7 @@
 use proptest::strategy::{BoxedStrategy, Strategy};
 use serde_json::{json, Value};
 
+use super::json::{fits, short_exact};
 use super::{
     cert_exact, cert_index, exact_doc, float_doc, parse_doc, Conjecture, Params, Refutation,
 };
@@ -53,6 +54,17 @@ impl Conjecture for ChannelInSoftmax {
             .prop_map(|(c, _)| c)
             .boxed()
     }
+    fn case_json(&self, ch: &Self::Case, _: &Params) -> (Value, Value) {
+        (
+            exact_doc(Object::Channel(ch.clone())),
+            float_doc(Object::Channel(ch.clone())),
+        )
+    }
+    fn parse_case(&self, case: &Value, p: &Params) -> Result<Self::Case, String> {
+        let ch = channel_of(case)?;
+        fits(ch.len(), ch.state(), p)?;
+        Ok(ch)
+    }
     fn check(&self, ch: &Self::Case, _: &Params) -> Result<(), Refutation> {
         let a = hidden_attention(ch).expect("exact α̃ of a valid channel");
         let certificate = (0..ch.len())
@@ -70,13 +82,7 @@ impl Conjecture for ChannelInSoftmax {
             });
         match certificate {
             None => Ok(()),
-            Some(certificate) => Err(Refutation {
-                case: exact_doc(Object::Channel(ch.clone())),
-                case_float: float_doc(Object::Channel(ch.clone())),
-                certificate,
-                measured: Default::default(),
-                certified: true,
-            }),
+            Some(certificate) => Err(Refutation::proof(certificate)),
         }
     }
     fn verify(&self, case: &Value, cert: &Value, _: &Params) -> Result<String, String> {
@@ -97,15 +103,20 @@ impl Conjecture for ChannelInSoftmax {
                 let v = claimed("value")?;
                 if &v != a.get(i, j) {
                     return Err(format!(
-                        "certificate.value: {v} differs from α̃[{i}][{j}] = {} recomputed from the counterexample",
-                        a.get(i, j)
+                        "certificate.value: {} differs from α̃[{i}][{j}] = {} recomputed from the counterexample",
+                        short_exact(&v),
+                        short_exact(a.get(i, j))
                     ));
                 }
                 if v > Exact::from_integer(0.into()) {
-                    return Err(format!("certificate.value: α̃[{i}][{j}] = {v} is positive"));
+                    return Err(format!(
+                        "certificate.value: α̃[{i}][{j}] = {} is positive",
+                        short_exact(&v)
+                    ));
                 }
                 Ok(format!(
-                    "α̃[{i}][{j}] = {v} ≤ 0, but every causal softmax matrix is positive on and below the diagonal (T6a)"
+                    "α̃[{i}][{j}] = {} ≤ 0, but every causal softmax matrix is positive on and below the diagonal (T6a)",
+                    short_exact(&v)
                 ))
             }
             Some("row_sum") => {
@@ -116,14 +127,17 @@ impl Conjecture for ChannelInSoftmax {
                     .fold(Exact::from_integer(0.into()), |acc, x| acc + x);
                 if s != actual {
                     return Err(format!(
-                        "certificate.sum: {s} differs from the recomputed row sum {actual}"
+                        "certificate.sum: {} differs from the recomputed row sum {}",
+                        short_exact(&s),
+                        short_exact(&actual)
                     ));
                 }
                 if s == Exact::from_integer(1.into()) {
                     return Err(format!("certificate.sum: row {i} sums to 1"));
                 }
                 Ok(format!(
-                    "row {i} of α̃ sums to {s} ≠ 1, but softmax rows sum to 1 (T6a)"
+                    "row {i} of α̃ sums to {} ≠ 1, but softmax rows sum to 1 (T6a)",
+                    short_exact(&s)
                 ))
             }
             other => Err(format!("certificate.kind: unknown kind {other:?}")),

@@ -10,7 +10,8 @@
 use proptest::strategy::{BoxedStrategy, Strategy};
 use serde_json::{json, Value};
 
-use super::{exact_doc, float_doc, parse_doc, Conjecture, Params, Refutation};
+use super::json::fits;
+use super::{exact_doc, float_doc, parse_doc, Conjecture, Params, Refutation, Strength};
 use crate::construct::{realise_diagonal, DiagonalOutcome};
 use crate::interchange::Object;
 use crate::scalar::Exact;
@@ -44,6 +45,34 @@ impl Conjecture for DiagonalRealisation {
         strategies::lower_triangular_with_rank(1..=len, 1..=p.state.max(1).min(len.div_ceil(2)))
             .boxed()
     }
+    fn case_json(&self, m: &Self::Case, _: &Params) -> (Value, Value) {
+        (
+            exact_doc(Object::Matrix(m.clone())),
+            float_doc(Object::Matrix(m.clone())),
+        )
+    }
+    fn parse_case(&self, case: &Value, p: &Params) -> Result<Self::Case, String> {
+        let Object::Matrix(m) = parse_doc(case, "counterexample")? else {
+            return Err("counterexample.kind: expected a matrix".into());
+        };
+        if m.rows() != m.cols() {
+            return Err(format!(
+                "counterexample: a {}×{} matrix is not square",
+                m.rows(),
+                m.cols()
+            ));
+        }
+        if let Some((i, j)) = (0..m.rows())
+            .flat_map(|i| (i + 1..m.cols()).map(move |j| (i, j)))
+            .find(|&(i, j)| m.get(i, j) != &Exact::from_integer(0.into()))
+        {
+            return Err(format!(
+                "counterexample.data[{i}][{j}]: the matrix is not lower triangular"
+            ));
+        }
+        fits(m.rows(), semiseparable_rank_exact(&m).rank.max(1), p)?;
+        Ok(m)
+    }
     fn check(&self, m: &Self::Case, _: &Params) -> Result<(), Refutation> {
         let rank = semiseparable_rank_exact(m).rank;
         match realise_diagonal(m) {
@@ -53,21 +82,18 @@ impl Conjecture for DiagonalRealisation {
                 Ok(())
             }
             Ok(DiagonalOutcome::Found(ch)) => Err(candidate(
-                m,
                 rank,
                 format!(
                     "the construction returned state {} (rank {rank})",
                     ch.state()
                 ),
             )),
-            Ok(DiagonalOutcome::NotFound(ce)) => Err(candidate(m, rank, ce.reason.clone())),
-            Err(e) => Err(candidate(m, rank, format!("realisation failed: {e}"))),
+            Ok(DiagonalOutcome::NotFound(ce)) => Err(candidate(rank, ce.reason.clone())),
+            Err(e) => Err(candidate(rank, format!("realisation failed: {e}"))),
         }
     }
-    fn verify(&self, case: &Value, _: &Value, _: &Params) -> Result<String, String> {
-        let Object::Matrix(m) = parse_doc(case, "counterexample")? else {
-            return Err("counterexample.kind: expected a matrix".into());
-        };
+    fn verify(&self, case: &Value, _: &Value, p: &Params) -> Result<String, String> {
+        let m = self.parse_case(case, p)?;
         match realise_diagonal(&m) {
             Ok(DiagonalOutcome::Found(ch)) => Err(format!("certificate: a diagonal realisation with state {} exists", ch.state())),
             _ => Err("certificate: no proof of non-existence is known for diagonal realisations; the candidate is unproven".into()),
@@ -75,12 +101,9 @@ impl Conjecture for DiagonalRealisation {
     }
 }
 
-fn candidate(m: &Matrix<Exact>, rank: usize, reason: String) -> Refutation {
-    let mut r = Refutation::new(
-        exact_doc(Object::Matrix(m.clone())),
+fn candidate(rank: usize, reason: String) -> Refutation {
+    Refutation::new(
         json!({"kind": "no_diagonal_realisation_found", "semiseparable_rank": rank, "reason": reason}),
-    );
-    r.case_float = float_doc(Object::Matrix(m.clone()));
-    r.certified = false;
-    r
+        Strength::Candidate,
+    )
 }

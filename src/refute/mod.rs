@@ -1,15 +1,17 @@
 //! Conjecture refutation: seeded search with shrinking, certificates, replayable reports.
 //!
-//! A [`Conjecture`] has a statement, a proptest strategy for candidate cases and a check
-//! that returns a [`Refutation`] (the case, exactly, and a certificate) when a case
-//! violates it. [`search`] draws cases from a seeded ChaCha RNG, shrinks the first
-//! violation with proptest's value trees and writes a [`Report`]; [`replay`] re-checks a
-//! report's certificate with [`Conjecture::verify`], independently of the search.
+//! A [`Conjecture`] has a statement, a proptest strategy for candidate cases, a JSON form
+//! of its cases, and a check that returns a [`Refutation`] (a certificate and its
+//! [`Strength`]) when a case violates it. [`search`] draws cases from a seeded ChaCha RNG,
+//! shrinks the first violation with proptest's value trees and writes a [`Report`];
+//! [`replay()`] recomputes every field of a report from its case and re-checks the
+//! certificate with [`Conjecture::verify`], independently of the search.
 //!
 //! # Example: a user-defined conjecture
 //! ```
-//! use hidden_attention::refute::{search, Conjecture, Params, Refutation};
-//! use hidden_attention::{scalar::Exact, ssm, strategies};
+//! use hidden_attention::refute::{replay, search, Conjecture, Params, Refutation};
+//! use hidden_attention::refute::json::{exact_doc, float_doc};
+//! use hidden_attention::{interchange::Object, report::Outcome, scalar::Exact, ssm, strategies};
 //! use proptest::strategy::{BoxedStrategy, Strategy};
 //! use serde_json::{json, Value};
 //!
@@ -23,27 +25,49 @@
 //!     fn strategy(&self, p: &Params) -> BoxedStrategy<Self::Case> {
 //!         strategies::rational_channel_with_input(1..=p.len, 1..=p.state).prop_map(|(c, _)| c).boxed()
 //!     }
+//!     fn case_json(&self, ch: &Self::Case, _: &Params) -> (Value, Value) {
+//!         (exact_doc(Object::Channel(ch.clone())), float_doc(Object::Channel(ch.clone())))
+//!     }
+//!     fn parse_case(&self, v: &Value, _: &Params) -> Result<Self::Case, String> {
+//!         match hidden_attention::refute::json::parse_doc(v, "counterexample")? {
+//!             Object::Channel(c) => Ok(c),
+//!             _ => Err("counterexample.kind: not a channel".into()),
+//!         }
+//!     }
 //!     fn check(&self, ch: &Self::Case, _: &Params) -> Result<(), Refutation> {
 //!         let a = ssm::hidden_attention(ch).unwrap();
 //!         match (0..ch.len()).find(|&i| *a.get(i, i) < Exact::from_integer(0.into())) {
 //!             None => Ok(()),
-//!             Some(i) => Err(Refutation::new(json!({"len": ch.len()}), json!({"row": i}))),
+//!             Some(i) => Err(Refutation::proof(json!({"row": i, "value": a.get(i, i).to_string()}))),
 //!         }
 //!     }
-//!     fn verify(&self, _: &Value, cert: &Value, _: &Params) -> Result<String, String> {
-//!         cert.get("row").map(|r| format!("row {r}")).ok_or("no row".into())
+//!     fn verify(&self, case: &Value, cert: &Value, p: &Params) -> Result<String, String> {
+//!         let ch = self.parse_case(case, p)?;
+//!         let i = cert["row"].as_u64().ok_or("certificate.row: missing")? as usize;
+//!         let a = ssm::hidden_attention(&ch).map_err(|e| e.to_string())?;
+//!         (i < ch.len() && *a.get(i, i) < Exact::from_integer(0.into()))
+//!             .then(|| format!("α̃[{i}][{i}] = {} < 0", a.get(i, i)))
+//!             .ok_or("certificate.row: that diagonal entry is not negative".into())
 //!     }
 //! }
-//! let report = search(&NonnegativeDiagonal, &Params { len: 3, state: 2, ..Params::default() },
-//!                     &Default::default(), || {});
-//! assert_eq!(report.outcome, "counterexample");
+//! let p = Params { len: 3, state: 2, ..Params::default() };
+//! let report = search(&NonnegativeDiagonal, &p, &Default::default(), || {});
+//! assert_eq!(report.outcome, Outcome::Counterexample);
+//! assert_eq!(replay(&NonnegativeDiagonal, &report).unwrap().outcome, Outcome::Counterexample);
+//! // An edited certificate is rejected, naming the field.
+//! let mut edited = report.clone();
+//! edited.certificate.as_mut().unwrap()["value"] = json!("-7");
+//! let err = replay(&NonnegativeDiagonal, &edited).unwrap_err();
+//! assert_eq!(err.field().as_deref(), Some("certificate.value"));
 //! ```
 
 pub mod channel_in_softmax;
 pub mod diagonal_realisation;
 pub mod factored_float;
+pub mod json;
 pub mod mamba_strict;
 pub mod paper_approx;
+mod replay;
 pub mod softmax_in_channel;
 pub mod theorem_check;
 
@@ -55,12 +79,20 @@ use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::Value;
 
-use crate::interchange::{self, Document, NumberField, Object};
-use crate::report::{ConjectureInfo, Report, SearchInfo, SCHEMA_VERSION};
+pub use json::{
+    cert_exact, cert_index, exact_doc, exact_matrix_json, float_doc, parse_doc,
+    parse_exact_matrix,
+};
+pub use replay::{compare, compare_measured, replay, short_pair, ReplayError, Replayed};
+
+use crate::report::{ConjectureInfo, Outcome, Report, SearchInfo, SCHEMA_VERSION};
 use crate::theorems::seed_bytes;
 
 /// Most re-checks spent shrinking one counterexample.
 pub const MAX_SHRINK_CHECKS: usize = 512;
+
+/// The `replay` field of every report.
+pub const REPLAY: &str = "hattn replay report.json";
 
 /// Parameters of a search (the `hattn refute` options).
 #[derive(Debug, Clone, PartialEq)]
@@ -95,127 +127,78 @@ impl Default for Params {
     }
 }
 
-/// An object in the interchange format, exact (`"p/q"` strings).
-pub fn exact_doc(object: Object) -> Value {
-    interchange::to_value(&Document {
-        field: NumberField::Rational,
-        object,
-    })
-}
-
-/// An object in the interchange format as floats (exact strings where a value is not an
-/// `f64`).
-pub fn float_doc(object: Object) -> Value {
-    interchange::to_value(&Document {
-        field: NumberField::F64,
-        object,
-    })
-}
-
-/// Parse an interchange object, prefixing errors with `field`.
-///
-/// # Errors
-/// A message naming the field.
-pub fn parse_doc(v: &Value, field: &str) -> Result<Object, String> {
-    interchange::from_value(v)
-        .map(|d| d.object)
-        .map_err(|e| format!("{field}.{e}"))
-}
-
-/// A rectangular matrix as rows of exact `"p/q"` strings.
-pub fn exact_matrix_json(m: &crate::tensor::Matrix<crate::scalar::Exact>) -> Value {
-    Value::Array(
-        (0..m.rows())
-            .map(|i| Value::Array(m.row(i).iter().map(crate::report::exact_json).collect()))
-            .collect(),
+/// The `hattn refute` command line that reproduces a search of conjecture `id`.
+pub fn command(id: &str, p: &Params) -> String {
+    format!(
+        "hattn refute {id} --len {} --state {} --eps {:e} --cases {} --seed {} --dtype {} --delta {:e}",
+        p.len, p.state, p.eps, p.cases, p.seed, p.dtype, p.delta
     )
 }
 
-/// Parse rows of `"p/q"` strings (or integers) into a matrix, naming the bad entry.
-///
-/// # Errors
-/// A message naming `field[i][j]` or a ragged row.
-pub fn parse_exact_matrix(
-    v: &Value,
-    field: &str,
-) -> Result<crate::tensor::Matrix<crate::scalar::Exact>, String> {
-    let rows = v
-        .as_array()
-        .ok_or(format!("{field}: not an array of rows"))?;
-    let mut data = Vec::new();
-    let mut cols = None;
-    for (i, r) in rows.iter().enumerate() {
-        let r = r.as_array().ok_or(format!("{field}[{i}]: not an array"))?;
-        if *cols.get_or_insert(r.len()) != r.len() {
-            return Err(format!("{field}[{i}]: ragged row"));
-        }
-        for (j, x) in r.iter().enumerate() {
-            let e = match x {
-                Value::String(s) => crate::scalar::parse_exact(s),
-                Value::Number(n) => n.as_i64().map(|k| crate::scalar::ratio(k, 1)),
-                _ => None,
-            };
-            data.push(e.ok_or(format!(
-                "{field}[{i}][{j}]: not a rational \"p/q\" with q ≠ 0"
-            ))?);
+/// How much a [`Refutation`] proves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Strength {
+    /// The certificate is a proof (outcome `counterexample`).
+    Proof,
+    /// The certificate shows a violation without proving it (outcome `evidence`).
+    Evidence,
+    /// The check failed in a way that proves nothing (outcome `unproven_candidate`); the
+    /// certificate's `reason` says why.
+    Candidate,
+}
+
+impl Strength {
+    /// The report outcome of a refutation of this strength.
+    pub fn outcome(self) -> Outcome {
+        match self {
+            Strength::Proof => Outcome::Counterexample,
+            Strength::Evidence => Outcome::Evidence,
+            Strength::Candidate => Outcome::UnprovenCandidate,
         }
     }
-    crate::tensor::Matrix::from_row_major(rows.len(), cols.unwrap_or(0), data)
-        .map_err(|e| format!("{field}: {e}"))
 }
 
-/// A non-negative integer field of a certificate.
-///
-/// # Errors
-/// A message naming `certificate.<key>`.
-pub fn cert_index(cert: &Value, key: &str) -> Result<usize, String> {
-    cert.get(key)
-        .and_then(Value::as_u64)
-        .map(|v| v as usize)
-        .ok_or(format!("certificate.{key}: missing or not an index"))
-}
-
-/// An exact rational field (`"p/q"`) of a certificate.
-///
-/// # Errors
-/// A message naming `certificate.<key>`.
-pub fn cert_exact(cert: &Value, key: &str) -> Result<crate::scalar::Exact, String> {
-    cert.get(key)
-        .and_then(Value::as_str)
-        .and_then(crate::scalar::parse_exact)
-        .ok_or(format!(
-            "certificate.{key}: missing or not a rational \"p/q\""
-        ))
-}
-
-/// A violation: the case (exact and float JSON), the certificate and measured values.
+/// A violation: the certificate, measured values and how much it proves.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Refutation {
-    /// The case, exact numbers as `"p/q"` strings.
-    pub case: Value,
-    /// The same case as floats (`Value::Null` if not meaningful).
-    pub case_float: Value,
     /// The certificate, re-checkable by [`Conjecture::verify`].
     pub certificate: Value,
-    /// Measured quantities.
+    /// Measured quantities, recomputed (and compared) by [`replay()`].
     pub measured: BTreeMap<String, f64>,
-    /// Whether the certificate is a proof. `false` marks an *unproven candidate* (e.g. no
-    /// construction found a realisation, which does not show that none exists); the search
-    /// reports it with outcome `unproven_candidate` and it does not replay.
-    pub certified: bool,
+    /// Whether the certificate is a proof, evidence or an unproven candidate.
+    pub strength: Strength,
 }
 
 impl Refutation {
-    /// A certified refutation with no float view and no measurements.
-    pub fn new(case: Value, certificate: Value) -> Self {
+    /// A refutation of the given strength with no measurements.
+    pub fn new(certificate: Value, strength: Strength) -> Self {
         Self {
-            case,
-            case_float: Value::Null,
             certificate,
             measured: BTreeMap::new(),
-            certified: true,
+            strength,
         }
     }
+    /// A certificate that is a proof.
+    pub fn proof(certificate: Value) -> Self {
+        Self::new(certificate, Strength::Proof)
+    }
+    /// With these measurements.
+    pub fn with_measured(mut self, measured: BTreeMap<String, f64>) -> Self {
+        self.measured = measured;
+        self
+    }
+}
+
+/// The explanation of an unproven candidate: `unproven: ` and its certificate's `reason`.
+pub fn candidate_explanation(certificate: &Value) -> String {
+    format!(
+        "unproven: {}",
+        certificate
+            .get("reason")
+            .and_then(Value::as_str)
+            .unwrap_or("no reason given")
+    )
 }
 
 /// A conjecture that [`search`] can try to refute.
@@ -230,7 +213,16 @@ pub trait Conjecture {
     fn statement(&self, p: &Params) -> String;
     /// Candidate cases.
     fn strategy(&self, p: &Params) -> BoxedStrategy<Self::Case>;
+    /// The case as JSON: exact (`"p/q"` strings, the document of record) and a float view
+    /// of the same structure (`Value::Null` if none).
+    fn case_json(&self, case: &Self::Case, p: &Params) -> (Value, Value);
+    /// The case back from its exact JSON (and a check that it fits the parameters).
+    ///
+    /// # Errors
+    /// A message naming the field (`counterexample.…`).
+    fn parse_case(&self, case: &Value, p: &Params) -> Result<Self::Case, String>;
     /// `Ok` if the case satisfies the conjecture, else a refutation with a certificate.
+    /// Must be deterministic: [`replay()`] recomputes it and compares every field.
     ///
     /// # Errors
     /// The [`Refutation`].
@@ -268,7 +260,7 @@ pub fn search<C: Conjecture>(
         tried += 1;
         tick();
         if let Err(first) = c.check(&tree.current(), p) {
-            let mut last = first;
+            let mut last = (tree.current(), first);
             // Proptest's shrinking loop, capped at MAX_SHRINK_CHECKS re-checks.
             let mut budget = MAX_SHRINK_CHECKS;
             'shrink: loop {
@@ -280,9 +272,10 @@ pub fn search<C: Conjecture>(
                         break 'shrink;
                     }
                     budget -= 1;
-                    match c.check(&tree.current(), p) {
+                    let case = tree.current();
+                    match c.check(&case, p) {
                         Err(r) => {
-                            last = r;
+                            last = (case, r);
                             break;
                         }
                         Ok(()) => {
@@ -297,38 +290,23 @@ pub fn search<C: Conjecture>(
             break;
         }
     }
-    let command = format!(
-        "hattn refute {} --len {} --state {} --eps {:e} --cases {} --seed {} --dtype {} --delta {:e}",
-        c.id(),
-        p.len,
-        p.state,
-        p.eps,
-        p.cases,
-        p.seed,
-        p.dtype,
-        p.delta
-    );
     let (case_index, outcome, ce, cef, cert, measured) = match found {
-        Some((i, r)) => (
-            Some(i),
-            if r.certified {
-                "counterexample"
-            } else {
-                "unproven_candidate"
-            },
-            Some(r.case),
-            Some(r.case_float),
-            Some(r.certificate),
-            r.measured,
-        ),
-        None => (None, "none_found", None, None, None, BTreeMap::new()),
+        Some((i, (case, r))) => {
+            let (exact, float) = c.case_json(&case, p);
+            (
+                Some(i),
+                r.strength.outcome(),
+                Some(exact),
+                (!float.is_null()).then_some(float),
+                Some(r.certificate),
+                r.measured,
+            )
+        }
+        None => (None, Outcome::NoneFound, None, None, None, BTreeMap::new()),
     };
-    let explanation = match (&ce, &cert) {
-        (Some(case), Some(cert)) if outcome == "counterexample" => c.verify(case, cert, p).ok(),
-        (_, Some(cert)) => cert
-            .get("reason")
-            .and_then(Value::as_str)
-            .map(|r| format!("unproven: {r}")),
+    let explanation = match (outcome, &ce, &cert) {
+        (Outcome::UnprovenCandidate, _, Some(cert)) => Some(candidate_explanation(cert)),
+        (_, Some(case), Some(cert)) => c.verify(case, cert, p).ok(),
         _ => None,
     };
     Report {
@@ -350,50 +328,14 @@ pub fn search<C: Conjecture>(
             delta: p.delta,
             interrupted,
         },
-        outcome: outcome.into(),
+        outcome,
         counterexample: ce,
         counterexample_float: cef,
         certificate: cert,
         explanation,
         measured,
-        command,
-        replay: "hattn replay report.json".into(),
-    }
-}
-
-/// Re-check a report's certificate with `c`.
-///
-/// # Errors
-/// A message naming the part of the report that does not hold.
-pub fn replay<C: Conjecture>(c: &C, report: &Report) -> Result<String, String> {
-    if report.conjecture.id != c.id() {
-        return Err(format!(
-            "conjecture.id is `{}`, not `{}`",
-            report.conjecture.id,
-            c.id()
-        ));
-    }
-    let p = Params {
-        len: report.search.len,
-        state: report.search.state,
-        eps: report.search.eps,
-        cases: report.search.cases_tried,
-        seed: report.search.seed,
-        dtype: report.search.dtype.clone(),
-        delta: report.search.delta,
-    };
-    match (
-        &report.outcome[..],
-        &report.counterexample,
-        &report.certificate,
-    ) {
-        ("counterexample", Some(case), Some(cert)) => c.verify(case, cert, &p),
-        ("counterexample", _, _) => {
-            Err("outcome is `counterexample` but counterexample or certificate is missing".into())
-        }
-        (o, _, _) => Err(format!(
-            "outcome is `{o}`: there is no certificate to replay"
-        )),
+        command: command(c.id(), p),
+        replay: REPLAY.into(),
     }
 }
 
@@ -456,14 +398,15 @@ pub fn search_builtin(
 }
 
 /// Replay a report of a built-in conjecture or of a theorem-suite failure
-/// ([`theorem_check`]).
+/// ([`theorem_check`]): every field recomputed from the case and compared (see
+/// [`replay()`]).
 ///
 /// # Errors
-/// An unknown id or the failing part of the certificate.
-pub fn replay_builtin(report: &Report) -> Result<String, String> {
+/// An unknown id, the first field that disagrees, or why the certificate does not hold.
+pub fn replay_builtin(report: &Report) -> Result<Replayed, ReplayError> {
     let id = &report.conjecture.id[..];
     if id.starts_with(theorem_check::PREFIX) {
         return theorem_check::replay(report);
     }
-    builtin!(id, c => replay(c, report), Err(format!("conjecture.id: unknown conjecture `{id}`")))
+    builtin!(id, c => replay(c, report), Err(ReplayError::UnknownConjecture(id.into())))
 }

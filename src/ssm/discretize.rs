@@ -33,11 +33,15 @@ pub struct MambaChannel<T> {
 
 impl<T: Real> MambaChannel<T> {
     /// Discretise: $\bar A_t = e^{\Delta_t A}$ (zero-order hold), $\bar B_t$ by `rule`,
-    /// $C_t$ unchanged.
+    /// $C_t$ unchanged. Mamba's step sizes are $\Delta_t = \mathrm{softplus}(\cdot) > 0$;
+    /// $\Delta_t \le 0$ is refused (it would make $\bar A_t = 1$ or a growing $e^{\Delta A}$
+    /// and $\bar B_t = 0$ or sign-flipped — no Mamba channel).
     ///
     /// # Errors
     /// [`Error::DataLength`] if `b`/`c` are not `L × N`; [`Error::NonFinite`] for NaN/∞
-    /// inputs or if $e^{\Delta A}$ overflows (possible only for $\Delta A > 0$).
+    /// inputs or if $e^{\Delta A}$ overflows (possible only for $\Delta A > 0$);
+    /// [`Error::NonPositiveDelta`] naming the first step with $\Delta_t \le 0$ (channel
+    /// `None`: layer-level callers add it with [`Error::in_channel`]).
     ///
     /// # Examples
     /// ```
@@ -58,6 +62,13 @@ impl<T: Real> MambaChannel<T> {
                 });
             }
             debug_assert_eq!(v.len(), len);
+        }
+        if let Some(step) = self.delta.iter().position(|&d| d <= T::zero()) {
+            return Err(Error::NonPositiveDelta {
+                channel: None,
+                step,
+                value: crate::scalar::Field::to_f64(&self.delta[step]),
+            });
         }
         for (name, v) in [("B", &self.b), ("C", &self.c)] {
             if v.len() != l * n {
@@ -142,5 +153,49 @@ mod tests {
         assert!(
             matches!(m.discretize(BRule::Euler), Err(Error::NonFinite { tensor, .. }) if tensor == "Abar")
         );
+    }
+
+    /// Δ ≤ 0 is not a Mamba step size: refused with the first offending step (also −0.0
+    /// and a softplus that underflowed to 0), in both B̄ rules and both float types.
+    #[test]
+    fn rejects_non_positive_delta() {
+        let with = |delta: Vec<f64>| MambaChannel {
+            b: vec![1.0; delta.len()],
+            c: vec![1.0; delta.len()],
+            delta,
+            a: vec![-1.0],
+        };
+        for (delta, step) in [
+            (vec![0.5, 0.0, -1.0], 1),
+            (vec![-0.25], 0),
+            (vec![1.0, 2.0, -0.0], 2),
+            (vec![0.1, (-800.0f64).softplus()], 1),
+        ] {
+            let value = delta[step];
+            for rule in [BRule::Euler, BRule::Zoh] {
+                match with(delta.clone()).discretize(rule) {
+                    Err(Error::NonPositiveDelta {
+                        channel: None,
+                        step: s,
+                        value: v,
+                    }) => assert_eq!((s, v), (step, value)),
+                    r => panic!("Δ = {delta:?}: expected NonPositiveDelta, got {r:?}"),
+                }
+            }
+        }
+        let m = MambaChannel {
+            delta: vec![0.5f32, (-120.0f32).softplus()],
+            a: vec![-1.0],
+            b: vec![1.0; 2],
+            c: vec![1.0; 2],
+        };
+        assert!(matches!(
+            m.discretize(BRule::Euler),
+            Err(Error::NonPositiveDelta { step: 1, .. })
+        ));
+        // the smallest positive Δ is accepted
+        assert!(with(vec![f64::from_bits(1)])
+            .discretize(BRule::Euler)
+            .is_ok());
     }
 }

@@ -15,19 +15,24 @@ pub struct Factored<T> {
     pub k: Matrix<T>,
 }
 
-/// **T2b — a channel is an ungated causal linear attention head.** With
-/// $P_i = \prod_{k \le i} \bar A_k$ (entrywise),
+/// **T2b — a channel is an ungated causal linear attention head.** With the prefix
+/// products taken *after the first step*,
 ///
-/// $$Q_i = C_i \odot P_i,\qquad K_j = \bar B_j \oslash P_j,\qquad
+/// $$P_i = \prod_{k=1}^{i} \bar A_k\ \text{(entrywise, 0-based steps; } P_0 = \mathbf 1),\qquad
+/// Q_i = C_i \odot P_i,\qquad K_j = \bar B_j \oslash P_j,\qquad
 /// \tilde\alpha = \mathrm{tril}(Q K^\top),$$
 ///
-/// valid whenever no $\bar A$ entry is 0 (Coq: `t2b_factored_form`). Exact over the
-/// rationals. In floats $P_i$ decays geometrically (Mamba: $P_i = e^{A\sum_k \Delta_k}$)
-/// and leaves the normal range after a few hundred steps; then $K_j$ overflows or $P_i$
-/// is subnormal and the product $Q_i K_j$ is garbage. This function refuses that case.
+/// since $P_i \oslash P_j = \prod_{k=j+1}^{i}\bar A_k$ for $j \le i$. Valid whenever no
+/// $\bar A_k$ entry with $k \ge 1$ is 0: $\bar A_0$ never enters $\tilde\alpha$, so it may be
+/// 0 (Coq: `t2b_factored_form`, hypothesis `Abar_neq0` on steps $k \ge 1$). Exact over the
+/// rationals. In floats $P_i$ decays geometrically (Mamba: $P_i = e^{A\sum_{k=1}^{i}
+/// \Delta_k}$) and leaves the normal range after a few hundred steps; then $K_j$ overflows
+/// or $P_i$ is subnormal and the product $Q_i K_j$ is garbage. This function refuses that
+/// case.
 ///
 /// # Errors
-/// - [`Error::ZeroTransition`] naming the first `(step, state)` with $\bar A = 0$;
+/// - [`Error::ZeroTransition`] naming the first `(step, state)` with $\bar A = 0$ at a step
+///   $\ge 1$ (a zero at step 0 is not an error);
 /// - [`Error::FactorRange`] (floats) naming the quantity (`P`, `Q` or `K`), underflow or
 ///   overflow, and the first step where a value left the normal range.
 ///
@@ -37,24 +42,30 @@ pub struct Factored<T> {
 /// # Examples
 /// ```
 /// use hidden_attention::{scalar::ratio, ssm::{self, Channel, factored}};
-/// let ch = Channel::new(2, 1, vec![ratio(1, 2), ratio(1, 3)], vec![ratio(1, 1); 2],
+/// // Ā_0 = 0 is allowed: P = (1, 1/3), Q = C ⊙ P, K = B̄ ⊘ P.
+/// let ch = Channel::new(2, 1, vec![ratio(0, 1), ratio(1, 3)], vec![ratio(1, 1); 2],
 ///                       vec![ratio(1, 1), ratio(2, 1)]).unwrap();
 /// let f = factored(&ch).unwrap();
+/// assert_eq!(f.q.data(), &[ratio(1, 1), ratio(2, 3)]);
+/// assert_eq!(f.k.data(), &[ratio(1, 1), ratio(3, 1)]);
 /// assert_eq!(f.attention(), ssm::hidden_attention(&ch).unwrap());
 /// ```
 pub fn factored<T: Field>(ch: &Channel<T>) -> Result<Factored<T>> {
     let (l, n) = (ch.len(), ch.state());
     let mut q = Matrix::zeros(l, n);
     let mut k = Matrix::zeros(l, n);
+    // P_0 = 1: the product starts after step 0 (Ā_0 never enters α̃).
     let mut p = vec![T::one(); n];
     for t in 0..l {
         let (a, b, c) = (ch.abar(t), ch.bbar(t), ch.c(t));
         for s in 0..n {
-            if a[s].class() == Class::Zero {
-                return Err(Error::ZeroTransition { step: t, state: s });
+            if t > 0 {
+                if a[s].class() == Class::Zero {
+                    return Err(Error::ZeroTransition { step: t, state: s });
+                }
+                p[s] *= &a[s];
+                range_check("P", &p[s], false, t, s)?;
             }
-            p[s] *= &a[s];
-            range_check("P", &p[s], false, t, s)?;
             let qv = c[s].clone() * &p[s];
             range_check("Q", &qv, c[s].class() == Class::Zero, t, s)?;
             let kv = b[s].clone() / &p[s];

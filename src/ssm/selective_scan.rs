@@ -254,7 +254,9 @@ impl<T: Real> SelectiveScanInput<T> {
     /// # Errors
     /// As [`Self::mamba_channel`] and [`MambaChannel::discretize`].
     pub fn channel(&self, dims: ScanDims, b: usize, d: usize) -> Result<Channel<T>> {
-        self.mamba_channel(dims, b, d)?.discretize(BRule::Euler)
+        self.mamba_channel(dims, b, d)?
+            .discretize(BRule::Euler)
+            .map_err(|e| e.in_channel(d))
     }
 }
 

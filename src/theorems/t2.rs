@@ -8,14 +8,15 @@ use crate::ssm::{factored, gated_head, hidden_attention, scan, Channel};
 /// Statement of T2.
 pub const THEOREM: Theorem = Theorem {
     id: "T2",
-    statement: "(a) channel = gated linear attention (g=Ā, q=C, k=B̄); (b) no Ā=0 ⇒ α̃ = tril(QKᵀ), Q=C⊙P, K=B̄⊘P",
+    statement: "(a) channel = gated linear attention (g=Ā, q=C, k=B̄); (b) no Ā_k=0 for k≥1 ⇒ α̃ = tril(QKᵀ), Q=C⊙P, K=B̄⊘P, P_i=∏_{k=1}^{i}Ā_k",
 };
 
 /// Exact check of T2 on one rational case:
 /// (a) the gated head's matrix equals $\tilde\alpha$ and its output equals the scan;
-/// (b) if no $\bar A$ entry is 0, $\mathrm{tril}(QK^\top) = \tilde\alpha$ and the factored
-/// recurrent output equals the scan; if some entry is 0, [`factored()`] must refuse with
-/// [`Error::ZeroTransition`] naming the first zero.
+/// (b) if no $\bar A_k$ entry with $k \ge 1$ is 0 ($\bar A_0$ never enters
+/// $\tilde\alpha$, so a zero there is allowed), $\mathrm{tril}(QK^\top) = \tilde\alpha$ and the
+/// factored recurrent output equals the scan; if some entry at a step $\ge 1$ is 0,
+/// [`factored()`] must refuse with [`Error::ZeroTransition`] naming the first such zero.
 pub fn check_exact(ch: &Channel<Exact>, x: &[Exact]) -> CaseResult {
     let fail = |what: String| Counterexample {
         theorem: THEOREM.id,
@@ -44,7 +45,7 @@ pub fn check_exact(ch: &Channel<Exact>, x: &[Exact]) -> CaseResult {
             gy[i], y[i]
         )));
     }
-    let first_zero = (0..ch.len())
+    let first_zero = (1..ch.len())
         .flat_map(|t| (0..ch.state()).map(move |s| (t, s)))
         .find(|&(t, s)| ch.abar(t)[s].class() == Class::Zero);
     match (factored(ch), first_zero) {

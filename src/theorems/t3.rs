@@ -5,14 +5,15 @@
 // A failing case returns the whole counterexample by value (as t1 and t2 do).
 #![allow(clippy::result_large_err)]
 
-use super::{CaseResult, Counterexample, Theorem};
+use super::{CaseResult, Counterexample, Reference, Theorem};
 use crate::attention::GatedLinearHead;
 use crate::construct::function::{linear_limit_bound, LinearAttentionLayer, S6Layer};
 use crate::construct::{
     channel_to_gated_head, gated_head_to_channel, head_output_by_channels, head_output_values,
     linear_head_to_channel,
 };
-use crate::scalar::Exact;
+use crate::dyadic::Dyadic;
+use crate::scalar::{Exact, Field};
 use crate::ssm::{hidden_attention, Channel};
 use crate::tensor::Matrix;
 
@@ -172,12 +173,17 @@ pub fn check_mamba_limit(case: &(LinearAttentionLayer<f64>, Matrix<f64>, f64, f6
 /// T2a at function level (f64): channel $c$ of an S6 layer, read as the head with
 /// $q = W_C\hat x$, $k = \mathrm{softplus}(\cdot)W_B\hat x$, $g = \exp(\Delta A)$, *is* the
 /// channel bit for bit (T3's channel of the head equals the discretised channel), for
-/// every channel of the layer; the head's matrix (computed key by key) and $\tilde\alpha$
-/// (query by query) then agree within rounding. Returns their largest difference
-/// relative to $\max |\tilde\alpha|$ of the absolute channel.
+/// every channel of the layer. Then the float results are compared with the **exactly
+/// lifted** case (the float $(q, k, g)$ and inputs lifted with [`crate::scalar::lift`]):
+/// over the rationals the head's matrix (key by key) equals $\tilde\alpha$ (query by
+/// query) and the head's output equals the scan; the float $\tilde\alpha$ and float head
+/// matrix are within the entry bound of [`entry_bound`] of the exact matrix, and the float
+/// head output and the float layer output within [`super::bound::output_bound`] of the
+/// exact output. Returns the largest error / bound.
 pub fn check_s6_layer_head(case: &(S6Layer<f64>, Matrix<f64>)) -> CaseResult {
     let (layer, x) = case;
     let f = |what: String| fail("T2", "f64", format!("S6 layer as head: {what}"), None);
+    let out = layer.output(x).map_err(|e| f(e.to_string()))?;
     let mut worst: f64 = 0.0;
     for c in 0..layer.channels() {
         let ch = layer.channel(x, c).map_err(|e| f(e.to_string()))?;
@@ -190,23 +196,280 @@ pub fn check_s6_layer_head(case: &(S6Layer<f64>, Matrix<f64>)) -> CaseResult {
                 Some(ch.to_exact()),
             ));
         }
-        let a = hidden_attention(&ch).map_err(|e| f(e.to_string()))?;
-        let h = head.attention().map_err(|e| f(e.to_string()))?;
-        let mag = hidden_attention(&ch.map(|v| v.abs())).map_err(|e| f(e.to_string()))?;
-        let scale = mag.data().iter().fold(f64::MIN_POSITIVE, |m, v| m.max(*v));
-        let g = crate::theorems::bound::gamma(2 * ch.len() + ch.state() + 4, f64::EPSILON / 2.0);
-        for (k, (p, q)) in a.data().iter().zip(h.data()).enumerate() {
-            let err = (p - q).abs();
-            if err.is_nan() || err > g * mag.data()[k] + 1e-300 {
-                return Err(fail(
-                    "T2",
-                    "f64",
-                    format!("channel {c}: head and α̃ differ by {err:e} at {k}"),
-                    Some(ch.to_exact()),
-                ));
+        let v = layer.input(x, c);
+        let views = FloatViews {
+            alpha: hidden_attention(&ch).map_err(|e| f(e.to_string()))?,
+            head_matrix: head.attention().map_err(|e| f(e.to_string()))?,
+            head_y: head.output(&v).map_err(|e| f(e.to_string()))?,
+            layer_y: (0..x.rows()).map(|t| *out.get(t, c)).collect(),
+        };
+        let r = views_against_exact(c, &ch, &head, &v, &views)?;
+        worst = worst.max(r.unwrap_or(0.0));
+    }
+    Ok(Some(worst))
+}
+
+/// The float results of one channel of an S6 layer that [`check_s6_layer_head`] compares
+/// with the exact path.
+struct FloatViews {
+    alpha: Matrix<f64>,
+    head_matrix: Matrix<f64>,
+    head_y: Vec<f64>,
+    layer_y: Vec<f64>,
+}
+
+/// The entry bound of a float $\tilde\alpha$ of a channel over `T` (either order of the
+/// products): with $m = 2L+N+4$ and $u$, $\lambda$ the unit roundoff and smallest normal of
+/// `T` and $\eta_0 = 2\lambda u$ its smallest subnormal (the model of [`super::bound`]),
+///
+/// $$|\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le \gamma_m\,|\tilde\alpha|_{ij}
+///   + \eta\,\tilde\alpha^{\ge1}_{ij},\qquad \eta = (L+1)\,\eta_0\,(1+\gamma_m),$$
+///
+/// $|\tilde\alpha|$ the $\tilde\alpha$ of the entrywise-absolute channel and
+/// $\tilde\alpha^{\ge 1}$ that of the channel with entries $\max(1, |\cdot|)$. Each term
+/// $C\prod\bar A\,\bar B$ takes at most $L$ rounded products and the dot product $N$
+/// rounded sums ($\gamma_m$); a product falling below $\lambda$ adds at most $\eta_0$,
+/// later multiplied by factors of modulus at most
+/// $\max(1,|\cdot|)$ each; sums add no underflow error. $|\tilde\alpha|$ and
+/// $\tilde\alpha^{\ge1}$ are themselves computed in f64 (nonnegative terms: by the same
+/// bound with $\gamma'$, $\eta'$ of f64, $|\tilde\alpha| \le (\mathrm{fl}|\tilde\alpha| +
+/// \eta'\tilde\alpha^{\ge1})/(1-\gamma')$ and $\tilde\alpha^{\ge1} \le
+/// \mathrm{fl}\,\tilde\alpha^{\ge1}/(1-\gamma')$), and the result is inflated by
+/// $10^{-9}$ relative for its own rounding.
+pub fn entry_bound<T: Field>(ch: &Channel<T>) -> crate::error::Result<Vec<f64>> {
+    let (l, n) = (ch.len(), ch.state());
+    let m = 2 * l + n + 4;
+    let g = crate::theorems::bound::gamma(m, T::unit_roundoff());
+    let eta = (l + 1) as f64 * T::min_normal() * 2.0 * T::unit_roundoff() * (1.0 + g);
+    let g64 = crate::theorems::bound::gamma(m, f64::EPSILON / 2.0);
+    let eta64 = (l + 1) as f64 * f64::MIN_POSITIVE * f64::EPSILON * (1.0 + g64);
+    let mag = hidden_attention(&ch.map(|v| v.to_f64().abs()))?;
+    let mag1 = hidden_attention(&ch.map(|v| v.to_f64().abs().max(1.0)))?;
+    let shrink = 1.0 - g64;
+    Ok(mag
+        .data()
+        .iter()
+        .zip(mag1.data())
+        .map(|(m, m1)| {
+            let b = (g * m + (g * eta64 + eta) * m1 / shrink) / shrink;
+            b * (1.0 + 1e-9)
+        })
+        .collect())
+}
+
+/// The exact $\tilde\alpha$ of a float channel, query by query, in dyadic arithmetic
+/// (row-major $L\times L$).
+fn alpha_dyadic(ch: &Channel<f64>) -> Vec<Dyadic> {
+    let l = ch.len();
+    let lift = |v: &[f64]| -> Vec<Dyadic> { v.iter().map(|&x| dyadic(x)).collect() };
+    let mut m = vec![Dyadic::zero(); l * l];
+    for i in 0..l {
+        let mut p = lift(ch.c(i));
+        for j in (0..=i).rev() {
+            m[i * l + j] = dot_dyadic(&p, &lift(ch.bbar(j)));
+            if j > 0 {
+                for (pk, a) in p.iter_mut().zip(ch.abar(j)) {
+                    *pk = pk.mul(&dyadic(*a));
+                }
             }
-            worst = worst.max(err / scale);
+        }
+    }
+    m
+}
+
+/// The exact matrix of a float gated head, key by key, in dyadic arithmetic.
+fn head_dyadic(head: &GatedLinearHead<f64>) -> Vec<Dyadic> {
+    let l = head.len();
+    let mut m = vec![Dyadic::zero(); l * l];
+    for j in 0..l {
+        let mut p: Vec<Dyadic> = head.keys().row(j).iter().map(|&x| dyadic(x)).collect();
+        for i in j..l {
+            if i > j {
+                for (pk, g) in p.iter_mut().zip(head.gates().row(i)) {
+                    *pk = pk.mul(&dyadic(*g));
+                }
+            }
+            let q: Vec<Dyadic> = head.queries().row(i).iter().map(|&x| dyadic(x)).collect();
+            m[i * l + j] = dot_dyadic(&q, &p);
+        }
+    }
+    m
+}
+
+fn dyadic(x: f64) -> Dyadic {
+    Dyadic::from_f64(x).unwrap_or_else(Dyadic::zero)
+}
+
+fn dot_dyadic(a: &[Dyadic], b: &[Dyadic]) -> Dyadic {
+    a.iter()
+        .zip(b)
+        .fold(Dyadic::zero(), |s, (x, y)| s.add(&x.mul(y)))
+}
+
+/// Compare the float views of channel `c` with the exactly lifted channel and head.
+fn views_against_exact(
+    c: usize,
+    ch: &Channel<f64>,
+    head: &GatedLinearHead<f64>,
+    v: &[f64],
+    views: &FloatViews,
+) -> CaseResult {
+    let r = Reference::new(ch, v);
+    let ex = |what: String| r.fail("T2", "exact", format!("S6 layer channel {c}: {what}"));
+    let fl = |what: String| r.fail("T2", "f64", format!("S6 layer channel {c}: {what}"));
+    if head.len() != ch.len() || head.dim() != ch.state() || v.len() != ch.len() {
+        return Err(ex("head, channel and input sizes differ".into()));
+    }
+    let (l, alpha_x) = (ch.len(), alpha_dyadic(ch));
+    if head_dyadic(head) != alpha_x {
+        return Err(ex(
+            "exact head matrix != exact α̃ of the lifted channel".into()
+        ));
+    }
+    for i in 0..l {
+        let yi = (0..=i).fold(Dyadic::zero(), |s, j| {
+            s.add(&alpha_x[i * l + j].mul(&dyadic(v[j])))
+        });
+        if yi.to_exact() != r.y[i] {
+            return Err(ex(format!(
+                "exact head output [{i}] != exact scan of the lifted channel"
+            )));
+        }
+    }
+    let bound = entry_bound::<f64>(ch).map_err(|e| ex(e.to_string()))?;
+    let mut worst: f64 = 0.0;
+    for (what, got) in [
+        ("α̃", views.alpha.data()),
+        ("head matrix", views.head_matrix.data()),
+    ] {
+        for (k, (g, e)) in got.iter().zip(&alpha_x).enumerate() {
+            let err = g.is_finite().then(|| dyadic(*g).sub(e).abs());
+            let within = match &err {
+                None => false,
+                Some(err) => !bound[k].is_finite() || *err <= dyadic(bound[k]),
+            };
+            let err_f64 = err.as_ref().map_or(f64::INFINITY, Dyadic::to_f64);
+            if !within {
+                return Err(fl(format!(
+                    "float {what}[{k}] = {g:e} but exact {:e} (error {err_f64:e} > bound {:e})",
+                    e.to_f64(),
+                    bound[k]
+                )));
+            }
+            if bound[k] > 0.0 {
+                worst = worst.max(err_f64 / bound[k]);
+            }
+        }
+    }
+    for (what, got) in [
+        ("head output", &views.head_y),
+        ("layer output", &views.layer_y),
+    ] {
+        for (i, (g, e)) in got.iter().zip(&r.y).enumerate() {
+            let err = g.is_finite().then(|| (g.to_exact() - e).abs_val());
+            let within = match (&err, &r.exact_bounds) {
+                (None, _) => false,
+                (Some(err), Some(b)) => *err <= b[i],
+                (Some(_), None) => true,
+            };
+            let err_f64 = err.as_ref().map_or(f64::INFINITY, Field::to_f64);
+            if !within {
+                return Err(fl(format!(
+                    "float {what}[{i}] = {g:e} but exact {:e} (error {err_f64:e} > bound {:e})",
+                    e.to_f64(),
+                    r.bounds[i]
+                )));
+            }
+            if r.bounds[i] > 0.0 {
+                worst = worst.max(err_f64 / r.bounds[i]);
+            }
         }
     }
     Ok(Some(worst))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn case() -> (S6Layer<f64>, Matrix<f64>) {
+        let m = |r, c, v: Vec<f64>| Matrix::from_row_major(r, c, v).unwrap();
+        let layer = S6Layer {
+            w_x: m(1, 2, vec![1.0, 0.3]),
+            w_delta: m(1, 2, vec![0.5, -1.0]),
+            b_delta: vec![0.1],
+            a: m(1, 2, vec![-1.0, -2.0]),
+            w_b: m(2, 2, vec![1.0, 2.0, 0.0, 1.0]),
+            w_c: m(2, 2, vec![1.0, 0.0, 1.0, 1.0]),
+        };
+        (
+            layer,
+            m(4, 2, vec![1.0, 0.0, 0.5, -1.0, 0.0, 2.0, 0.7, 0.1]),
+        )
+    }
+
+    fn views(
+        layer: &S6Layer<f64>,
+        x: &Matrix<f64>,
+    ) -> (Channel<f64>, GatedLinearHead<f64>, Vec<f64>, FloatViews) {
+        let ch = layer.channel(x, 0).unwrap();
+        let head = layer.head(x, 0).unwrap();
+        let v = layer.input(x, 0);
+        let out = layer.output(x).unwrap();
+        let fv = FloatViews {
+            alpha: hidden_attention(&ch).unwrap(),
+            head_matrix: head.attention().unwrap(),
+            head_y: head.output(&v).unwrap(),
+            layer_y: (0..x.rows()).map(|t| *out.get(t, 0)).collect(),
+        };
+        (ch, head, v, fv)
+    }
+
+    /// The float views are compared with the exact lifted path, not with each other:
+    /// both float matrices wrong in the same way (agreeing with each other, as the old
+    /// float-vs-float comparison required) is a counterexample, and so is a wrong layer
+    /// output alone.
+    #[test]
+    fn s6_layer_head_is_checked_against_exact() {
+        let (layer, x) = case();
+        assert!(check_s6_layer_head(&(layer.clone(), x.clone())).is_ok());
+        let (ch, head, v, mut fv) = views(&layer, &x);
+        let r = views_against_exact(0, &ch, &head, &v, &fv)
+            .unwrap()
+            .unwrap();
+        assert!(r > 0.0 && r <= 1.0, "error / bound = {r}");
+        // entry (3, 1), index 13: both float matrices shifted to the same wrong value
+        let shifted = fv.alpha.get(3, 1) * (1.0 + 1e-9);
+        assert!(shifted != *fv.alpha.get(3, 1));
+        for m in [&mut fv.alpha, &mut fv.head_matrix] {
+            *m.get_mut(3, 1) = shifted;
+        }
+        let e = views_against_exact(0, &ch, &head, &v, &fv).unwrap_err();
+        assert!(e.what.contains("float α̃[13]"), "{}", e.what);
+        let (_, _, _, mut fv) = views(&layer, &x);
+        fv.layer_y[3] *= 1.0 + 1e-9;
+        let e = views_against_exact(0, &ch, &head, &v, &fv).unwrap_err();
+        assert!(e.what.contains("layer output[3]"), "{}", e.what);
+    }
+
+    /// The entry bound covers products that underflow: a channel whose α̃ entries
+    /// 2^-600 · 2^-600 underflow to 0 in f64 is within it, and the bound is not vacuous.
+    #[test]
+    fn entry_bound_covers_underflow() {
+        let t = 2f64.powi(-600);
+        let ch = Channel::new(2, 1, vec![t, t], vec![t, 1.5], vec![t, 1.0]).unwrap();
+        let a = hidden_attention(&ch).unwrap();
+        assert_eq!(*a.get(0, 0), 0.0);
+        let b = entry_bound::<f64>(&ch).unwrap();
+        let exact = hidden_attention(&ch.to_exact()).unwrap();
+        for (k, (g, e)) in a.data().iter().zip(exact.data()).enumerate() {
+            let err = (g.to_exact() - e).abs_val().to_f64();
+            assert!(err <= b[k], "entry {k}: {err:e} > {:e}", b[k]);
+        }
+        assert!(
+            b[2] < 1e-15,
+            "bound of the exact entry 1.5 · 2^-600: {:e}",
+            b[2]
+        );
+    }
 }

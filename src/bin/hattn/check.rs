@@ -1,49 +1,80 @@
-//! `hattn check`: the theorem table.
+//! `hattn check`: the theorem table, on drawn cases or on one case file (`--case`).
 
 use std::path::Path;
 use std::process::ExitCode;
 
+use hidden_attention::error::Error;
+use hidden_attention::interchange::{self, NumberField, Object};
 use hidden_attention::refute::theorem_check;
 use hidden_attention::report::{SuiteReport, SuiteRow};
-use hidden_attention::theorems::suite;
+use hidden_attention::scalar::{lift, parse_exact, Exact, Field};
+use hidden_attention::theorems::suite::{self, CheckRow, Metric, SingleCase};
 use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::Value;
 
-pub fn check(cases: usize, seed: u64, theorems: &[String], report: Option<&Path>) -> ExitCode {
-    let rows = suite::rows();
-    let known: Vec<&str> = rows.iter().map(|r| r.theorem.id).collect();
-    let wanted: Vec<String> = theorems.iter().map(|t| t.to_uppercase()).collect();
-    if let Some(bad) = wanted
+pub fn check(
+    cases: usize,
+    seed: u64,
+    theorems: &[String],
+    report: Option<&Path>,
+    case: Option<&Path>,
+) -> ExitCode {
+    let (rows, skipped, cases) = match case {
+        None => (suite::rows(), vec![], cases),
+        Some(path) => match read_case(path) {
+            Ok(c) => {
+                let (rows, skipped) = suite::case_rows(&c);
+                (rows, skipped, 1)
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    let mut known: Vec<&str> = rows.iter().flat_map(|r| [r.theorem.id, r.name]).collect();
+    known.dedup();
+    if let Some(bad) = theorems
         .iter()
-        .find(|t| *t != "ALL" && !known.contains(&t.as_str()))
+        .find(|t| !t.eq_ignore_ascii_case("all") && !rows.iter().any(|r| r.selected_by(t)))
     {
         eprintln!("error: unknown theorem {bad:?} (expected `all` or one of {known:?})");
         return ExitCode::from(2);
     }
-    let selected = |id: &str| wanted.is_empty() || wanted.iter().any(|t| t == "ALL" || t == id);
-    println!("hattn check: {cases} cases per row, seed {seed}");
+    let selected = |r: &CheckRow| theorems.is_empty() || theorems.iter().any(|t| r.selected_by(t));
+    match case {
+        None => println!("hattn check: {cases} cases per row, seed {seed}"),
+        Some(p) => println!("hattn check: the case {}", p.display()),
+    }
     let mut lines = Vec::new();
+    let mut metrics: Vec<Metric> = Vec::new();
     let mut failures = Vec::new();
     let mut suite_rows = Vec::new();
-    for row in rows.into_iter().filter(|r| selected(r.theorem.id)) {
+    for row in rows.into_iter().filter(|r| selected(r)) {
         let bar = ProgressBar::new(cases as u64).with_style(
-            ProgressStyle::with_template("{prefix:>10} {bar:30} {pos}/{len} {per_sec}")
+            ProgressStyle::with_template("{prefix:>18} {bar:30} {pos}/{len} {per_sec}")
                 .expect("static template"),
         );
-        bar.set_prefix(format!("{} {}", row.theorem.id, row.tier));
+        bar.set_prefix(format!("{} {}", row.name, row.tier));
         let stats = row.run(cases, seed, &mut || bar.inc(1));
         bar.finish_and_clear();
-        let err = if row.tier == "exact" {
-            "exact (==)".to_string()
-        } else {
-            format!("{:.2e}", stats.max_error)
+        if !metrics.contains(&row.metric) {
+            metrics.push(row.metric);
+        }
+        let value = match row.metric {
+            Metric::Exact => "==".to_string(),
+            _ => format!("{:.2e}", stats.max_error),
         };
+        let pass = stats.counterexample.is_none() && stats.passed == stats.cases;
         lines.push(format!(
-            "{:<3} {:<6} {:>6} {:>7}  {:>11}  {:>8.2}s  {}",
-            row.theorem.id,
+            "{:<12} {:<6} {:>6} {:>7}  {:<4}  {:>9} {:<9}  {:>8.2}s  {}",
+            row.name,
             row.tier,
             stats.cases,
             stats.passed,
-            err,
+            if pass { "PASS" } else { "FAIL" },
+            value,
+            row.metric.label(),
             stats.elapsed.as_secs_f64(),
             row.theorem.statement
         ));
@@ -64,7 +95,7 @@ pub fn check(cases: usize, seed: u64, theorems: &[String], report: Option<&Path>
             theorem: row.theorem.id.into(),
             tier: row.tier.into(),
             statement: row.theorem.statement.into(),
-            drawn: row.cases.into(),
+            drawn: format!("{}: {} ({})", row.name, row.cases, row.metric.label()),
             cases: stats.cases,
             passed: stats.passed,
             max_float_error: (row.tier != "exact").then_some(stats.max_error),
@@ -73,17 +104,23 @@ pub fn check(cases: usize, seed: u64, theorems: &[String], report: Option<&Path>
         });
     }
     println!(
-        "{:<3} {:<6} {:>6} {:>7}  {:>11}  {:>9}  statement",
-        "thm", "tier", "cases", "passed", "float error", "time"
+        "{:<12} {:<6} {:>6} {:>7}  {:<4}  {:>19}  {:>9}  statement",
+        "row", "tier", "cases", "passed", "", "metric", "time"
     );
     for l in lines {
         println!("{l}");
     }
-    println!(
-        "float error: largest |float − exact| over the outputs, relative to max_i Σ_j |α̃_ij||x_j|"
-    );
+    for m in metrics {
+        println!("{}", m.description());
+    }
+    for s in skipped {
+        println!("not applicable: {s}");
+    }
     if let Some(dir) = report {
-        let mut command = format!("hattn check --cases {cases} --seed {seed}");
+        let mut command = match case {
+            None => format!("hattn check --cases {cases} --seed {seed}"),
+            Some(p) => format!("hattn check --case {}", p.display()),
+        };
         for t in theorems {
             command += &format!(" {t}");
         }
@@ -115,4 +152,121 @@ pub fn check(cases: usize, seed: u64, theorems: &[String], report: Option<&Path>
         }
         ExitCode::FAILURE
     }
+}
+
+/// Read a `--case` file: an `s6_channel` interchange document (field `rational`, `f64` or
+/// `f32`) with the input `x` (docs/interchange.md). Errors name the file and the field.
+fn read_case(path: &Path) -> Result<SingleCase, Error> {
+    let bad = |field: &str, reason: String| Error::CaseFile {
+        file: path.to_path_buf(),
+        field: field.into(),
+        reason,
+    };
+    let text = std::fs::read_to_string(path).map_err(|source| Error::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut v: Value =
+        serde_json::from_str(&text).map_err(|e| bad("$", format!("invalid JSON: {e}")))?;
+    let f32_doc = v.get("field").and_then(Value::as_str) == Some("f32");
+    if f32_doc {
+        // an f32 document is read as f64 (JSON numbers, exactly), then checked to be f32
+        v["field"] = Value::from("f64");
+    }
+    let doc = interchange::from_value(&v).map_err(|e| match e {
+        Error::Interchange { field, reason } => bad(&field, reason),
+        other => bad("$", other.to_string()),
+    })?;
+    let Object::Channel(ch) = doc.object else {
+        return Err(bad(
+            "kind",
+            "`hattn check --case` needs an s6_channel document".into(),
+        ));
+    };
+    let x = read_x(&v, ch.len(), doc.field).map_err(|(f, r)| bad(&f, r))?;
+    Ok(match (doc.field, f32_doc) {
+        (NumberField::Rational, _) => SingleCase::Exact(ch, x),
+        (NumberField::F64, false) => {
+            SingleCase::F64(ch.map(Field::to_f64), x.iter().map(Field::to_f64).collect())
+        }
+        (NumberField::F64, true) => {
+            let not_f32 = |v: &Exact| {
+                let f = Field::to_f64(v);
+                !(f.abs() <= f32::MAX as f64 && (f as f32) as f64 == f)
+            };
+            let (l, n) = (ch.len(), ch.state());
+            for (name, data) in [
+                ("a_bar", ch.abar_all()),
+                ("b_bar", ch.bbar_all()),
+                ("c", ch.c_all()),
+            ] {
+                if let Some(p) = data.iter().position(not_f32) {
+                    let at = format!("{name}[{}][{}]", p / n, p % n);
+                    return Err(bad(&at, format!("{} is not exactly an f32", data[p])));
+                }
+            }
+            if let Some(p) = x.iter().position(not_f32) {
+                return Err(bad(
+                    &format!("x[{p}]"),
+                    format!("{} is not exactly an f32", x[p]),
+                ));
+            }
+            debug_assert_eq!(x.len(), l);
+            let to32 = |v: &Exact| Field::to_f64(v) as f32;
+            SingleCase::F32(ch.map(to32), x.iter().map(to32).collect())
+        }
+    })
+}
+
+/// The input `x`: `len` values written as the document's other values.
+fn read_x(v: &Value, len: usize, field: NumberField) -> Result<Vec<Exact>, (String, String)> {
+    let err = |f: String, r: &str| (f, r.to_string());
+    let arr = v
+        .get("x")
+        .ok_or_else(|| {
+            err(
+                "x".into(),
+                "missing field: `--case` needs the input x (len values)",
+            )
+        })?
+        .as_array()
+        .ok_or_else(|| err("x".into(), "must be an array of len values"))?;
+    if arr.len() != len {
+        return Err((
+            "x".into(),
+            format!("has {} values, expected len = {len}", arr.len()),
+        ));
+    }
+    arr.iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let at = format!("x[{i}]");
+            match (field, e) {
+                (NumberField::Rational, Value::String(s)) => parse_exact(s).ok_or_else(|| {
+                    (
+                        at,
+                        format!("{s:?} is not a rational \"p/q\" (nonzero q) or integer"),
+                    )
+                }),
+                (NumberField::Rational, Value::Number(n)) => n
+                    .as_i64()
+                    .map(|i| Exact::from_integer(i.into()))
+                    .ok_or_else(|| {
+                        (
+                            at,
+                            format!("{n} is not an integer: write rationals as strings \"p/q\""),
+                        )
+                    }),
+                (NumberField::F64, Value::Number(n)) => n
+                    .as_f64()
+                    .and_then(lift)
+                    .ok_or_else(|| (at, format!("{n} is not a finite number"))),
+                (NumberField::Rational, _) => Err(err(
+                    at,
+                    "expected a rational: a string \"p/q\" or an integer",
+                )),
+                (NumberField::F64, _) => Err(err(at, "expected a JSON number")),
+            }
+        })
+        .collect()
 }

@@ -11,8 +11,9 @@ use hidden_attention::construct::{
 };
 use hidden_attention::interchange::{self, Document, NumberField, Object};
 use hidden_attention::scalar::{lift, Exact, Field};
-use hidden_attention::ssm::hidden_attention as alpha;
+use hidden_attention::ssm::{hidden_attention as alpha, scan};
 use hidden_attention::tensor::Matrix;
+use num_traits::{One, Zero};
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
 pub enum Target {
@@ -95,20 +96,55 @@ fn matrix_of(obj: &Object) -> hidden_attention::Result<(Matrix<Exact>, bool)> {
     })
 }
 
+/// T5: a channel whose hidden attention is `m` — N = L, or the minimal one (diagonal when
+/// found, else general time-varying transitions) — verified exactly before it is written.
 fn realise(m: &Matrix<Exact>, minimal: bool) -> hidden_attention::Result<Object> {
-    if !minimal {
-        return Ok(Object::Channel(realise_full(m)?));
-    }
-    Ok(match realise_diagonal(m)? {
-        DiagonalOutcome::Found(ch) => Object::Channel(ch),
-        DiagonalOutcome::NotFound(ce) => {
-            eprintln!(
-                "note: {}; writing the minimal realisation with general transitions (sss_channel)",
-                ce.reason
-            );
-            Object::TimeVarying(realise_minimal(m)?)
+    let object = if !minimal {
+        Object::Channel(realise_full(m)?)
+    } else {
+        match realise_diagonal(m)? {
+            DiagonalOutcome::Found(ch) => Object::Channel(ch),
+            DiagonalOutcome::NotFound(ce) => {
+                eprintln!(
+                    "note: {}; writing the minimal realisation with general transitions (sss_channel)",
+                    ce.reason
+                );
+                Object::TimeVarying(realise_minimal(m)?)
+            }
         }
-    })
+    };
+    verify_realisation(&object, m)?;
+    Ok(object)
+}
+
+/// Exact check of a realisation, independent of the construction and of the α̃ formula:
+/// scanning the unit vector $e_j$ through the channel gives column $j$ of its hidden
+/// attention (T1: $y = \tilde\alpha\, e_j$), which must equal column $j$ of `m` entry by entry
+/// (above the diagonal too: the realisation must be causal). $O(L^2N)$ for a diagonal
+/// channel, $O(L^2N^2)$ for general transitions, all in exact rationals.
+fn verify_realisation(object: &Object, m: &Matrix<Exact>) -> hidden_attention::Result<()> {
+    let l = m.rows();
+    for j in 0..l {
+        let mut x = vec![Exact::zero(); l];
+        x[j] = Exact::one();
+        let y = match object {
+            Object::Channel(c) => scan(c, &x)?.y,
+            Object::TimeVarying(t) => t.scan(&x)?,
+            _ => {
+                return Err(construction(
+                    "realisation check: the result is not a channel".into(),
+                ))
+            }
+        };
+        if let Some(i) = (0..l).find(|&i| y[i] != *m.get(i, j)) {
+            return Err(construction(format!(
+                "realisation check failed: the constructed channel's hidden attention at ({i}, {j}) is {} but the matrix has {}; nothing written",
+                y[i],
+                m.get(i, j)
+            )));
+        }
+    }
+    Ok(())
 }
 
 fn run(args: &ConvertArgs, doc: Document) -> hidden_attention::Result<Document> {
@@ -149,4 +185,66 @@ fn run(args: &ConvertArgs, doc: Document) -> hidden_attention::Result<Document> 
         }
     };
     Ok(Document { field, object })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hidden_attention::scalar::ratio;
+    use hidden_attention::ssm::Channel;
+
+    /// α̃ of docs/constructions.md's running example (semiseparable rank 2).
+    fn example() -> Matrix<Exact> {
+        let r = ratio;
+        let ch = Channel::new(
+            3,
+            2,
+            vec![r(1, 2), r(1, 1), r(1, 3), r(0, 1), r(2, 1), r(1, 2)],
+            vec![r(1, 1), r(1, 2), r(2, 1), r(1, 1), r(-1, 1), r(3, 1)],
+            vec![r(1, 1), r(1, 1), r(1, 2), r(2, 1), r(3, 1), r(-1, 1)],
+        )
+        .unwrap();
+        alpha(&ch).unwrap()
+    }
+
+    /// Every realisation `convert` writes passes the check: N = L, diagonal minimal, and
+    /// general minimal (a matrix with no diagonal realisation found).
+    #[test]
+    fn realisations_pass_the_check() {
+        let m = example();
+        for minimal in [false, true] {
+            let obj = realise(&m, minimal).unwrap();
+            verify_realisation(&obj, &m).unwrap();
+        }
+        let tv = Object::TimeVarying(realise_minimal(&m).unwrap());
+        verify_realisation(&tv, &m).unwrap();
+    }
+
+    /// A wrong realisation is caught, naming the entry: one changed transition entry of
+    /// the minimal (time-varying) realisation, one changed B̄ of the N = L channel, and a
+    /// realisation whose upper triangle is not zero.
+    #[test]
+    fn wrong_realisations_are_refused() {
+        let m = example();
+        let mut tv = realise_minimal(&m).unwrap();
+        *tv.a[2].get_mut(0, 0) += &ratio(1, 7);
+        let err = verify_realisation(&Object::TimeVarying(tv), &m).unwrap_err();
+        assert!(
+            err.to_string().contains("realisation check failed"),
+            "{err}"
+        );
+        let full = realise_full(&m).unwrap();
+        let mut bbar = full.bbar_all().to_vec();
+        bbar[4] = ratio(2, 1); // B̄_1 = 2 e_1 instead of e_1
+        let bad =
+            Channel::new(3, 3, full.abar_all().to_vec(), bbar, full.c_all().to_vec()).unwrap();
+        let err = verify_realisation(&Object::Channel(bad), &m).unwrap_err();
+        assert!(err.to_string().contains("at (1, 1)"), "{err}");
+        // a channel with the right lower triangle cannot have a nonzero upper one, so
+        // check against a matrix that differs above the diagonal: caught at (0, 1)
+        let mut upper = m.clone();
+        *upper.get_mut(0, 1) = ratio(1, 1);
+        let err = verify_realisation(&Object::Channel(full), &upper).unwrap_err();
+        assert!(err.to_string().contains("at (0, 1)"), "{err}");
+    }
 }

@@ -27,7 +27,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run every theorem check on seeded random cases, exact and float, and print a table.
+    /// Run every theorem check on seeded random cases (or on one case, `--case`), exact and
+    /// float, and print a table.
     Check {
         /// Cases per row.
         #[arg(long, default_value_t = 200)]
@@ -41,6 +42,12 @@ enum Command {
         /// into this directory.
         #[arg(long, value_name = "DIR")]
         report: Option<std::path::PathBuf>,
+        /// Check one case instead of drawn ones: an `s6_channel` document (docs/interchange.md)
+        /// with its input `x`, field `rational` (the exact checks), `f64` or `f32` (the float
+        /// checks of T1, T2, T4 on that tier and the exact checks on the lifted case). Exit 1
+        /// if a check fails, 2 on a bad file.
+        #[arg(long, value_name = "FILE.json")]
+        case: Option<std::path::PathBuf>,
     },
     /// Convert between channels, heads and matrices (JSON, docs/interchange.md).
     Convert(convert::ConvertArgs),
@@ -159,7 +166,8 @@ fn main() -> ExitCode {
             seed,
             theorems,
             report,
-        } => check::check(cases, seed, &theorems, report.as_deref()),
+            case,
+        } => check::check(cases, seed, &theorems, report.as_deref(), case.as_deref()),
         Command::Convert(a) => convert::convert(&a),
         Command::Golden { paths, f32 } => golden::run_golden(&paths, f32),
         Command::Bench { json, lens, state } => bench::bench(json, &lens, state),

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use hidden_attention::refute::{self, Params};
-use hidden_attention::report::Report;
+use hidden_attention::report::{Outcome, Report};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Options of `hattn refute`.
@@ -48,11 +48,28 @@ pub struct ReplayArgs {
     report: PathBuf,
 }
 
-/// Exit 0: counterexample found and its certificate re-verified; 1: none found; 2: bad input.
+/// Exit codes of `hattn refute` and `hattn replay` (documented in `docs/reports.md`).
+pub mod exit {
+    /// `refute`: a counterexample whose certificate is a proof, re-verified.
+    /// `replay`: the certificate holds (a proof).
+    pub const PROOF: u8 = 0;
+    /// `refute`: none found (or only an unproven candidate).
+    /// `replay`: rejected — a field disagrees with its recomputation, the certificate does
+    /// not hold, or there is no certificate.
+    pub const NOT_FOUND_OR_REJECTED: u8 = 1;
+    /// Bad input: options, unreadable or malformed report, unwritable output.
+    pub const BAD_INPUT: u8 = 2;
+    /// Evidence of a violation that is not a proof (`refute` found it, `replay`
+    /// reproduced it).
+    pub const EVIDENCE: u8 = 3;
+}
+
+/// Exit 0: a counterexample found and its certificate (a proof) re-verified; 1: none
+/// found or only an unproven candidate; 2: bad input; 3: evidence, not a proof.
 pub fn refute(a: &RefuteArgs) -> ExitCode {
     if a.dtype != "f32" && a.dtype != "f64" {
         eprintln!("error: --dtype must be f32 or f64, not `{}`", a.dtype);
-        return ExitCode::from(2);
+        return ExitCode::from(exit::BAD_INPUT);
     }
     if a.len == 0
         || a.state == 0
@@ -60,7 +77,7 @@ pub fn refute(a: &RefuteArgs) -> ExitCode {
         || !(a.delta > 0.0 && a.delta.is_finite())
     {
         eprintln!("error: --len and --state must be ≥ 1, --eps and --delta finite and > 0");
-        return ExitCode::from(2);
+        return ExitCode::from(exit::BAD_INPUT);
     }
     let p = Params {
         len: a.len,
@@ -84,19 +101,19 @@ pub fn refute(a: &RefuteArgs) -> ExitCode {
         Err(e) => {
             bar.finish_and_clear();
             eprintln!("error: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(exit::BAD_INPUT);
         }
     };
     bar.finish_and_clear();
     if let Err(e) = report.write(&a.out) {
         eprintln!("error: {e}");
-        return ExitCode::from(2);
+        return ExitCode::from(exit::BAD_INPUT);
     }
     let json = a.out.join("report.json");
     println!(
         "{}: {} after {} case{}",
         report.conjecture.id,
-        report.outcome,
+        report.outcome.as_str().replace('_', " "),
         report.search.cases_tried,
         if report.search.cases_tried == 1 {
             ""
@@ -104,62 +121,76 @@ pub fn refute(a: &RefuteArgs) -> ExitCode {
             "s"
         }
     );
-    if report.outcome == "unproven_candidate" {
-        println!(
-            "a candidate was found, but it is not a proof: {}",
-            report
-                .certificate
-                .as_ref()
-                .and_then(|c| c.get("reason"))
-                .map_or(String::new(), |r| r.to_string())
-        );
-        println!(
-            "no certified counterexample; the candidate is in {}",
-            json.display()
-        );
-        return ExitCode::from(1);
-    }
-    if report.outcome != "counterexample" {
-        println!(
-            "no counterexample within the budget; what was searched is in {}",
-            json.display()
-        );
-        return ExitCode::from(1);
+    match report.outcome {
+        Outcome::UnprovenCandidate => {
+            println!(
+                "a candidate was found, but it is not a proof: {}",
+                report.explanation.as_deref().unwrap_or("")
+            );
+            println!(
+                "no certified counterexample; the candidate is in {}",
+                json.display()
+            );
+            return ExitCode::from(exit::NOT_FOUND_OR_REJECTED);
+        }
+        Outcome::Counterexample | Outcome::Evidence => {}
+        _ => {
+            println!(
+                "no counterexample within the budget; what was searched is in {}",
+                json.display()
+            );
+            return ExitCode::from(exit::NOT_FOUND_OR_REJECTED);
+        }
     }
     match refute::replay_builtin(&report) {
-        Ok(why) => {
-            println!("certificate re-verified: {why}");
+        Ok(r) => {
+            let code = if r.outcome == Outcome::Counterexample {
+                println!("certificate re-verified (a proof): {}", r.why);
+                exit::PROOF
+            } else {
+                println!("evidence, not a proof: {}", r.why);
+                exit::EVIDENCE
+            };
             println!(
                 "report: {} and {}",
                 json.display(),
                 a.out.join("report.md").display()
             );
-            ExitCode::SUCCESS
+            ExitCode::from(code)
         }
         Err(e) => {
-            eprintln!("error: the certificate did not re-verify: {e}");
-            ExitCode::from(2)
+            eprintln!("error: the report did not replay: {e}");
+            ExitCode::from(exit::BAD_INPUT)
         }
     }
 }
 
-/// Exit 0 iff the report's certificate holds.
+/// Exit 0 iff the report's certificate holds (a proof), 3 if it reproduces evidence that
+/// is not a proof, 1 if it is rejected (the message names the field), 2 if the report
+/// cannot be read.
 pub fn replay(a: &ReplayArgs) -> ExitCode {
     let report = match Report::load(&a.report) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: {e}");
-            return ExitCode::from(2);
+            return ExitCode::from(exit::BAD_INPUT);
         }
     };
     match refute::replay_builtin(&report) {
-        Ok(why) => {
-            println!("{}: certificate holds: {why}", report.conjecture.id);
-            ExitCode::SUCCESS
+        Ok(r) if r.outcome == Outcome::Counterexample => {
+            println!("{}: certificate holds: {}", report.conjecture.id, r.why);
+            ExitCode::from(exit::PROOF)
+        }
+        Ok(r) => {
+            println!(
+                "{}: evidence reproduced, not a proof: {}",
+                report.conjecture.id, r.why
+            );
+            ExitCode::from(exit::EVIDENCE)
         }
         Err(e) => {
-            eprintln!("{}: certificate rejected: {e}", report.conjecture.id);
-            ExitCode::FAILURE
+            eprintln!("{}: rejected: {e}", report.conjecture.id);
+            ExitCode::from(exit::NOT_FOUND_OR_REJECTED)
         }
     }
 }
