@@ -77,6 +77,8 @@ pub trait Field:
     /// the normal range (standard model with underflow,
     /// $\mathrm{fl}(a \circ b) = (a \circ b)(1+\delta) + \eta$, $|\eta| \le \eta_0$).
     fn min_subnormal() -> f64;
+    /// Largest finite value (∞ for exact types).
+    fn max_finite() -> f64;
     /// Range class of the value.
     fn class(&self) -> Class;
     /// Nearest `f64` (rounded for exact values; lossless widening for `f32`).
@@ -108,6 +110,9 @@ macro_rules! float_field {
             }
             fn min_subnormal() -> f64 {
                 <$t>::from_bits(1) as f64
+            }
+            fn max_finite() -> f64 {
+                <$t>::MAX as f64
             }
             fn class(&self) -> Class {
                 use std::num::FpCategory as C;
@@ -148,6 +153,9 @@ impl Field for Exact {
     }
     fn min_subnormal() -> f64 {
         0.0
+    }
+    fn max_finite() -> f64 {
+        f64::INFINITY
     }
     fn class(&self) -> Class {
         if self.is_zero() {

@@ -158,9 +158,12 @@ fn check_output_rejects_bad_shapes() {
 }
 
 fn wide_config() -> ProptestConfig {
+    // a fixed seed: the same cases on every run (CI is deterministic); `hattn check`
+    // explores other seeds
     ProptestConfig {
         cases: 96,
         failure_persistence: None,
+        rng_seed: proptest::test_runner::RngSeed::Fixed(11),
         ..ProptestConfig::default()
     }
 }
@@ -234,4 +237,22 @@ fn every_view_passes_the_oracle_on_the_wide_tier() {
             assert!(check_output(&ch, &x, &v).unwrap().is_ok());
         }
     }
+}
+
+/// T2b in floats: K = B̄ ⊘ P is finite (P = 2⁻¹⁰⁰⁰ is normal) but K x = 2¹¹⁰⁰ overflows
+/// while the exact output is 2¹⁰⁰. The factored view's overflow is a typed refusal, not a
+/// false counterexample of T2 (found by the wide tier at about 1 case in 20 000).
+#[test]
+fn factored_overflow_is_a_refusal_not_a_counterexample() {
+    let ch = Channel::new(2, 1, vec![0.5, p2(-1000)], vec![1.0, 1.0], vec![1.0, 1.0]).unwrap();
+    let x = vec![1.0, p2(100)];
+    assert!(matches!(
+        ssm::factored(&ch).unwrap().output(&x),
+        Err(hidden_attention::Error::NonFiniteResult { .. })
+    ));
+    assert!(
+        t2::check_float(&ch, &x).is_ok(),
+        "{:?}",
+        t2::check_float(&ch, &x)
+    );
 }

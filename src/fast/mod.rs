@@ -364,7 +364,8 @@ fn exp_chunks<T: FastFloat, const W: usize, const FMA: bool>(xs: &mut [T]) {
 /// + \eta$ ([`entry_bound_with`] with `per_step = 6`).
 ///
 /// # Errors
-/// As [`MambaChannel::discretize`].
+/// As [`MambaChannel::discretize`], including [`Error::NonPositiveDelta`] for the first
+/// step with $\Delta_t \le 0$.
 pub fn discretize<T: FastFloat>(m: &MambaChannel<T>) -> Result<Channel<T>> {
     let (l, n) = (m.delta.len(), m.a.len());
     for (name, v) in [("delta", &m.delta), ("A", &m.a)] {
@@ -375,6 +376,13 @@ pub fn discretize<T: FastFloat>(m: &MambaChannel<T>) -> Result<Channel<T>> {
                 value: Field::to_f64(&v[p]),
             });
         }
+    }
+    if let Some(step) = m.delta.iter().position(|&d| d <= T::zero()) {
+        return Err(Error::NonPositiveDelta {
+            channel: None,
+            step,
+            value: Field::to_f64(&m.delta[step]),
+        });
     }
     for (name, v) in [("B", &m.b), ("C", &m.c)] {
         check_out(name, &[l, n], v.len())?;

@@ -144,6 +144,18 @@ pub fn to_f64_up(v: &Exact) -> f64 {
     if r.is_infinite() || Exact::from_f64(r) >= *v {
         r
     } else {
-        r.next_up()
+        next_up(r)
+    }
+}
+
+/// The least `f64` greater than the finite `r` (`f64::next_up`, which needs a newer Rust
+/// than this crate's minimum).
+fn next_up(r: f64) -> f64 {
+    if r == 0.0 {
+        f64::from_bits(1)
+    } else if r > 0.0 {
+        f64::from_bits(r.to_bits() + 1)
+    } else {
+        f64::from_bits(r.to_bits() - 1)
     }
 }
