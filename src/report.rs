@@ -326,8 +326,10 @@ impl Report {
                         "**Evidence, not a proof.** The computation below shows a violation \
                          but does not prove it.\n\n"
                     }
-                    _ => "**Unproven candidate.** The check failed in a way that proves \
-                          nothing.\n\n",
+                    _ => {
+                        "**Unproven candidate.** The check failed in a way that proves \
+                          nothing.\n\n"
+                    }
                 };
                 if let Some(e) = &self.explanation {
                     s += &format!("**Why.** {e}\n\n");
@@ -393,6 +395,15 @@ fn render_value(v: &Value) -> String {
 
 fn plain(v: &Value) -> String {
     match v {
+        // An enclosure {lo, hi} of exact rationals: the interval, then its exact ends.
+        Value::Object(o) if o.len() == 2 && o.contains_key("lo") && o.contains_key("hi") => {
+            format!("[{}, {}]", plain(&o["lo"]), plain(&o["hi"]))
+        }
+        // A long exact rational: also its approximate value.
+        Value::String(s) if s.len() > 24 => match crate::scalar::parse_exact(s) {
+            Some(x) => format!("{s} (≈ {:.9e})", crate::scalar::Field::to_f64(&x)),
+            None => s.clone(),
+        },
         Value::String(s) => s.clone(),
         Value::Array(a) => format!("[{}]", a.iter().map(plain).collect::<Vec<_>>().join(", ")),
         other => other.to_string(),

@@ -215,12 +215,12 @@ impl BlockFactorisation {
 /// # Examples
 /// ```
 /// use hidden_attention::{scalar::ratio, semiseparable::channel_block_factorisation,
-///                        ssm::{hidden_attention, Channel}};
+///                        ssm::{hidden_attention as alpha, Channel}};
 /// let r = |p| ratio(p, 2);
 /// let ch = Channel::new(3, 1, vec![r(1), r(3), r(-1)], vec![r(2), r(1), r(4)], vec![r(1), r(2), r(2)]).unwrap();
 /// let f = channel_block_factorisation(&ch, 1).unwrap();
 /// assert_eq!(f.rank_bound(), 1);
-/// assert!(f.verify(&hidden_attention(&ch).unwrap()));
+/// assert!(f.verify(&alpha(&ch).unwrap()));
 /// ```
 pub fn channel_block_factorisation(
     ch: &crate::ssm::Channel<Exact>,

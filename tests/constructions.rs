@@ -103,6 +103,8 @@ proptest! {
         let ob = softmax_obstruction(&a);
         if let Some(ob) = &ob {
             prop_assert!(ob.verify(&a), "{ob}");
+            // and independently of α̃, from scans of the channel
+            prop_assert!(ob.verify_on_channel(&ch), "{ob}");
         }
         // the obstruction is found iff some causal entry is ≤ 0 or some row sum is ≠ 1
         let defect = (0..l).any(|i| {
@@ -402,7 +404,10 @@ fn exp_reference_detects_a_slightly_wrong_enclosure() {
         // a comparison with f64 `exp` (tolerance: the rounding of x = p/q and of exp)
         // cannot tell
         let tol = 4.0 * f64::EPSILON * (1.0 + x.abs());
-        assert!(lo <= x.exp() * (1.0 + tol) && hi >= x.exp() * (1.0 - tol), "{p}/{q}");
+        assert!(
+            lo <= x.exp() * (1.0 + tol) && hi >= x.exp() * (1.0 - tol),
+            "{p}/{q}"
+        );
         assert!(!encloses(&wrong, p, q, digits), "{p}/{q}");
     }
 }

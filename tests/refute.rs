@@ -125,15 +125,25 @@ fn factored_float_compares_a_row_whose_query_underflows_to_zero() {
         eps: 1e-3,
         ..Params::default()
     };
-    let r = FactoredFloat.check(&case, &p).expect_err("the conjecture fails here");
+    let r = FactoredFloat
+        .check(&case, &p)
+        .expect_err("the conjecture fails here");
     assert_eq!(r.strength, Strength::Proof);
     let cert = &r.certificate;
-    assert_eq!((cert["row"].as_u64(), cert["col"].as_u64()), (Some(0), Some(0)));
+    assert_eq!(
+        (cert["row"].as_u64(), cert["col"].as_u64()),
+        (Some(0), Some(0))
+    );
     assert_eq!(cert["float_value"].as_f64(), Some(0.0));
     assert_eq!(exact(&cert["exact_value"]), 1e-300f64.to_exact());
     assert_eq!(r.measured["relative_error"], 1.0);
     // Through the search and replay: a report, and a proof that re-verifies.
-    let report = search(&OneCase(&FactoredFloat, case), &p, &AtomicBool::new(false), || {});
+    let report = search(
+        &OneCase(&FactoredFloat, case),
+        &p,
+        &AtomicBool::new(false),
+        || {},
+    );
     assert_eq!(report.outcome, Outcome::Counterexample);
     let back = replay(&FactoredFloat, &report).unwrap();
     assert_eq!(back.outcome, Outcome::Counterexample);
@@ -224,8 +234,11 @@ fn assert_every_edit_is_rejected(r: &Report) {
             Ok(ok) => panic!("{}: editing {field} still replays: {ok:?}", r.conjecture.id),
             Err(e) => e.to_string(),
         };
-        assert!(err.contains(&field), "{}: editing {field} gave: {err}", r.conjecture.id);
-        if std::env::var("SHOW_EDITS").is_ok() { eprintln!("{}: {err}", r.conjecture.id); }
+        assert!(
+            err.contains(&field),
+            "{}: editing {field} gave: {err}",
+            r.conjecture.id
+        );
         let longest = err
             .split(|c: char| !c.is_ascii_digit())
             .map(str::len)
@@ -336,6 +349,15 @@ fn tampered_reports_are_rejected_naming_the_part() {
     w["explanation"] = json!("all good");
     let err = replay_builtin(&serde_json::from_value(w).unwrap()).unwrap_err();
     assert_eq!(err.field().as_deref(), Some("explanation"), "{err}");
+    // Drop the float view.
+    let mut w = serde_json::to_value(&r).unwrap();
+    w["counterexample_float"] = Value::Null;
+    let err = replay_builtin(&serde_json::from_value(w).unwrap()).unwrap_err();
+    assert_eq!(
+        err.field().as_deref(),
+        Some("counterexample_float"),
+        "{err}"
+    );
     // Claim a proof for an unproven outcome, or the other way round.
     let mut w = serde_json::to_value(&r).unwrap();
     w["outcome"] = json!("evidence");
@@ -415,6 +437,9 @@ mod softmax_cover;
 
 #[path = "refute/proofs.rs"]
 mod proofs;
+
+#[path = "refute/enclosures.rs"]
+mod enclosures;
 
 #[test]
 fn diagonal_realisation_holds_at_state_one() {

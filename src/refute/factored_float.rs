@@ -170,7 +170,13 @@ fn break_search<T: Field>(ch: &Channel<T>, eps: f64, skip_proven: bool) -> Optio
             if err.as_ref().map_or(true, |err| *err > mag.mul(&eps_d)) {
                 let (e, mag) = (e.to_exact(), mag.to_exact());
                 // ±∞ and NaN as strings, as in `measured` (JSON has no literal for them).
-                let num = |x: f64| if x.is_finite() { json!(x) } else { json!(format!("{x}")) };
+                let num = |x: f64| {
+                    if x.is_finite() {
+                        json!(x)
+                    } else {
+                        json!(format!("{x}"))
+                    }
+                };
                 return Some(json!({
                     "kind": "float_disagreement", "dtype": T::NAME, "row": i, "col": j,
                     "float_value": num(f.to_f64()),
@@ -234,7 +240,11 @@ impl Conjecture for FactoredFloat {
             "f32" => {
                 let c32 = ch.map(|v| v.to_f64() as f32);
                 let finite = |c: &Channel<f32>| {
-                    c.abar_all().iter().chain(c.bbar_all()).chain(c.c_all()).all(|v| v.is_finite())
+                    c.abar_all()
+                        .iter()
+                        .chain(c.bbar_all())
+                        .chain(c.c_all())
+                        .all(|v| v.is_finite())
                 };
                 if !finite(&c32) || c32.to_exact() != ch {
                     return Err("counterexample: entries are not f32 values".into());
@@ -405,7 +415,10 @@ mod tests {
     fn an_entry_that_overflows_is_compared() {
         let ch = Channel::new(1, 2, vec![1.0f64; 2], vec![1.0; 2], vec![1.5e308; 2]).unwrap();
         let cert = first_break(&ch, 1e-3).expect("the sum is +∞");
-        assert_eq!((&cert["float_value"], &cert["relative_error"]), (&json!("inf"), &json!("inf")));
+        assert_eq!(
+            (&cert["float_value"], &cert["relative_error"]),
+            (&json!("inf"), &json!("inf"))
+        );
     }
 
     /// ε below γ_{3L+N+4} proves nothing: every row is compared.

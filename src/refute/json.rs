@@ -55,9 +55,8 @@ fn shape_error(v: &Value, field: &str) -> Option<String> {
     let check = |key: &str, actual: Option<usize>, what: &str| {
         let declared = obj.get(key)?.as_u64()? as usize;
         let actual = actual?;
-        (declared != actual).then(|| {
-            format!("{field}.{key}: says {declared}, but the arrays have {actual} {what}")
-        })
+        (declared != actual)
+            .then(|| format!("{field}.{key}: says {declared}, but the arrays have {actual} {what}"))
     };
     check("len", rows, "rows")
         .or_else(|| check("rows", rows, "rows"))

@@ -13,16 +13,15 @@
 //! $= O(\delta)$. Certificate: an output
 //! coordinate whose gap, enclosed in rational interval arithmetic with $e^{-\delta d}$ by
 //! [`exp_interval`] (the case's floats lifted exactly, no floating-point step), lies above
-//! ε — a proof; an enclosure that contains ε is reported as **evidence**.
+//! ε — a proof; an enclosure that contains ε is reported as **evidence**. An f64 screen
+//! (IEEE `+ − ×` only, no `libm`) skips coordinates whose gap is far below ε.
 
 use std::collections::BTreeMap;
 
 use proptest::strategy::{BoxedStrategy, Strategy};
 use serde_json::{json, Value};
 
-use super::json::{
-    cert_interval, cert_kind, exact_f64, fits, float_matrix_json, interval_json,
-};
+use super::json::{cert_interval, cert_kind, exact_f64, fits, float_matrix_json, interval_json};
 use super::{
     cert_exact, cert_index, exact_matrix_json, parse_exact_matrix, Conjecture, Params, Refutation,
     Strength,
@@ -74,11 +73,14 @@ impl Prepared {
         };
         let ex = x.map(|v| v.to_exact());
         let head = exact.head(&ex).map_err(|e| e.to_string())?;
+        if !(delta > 0.0 && delta.is_finite()) {
+            return Err(format!("search.delta: Δ = {delta:e} is not finite and > 0"));
+        }
         let d = delta.to_exact();
         let decay = (0..x.rows())
             .map(|t| {
                 let arg = -(d.clone() * Exact::from_integer(t.into()));
-                exp_interval(&Interval::point(arg), bits)
+                exp_interval(&Interval::point(arg), bits).expect("e^x for x ≤ 0")
             })
             .collect();
         Ok(Self {
@@ -99,14 +101,19 @@ impl Prepared {
         let (mut diff, mut bound) = (Interval::point(zero()), Interval::point(zero()));
         for j in 0..=i {
             let (qi, kj) = (self.q.row(i), self.k.row(j));
-            let qk = qi.iter().zip(kj).fold(zero(), |a, (x, y)| a + x.clone() * y);
+            let qk = qi
+                .iter()
+                .zip(kj)
+                .fold(zero(), |a, (x, y)| a + x.clone() * y);
             let qk_abs = qi
                 .iter()
                 .zip(kj)
                 .fold(zero(), |a, (x, y)| a + (x.clone() * y).abs_val());
             let w = qk * self.v.get(j, c);
             let e = &self.decay[i - j];
-            s6 = s6.add(&Interval::point(w.clone()).mul(e)).round_out(self.bits);
+            s6 = s6
+                .add(&Interval::point(w.clone()).mul(e))
+                .round_out(self.bits);
             diff = diff
                 .add(&Interval::point(w.clone()).mul(&e.sub(&one)))
                 .round_out(self.bits);
@@ -132,15 +139,37 @@ fn first_gap(
     eps: f64,
 ) -> Result<Option<(usize, usize, Gap, Strength)>, String> {
     let prep = Prepared::new(layer, x, delta, BITS)?;
-    let eps = eps.to_exact();
+    // An f64 screen without libm (IEEE + − ×, and e^{−δd} from the enclosures) only
+    // chooses which coordinates to enclose: those whose f64 gap is below ε by more than
+    // 10⁻⁹ of Σ_j |⟨q_i, k_j⟩ v_j| + ε, far beyond the rounding of the screen itself.
+    let head = layer.head(x).map_err(|e| e.to_string())?;
+    let v = layer.values(x);
+    let decay: Vec<f64> = prep.decay.iter().map(|e| e.mid().to_f64()).collect();
+    let eps_x = eps.to_exact();
     let mut undecided = None;
     for i in 0..x.rows() {
         for c in 0..prep.v.cols() {
+            let (mut gap, mut scale) = (0.0f64, 0.0f64);
+            for j in 0..=i {
+                let qk: f64 = head
+                    .queries()
+                    .row(i)
+                    .iter()
+                    .zip(head.keys().row(j))
+                    .map(|(q, k)| q * k)
+                    .sum();
+                let w = qk * v.get(j, c);
+                gap += w * (decay[i - j] - 1.0);
+                scale += w.abs();
+            }
+            if gap.is_finite() && gap.abs() + 1e-9 * (scale + eps) < eps {
+                continue;
+            }
             let g = prep.at(i, c);
-            if g.gap.lo() > &eps {
+            if g.gap.lo() > &eps_x {
                 return Ok(Some((i, c, g, Strength::Proof)));
             }
-            if g.gap.hi() > &eps && undecided.is_none() {
+            if g.gap.hi() > &eps_x && undecided.is_none() {
                 undecided = Some((i, c, g, Strength::Evidence));
             }
         }
@@ -206,7 +235,11 @@ impl Conjecture for MambaStrict {
         };
         let x = mat("tokens")?;
         let width = x.cols();
-        for (k, m) in [("w_q", &layer.w_q), ("w_k", &layer.w_k), ("w_v", &layer.w_v)] {
+        for (k, m) in [
+            ("w_q", &layer.w_q),
+            ("w_k", &layer.w_k),
+            ("w_v", &layer.w_v),
+        ] {
             if m.cols() != width || m.rows() == 0 {
                 return Err(format!(
                     "counterexample.{k}: {}×{} does not act on tokens of width {width}",
@@ -219,6 +252,12 @@ impl Conjecture for MambaStrict {
             return Err("counterexample.w_k: not as many rows as w_q".into());
         }
         fits(x.rows(), layer.w_q.rows(), p)?;
+        if !(p.delta > 0.0 && p.delta.is_finite()) {
+            return Err(format!(
+                "search.delta: Δ = {:e} is not finite and > 0",
+                p.delta
+            ));
+        }
         if case.get("delta").and_then(Value::as_f64) != Some(p.delta) {
             return Err(format!(
                 "counterexample.delta: differs from search.delta = {:e}",

@@ -80,8 +80,7 @@ use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 use serde_json::Value;
 
 pub use json::{
-    cert_exact, cert_index, exact_doc, exact_matrix_json, float_doc, parse_doc,
-    parse_exact_matrix,
+    cert_exact, cert_index, exact_doc, exact_matrix_json, float_doc, parse_doc, parse_exact_matrix,
 };
 pub use replay::{compare, compare_measured, replay, short_pair, ReplayError, Replayed};
 

@@ -128,23 +128,31 @@ fn enclose_entry(p: &Preactivated<f64>, i: usize, j: usize, bits: u32) -> EntryE
     let ex = |v: f64| lift(v).expect("finite case");
     let zero = || Interval::point(Exact::from_integer(0.into()));
     let r = |v: f64| Interval::point(ex(v.max(0.0)));
-    let delta: Vec<Interval> = (j..=i).map(|k| softplus_enclosure(&ex(p.z[k]), bits)).collect();
+    let delta: Vec<Interval> = (j..=i)
+        .map(|k| softplus_enclosure(&ex(p.z[k]), bits))
+        .collect();
     let relu: Vec<Interval> = (j..=i).map(|k| r(p.z[k])).collect();
     let sum = |v: &[Interval]| v.iter().fold(zero(), |a, b| a.add(b).round_out(bits));
     let (s, sh) = (sum(&delta[1..]), sum(&relu[1..]));
-    let se = sum(&delta[1..].iter().zip(&relu[1..]).map(|(d, r)| d.sub(r)).collect::<Vec<_>>());
+    let se = sum(&delta[1..]
+        .iter()
+        .zip(&relu[1..])
+        .map(|(d, r)| d.sub(r))
+        .collect::<Vec<_>>());
     let eps_j = delta[0].sub(&relu[0]);
     let (mut alpha, mut approx, mut bound) = (zero(), zero(), zero());
     let one = Interval::point(Exact::from_integer(1.into()));
     for k in 0..n {
         let a = Interval::point(ex(p.a[k]));
         let cb = Interval::point(ex(p.c[i * n + k]) * ex(p.b[j * n + k]));
-        let e_s = exp_interval(&a.mul(&s).round_out(bits), bits);
-        let e_sh = exp_interval(&a.mul(&sh).round_out(bits), bits);
-        let e_se = exp_interval(&a.mul(&se).round_out(bits), bits);
+        // A ≤ 0 and S, Ŝ, S − Ŝ ≥ 0: every argument is ≤ 0, so each enclosure exists.
+        let exp = |x: &Interval| exp_interval(&a.mul(x).round_out(bits), bits).expect("x ≤ 0");
+        let (e_s, e_sh, e_se) = (exp(&s), exp(&sh), exp(&se));
         alpha = alpha.add(&cb.mul(&delta[0]).mul(&e_s)).round_out(bits);
         approx = approx.add(&cb.mul(&relu[0]).mul(&e_sh)).round_out(bits);
-        let term = eps_j.mul(&e_s).sub(&relu[0].mul(&e_sh).mul(&e_se.sub(&one)));
+        let term = eps_j
+            .mul(&e_s)
+            .sub(&relu[0].mul(&e_sh).mul(&e_se.sub(&one)));
         bound = bound.add(&cb.abs().mul(&term)).round_out(bits);
     }
     let gap = alpha.sub(&approx).abs().round_out(bits);

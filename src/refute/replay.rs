@@ -140,17 +140,21 @@ fn first_difference(a: &Value, b: &Value) -> Option<(String, Value, Value)> {
                 )),
             })
         }
-        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
-            .iter()
-            .zip(y)
-            .enumerate()
-            .find_map(|(i, (u, v))| first_difference(u, v).map(|(p, u, v)| (format!("[{i}]{p}"), u, v))),
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            x.iter().zip(y).enumerate().find_map(|(i, (u, v))| {
+                first_difference(u, v).map(|(p, u, v)| (format!("[{i}]{p}"), u, v))
+            })
+        }
         (Value::Array(x), Value::Array(y)) => Some((
             String::new(),
             Value::String(format!("{} entries", x.len())),
             Value::String(format!("{} entries", y.len())),
         )),
-        (Value::Number(x), Value::Number(y)) if x.as_f64().is_some() && x.as_f64() == y.as_f64() && x.is_f64() == y.is_f64() => None,
+        (Value::Number(x), Value::Number(y))
+            if x.as_f64().is_some() && x.as_f64() == y.as_f64() && x.is_f64() == y.is_f64() =>
+        {
+            None
+        }
         _ if a == b => None,
         _ => Some((String::new(), a.clone(), b.clone())),
     }
@@ -200,7 +204,11 @@ pub fn short_pair(a: &Value, b: &Value) -> (String, String) {
     let window = |s: &str| {
         let body: String = s.chars().skip(start).take(60).collect();
         let pre = if start > 0 { "…" } else { "" };
-        let post = if s.chars().count() > start + 60 { "…" } else { "" };
+        let post = if s.chars().count() > start + 60 {
+            "…"
+        } else {
+            ""
+        };
         format!("\"{pre}{body}{post}\"")
     };
     (window(&sa), window(&sb))
@@ -253,7 +261,10 @@ pub fn params_of(id: &str, report: &Report) -> Result<Params, ReplayError> {
     };
     let want = command(id, &p);
     for f in ["len", "state", "eps", "seed", "dtype", "delta"] {
-        let (in_command, from_search) = (flag(&report.command, &format!("--{f}")), flag(&want, &format!("--{f}")));
+        let (in_command, from_search) = (
+            flag(&report.command, &format!("--{f}")),
+            flag(&want, &format!("--{f}")),
+        );
         if in_command != from_search {
             let v = |x: Option<String>| Value::String(x.unwrap_or("(absent)".into()));
             let (a, b) = short_pair(&v(from_search), &v(in_command));
@@ -264,7 +275,11 @@ pub fn params_of(id: &str, report: &Report) -> Result<Params, ReplayError> {
             });
         }
     }
-    compare("command", &Value::String(report.command.clone()), &Value::String(want))?;
+    compare(
+        "command",
+        &Value::String(report.command.clone()),
+        &Value::String(want),
+    )?;
     // Provenance: only its consistency can be checked without rerunning the search.
     let found = report.outcome != Outcome::NoneFound;
     let index_ok = match s.case_index {
@@ -279,7 +294,11 @@ pub fn params_of(id: &str, report: &Report) -> Result<Params, ReplayError> {
                 "outcome `{}` with a budget of {} cases needs {}",
                 report.outcome,
                 p.cases,
-                if found { "an index below the budget" } else { "none" }
+                if found {
+                    "an index below the budget"
+                } else {
+                    "none"
+                }
             ),
         });
     }
@@ -291,7 +310,11 @@ pub fn params_of(id: &str, report: &Report) -> Result<Params, ReplayError> {
             value: s.cases_tried.to_string(),
             other: format!(
                 "a search that {} tries between {} and {most} cases",
-                if found { "stops at case_index" } else { "has that budget" },
+                if found {
+                    "stops at case_index"
+                } else {
+                    "has that budget"
+                },
                 u8::from(found)
             ),
         });
@@ -314,8 +337,16 @@ pub fn replay<C: Conjecture>(c: &C, report: &Report) -> Result<Replayed, ReplayE
     let text = |s: &str| Value::String(s.into());
     compare("conjecture.id", &text(&report.conjecture.id), &text(c.id()))?;
     let p = params_of(c.id(), report)?;
-    compare("conjecture.theorem", &text(&report.conjecture.theorem), &text(c.theorem()))?;
-    compare("conjecture.statement", &text(&report.conjecture.statement), &text(&c.statement(&p)))?;
+    compare(
+        "conjecture.theorem",
+        &text(&report.conjecture.theorem),
+        &text(c.theorem()),
+    )?;
+    compare(
+        "conjecture.statement",
+        &text(&report.conjecture.statement),
+        &text(&c.statement(&p)),
+    )?;
     compare("replay", &text(&report.replay), &text(super::REPLAY))?;
     let Some(case_v) = &report.counterexample else {
         if report.certificate.is_some() || report.counterexample_float.is_some() {
@@ -324,7 +355,10 @@ pub fn replay<C: Conjecture>(c: &C, report: &Report) -> Result<Replayed, ReplayE
             ));
         }
         compare_measured(&report.measured, &Default::default())?;
-        let explanation = report.explanation.clone().map_or(Value::Null, Value::String);
+        let explanation = report
+            .explanation
+            .clone()
+            .map_or(Value::Null, Value::String);
         compare("explanation", &explanation, &Value::Null)?;
         return Err(ReplayError::NoCertificate(report.outcome));
     };
@@ -343,9 +377,30 @@ pub fn replay<C: Conjecture>(c: &C, report: &Report) -> Result<Replayed, ReplayE
     let (exact, float) = c.case_json(&case, &p);
     if let Some((path, _, f)) = first_difference(&recorded_float, &float) {
         let path = path.trim_start_matches('.').to_string();
+        if path.is_empty() {
+            return Err(ReplayError::Mismatch {
+                field: "counterexample_float".into(),
+                reported: if recorded_float.is_null() {
+                    "(absent)"
+                } else {
+                    "a float view"
+                }
+                .into(),
+                recomputed: if float.is_null() {
+                    "(absent)"
+                } else {
+                    "a float view"
+                }
+                .into(),
+            });
+        }
         let at = |v: &Value| lookup(v, &path).unwrap_or(Value::String("(absent)".into()));
         let (e, f) = short_pair(&at(&exact), &f);
-        return Err(ReplayError::CaseViews { path, exact: e, float: f });
+        return Err(ReplayError::CaseViews {
+            path,
+            exact: e,
+            float: f,
+        });
     }
     compare("counterexample", case_v, &exact)?;
     let r = match c.check(&case, &p) {
@@ -353,7 +408,11 @@ pub fn replay<C: Conjecture>(c: &C, report: &Report) -> Result<Replayed, ReplayE
         Err(r) => r,
     };
     let outcome = r.strength.outcome();
-    compare("outcome", &text(report.outcome.as_str()), &text(outcome.as_str()))?;
+    compare(
+        "outcome",
+        &text(report.outcome.as_str()),
+        &text(outcome.as_str()),
+    )?;
     let cert = report.certificate.clone().unwrap_or(Value::Null);
     compare("certificate", &cert, &r.certificate)?;
     compare_measured(&report.measured, &r.measured)?;
@@ -361,7 +420,10 @@ pub fn replay<C: Conjecture>(c: &C, report: &Report) -> Result<Replayed, ReplayE
         Strength::Candidate => super::candidate_explanation(&r.certificate),
         _ => c.verify(case_v, &cert, &p).map_err(ReplayError::Rejected)?,
     };
-    let explanation = report.explanation.clone().map_or(Value::Null, Value::String);
+    let explanation = report
+        .explanation
+        .clone()
+        .map_or(Value::Null, Value::String);
     compare("explanation", &explanation, &Value::String(why.clone()))?;
     match outcome {
         Outcome::Counterexample | Outcome::Evidence => Ok(Replayed { outcome, why }),
@@ -376,11 +438,7 @@ fn view_difference(exact: &Value, float: &Value) -> Option<(String, Value, Value
     match (exact, float) {
         (Value::Object(x), Value::Object(y)) => x.iter().find_map(|(k, u)| match y.get(k) {
             Some(v) => view_difference(u, v).map(|(p, u, v)| (format!(".{k}{p}"), u, v)),
-            None => Some((
-                format!(".{k}"),
-                u.clone(),
-                Value::String("(absent)".into()),
-            )),
+            None => Some((format!(".{k}"), u.clone(), Value::String("(absent)".into()))),
         }),
         (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
             x.iter().zip(y).enumerate().find_map(|(i, (u, v))| {

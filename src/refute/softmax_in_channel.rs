@@ -32,14 +32,18 @@ pub const BITS: u32 = 128;
 pub struct SoftmaxInChannel;
 
 /// The head's matrix to about 19 digits, from the midpoints of rigorous 64-bit enclosures
-/// of $e^{z_{ij}}$: the same numbers on every platform (no libm), so the search's choice
-/// of submatrix, and hence the certificate, is reproducible.
+/// of $e^{z_{ij} - \max_{j'} z_{ij'}}$: the same numbers on every platform (no libm), so
+/// the search's choice of submatrix, and hence the certificate, is reproducible.
 pub fn guide_matrix(head: &SoftmaxHead<Exact>) -> Matrix<f64> {
     let (l, z) = (head.len(), head.scores());
     let mut m = Matrix::zeros(l, l);
     for i in 0..l {
+        let top = (0..=i).map(|j| z.get(i, j)).max().expect("j = 0").clone();
         let e: Vec<Exact> = (0..=i)
-            .map(|j| exp_interval(&Interval::point(z.get(i, j).clone()), 64).mid())
+            .map(|j| {
+                let x = Interval::point(z.get(i, j).clone() - &top);
+                exp_interval(&x, 64).expect("e^x for x ≤ 0").mid()
+            })
             .collect();
         let sum = e
             .iter()

@@ -99,8 +99,16 @@ pub fn replay(r: &Report) -> Result<Replayed, ReplayError> {
         .into_iter()
         .find(|row| row.theorem.id == theorem)
         .ok_or_else(|| ReplayError::UnknownConjecture(r.conjecture.id.clone()))?;
-    compare("conjecture.theorem", &text(&r.conjecture.theorem), &text(theorem))?;
-    compare("conjecture.statement", &text(&r.conjecture.statement), &text(row.theorem.statement))?;
+    compare(
+        "conjecture.theorem",
+        &text(&r.conjecture.theorem),
+        &text(theorem),
+    )?;
+    compare(
+        "conjecture.statement",
+        &text(&r.conjecture.statement),
+        &text(row.theorem.statement),
+    )?;
     compare("replay", &text(&r.replay), &text(REPLAY))?;
     let s = &r.search;
     for (field, flag, value) in [
@@ -119,7 +127,11 @@ pub fn replay(r: &Report) -> Result<Replayed, ReplayError> {
             });
         }
     }
-    compare("command", &text(&r.command), &text(&command(theorem, s.cases_tried, s.seed)))?;
+    compare(
+        "command",
+        &text(&r.command),
+        &text(&command(theorem, s.cases_tried, s.seed)),
+    )?;
     let (Some(case_v), Some(cert)) = (&r.counterexample, &r.certificate) else {
         return Err(ReplayError::NoCertificate(r.outcome));
     };
@@ -128,25 +140,37 @@ pub fn replay(r: &Report) -> Result<Replayed, ReplayError> {
     let x = case_v
         .get("input")
         .and_then(Value::as_array)
-        .ok_or(ReplayError::Rejected("counterexample.input: missing".into()))?
+        .ok_or(ReplayError::Rejected(
+            "counterexample.input: missing".into(),
+        ))?
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            v.as_str().and_then(parse_exact).ok_or(ReplayError::Rejected(format!(
-                "counterexample.input[{i}]: not a \"p/q\" number"
-            )))
+            v.as_str()
+                .and_then(parse_exact)
+                .ok_or(ReplayError::Rejected(format!(
+                    "counterexample.input[{i}]: not a \"p/q\" number"
+                )))
         })
         .collect::<Result<Vec<Exact>, ReplayError>>()?;
     let (exact, float) = case_json(&ch, &x);
-    compare("counterexample_float", r.counterexample_float.as_ref().unwrap_or(&Value::Null), &float)
-        .map_err(|e| match e {
-            ReplayError::Mismatch { field, recomputed, reported } => ReplayError::CaseViews {
-                path: field.trim_start_matches("counterexample_float.").into(),
-                exact: recomputed,
-                float: reported,
-            },
-            e => e,
-        })?;
+    compare(
+        "counterexample_float",
+        r.counterexample_float.as_ref().unwrap_or(&Value::Null),
+        &float,
+    )
+    .map_err(|e| match e {
+        ReplayError::Mismatch {
+            field,
+            recomputed,
+            reported,
+        } => ReplayError::CaseViews {
+            path: field.trim_start_matches("counterexample_float.").into(),
+            exact: recomputed,
+            float: reported,
+        },
+        e => e,
+    })?;
     compare("counterexample", case_v, &exact)?;
     compare_measured(&r.measured, &measured(&ch))?;
     for (field, value, want) in [
@@ -155,7 +179,11 @@ pub fn replay(r: &Report) -> Result<Replayed, ReplayError> {
         ("search.eps", s.eps, 0.0),
         ("search.delta", s.delta, 0.0),
         ("search.case_index", s.case_index.map_or(0.0, |_| 1.0), 0.0),
-        ("search.interrupted", f64::from(u8::from(s.interrupted)), 0.0),
+        (
+            "search.interrupted",
+            f64::from(u8::from(s.interrupted)),
+            0.0,
+        ),
     ] {
         if value != want {
             let (a, b) = short_pair(&json!(value), &json!(want));
@@ -184,7 +212,11 @@ pub fn replay(r: &Report) -> Result<Replayed, ReplayError> {
         Err(c) => c.what,
         Ok(_) => return Err(ReplayError::NotRefuted),
     };
-    compare("outcome", &text(r.outcome.as_str()), &text(Outcome::Counterexample.as_str()))?;
+    compare(
+        "outcome",
+        &text(r.outcome.as_str()),
+        &text(Outcome::Counterexample.as_str()),
+    )?;
     compare("certificate", cert, &certificate(theorem, tier, &what))?;
     let why = explanation(theorem, tier, &what);
     let recorded = r.explanation.clone().map_or(Value::Null, Value::String);

@@ -20,7 +20,7 @@ pub const THEOREM: Theorem = Theorem {
 /// Exact check of both sides of the bound. Upper bound: for every split $j$ the exact
 /// factorisation $H_j = UV^\top$ with $N$ columns ([`channel_block_factorisation`], built
 /// from $\bar A, \bar B, C$) multiplies out to the block of $\tilde\alpha$ computed
-/// independently ([`hidden_attention`]), so $\operatorname{rank} H_j \le N$. Lower side:
+/// independently ([`hidden_attention()`]), so $\operatorname{rank} H_j \le N$. Lower side:
 /// the exact semiseparable rank is $\le N$, every block rank is $\le \min(N, L-j, j+1)$,
 /// and its witness (a nonsingular submatrix, $\operatorname{rank} \ge$ its size)
 /// re-verifies.

@@ -400,7 +400,10 @@ mod tests {
         let ch2 = channel([1, 2, 2]);
         let ob2 = softmax_obstruction(&hidden_attention(&ch2).unwrap()).unwrap();
         assert!(ob2.verify_on_channel(&ch2), "{ob2}");
-        assert_eq!(obstruction_against(&ch2, &hidden_attention(&ch2).unwrap()), Ok(None));
+        assert_eq!(
+            obstruction_against(&ch2, &hidden_attention(&ch2).unwrap()),
+            Ok(None)
+        );
         assert!(obstruction_against(&ch2, &good).is_err());
     }
 

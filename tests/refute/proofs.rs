@@ -25,7 +25,10 @@ fn end(cert: &Value, key: &str, e: &str) -> Exact {
 
 fn tight(cert: &Value, key: &str) -> bool {
     let (lo, hi) = (end(cert, key, "lo"), end(cert, key, "hi"));
-    let scale = lo.abs_val().max(hi.abs_val()).max(Exact::new(1.into(), (1u64 << 60).into()));
+    let scale = lo
+        .abs_val()
+        .max(hi.abs_val())
+        .max(Exact::new(1.into(), (1u64 << 60).into()));
     (hi - lo) <= scale * Exact::new(1.into(), num_bigint::BigInt::from(1u8) << 100)
 }
 
@@ -46,7 +49,10 @@ fn paper_approx_certificate_is_an_interval_proof() {
     // The gap's lower end is above ε: a proof, not a float comparison with an allowance.
     assert!(end(cert, "gap", "lo") > p.eps.to_exact(), "{cert}");
     // T7 (proven) bounds the gap: lower end of the gap ≤ upper end of the bound.
-    assert!(end(cert, "gap", "lo") <= end(cert, "t7_bound", "hi"), "{cert}");
+    assert!(
+        end(cert, "gap", "lo") <= end(cert, "t7_bound", "hi"),
+        "{cert}"
+    );
     for key in ["alpha", "approx", "gap", "t7_bound"] {
         assert!(tight(cert, key), "{key}: {cert}");
     }
@@ -59,7 +65,9 @@ fn paper_approx_certificate_is_an_interval_proof() {
         cert["col"].as_u64().unwrap() as usize,
     );
     let f = *exact_attention(&case).unwrap().get(i, j);
-    let mid = ((end(cert, "alpha", "lo") + end(cert, "alpha", "hi")) / Exact::from_integer(2.into())).to_f64();
+    let mid = ((end(cert, "alpha", "lo") + end(cert, "alpha", "hi"))
+        / Exact::from_integer(2.into()))
+    .to_f64();
     assert!((f - mid).abs() <= 1e-12 * (1.0 + mid.abs()), "{f} vs {mid}");
     assert_eq!(r.measured["gap"], {
         let g = (end(cert, "gap", "lo") + end(cert, "gap", "hi")) / Exact::from_integer(2.into());
@@ -84,7 +92,10 @@ fn mamba_strict_is_refuted_at_large_step_and_holds_at_tiny_step() {
     let cert = r.certificate.as_ref().unwrap();
     assert!(end(cert, "gap", "lo") > p.eps.to_exact());
     // T3's bound (proven) holds: the gap is at most the bound.
-    assert!(end(cert, "gap", "hi") <= end(cert, "t3_bound", "hi"), "{cert}");
+    assert!(
+        end(cert, "gap", "hi") <= end(cert, "t3_bound", "hi"),
+        "{cert}"
+    );
     assert!(r.measured["gap"] > 1e-3 && r.measured["gap"] <= r.measured["t3_bound"]);
     // The f64 S6 layer of `to_mamba` agrees with the exact-arithmetic layer to ~1e-12.
     let (layer, x) = MambaStrict
@@ -99,7 +110,10 @@ fn mamba_strict_is_refuted_at_large_step_and_holds_at_tiny_step() {
     assert!((s6.get(i, c) - enclosed).abs() <= 1e-12 * (1.0 + enclosed.abs()));
     p.delta = 1e-7;
     p.cases = 64;
-    assert_eq!(run("mamba-strict-linear-attention", &p).outcome, Outcome::NoneFound);
+    assert_eq!(
+        run("mamba-strict-linear-attention", &p).outcome,
+        Outcome::NoneFound
+    );
 }
 
 /// A conjecture whose violations are only evidence.
@@ -130,7 +144,10 @@ impl Conjecture for Undecided {
     }
     fn check(&self, c: &u8, _: &Params) -> Result<(), Refutation> {
         if *c > 100 {
-            Err(Refutation::new(json!({"kind": "big", "byte": c}), Strength::Evidence))
+            Err(Refutation::new(
+                json!({"kind": "big", "byte": c}),
+                Strength::Evidence,
+            ))
         } else {
             Ok(())
         }
@@ -142,7 +159,12 @@ impl Conjecture for Undecided {
 
 #[test]
 fn evidence_is_its_own_outcome() {
-    let r = search(&Undecided, &Params::default(), &AtomicBool::new(false), || {});
+    let r = search(
+        &Undecided,
+        &Params::default(),
+        &AtomicBool::new(false),
+        || {},
+    );
     assert_eq!(r.outcome, Outcome::Evidence);
     assert!(r.to_markdown().contains("Evidence, not a proof"));
     let back = replay(&Undecided, &r).unwrap();
@@ -150,5 +172,8 @@ fn evidence_is_its_own_outcome() {
     // Claiming a proof for it is rejected.
     let mut claimed = r.clone();
     claimed.outcome = Outcome::Counterexample;
-    assert_eq!(replay(&Undecided, &claimed).unwrap_err().field().as_deref(), Some("outcome"));
+    assert_eq!(
+        replay(&Undecided, &claimed).unwrap_err().field().as_deref(),
+        Some("outcome")
+    );
 }

@@ -68,8 +68,14 @@ fn softmax_in_channel_holds_when_the_state_covers_the_length() {
         ..Params::default()
     };
     let mut ticks = 0;
-    let r = search_builtin("softmax-in-channel", &p, &AtomicBool::new(false), || ticks += 1).unwrap();
-    assert_eq!((r.outcome, r.search.cases_tried, ticks), (Outcome::NoneFound, 32, 32));
+    let r = search_builtin("softmax-in-channel", &p, &AtomicBool::new(false), || {
+        ticks += 1
+    })
+    .unwrap();
+    assert_eq!(
+        (r.outcome, r.search.cases_tried, ticks),
+        (Outcome::NoneFound, 32, 32)
+    );
     for head in drawn(&p) {
         // The head's matrix, enclosed to 2^-100: both end matrices are realised exactly by
         // the state-L construction, and α̃ is entrywise C, so the matrix between them is too.
@@ -83,8 +89,14 @@ fn softmax_in_channel_holds_when_the_state_covers_the_length() {
                 (0..l * l)
                     .map(|t| {
                         let iv = &enc[t / l][t % l];
-                        assert!(iv.width() < Exact::new(1.into(), num_bigint::BigInt::from(1u8) << 100));
-                        if end == 0 { iv.lo().clone() } else { iv.hi().clone() }
+                        assert!(
+                            iv.width() < Exact::new(1.into(), num_bigint::BigInt::from(1u8) << 100)
+                        );
+                        if end == 0 {
+                            iv.lo().clone()
+                        } else {
+                            iv.hi().clone()
+                        }
                     })
                     .collect(),
             )

@@ -32,8 +32,12 @@ pub fn check(
             }
         },
     };
-    let mut known: Vec<&str> = rows.iter().flat_map(|r| [r.theorem.id, r.name]).collect();
-    known.dedup();
+    let mut known: Vec<&str> = Vec::new();
+    for name in rows.iter().flat_map(|r| [r.theorem.id, r.name]) {
+        if !known.contains(&name) {
+            known.push(name);
+        }
+    }
     if let Some(bad) = theorems
         .iter()
         .find(|t| !t.eq_ignore_ascii_case("all") && !rows.iter().any(|r| r.selected_by(t)))

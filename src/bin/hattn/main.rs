@@ -36,7 +36,8 @@ enum Command {
         /// Seed of the case generator (the same seed replays the same cases).
         #[arg(long, default_value_t = 0)]
         seed: u64,
-        /// Theorems to check: `all` (the default) or ids such as `T3 T5`.
+        /// Theorems to check: `all` (the default), ids such as `T3 T5` or row names such as
+        /// `T6b`.
         theorems: Vec<String>,
         /// Write `suite.json` and `suite.md` (and a counterexample report per failing row)
         /// into this directory.
