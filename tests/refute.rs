@@ -112,15 +112,16 @@ where
     }
 }
 
-/// Issue reproducer: L = N = 1, Ā = 1e-30, B̄ = 1, C = 1e-300. P = 1e-30 is normal, but
-/// Q = C·P = 1e-330 underflows to 0, so the naive entry is 0 while α̃ = 1e-300: relative
-/// error 1. A zero Q from a nonzero C must not count as "normal".
+/// Issue reproducer (moved one step on, since P_t = ∏_{k=1}^{t} Ā_k leaves out Ā_0):
+/// L = 2, N = 1, Ā_1 = 1e-30, B̄ = (0, 1), C = (1, 1e-300). P_1 = 1e-30 is normal, but
+/// Q_1 = C_1·P_1 = 1e-330 underflows to 0, so the naive entry (1, 1) is 0 while
+/// α̃ = 1e-300: relative error 1. A zero Q from a nonzero C must not count as "normal".
 #[test]
 fn factored_float_compares_a_row_whose_query_underflows_to_zero() {
-    let ch = Channel::new(1, 1, vec![1e-30f64], vec![1.0], vec![1e-300]).unwrap();
+    let ch = Channel::new(2, 1, vec![1.0f64, 1e-30], vec![0.0, 1.0], vec![1.0, 1e-300]).unwrap();
     let case = (ch.clone(), ch.map(|&v| v as f32));
     let p = Params {
-        len: 1,
+        len: 2,
         state: 1,
         eps: 1e-3,
         ..Params::default()
@@ -132,7 +133,7 @@ fn factored_float_compares_a_row_whose_query_underflows_to_zero() {
     let cert = &r.certificate;
     assert_eq!(
         (cert["row"].as_u64(), cert["col"].as_u64()),
-        (Some(0), Some(0))
+        (Some(1), Some(1))
     );
     assert_eq!(cert["float_value"].as_f64(), Some(0.0));
     assert_eq!(exact(&cert["exact_value"]), 1e-300f64.to_exact());

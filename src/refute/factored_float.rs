@@ -27,12 +27,14 @@ pub const ID: &str = "factored-float";
 pub struct FactoredFloat;
 
 /// The naive float entry $\langle C_i \odot P_i, \bar B_j \oslash P_j\rangle$ in `T`,
-/// with $P$ the running product in `T` (no range checks).
+/// with $P_t = \prod_{k=1}^{t} \bar A_k$ the running product in `T` as in
+/// [`crate::ssm::factored()`] (no range checks).
 pub fn naive_entry<T: Field>(ch: &Channel<T>, i: usize, j: usize) -> T {
     let n = ch.state();
     let mut p = vec![T::one(); n];
     let mut pj = vec![T::one(); n];
-    for t in 0..=i {
+    // P_t = ∏_{k=1}^{t} Ā_k, as in `factored()` (Ā_0 never enters α̃)
+    for t in 1..=i {
         for s in 0..n {
             p[s] *= &ch.abar(t)[s];
         }
@@ -108,7 +110,9 @@ fn break_search<T: Field>(ch: &Channel<T>, eps: f64, skip_proven: bool) -> Optio
     let mut ok = true;
     for t in 0..l {
         for s in 0..n {
-            p[s] *= &ch.abar(t)[s];
+            if t > 0 {
+                p[s] *= &ch.abar(t)[s];
+            }
             q.push(ch.c(t)[s].clone() * &p[s]);
             k.push(ch.bbar(t)[s].clone() / &p[s]);
             ok &= p[s].class() == Class::Normal && sound(&k[t * n + s], &ch.bbar(t)[s]);
@@ -402,12 +406,22 @@ mod tests {
     /// The reproducer: Q = C·P underflows to 0 from a nonzero C.
     #[test]
     fn a_query_that_underflows_to_zero_is_compared() {
-        let ch = Channel::new(1, 1, vec![1e-30f64], vec![1.0], vec![1e-300]).unwrap();
+        // P_1 = Ā_1 = 1e-30, Q_1 = 1e-300 · 1e-30 → 0
+        let ch =
+            Channel::new(2, 1, vec![1.0f64, 1e-30], vec![0.0, 1.0], vec![1.0, 1e-300]).unwrap();
         let cert = first_break(&ch, 1e-3).expect("relative error 1");
         assert_eq!(cert["relative_error"].as_f64(), Some(1.0));
-        // So is a key B̄/P that underflows from a nonzero B̄.
-        let ch = Channel::new(1, 1, vec![1e300f64], vec![1e-30], vec![1e300]).unwrap();
-        assert!(first_break(&ch, 1e-3).is_some());
+        // So is a key B̄/P that underflows from a nonzero B̄: P_1 = 1e300, K_1 = 1e-30/1e300 → 0
+        let ch = Channel::new(
+            2,
+            1,
+            vec![1.0f64, 1e300],
+            vec![0.0, 1e-30],
+            vec![1.0, 1e-300],
+        )
+        .unwrap();
+        let cert = first_break(&ch, 1e-3).expect("relative error 1");
+        assert_eq!(cert["relative_error"].as_f64(), Some(1.0));
     }
 
     /// Every product is normal but their sum overflows: the row is compared, and breaks.
