@@ -299,8 +299,18 @@ impl FaithfulnessReport {
             self.chance.mean_rank
         );
         s += &format!(
-            "{:<18} {:>6} {:>6} {:>6}  {:>6} {:>6} {:>6}  {:>7} {:>7} {:>7} {:>7}\n",
-            "method", "top1", "top3", "rank", "M-top1", "M-top3", "M-rank", "AUC+p", "AUC-p", "AUC+acc", "AUC-acc"
+            "{:<22} {:>6} {:>6} {:>6}  {:>6} {:>6} {:>6}  {:>7} {:>7} {:>7} {:>7}\n",
+            "method",
+            "top1",
+            "top3",
+            "rank",
+            "M-top1",
+            "M-top3",
+            "M-rank",
+            "AUC+p",
+            "AUC-p",
+            "AUC+acc",
+            "AUC-acc"
         );
         for m in &self.methods {
             let name = if m.post_conv {
@@ -309,7 +319,7 @@ impl FaithfulnessReport {
                 m.method.clone()
             };
             s += &format!(
-                "{:<18} {:>5.1}% {:>5.1}% {:>6.2}",
+                "{:<22} {:>5.1}% {:>5.1}% {:>6.2}",
                 name,
                 100.0 * m.evidence.top1,
                 100.0 * m.evidence.top3,
@@ -327,7 +337,10 @@ impl FaithfulnessReport {
             s += &match &m.perturbation {
                 Some(p) => format!(
                     "  {:>7.3} {:>7.3} {:>7.3} {:>7.3}\n",
-                    p.positive_prob_auc, p.negative_prob_auc, p.positive_acc_auc, p.negative_acc_auc
+                    p.positive_prob_auc,
+                    p.negative_prob_auc,
+                    p.positive_acc_auc,
+                    p.negative_acc_auc
                 ),
                 None => "\n".into(),
             };

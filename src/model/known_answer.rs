@@ -61,7 +61,13 @@ fn bad(file: &Path, field: impl Into<String>, reason: impl Into<String>) -> Erro
 fn as_index(file: &Path, field: &str, v: &Value) -> Result<usize> {
     v.as_u64()
         .and_then(|x| usize::try_from(x).ok())
-        .ok_or_else(|| bad(file, field, format!("expected a non-negative integer, found {v}")))
+        .ok_or_else(|| {
+            bad(
+                file,
+                field,
+                format!("expected a non-negative integer, found {v}"),
+            )
+        })
 }
 
 fn array<'a>(file: &Path, field: &str, v: Option<&'a Value>) -> Result<&'a Vec<Value>> {
@@ -102,7 +108,11 @@ impl KnownAnswerSet {
             .ok_or_else(|| bad(file, "held_out", "missing"))?;
         let ids = array(file, "held_out.input_ids", h.get("input_ids"))?;
         let answers = array(file, "held_out.answer", h.get("answer"))?;
-        let evidence = array(file, "held_out.evidence_position", h.get("evidence_position"))?;
+        let evidence = array(
+            file,
+            "held_out.evidence_position",
+            h.get("evidence_position"),
+        )?;
         let marks = match h.get("mark_position") {
             None | Some(Value::Null) => None,
             m => Some(array(file, "held_out.mark_position", m)?),

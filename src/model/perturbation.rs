@@ -142,7 +142,10 @@ pub fn removal_curve<T: Real>(
         let arg = logits
             .iter()
             .enumerate()
-            .fold((0, f64::NEG_INFINITY), |b, (i, &v)| if v > b.1 { (i, v) } else { b })
+            .fold(
+                (0, f64::NEG_INFINITY),
+                |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+            )
             .0;
         curve.acc[s] = if arg == answer { 1.0 } else { 0.0 };
     }

@@ -89,8 +89,13 @@ pub enum Method {
     /// \sum_i \frac{\partial\,\text{logit}}{\partial y^{(\ell,e)}_i} M^{(\ell,e)}_{ij}$ — each
     /// mixer's output split exactly by source position, weighted by its effect on the logit.
     MixerGradInput,
+    /// [`Method::MixerGradInput`] with magnitudes: $r_j = \sum_\ell\sum_e \big|x^{(\ell,e)}_j
+    /// \sum_i \frac{\partial\,\text{logit}}{\partial y^{(\ell,e)}_i} M^{(\ell,e)}_{ij}\big|$.
+    MixerGradInputAbs,
     /// Gradient × input at the embedding: $r_j = \sum_m g_{emb}[j,m]\,h_0[j,m]$ (signed).
     GradInput,
+    /// $\lvert$gradient × input$\rvert$: $r_j = \lvert\sum_m g_{emb}[j,m]\,h_0[j,m]\rvert$.
+    GradInputAbs,
     /// Saliency: $r_j = \lVert g_{emb}[j,\cdot]\rVert_2$.
     Saliency,
     /// Baseline: uniform random relevance, seeded (ChaCha8).
@@ -101,11 +106,11 @@ pub enum Method {
 
 /// The method `hattn explain` uses by default: the one that localised the evidence best
 /// on `selective-copy-a` (all 256 held-out sequences; table in `docs/explain.md`).
-pub const RECOMMENDED: Method = Method::MixerGradInput;
+pub const RECOMMENDED: Method = Method::MixerRawAbs;
 
 impl Method {
     /// Every method, in table order.
-    pub const ALL: [Method; 22] = [
+    pub const ALL: [Method; 24] = [
         Method::Raw,
         Method::Rollout,
         Method::Attr,
@@ -124,7 +129,9 @@ impl Method {
         Method::MixerRawSigned,
         Method::MixerFirst,
         Method::MixerGradInput,
+        Method::MixerGradInputAbs,
         Method::GradInput,
+        Method::GradInputAbs,
         Method::Saliency,
         Method::Random,
         Method::Recency,
@@ -151,7 +158,9 @@ impl Method {
             Method::MixerRawSigned => "mixer-raw-signed",
             Method::MixerFirst => "mixer-first",
             Method::MixerGradInput => "mixer-grad-input",
+            Method::MixerGradInputAbs => "mixer-grad-input-abs",
             Method::GradInput => "grad-input",
+            Method::GradInputAbs => "grad-input-abs",
             Method::Saliency => "saliency",
             Method::Random => "random",
             Method::Recency => "recency",
@@ -216,6 +225,14 @@ enum Agg {
     Signed,
 }
 
+/// Per-layer aggregates of M, and the gradient-weighted M ⊙ input vectors (signed, and
+/// summed magnitudes).
+struct MixerAgg {
+    layers: Vec<LayerAgg>,
+    grad_input: Vec<f64>,
+    grad_input_abs: Vec<f64>,
+}
+
 /// Channels per block when aggregating (bounds memory on wide models).
 const BLOCK: usize = 64;
 
@@ -229,7 +246,7 @@ pub struct Explainer<'a, T: Real> {
     seed: u64,
     grads: Option<Vec<Vec<T>>>,
     alpha: Option<Vec<LayerAgg>>,
-    mixer: Option<(Vec<LayerAgg>, Vec<f64>)>,
+    mixer: Option<MixerAgg>,
 }
 
 fn to64<T: Real>(v: &T) -> f64 {
@@ -318,15 +335,15 @@ impl<'a, T: Real> Explainer<'a, T> {
     }
 
     /// Per-layer aggregates of M, and the gradient-weighted M ⊙ input vector.
-    fn mixer(&mut self) -> Result<&(Vec<LayerAgg>, Vec<f64>)> {
+    fn mixer(&mut self) -> Result<&MixerAgg> {
         if self.mixer.is_none() {
             let l = self.trace.len();
             let p = self.target;
             let grads = self.grads()?.clone();
             let mut out = Vec::new();
             let mut gx = vec![0.0; l];
-            for (li, (layer, tr)) in self.model.layers.iter().zip(&self.trace.mixers).enumerate()
-            {
+            let mut gx_abs = vec![0.0; l];
+            for (li, (layer, tr)) in self.model.layers.iter().zip(&self.trace.mixers).enumerate() {
                 let dims = layer.mixer.dims;
                 let (di, dm) = (dims.d_inner, dims.d_model);
                 // ∂logit/∂y (gated channel outputs), (L, d_in)
@@ -340,24 +357,30 @@ impl<'a, T: Real> Explainer<'a, T> {
                     let t = layer_mixer_operators(&layer.mixer, tr, Some(&chans))?;
                     accumulate(&mut agg, t.data(), l, di);
                     for (m, &e) in t.data().chunks(l * l).zip(&chans) {
-                        for (j, g) in gx.iter_mut().enumerate().take(p + 1) {
+                        for j in 0..=p {
                             let s: f64 = (j..l)
                                 .map(|i| to64(&gy[i * di + e]) * to64(&m[i * l + j]))
                                 .sum();
-                            *g += s * to64(&tr.x[e * l + j]);
+                            let c = s * to64(&tr.x[e * l + j]);
+                            gx[j] += c;
+                            gx_abs[j] += c.abs();
                         }
                     }
                 }
                 out.push(agg);
             }
-            self.mixer = Some((out, gx));
+            self.mixer = Some(MixerAgg {
+                layers: out,
+                grad_input: gx,
+                grad_input_abs: gx_abs,
+            });
         }
         Ok(self.mixer.as_ref().expect("just set"))
     }
 
     fn maps(&mut self, mixer: bool, agg: Agg) -> Result<Vec<Vec<f64>>> {
         let aggs: &Vec<LayerAgg> = if mixer {
-            &self.mixer()?.0
+            &self.mixer()?.layers
         } else {
             self.alpha()?
         };
@@ -446,16 +469,20 @@ impl<'a, T: Real> Explainer<'a, T> {
             (Some(m), _) => m[p * l..(p + 1) * l].to_vec(),
             (None, M::AlphaRow) => self.query_rows(false)?,
             (None, M::AuthorsRow) => self.query_rows(true)?,
-            (None, M::MixerGradInput) => self.mixer()?.1.clone(),
-            (None, M::GradInput | M::Saliency) => {
+            (None, M::MixerGradInput) => self.mixer()?.grad_input.clone(),
+            (None, M::MixerGradInputAbs) => self.mixer()?.grad_input_abs.clone(),
+            (None, M::GradInput | M::GradInputAbs | M::Saliency) => {
                 let (nl, trace) = (self.model.layers.len(), self.trace);
                 let g = &self.grads()?[nl];
                 let h0 = &trace.residual_in[0];
                 (0..l)
                     .map(|j| {
                         let (gj, hj) = (&g[j * dm..(j + 1) * dm], &h0[j * dm..(j + 1) * dm]);
+                        let gi: f64 = gj.iter().zip(hj).map(|(a, b)| to64(a) * to64(b)).sum();
                         if method == M::GradInput {
-                            gj.iter().zip(hj).map(|(a, b)| to64(a) * to64(b)).sum()
+                            gi
+                        } else if method == M::GradInputAbs {
+                            gi.abs()
                         } else {
                             gj.iter().map(|a| to64(a) * to64(a)).sum::<f64>().sqrt()
                         }

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use hidden_attention::model::explain::{self as ex, Method as LibMethod};
-use hidden_attention::model::relevance::{Explainer, Method, RECOMMENDED};
 use hidden_attention::model::heatmap::{ColorScale, Heatmap, Image};
 use hidden_attention::model::npy::write_npy;
+use hidden_attention::model::relevance::{Explainer, Method, RECOMMENDED};
 
 use crate::attn::{load_and_run, progress};
 
@@ -138,8 +138,8 @@ fn run(a: &ExplainArgs) -> hidden_attention::Result<()> {
         };
         let mut images = Vec::new();
         if let Some(m) = &matrix {
-            let mut top = Heatmap::attention(l, m.clone(), format!("{name}, {layers}"))
-                .with_labels(&labels);
+            let mut top =
+                Heatmap::attention(l, m.clone(), format!("{name}, {layers}")).with_labels(&labels);
             top.scale = scale;
             top.bar_label = "relevance".into();
             top.highlight_row = Some(a.target_pos);
