@@ -89,13 +89,14 @@ fn run(a: &ExplainArgs) -> hidden_attention::Result<()> {
         ""
     };
     println!("method: {name}{default}");
+    println!("explained logit: {logit}");
     let positions = if method.post_conv() {
         "post-conv positions"
     } else {
         "input positions"
     };
     println!(
-        "relevance of {positions} for the prediction at position {} (layers {}-{}), logit {logit}:",
+        "relevance of {positions} for the prediction at position {} (layers {}-{}):",
         a.target_pos,
         a.start_layer,
         model.layers.len() - 1
