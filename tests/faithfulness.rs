@@ -120,6 +120,20 @@ fn random_baseline_is_seeded() {
     let c = run(&[Method::Random], 4, false);
     assert_eq!(a.methods[0].evidence.ranks, b.methods[0].evidence.ranks);
     assert_ne!(a.methods[0].evidence.ranks, c.methods[0].evidence.ranks);
+    // each sequence draws its own ranking: sequences with the same evidence position do
+    // not all get the same rank
+    let s = set();
+    let ranks = &a.methods[0].evidence.ranks;
+    let mut same = (0, 0);
+    for i in 0..SUBSET {
+        for j in i + 1..SUBSET {
+            if s.sequences[i].evidence == s.sequences[j].evidence {
+                same.0 += 1;
+                same.1 += usize::from(ranks[i] == ranks[j]);
+            }
+        }
+    }
+    assert!(same.0 > 10 && same.1 < same.0, "{same:?}");
 }
 
 /// Raw, rollout and Mamba-Attr through the explainer are the published module's rows.
