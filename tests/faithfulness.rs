@@ -470,3 +470,68 @@ fn default_explain_points_at_the_evidence() {
         .fold(rows[0], |b, &r| if r.1 > b.1 { r } else { b });
     assert_eq!(top.0, q.evidence[0], "{out}");
 }
+
+/// A user's own set: sequences of different lengths, two evidence positions each, no mark
+/// and no PAD (the perturbation test is skipped and says so).
+#[test]
+fn own_known_answer_set_with_varied_lengths() {
+    let s = set();
+    let mut ids = Vec::new();
+    let mut answers = Vec::new();
+    let mut evidence = Vec::new();
+    for (k, q) in s.sequences.iter().take(4).enumerate() {
+        // drop the first k noise tokens after BOS that are before MARK
+        let m = q.mark.unwrap();
+        let drop = k.min(m - 1);
+        let toks: Vec<usize> = q
+            .tokens
+            .iter()
+            .enumerate()
+            .filter(|&(i, _)| i == 0 || i > drop)
+            .map(|(_, &t)| t)
+            .collect();
+        ids.push(toks);
+        answers.push(q.answer);
+        evidence.push(vec![q.evidence[0] - drop, m - drop]);
+    }
+    let v = serde_json::json!({"held_out": {"input_ids": ids, "answer": answers,
+        "evidence_position": evidence}});
+    let d = scratch("own");
+    let p = d.join("own.json");
+    std::fs::write(&p, v.to_string()).unwrap();
+    let set = KnownAnswerSet::load(&p).unwrap();
+    assert_eq!(set.pad, None);
+    assert_eq!(set.sequences[3].tokens.len(), 13);
+    let (code, out, err) = hattn(&[
+        "faithfulness",
+        "--checkpoint",
+        CK,
+        "--data",
+        p.to_str().unwrap(),
+        "--methods",
+        "mixer-raw-abs,random",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("perturbation test is skipped"), "{out}");
+    let (code, out, _) = hattn(&[
+        "faithfulness",
+        "--checkpoint",
+        CK,
+        "--data",
+        p.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(code, 0);
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(r["sequences"], 4);
+    let best = r["methods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["method"] == RECOMMENDED.name())
+        .unwrap();
+    assert!(best["mark"].is_null() && best["perturbation"].is_null());
+    // two evidence positions: chance of the best rank is higher than with one
+    assert!(r["chance"]["top1"].as_f64().unwrap() > 2.0 / 16.0);
+    assert_eq!(best["evidence"]["top1"], 1.0, "{best}");
+}

@@ -361,7 +361,7 @@ pub fn predicted_token<T: Real>(model: &MambaModel<T>, trace: &ModelTrace<T>, po
         .0
 }
 
-/// The Mamba-Attr weights of every layer: $s_\ell[j] = \max_m \max(0, g_\ell[j, m])$
+/// The Mamba-Attr weights of every layer: $s_\ell\[j\] = \max_m \max(0, g_\ell\[j, m\])$
 /// scaled to max 1 (all 0 when no entry is positive), from the gradients `grads` of
 /// [`logit_gradients`] (`grads[ℓ]` w.r.t. the residual stream after layer ℓ).
 pub fn attr_weights<T: Real>(model: &MambaModel<T>, grads: &[Vec<T>], l: usize) -> Vec<Vec<f64>> {

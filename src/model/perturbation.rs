@@ -13,9 +13,9 @@
 //!   is good).
 //!
 //! Ties in relevance are broken by position (earlier first), so a constant relevance gives
-//! the same order in both directions. The curves are $p_s = \mathrm{softmax}(\text{logits}_P)[a]$
-//! for the right answer $a$ and $\mathrm{acc}_s = [\arg\max \text{logits}_P = a]$, and the
-//! areas are trapezoids over the removed fraction $s/S \in [0, 1]$.
+//! the same order in both directions. The curves are $p_s = \mathrm{softmax}(\text{logits}_P)\[a\]$
+//! for the right answer $a$ and $\mathrm{acc}_s = \[\arg\max \text{logits}_P = a\]$, and the
+//! areas are trapezoids over the removed fraction $s/S \in \[0, 1\]$.
 
 use crate::error::{Error, Result};
 use crate::model::forward::{Logits, MambaModel};

@@ -23,7 +23,7 @@
 //!
 //! **Combination over layers:** `raw` = $\frac1n\sum_\ell A_\ell$; `rollout` =
 //! $\hat A_{n-1}\cdots\hat A_0$ with $\hat A = \mathrm{rownorm}(I + A)$; `attr` (Mamba-Attr)
-//! rolls out $A_\ell[i,j]\,s_\ell[j]$ with $s_\ell[j] = \max_m\max(0, g_\ell[j,m])$ scaled to
+//! rolls out $A_\ell\[i,j\]\,s_\ell\[j\]$ with $s_\ell\[j\] = \max_m\max(0, g_\ell\[j,m\])$ scaled to
 //! max 1. The relevance is row $P$. Rollout is only defined for non-negative maps, so the
 //! signed aggregation comes with `raw` only.
 //!
@@ -92,11 +92,11 @@ pub enum Method {
     /// [`Method::MixerGradInput`] with magnitudes: $r_j = \sum_\ell\sum_e \big|x^{(\ell,e)}_j
     /// \sum_i \frac{\partial\,\text{logit}}{\partial y^{(\ell,e)}_i} M^{(\ell,e)}_{ij}\big|$.
     MixerGradInputAbs,
-    /// Gradient × input at the embedding: $r_j = \sum_m g_{emb}[j,m]\,h_0[j,m]$ (signed).
+    /// Gradient × input at the embedding: $r_j = \sum_m g_{emb}\[j,m\]\,h_0\[j,m\]$ (signed).
     GradInput,
-    /// $\lvert$gradient × input$\rvert$: $r_j = \lvert\sum_m g_{emb}[j,m]\,h_0[j,m]\rvert$.
+    /// $\lvert$gradient × input$\rvert$: $r_j = \lvert\sum_m g_{emb}\[j,m\]\,h_0\[j,m\]\rvert$.
     GradInputAbs,
-    /// Saliency: $r_j = \lVert g_{emb}[j,\cdot]\rVert_2$.
+    /// Saliency: $r_j = \lVert g_{emb}\[j,\cdot\]\rVert_2$.
     Saliency,
     /// Baseline: uniform random relevance, seeded (ChaCha8).
     Random,
