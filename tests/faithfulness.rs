@@ -437,7 +437,10 @@ fn faithfulness_command_table_json_and_figures() {
 /// sequence 0 (payload 25 at position 14) first.
 #[test]
 fn default_explain_points_at_the_evidence() {
-    let q = &set().sequences[0];
+    let s = set();
+    let q = &s.sequences[0];
+    let d = scratch("explain");
+    let (png, npy) = (d.join("e.png"), d.join("e.npy"));
     let toks: Vec<String> = q.tokens.iter().map(ToString::to_string).collect();
     let p = (q.tokens.len() - 1).to_string();
     let (code, out, err) = hattn(&[
@@ -448,8 +451,37 @@ fn default_explain_points_at_the_evidence() {
         &toks.join(","),
         "--target-pos",
         &p,
+        "--png",
+        png.to_str().unwrap(),
+        "--npy",
+        npy.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{err}");
+    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG"));
+    // a matrix method: the (L, L) relevance matrix after the .npy preamble and header
+    let b = std::fs::read(&npy).unwrap();
+    let hl = u16::from_le_bytes([b[8], b[9]]) as usize;
+    assert_eq!(b.len() - 10 - hl, 8 * q.tokens.len() * q.tokens.len());
+    // a row method writes the row
+    let (code, _, err) = hattn(&[
+        "explain",
+        "--checkpoint",
+        CK,
+        "--tokens",
+        &toks.join(","),
+        "--target-pos",
+        &p,
+        "--method",
+        "grad-input",
+        "--png",
+        png.to_str().unwrap(),
+        "--npy",
+        npy.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let b = std::fs::read(&npy).unwrap();
+    let hl = u16::from_le_bytes([b[8], b[9]]) as usize;
+    assert_eq!(b.len() - 10 - hl, 8 * q.tokens.len());
     assert!(
         out.contains(&format!("method: {} (the default", RECOMMENDED.name())),
         "{out}"

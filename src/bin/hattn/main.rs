@@ -116,7 +116,7 @@ enum Command {
         /// Known-answer set (the format of selective-copy-a's task.json, docs/explain.md).
         #[arg(long)]
         data: PathBuf,
-        /// Methods, comma separated (default: every method).
+        /// Methods, comma separated, from: raw, rollout, attr, raw-abs, rollout-abs, attr-abs, raw-signed, alpha-row, authors-row, mixer-raw, mixer-rollout, mixer-attr, mixer-raw-abs, mixer-rollout-abs, mixer-attr-abs, mixer-raw-signed, mixer-first, mixer-grad-input, mixer-grad-input-abs, grad-input, grad-input-abs, saliency, random, recency. Default: every method.
         #[arg(long, value_delimiter = ',')]
         methods: Vec<String>,
         /// Use only the first N sequences.
@@ -158,8 +158,8 @@ enum Command {
         /// Token strings for the axes, comma separated.
         #[arg(long, value_delimiter = ',')]
         labels: Vec<String>,
-        /// Method (`hattn faithfulness` lists and measures them all); default: the best
-        /// measured one (docs/explain.md).
+        /// Method, one of: raw, rollout, attr, raw-abs, rollout-abs, attr-abs, raw-signed, alpha-row, authors-row, mixer-raw, mixer-rollout, mixer-attr, mixer-raw-abs, mixer-rollout-abs, mixer-attr-abs, mixer-raw-signed, mixer-first, mixer-grad-input, mixer-grad-input-abs, grad-input, grad-input-abs, saliency, random, recency. Default: the best measured one, mixer-raw-abs
+        /// (docs/explain.md).
         #[arg(long)]
         method: Option<String>,
         /// Position whose prediction is explained.
@@ -168,13 +168,13 @@ enum Command {
         /// Logit explained by attr (default: the arg max at the target position).
         #[arg(long)]
         logit: Option<usize>,
-        /// First layer used.
+        /// First layer used (raw, rollout and attr only).
         #[arg(long, default_value_t = 0)]
         start_layer: usize,
         /// Output PNG.
         #[arg(long)]
         png: Option<PathBuf>,
-        /// Output .npy (the L × L relevance matrix).
+        /// Output .npy (the L × L relevance matrix, or the row (L,) for row methods).
         #[arg(long)]
         npy: Option<PathBuf>,
     },
