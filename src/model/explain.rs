@@ -350,6 +350,40 @@ pub fn finite_difference<T: Real>(
     Ok((run(eps)? - run(-eps)?) / (2.0 * eps))
 }
 
+/// The arg max of the logits at position `pos` (the model's prediction there).
+pub fn predicted_token<T: Real>(model: &MambaModel<T>, trace: &ModelTrace<T>, pos: usize) -> usize {
+    let dm = model.config.d_model;
+    let head = model.lm_head.as_deref().unwrap_or(&model.embedding);
+    let nf = &trace.normed_f[pos * dm..(pos + 1) * dm];
+    (0..model.config.vocab_size)
+        .map(|v| (v, Field::to_f64(&fast_dot(nf, &head[v * dm..(v + 1) * dm]))))
+        .fold((0, f64::NEG_INFINITY), |b, c| if c.1 > b.1 { c } else { b })
+        .0
+}
+
+/// The Mamba-Attr weights of every layer: $s_\ell\[j\] = \max_m \max(0, g_\ell\[j, m\])$
+/// scaled to max 1 (all 0 when no entry is positive), from the gradients `grads` of
+/// [`logit_gradients`] (`grads[ℓ]` w.r.t. the residual stream after layer ℓ).
+pub fn attr_weights<T: Real>(model: &MambaModel<T>, grads: &[Vec<T>], l: usize) -> Vec<Vec<f64>> {
+    let dm = model.config.d_model;
+    grads[..model.layers.len()]
+        .iter()
+        .map(|g| {
+            let s: Vec<f64> = (0..l)
+                .map(|j| {
+                    g[j * dm..(j + 1) * dm]
+                        .iter()
+                        .fold(0.0f64, |m, v| m.max(Field::to_f64(v)))
+                })
+                .collect();
+            let smax = s.iter().fold(0.0f64, |m, &v| m.max(v));
+            s.iter()
+                .map(|&v| if smax > 0.0 { v / smax } else { 0.0 })
+                .collect()
+        })
+        .collect()
+}
+
 /// An explanation: the `L × L` relevance matrix and the row of the target position.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
@@ -417,36 +451,14 @@ pub fn explain_with<T: Real>(
         Method::Attr => {
             let k = match logit {
                 Some(k) => k,
-                None => {
-                    let dm = model.config.d_model;
-                    let head = model.lm_head.as_deref().unwrap_or(&model.embedding);
-                    let nf = &trace.normed_f[target_pos * dm..(target_pos + 1) * dm];
-                    (0..model.config.vocab_size)
-                        .map(|v| (v, Field::to_f64(&fast_dot(nf, &head[v * dm..(v + 1) * dm]))))
-                        .fold((0, f64::NEG_INFINITY), |b, c| if c.1 > b.1 { c } else { b })
-                        .0
-                }
+                None => predicted_token(model, trace, target_pos),
             };
             let grads = logit_gradients(model, trace, target_pos, k)?;
-            let dm = model.config.d_model;
+            let s = attr_weights(model, &grads, l);
             let fused: Vec<Vec<f64>> = maps
                 .iter()
-                .enumerate()
-                .map(|(li, a)| {
-                    let s: Vec<f64> = (0..l)
-                        .map(|j| {
-                            grads[li][j * dm..(j + 1) * dm]
-                                .iter()
-                                .fold(0.0f64, |m, v| m.max(Field::to_f64(v)))
-                        })
-                        .collect();
-                    let smax = s.iter().fold(0.0f64, |m, &v| m.max(v));
-                    let s: Vec<f64> = s
-                        .iter()
-                        .map(|&v| if smax > 0.0 { v / smax } else { 0.0 })
-                        .collect();
-                    (0..l * l).map(|p| a[p] * s[p % l]).collect()
-                })
+                .zip(&s)
+                .map(|(a, s)| (0..l * l).map(|p| a[p] * s[p % l]).collect())
                 .collect();
             (rollout(&fused, start, l), Some(k))
         }

@@ -323,7 +323,7 @@ impl Heatmap {
 
     fn label(labels: &[String], i: usize) -> String {
         let s = labels.get(i).cloned().unwrap_or_else(|| i.to_string());
-        s.chars().take(16).collect()
+        s.chars().take(24).collect()
     }
 
     /// The value range drawn and whether the colours diverge about 0.

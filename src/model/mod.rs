@@ -1,5 +1,6 @@
 //! Real Mamba-1 checkpoints: loading, the forward pass, hidden attention per layer and
-//! channel, the whole-mixer operator, explanations, bidirectional layers and pictures.
+//! channel, the whole-mixer operator, explanations and their faithfulness on known-answer
+//! sets, bidirectional layers and pictures.
 //!
 //! The S6 inside every block is the core's [`crate::ssm::selective_scan()`]; the hidden
 //! attention of a channel is the core's [`crate::ssm::hidden_attention()`] of the channel
@@ -10,12 +11,17 @@ pub mod bidirectional;
 pub mod block;
 pub mod config;
 pub mod explain;
+pub mod faithfulness;
 pub mod forward;
 pub mod heatmap;
+pub mod known_answer;
 pub mod linear;
 pub mod mixer_operator;
 pub mod npy;
+pub mod perturbation;
+pub mod plot;
 pub mod random;
+pub mod relevance;
 pub mod weights;
 
 pub use block::{MixerDims, MixerTrace, MixerWeights};

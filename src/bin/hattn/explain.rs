@@ -1,4 +1,6 @@
-//! `hattn explain`: raw attention, rollout or Mamba-Attr of a checkpoint's prediction.
+//! `hattn explain`: the relevance of every input position for a checkpoint's prediction,
+//! by any measured method (default: the best on the known-answer benchmark,
+//! docs/explain.md).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -6,26 +8,16 @@ use std::process::ExitCode;
 use hidden_attention::model::explain::{self as ex, Method as LibMethod};
 use hidden_attention::model::heatmap::{ColorScale, Heatmap, Image};
 use hidden_attention::model::npy::write_npy;
+use hidden_attention::model::relevance::{Explainer, Method, RECOMMENDED};
 
 use crate::attn::{load_and_run, progress};
-
-/// Explanation method on the command line.
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
-pub enum Method {
-    /// Mean of the per-layer normalised channel-mean hidden attention.
-    Raw,
-    /// Attention rollout: product over layers of row-normalised (I + A).
-    Rollout,
-    /// Mamba-Attr: gradient-weighted attention, rolled out.
-    Attr,
-}
 
 /// Options of `hattn explain`.
 pub struct ExplainArgs {
     pub checkpoint: PathBuf,
     pub tokens: Vec<usize>,
     pub labels: Vec<String>,
-    pub method: Method,
+    pub method: Option<String>,
     pub target_pos: usize,
     pub logit: Option<usize>,
     pub start_layer: usize,
@@ -45,38 +37,71 @@ pub fn explain(a: &ExplainArgs) -> ExitCode {
 
 fn run(a: &ExplainArgs) -> hidden_attention::Result<()> {
     let (model, trace) = load_and_run::<f64>(&a.checkpoint, &a.tokens)?;
-    let method = match a.method {
-        Method::Raw => LibMethod::Raw,
-        Method::Rollout => LibMethod::Rollout,
-        Method::Attr => LibMethod::Attr,
+    let method = match &a.method {
+        Some(m) => Method::parse(m)?,
+        None => RECOMMENDED,
     };
-    let bar = progress(model.layers.len(), "explain");
-    let e = ex::explain_with(
-        &model,
-        &trace,
-        method,
-        a.target_pos,
-        a.logit,
-        a.start_layer,
-        &mut |_| bar.inc(1),
-    )?;
-    bar.finish_and_clear();
-    let l = e.len;
-    let name = match a.method {
-        Method::Raw => "raw attention",
-        Method::Rollout => "attention rollout",
-        Method::Attr => "Mamba-Attr",
+    let lib = match method {
+        Method::Raw => Some(LibMethod::Raw),
+        Method::Rollout => Some(LibMethod::Rollout),
+        Method::Attr => Some(LibMethod::Attr),
+        _ => None,
+    };
+    let e = match lib {
+        Some(lib) => {
+            let bar = progress(model.layers.len(), "explain");
+            let e = ex::explain_with(
+                &model,
+                &trace,
+                lib,
+                a.target_pos,
+                a.logit,
+                a.start_layer,
+                &mut |_| bar.inc(1),
+            )?;
+            bar.finish_and_clear();
+            let k = e
+                .logit
+                .unwrap_or_else(|| ex::predicted_token(&model, &trace, a.target_pos));
+            (e.row, Some(e.matrix), k)
+        }
+        None => {
+            if a.start_layer != 0 {
+                return Err(hidden_attention::Error::InvalidArgument {
+                    name: "start_layer".into(),
+                    reason: format!(
+                        "only raw, rollout and attr take a first layer; `{}` uses every layer",
+                        method.name()
+                    ),
+                });
+            }
+            let mut x = Explainer::new(&model, &trace, a.target_pos, a.logit, 0)?;
+            let r = x.relevance(method)?;
+            (r.row, r.matrix, r.logit)
+        }
+    };
+    let (row, matrix, logit) = e;
+    let l = a.tokens.len();
+    let name = method.name();
+    let default = if a.method.is_none() {
+        " (the default: the best measured method, docs/explain.md)"
+    } else {
+        ""
+    };
+    println!("method: {name}{default}");
+    println!("explained logit: {logit}");
+    let positions = if method.post_conv() {
+        "post-conv positions"
+    } else {
+        "input positions"
     };
     println!(
-        "{name} of position {} (layers {}-{}):",
+        "relevance of {positions} for the prediction at position {} (layers {}-{}):",
         a.target_pos,
         a.start_layer,
         model.layers.len() - 1
     );
-    if let Some(k) = e.logit {
-        println!("explained logit: {k}");
-    }
-    for (j, v) in e.row.iter().enumerate().take(a.target_pos + 1) {
+    for (j, v) in row.iter().enumerate().take(a.target_pos + 1) {
         let lab = a
             .labels
             .get(j)
@@ -85,8 +110,16 @@ fn run(a: &ExplainArgs) -> hidden_attention::Result<()> {
         println!("  {j:>4} {lab:>12} {v:.4e}");
     }
     if let Some(p) = &a.npy {
-        write_npy(p, &[l, l], &e.matrix)?;
-        println!("wrote {} [{l}, {l}]", p.display());
+        match &matrix {
+            Some(m) => {
+                write_npy(p, &[l, l], m)?;
+                println!("wrote {} [{l}, {l}]", p.display());
+            }
+            None => {
+                write_npy(p, &[l], &row)?;
+                println!("wrote {} [{l}]", p.display());
+            }
+        }
     }
     if let Some(p) = &a.png {
         let labels: Vec<String> = if a.labels.len() == l {
@@ -98,20 +131,29 @@ fn run(a: &ExplainArgs) -> hidden_attention::Result<()> {
             last if last == a.start_layer => format!("layer {last}"),
             last => format!("layers {}-{last}", a.start_layer),
         };
-        let logit = e.logit.map_or(String::new(), |k| format!(", logit {k}"));
-        let mut top = Heatmap::attention(l, e.matrix.clone(), format!("{name}, {layers}"))
-            .with_labels(&labels);
-        top.scale = ColorScale::FromZero;
-        top.bar_label = "relevance".into();
-        top.highlight_row = Some(a.target_pos);
+        let signed = row.iter().any(|&v| v < 0.0);
+        let scale = if signed {
+            ColorScale::Auto
+        } else {
+            ColorScale::FromZero
+        };
+        let mut images = Vec::new();
+        if let Some(m) = &matrix {
+            let mut top =
+                Heatmap::attention(l, m.clone(), format!("{name}, {layers}")).with_labels(&labels);
+            top.scale = scale;
+            top.bar_label = "relevance".into();
+            top.highlight_row = Some(a.target_pos);
+            images.push(top.render());
+        }
         // the explanation: row `target_pos`, over the tokens it can see (0..=target_pos)
         let p1 = a.target_pos + 1;
         let strip = Heatmap {
             rows: 1,
             cols: p1,
-            data: e.row[..p1].to_vec(),
+            data: row[..p1].to_vec(),
             title: format!(
-                "relevance for the prediction at position {}{logit}",
+                "{name}: relevance for the prediction at position {}, logit {logit}",
                 a.target_pos
             ),
             row_labels: vec![labels[a.target_pos].clone()],
@@ -119,11 +161,12 @@ fn run(a: &ExplainArgs) -> hidden_attention::Result<()> {
             x_label: "token j".into(),
             y_label: String::new(),
             bar_label: String::new(),
-            scale: ColorScale::FromZero,
+            scale,
             causal: false,
             highlight_row: None,
         };
-        let img = Image::stack(&[top.render(), strip.render()]);
+        images.push(strip.render());
+        let img = Image::stack(&images);
         img.write_png(p)?;
         println!("wrote {} ({}×{})", p.display(), img.width, img.height);
     }

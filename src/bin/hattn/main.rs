@@ -10,6 +10,7 @@ mod bench;
 mod check;
 mod convert;
 mod explain;
+mod faithfulness;
 mod golden;
 mod gpu;
 mod refute;
@@ -114,13 +115,47 @@ enum Command {
         #[arg(long)]
         f32: bool,
     },
+    /// Score explanation methods on a known-answer set: localisation of the evidence
+    /// (top-1, top-3, mean rank) and perturbation curves (docs/explain.md).
+    Faithfulness {
+        /// Checkpoint directory.
+        #[arg(long)]
+        checkpoint: PathBuf,
+        /// Known-answer set (the format of selective-copy-a's task.json, docs/explain.md).
+        #[arg(long)]
+        data: PathBuf,
+        /// Methods, comma separated, from: raw, rollout, attr, raw-abs, rollout-abs, attr-abs, raw-signed, alpha-row, authors-row, mixer-raw, mixer-rollout, mixer-attr, mixer-raw-abs, mixer-rollout-abs, mixer-attr-abs, mixer-raw-signed, mixer-first, mixer-grad-input, mixer-grad-input-abs, grad-input, grad-input-abs, saliency, random, recency. Default: every method.
+        #[arg(long, value_delimiter = ',')]
+        methods: Vec<String>,
+        /// Use only the first N sequences.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Seed of the random baseline.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+        /// Steps of the perturbation curves.
+        #[arg(long, default_value_t = 10)]
+        steps: usize,
+        /// Skip the perturbation test.
+        #[arg(long)]
+        no_perturbation: bool,
+        /// Print JSON instead of the table.
+        #[arg(long)]
+        json: bool,
+        /// PNG of the rank distribution per method.
+        #[arg(long)]
+        png: Option<PathBuf>,
+        /// SVG of the perturbation curves.
+        #[arg(long)]
+        svg: Option<PathBuf>,
+    },
     /// The GPU path (feature `cuda`): device info, theorem checks at scale, benchmarks.
     Gpu(gpu::GpuArgs),
     /// Search for a counterexample to a conjecture; write report.json and report.md.
     Refute(refute::RefuteArgs),
     /// Re-check the certificate of a report, independently of the search.
     Replay(refute::ReplayArgs),
-    /// Explanations of a checkpoint's prediction: raw attention, rollout, Mamba-Attr.
+    /// Explain a checkpoint's prediction: the relevance of every input position.
     Explain {
         /// Checkpoint directory.
         #[arg(long)]
@@ -131,22 +166,23 @@ enum Command {
         /// Token strings for the axes, comma separated.
         #[arg(long, value_delimiter = ',')]
         labels: Vec<String>,
-        /// raw, rollout or attr.
-        #[arg(long, value_enum)]
-        method: explain::Method,
+        /// Method, one of: raw, rollout, attr, raw-abs, rollout-abs, attr-abs, raw-signed, alpha-row, authors-row, mixer-raw, mixer-rollout, mixer-attr, mixer-raw-abs, mixer-rollout-abs, mixer-attr-abs, mixer-raw-signed, mixer-first, mixer-grad-input, mixer-grad-input-abs, grad-input, grad-input-abs, saliency, random, recency. Default: the best measured one, mixer-raw-abs
+        /// (docs/explain.md).
+        #[arg(long)]
+        method: Option<String>,
         /// Position whose prediction is explained.
         #[arg(long)]
         target_pos: usize,
         /// Logit explained by attr (default: the arg max at the target position).
         #[arg(long)]
         logit: Option<usize>,
-        /// First layer used.
+        /// First layer used (raw, rollout and attr only).
         #[arg(long, default_value_t = 0)]
         start_layer: usize,
         /// Output PNG.
         #[arg(long)]
         png: Option<PathBuf>,
-        /// Output .npy (the L × L relevance matrix).
+        /// Output .npy (the L × L relevance matrix, or the row (L,) for row methods).
         #[arg(long)]
         npy: Option<PathBuf>,
     },
@@ -172,6 +208,29 @@ fn main() -> ExitCode {
         Command::Convert(a) => convert::convert(&a),
         Command::Golden { paths, f32 } => golden::run_golden(&paths, f32),
         Command::Bench { json, lens, state } => bench::bench(json, &lens, state),
+        Command::Faithfulness {
+            checkpoint,
+            data,
+            methods,
+            limit,
+            seed,
+            steps,
+            no_perturbation,
+            json,
+            png,
+            svg,
+        } => faithfulness::faithfulness(&faithfulness::FaithfulnessArgs {
+            checkpoint,
+            data,
+            methods,
+            limit,
+            seed,
+            steps,
+            no_perturbation,
+            json,
+            png,
+            svg,
+        }),
         Command::Gpu(a) => gpu::gpu(&a),
         Command::Refute(a) => refute::refute(&a),
         Command::Replay(a) => refute::replay(&a),
