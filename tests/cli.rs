@@ -180,9 +180,15 @@ fn refute_and_replay_exit_codes() {
         };
         std::fs::write(&report, v.to_string()).unwrap();
         let (code, out, err) = hattn(&["replay", &report]);
-        let field = format!("{section}.{key}{}", sub.map_or(String::new(), |s| format!(".{s}")));
+        let field = format!(
+            "{section}.{key}{}",
+            sub.map_or(String::new(), |s| format!(".{s}"))
+        );
         assert_eq!(code, 1, "{field}: {out}{err}");
-        assert!(err.contains(&format!("{field}: report says 0.5, recomputed ")), "{err}");
+        assert!(
+            err.contains(&format!("{field}: report says 0.5, recomputed ")),
+            "{err}"
+        );
         assert!(err.len() < 200, "{err}");
     }
     let mut v = original.clone();
