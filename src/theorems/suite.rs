@@ -107,6 +107,9 @@ fn rational_cases() -> BoxedStrategy<Pair<Exact>> {
 fn mamba_cases<T: Real>() -> BoxedStrategy<Pair<T>> {
     strategies::mamba_like_channel_with_input::<T>(1..=64, 1..=16)
 }
+fn wide_cases<T: Real>() -> BoxedStrategy<Pair<T>> {
+    strategies::wide_channel_with_input::<T>(1..=16, 1..=4)
+}
 fn t1_exact(c: &Pair<Exact>) -> CaseResult {
     t1::check_exact(&c.0, &c.1)
 }
@@ -122,6 +125,7 @@ fn t2_float<T: Real>(c: &Pair<T>) -> CaseResult {
 
 const RATIONAL: &str = "rational channels, L ≤ 32, N ≤ 8, Ā ∋ 0, 1";
 const MAMBA: &str = "Mamba-like channels, L ≤ 64, N ≤ 16";
+const WIDE: &str = "wide-exponent channels: B̄, C, x over the whole exponent range, subnormals included; Ā ∋ 0, ±1, subnormal; L ≤ 16, N ≤ 4";
 const PREACT: &str = "pre-activated Mamba-like channels, z mostly in [−6, 4], one in four in [18, 26] or z = 20 exactly (softplus threshold), L ≤ 32, N ≤ 8";
 
 /// Every check row, in table order.
@@ -132,6 +136,7 @@ pub fn rows() -> Vec<CheckRow> {
         (t2::THEOREM, "T2a/b"),
         (t2::THEOREM, "T2 S6-layer"),
     );
+    let (t1w, t2w) = ((t1::THEOREM, "T1 wide"), (t2::THEOREM, "T2a/b wide"));
     let (t3, t4) = ((t3::THEOREM, "T3"), (t4::THEOREM, "T4"));
     let (t5a, t5r) = ((t5::THEOREM, "T5 any"), (t5::THEOREM, "T5 rank-r"));
     let (t6a, t6b, t7) = (
@@ -143,9 +148,13 @@ pub fn rows() -> Vec<CheckRow> {
         row(t1, "exact", Exact, RATIONAL, rational_cases, t1_exact),
         row(t1, "f64", RelativeError, MAMBA, mamba_cases::<f64>, t1_float::<f64>),
         row(t1, "f32", RelativeError, MAMBA, mamba_cases::<f32>, t1_float::<f32>),
+        row(t1w, "f64", RelativeError, WIDE, wide_cases::<f64>, t1_float::<f64>),
+        row(t1w, "f32", RelativeError, WIDE, wide_cases::<f32>, t1_float::<f32>),
         row(t2a, "exact", Exact, RATIONAL, rational_cases, t2_exact),
         row(t2a, "f64", RelativeError, MAMBA, mamba_cases::<f64>, t2_float::<f64>),
         row(t2a, "f32", RelativeError, MAMBA, mamba_cases::<f32>, t2_float::<f32>),
+        row(t2w, "f64", RelativeError, WIDE, wide_cases::<f64>, t2_float::<f64>),
+        row(t2w, "f32", RelativeError, WIDE, wide_cases::<f32>, t2_float::<f32>),
         row(t2s, "f64", ErrorOverBound, "S6 layers as heads q(x̂), k(x̂), g(x̂) vs the exactly lifted case: L ≤ 24, D ≤ 4, N ≤ 6", || strategies::s6_layer_with_tokens::<f64>(1..=24, 1..=4, 1..=6), t3::check_s6_layer_head),
         row(t3, "exact", Exact, "rational gated heads (diag/scalar/RetNet/plain gates) + values, L ≤ 16, d ≤ 6", || strategies::rational_gated_head_with_values(1..=16, 1..=6), t3::check_exact),
         row(t3, "f64", ErrorOverBound, "linear-attention layers → Mamba (A<0), Δ ∈ [1e-4, 0.1], a ∈ [0.1, 8], L ≤ 24", limit_cases, t3::check_mamba_limit),
