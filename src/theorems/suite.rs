@@ -469,7 +469,32 @@ mod tests {
             .filter(|r| r.selected_by("t2"))
             .map(|r| r.name)
             .collect();
-        assert_eq!(t2, ["T2a/b", "T2a/b", "T2a/b", "T2 S6-layer"]);
+        assert_eq!(
+            t2,
+            [
+                "T2a/b",
+                "T2a/b",
+                "T2a/b",
+                "T2a/b wide",
+                "T2a/b wide",
+                "T2 S6-layer"
+            ]
+        );
+        // the wide tier is in the table, in both float tiers
+        let wide: Vec<(&str, &str)> = rows
+            .iter()
+            .filter(|r| r.name.ends_with("wide"))
+            .map(|r| (r.name, r.tier))
+            .collect();
+        assert_eq!(
+            wide,
+            [
+                ("T1 wide", "f64"),
+                ("T1 wide", "f32"),
+                ("T2a/b wide", "f64"),
+                ("T2a/b wide", "f32")
+            ]
+        );
         assert!(rows.iter().filter(|r| r.selected_by("T6b")).count() == 1);
         assert!(rows.iter().all(|r| r.name.starts_with(r.theorem.id)));
         assert!(rows
