@@ -167,7 +167,14 @@ fn numeric(v: &Value) -> Option<Exact> {
             .as_i64()
             .map(|k| crate::scalar::ratio(k, 1))
             .or_else(|| n.as_f64().and_then(lift)),
-        Value::String(s) => parse_exact(s),
+        // an exact fraction, or a decimal someone typed in place of one
+        Value::String(s) => parse_exact(s).or_else(|| {
+            s.trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .and_then(lift)
+        }),
         _ => None,
     }
 }
@@ -509,4 +516,26 @@ pub fn compare_measured(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::short_pair;
+    use serde_json::json;
+
+    /// A decimal typed over an exact fraction is shown as a short number beside the short
+    /// recomputed value, never as a 40-digit fraction.
+    #[test]
+    fn edited_decimal_strings_are_shown_short() {
+        let exact = json!(
+            "346289833220766743690015507645309088253/680564733841876926926749214863536422912"
+        );
+        let (a, b) = short_pair(&json!("0.5"), &exact);
+        assert_eq!((a.as_str(), b.as_str()), ("0.5", "0.5088"));
+        let (a, b) = short_pair(&json!(0.5), &exact);
+        assert_eq!((a.as_str(), b.as_str()), ("0.5", "0.5088"));
+        for s in [a, b] {
+            assert!(s.len() < 20, "{s}");
+        }
+    }
 }
