@@ -2,11 +2,11 @@
 //! off-diagonal panels as one rank-$N$ GEMM per row chunk (faer), rows of chunks in
 //! parallel (rayon). See the [module docs](super) for the factorisation and bounds (F1), (F2).
 
-use faer::linalg::matmul::matmul;
-use faer::Parallelism;
 use rayon::prelude::*;
 
-use super::{check_chunk, check_out, madd, FastFloat};
+use super::diagonal::diagonal;
+use super::panel::panel;
+use super::{check_chunk, check_out, FastFloat};
 use crate::error::{Error, Result};
 use crate::scalar::Field;
 use crate::ssm::{Channel, MambaChannel};
@@ -292,280 +292,6 @@ fn row_chunk<T: FastFloat>(
     diagonal(v, s, h, rows);
 }
 
-/// The off-diagonal panel `out[r·ld + j] = Σ_k q[r·n + k] · kt[k·ks + j]` for `r < h`,
-/// `j < s`: a `(h × N)·(N × s)` GEMM (`ks ≥ s` the row stride of `kt`). Register-blocked SIMD kernels (AVX-512, AVX2+FMA)
-/// where the CPU has them, faer's GEMM otherwise.
-#[allow(clippy::too_many_arguments)]
-fn panel<T: FastFloat>(
-    q: &[T],
-    n: usize,
-    kt: &[T],
-    ks: usize,
-    s: usize,
-    out: &mut [T],
-    ld: usize,
-    h: usize,
-) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        let wide = std::mem::size_of::<T>() == 4;
-        match super::simd_level() {
-            // SAFETY: the CPU has the features these functions are compiled with.
-            "avx512" if wide => {
-                return unsafe { panel_avx512::<T, 16>(q, n, kt, ks, s, out, ld, h) }
-            }
-            // SAFETY: as above.
-            "avx512" => return unsafe { panel_avx512::<T, 8>(q, n, kt, ks, s, out, ld, h) },
-            // SAFETY: as above.
-            "avx2+fma" if wide => {
-                return unsafe { panel_avx2::<T, 8>(q, n, kt, ks, s, out, ld, h) }
-            }
-            // SAFETY: as above.
-            "avx2+fma" => return unsafe { panel_avx2::<T, 4>(q, n, kt, ks, s, out, ld, h) },
-            _ => {}
-        }
-    }
-    panel_faer(q, n, kt, ks, s, out, ld, h)
-}
-
-/// [`panel`] by faer's GEMM.
-#[allow(clippy::too_many_arguments)]
-pub(crate) fn panel_faer<T: FastFloat>(
-    q: &[T],
-    n: usize,
-    kt: &[T],
-    ks: usize,
-    s: usize,
-    out: &mut [T],
-    ld: usize,
-    h: usize,
-) {
-    let dst =
-        faer::mat::from_row_major_slice_with_stride_mut(&mut out[..(h - 1) * ld + s], h, s, ld);
-    let lhs = faer::mat::from_row_major_slice(q, h, n);
-    let rhs = faer::mat::from_row_major_slice_with_stride(&kt[..(n - 1) * ks + s], n, s, ks);
-    matmul(dst, lhs, rhs, None, T::one(), Parallelism::None);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-fn panel_avx512<T: FastFloat, const W: usize>(
-    q: &[T],
-    n: usize,
-    kt: &[T],
-    ks: usize,
-    s: usize,
-    out: &mut [T],
-    ld: usize,
-    h: usize,
-) {
-    panel_blocked::<T, W, 4, true>(q, n, kt, ks, s, out, ld, h)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-#[allow(clippy::too_many_arguments)]
-fn panel_avx2<T: FastFloat, const W: usize>(
-    q: &[T],
-    n: usize,
-    kt: &[T],
-    ks: usize,
-    s: usize,
-    out: &mut [T],
-    ld: usize,
-    h: usize,
-) {
-    panel_blocked::<T, W, 2, true>(q, n, kt, ks, s, out, ld, h)
-}
-
-/// Register blocking: 4 rows × `V` vectors of `W` lanes of accumulators; each row of
-/// `kt` loaded once per 4 rows, each `q` entry broadcast.
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn panel_blocked<T: FastFloat, const W: usize, const V: usize, const FMA: bool>(
-    q: &[T],
-    n: usize,
-    kt: &[T],
-    ks: usize,
-    s: usize,
-    out: &mut [T],
-    ld: usize,
-    h: usize,
-) {
-    const R: usize = 4;
-    let blk = W * V;
-    let jfull = s / blk * blk;
-    let mut r0 = 0;
-    while r0 + R <= h {
-        let qr = &q[r0 * n..(r0 + R) * n];
-        let mut j0 = 0;
-        while j0 < jfull {
-            let mut acc = [[[T::zero(); W]; V]; R];
-            for k in 0..n {
-                let krow = &kt[k * ks + j0..k * ks + j0 + blk];
-                for v in 0..V {
-                    let kv: &[T; W] = krow[v * W..(v + 1) * W].try_into().expect("W lanes");
-                    for r in 0..R {
-                        let qv = qr[r * n + k];
-                        for w in 0..W {
-                            acc[r][v][w] = madd::<T, FMA>(qv, kv[w], acc[r][v][w]);
-                        }
-                    }
-                }
-            }
-            for (r, accr) in acc.iter().enumerate() {
-                let o = &mut out[(r0 + r) * ld + j0..(r0 + r) * ld + j0 + blk];
-                for (v, a) in accr.iter().enumerate() {
-                    o[v * W..(v + 1) * W].copy_from_slice(a);
-                }
-            }
-            j0 += blk;
-        }
-        for r in r0..r0 + R {
-            panel_scalar_row(
-                &q[r * n..(r + 1) * n],
-                kt,
-                ks,
-                jfull,
-                &mut out[r * ld..r * ld + s],
-            );
-        }
-        r0 += R;
-    }
-    for r in r0..h {
-        panel_scalar_row(
-            &q[r * n..(r + 1) * n],
-            kt,
-            ks,
-            0,
-            &mut out[r * ld..r * ld + s],
-        );
-    }
-}
-
-#[inline(always)]
-fn panel_scalar_row<T: FastFloat>(q: &[T], kt: &[T], ks: usize, from: usize, out: &mut [T]) {
-    for (j, o) in out.iter_mut().enumerate().skip(from) {
-        let mut acc = T::zero();
-        for (k, &qk) in q.iter().enumerate() {
-            acc += qk * kt[k * ks + j];
-        }
-        *o = acc;
-    }
-}
-
-/// The diagonal block of rows `s..s + h` and the zeros right of it, vectorised across
-/// columns: `Q[n][j] = B̄_{j,n} ∏_{k=j+1}^{i} Ā_{k,n}` for every column `j ≤ i` of the
-/// block is kept in SIMD lanes; row `i` is `Σ_n C_{i,n} Q[n][·]` (broadcast `C`), then
-/// `Q[n][·] ⊙= Ā_{i+1,n}` and column `i + 1` is switched on. Columns not yet switched on
-/// hold exact zeros, which is the upper triangle of the block. Each entry is the same
-/// product of `C_i`, the `Ā`s and `B̄_j` as in T1's running product (bound (F1)).
-fn diagonal<T: FastFloat>(v: &View<'_, T>, s: usize, h: usize, rows: &mut [T]) {
-    let wide = std::mem::size_of::<T>() == 4;
-    #[cfg(target_arch = "x86_64")]
-    {
-        match super::simd_level() {
-            // SAFETY: the CPU has the features these functions are compiled with.
-            "avx512" if wide => return unsafe { diagonal_avx512::<T, 16>(v, s, h, rows) },
-            // SAFETY: as above.
-            "avx512" => return unsafe { diagonal_avx512::<T, 8>(v, s, h, rows) },
-            // SAFETY: as above.
-            "avx2+fma" if wide => return unsafe { diagonal_avx2::<T, 8>(v, s, h, rows) },
-            // SAFETY: as above.
-            "avx2+fma" => return unsafe { diagonal_avx2::<T, 4>(v, s, h, rows) },
-            _ => {}
-        }
-    }
-    if wide {
-        diagonal_lanes::<T, 4, false>(v, s, h, rows)
-    } else {
-        diagonal_lanes::<T, 2, false>(v, s, h, rows)
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-fn diagonal_avx512<T: FastFloat, const W: usize>(
-    v: &View<'_, T>,
-    s: usize,
-    h: usize,
-    rows: &mut [T],
-) {
-    diagonal_lanes::<T, W, true>(v, s, h, rows)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn diagonal_avx2<T: FastFloat, const W: usize>(
-    v: &View<'_, T>,
-    s: usize,
-    h: usize,
-    rows: &mut [T],
-) {
-    diagonal_lanes::<T, W, true>(v, s, h, rows)
-}
-
-#[inline(always)]
-fn diagonal_lanes<T: FastFloat, const W: usize, const FMA: bool>(
-    v: &View<'_, T>,
-    s: usize,
-    h: usize,
-    rows: &mut [T],
-) {
-    const G: usize = 4;
-    let (l, n) = (v.len, v.state);
-    // vectors per state, padded to whole groups of G (the padding stays 0)
-    let nv = h.div_ceil(W).div_ceil(G) * G;
-    let mut qv = vec![[T::zero(); W]; n * nv];
-    for r in 0..h {
-        let i = s + r;
-        for k in 0..n {
-            qv[k * nv + r / W][r % W] = v.bbar[i * n + k];
-        }
-        let active = r / W + 1;
-        let row = &mut rows[r * l..(r + 1) * l];
-        let ci = &v.c[i * n..(i + 1) * n];
-        // G independent accumulator chains (one chain is FMA-latency bound)
-        for g0 in (0..active).step_by(G) {
-            let (mut a0, mut a1, mut a2, mut a3) = (
-                [T::zero(); W],
-                [T::zero(); W],
-                [T::zero(); W],
-                [T::zero(); W],
-            );
-            for (k, &ck) in ci.iter().enumerate() {
-                let b = k * nv + g0;
-                let (q0, q1, q2, q3) = (&qv[b], &qv[b + 1], &qv[b + 2], &qv[b + 3]);
-                for w in 0..W {
-                    a0[w] = madd::<T, FMA>(ck, q0[w], a0[w]);
-                    a1[w] = madd::<T, FMA>(ck, q1[w], a1[w]);
-                    a2[w] = madd::<T, FMA>(ck, q2[w], a2[w]);
-                    a3[w] = madd::<T, FMA>(ck, q3[w], a3[w]);
-                }
-            }
-            let acc = [a0, a1, a2, a3];
-            for (u, a) in acc.iter().enumerate().take(active - g0) {
-                let lo = (g0 + u) * W;
-                let cnt = W.min(h - lo);
-                row[s + lo..s + lo + cnt].copy_from_slice(&a[..cnt]);
-            }
-        }
-        let done = s + (active * W).min(h);
-        row[done..].fill(T::zero());
-        if r + 1 < h {
-            let a = &v.abar[(i + 1) * n..(i + 2) * n];
-            for (k, &ak) in a.iter().enumerate() {
-                for q in &mut qv[k * nv..k * nv + active] {
-                    for x in q.iter_mut() {
-                        *x = T::mul_flush(*x, ak);
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// Whether α̃ of this size is worth handing to the thread pool: below about $2^{21}$
 /// multiply-adds the hand-off (waking a worker, blocking the caller) costs more than the
 /// second thread saves.
@@ -651,7 +377,7 @@ pub(crate) fn check_result<T: FastFloat>(
 /// let ch = m.discretize(BRule::Euler).unwrap();
 /// let mut out = vec![0.0; 25];
 /// fast::hidden_attention_into(&ch, 2, &mut out).unwrap();
-/// let slow = ssm::hidden_attention(&ch).unwrap();
+/// let slow = ssm::attention_matrix(&ch).unwrap();
 /// for (a, b) in out.iter().zip(slow.data()) { assert!((a - b).abs() < 1e-15); }
 /// ```
 pub fn hidden_attention_into<T: FastFloat>(
@@ -673,7 +399,7 @@ pub fn hidden_attention_into<T: FastFloat>(
 ///
 /// # Errors
 /// As [`hidden_attention_into`].
-pub fn hidden_attention<T: FastFloat>(ch: &Channel<T>, chunk: usize) -> Result<Matrix<T>> {
+pub fn attention_matrix<T: FastFloat>(ch: &Channel<T>, chunk: usize) -> Result<Matrix<T>> {
     let l = ch.len();
     let mut out = vec![T::zero(); l * l];
     hidden_attention_into(ch, chunk, &mut out)?;
@@ -709,6 +435,7 @@ pub fn mamba_hidden_attention_into<T: FastFloat>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::fast::panel::panel_faer;
 
     /// The SIMD panel kernels (whichever this CPU runs) agree with faer's GEMM, for every
     /// row and column tail.

@@ -60,7 +60,7 @@
 //! $C_{i,n}$, the $\bar A_{k,n}$ and $\bar B_{j,n}$ of modulus at most
 //! $\max(1, |C|)\max(1, |\bar B|)\hat P$ (and by the $(1+\delta)$ of later roundings, which
 //! the count's slack absorbs); $N$ terms stay below $\eta$. This is also the bound of the
-//! generic row-by-row loop ([`crate::ssm::hidden_attention()`]): chunking costs nothing in
+//! generic row-by-row loop ([`crate::ssm::attention_matrix()`]): chunking costs nothing in
 //! accuracy. [`entry_bound`] evaluates it.
 //!
 //! **(F2) relative cumulative sums.** [`chunked::mamba_hidden_attention_into`] starts from
@@ -115,12 +115,14 @@
 //! exactly instead ([`crate::theorems::bound::output_bound_exact`]).
 
 pub mod chunked;
+mod diagonal;
 pub mod layer;
+mod panel;
 pub mod scan;
 pub mod select;
 
 pub use chunked::{
-    hidden_attention, hidden_attention_into, mamba_hidden_attention_into, DEFAULT_CHUNK,
+    attention_matrix, hidden_attention_into, mamba_hidden_attention_into, DEFAULT_CHUNK,
 };
 pub use layer::{layer_into, layer_to_npy, LayerParams};
 pub use scan::{scan, scan_into, ScanParams};
@@ -474,7 +476,7 @@ pub fn entry_bound<T: Field>(exact: &Channel<Exact>) -> Vec<f64> {
 pub fn entry_bound_with<T: Field>(exact: &Channel<Exact>, per_step: usize) -> Vec<f64> {
     let (l, n) = (exact.len(), exact.state());
     let abs = exact.map(|v| v.abs_val());
-    let m = crate::ssm::hidden_attention(&abs).expect("exact hidden attention cannot fail");
+    let m = crate::ssm::attention_matrix(&abs).expect("exact hidden attention cannot fail");
     let e = eta::<T, Exact>(exact);
     let mut out = vec![0.0; l * l];
     for i in 0..l {
@@ -493,7 +495,7 @@ pub fn entry_bound_with<T: Field>(exact: &Channel<Exact>, per_step: usize) -> Ve
 pub fn entry_bound_f64<T: Field>(ch: &Channel<T>) -> Vec<f64> {
     let (l, n) = (ch.len(), ch.state());
     let abs = ch.map(|v| v.to_f64().abs());
-    let m = crate::ssm::hidden_attention(&abs).expect("|Ā| products of finite values");
+    let m = crate::ssm::attention_matrix(&abs).expect("|Ā| products of finite values");
     let e = eta::<T, T>(ch);
     let inflate = 1.0 + 2.0 * gamma(l + n + 1, f64::EPSILON / 2.0);
     let mut out = vec![0.0; l * l];
