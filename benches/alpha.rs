@@ -13,7 +13,7 @@ fn alpha(c: &mut Criterion) {
     for len in [128usize, 256, 512] {
         let m = bench_channel(len, 16);
         g.bench_with_input(BenchmarkId::new("ours", len), &m, |b, m| {
-            b.iter(|| ssm::hidden_attention(&m.discretize(BRule::Euler).unwrap()).unwrap())
+            b.iter(|| ssm::attention_matrix(&m.discretize(BRule::Euler).unwrap()).unwrap())
         });
         g.bench_with_input(BenchmarkId::new("plain", len), &m, |b, m| {
             b.iter(|| plain_log_space(&m.delta, &m.a, &m.b, &m.c))

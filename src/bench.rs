@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::baseline::{authors_cubic, plain_log_space};
 use crate::fast::{self, FastFloat, LayerParams, ScanParams, Selection, DEFAULT_CHUNK};
 use crate::scalar::Real;
-use crate::ssm::{hidden_attention, BRule, MambaChannel};
+use crate::ssm::{attention_matrix, BRule, MambaChannel};
 
 /// Median wall time in seconds of `f`, run until `min_total` seconds or `max_reps` runs
 /// (at least 3).
@@ -32,7 +32,7 @@ pub struct HiddenAttentionRow {
     pub len: usize,
     /// State size $N$.
     pub state: usize,
-    /// [`hidden_attention()`] (discretisation included), seconds.
+    /// [`attention_matrix()`] (discretisation included), seconds.
     pub ours_s: f64,
     /// [`plain_log_space`], seconds.
     pub plain_s: f64,
@@ -66,7 +66,7 @@ pub fn hidden_attention_rows(
         .map(|&len| {
             let m = bench_channel(len, state);
             let ours_s = median_seconds(
-                || hidden_attention(&m.discretize(BRule::Euler).expect("finite")).expect("finite"),
+                || attention_matrix(&m.discretize(BRule::Euler).expect("finite")).expect("finite"),
                 0.3,
                 200,
             );

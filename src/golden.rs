@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::error::{Error, Result};
 use crate::scalar::Real;
-use crate::ssm::{hidden_attention, selective_scan, SelectiveScanInput, StateMatrix};
+use crate::ssm::{attention_matrix, selective_scan, SelectiveScanInput, StateMatrix};
 use crate::tensor::Tensor;
 
 /// What a case checks.
@@ -299,7 +299,7 @@ pub fn run_case<T: Real>(case: &Case, tol: Tolerance) -> Result<CaseReport> {
             for b in 0..dims.batch {
                 for d in 0..dims.dim {
                     let ch = input.channel(dims, b, d).map_err(wrap)?;
-                    got.extend_from_slice(hidden_attention(&ch).map_err(wrap)?.data());
+                    got.extend_from_slice(attention_matrix(&ch).map_err(wrap)?.data());
                 }
             }
             cmp.add(

@@ -38,7 +38,7 @@
 use serde::Serialize;
 
 use crate::scalar::Field;
-use crate::ssm::{factored, hidden_attention, scan, Channel};
+use crate::ssm::{attention_matrix, factored, scan, Channel};
 use crate::theorems::bound::gamma;
 use crate::theorems::{t1, t2, CaseResult};
 
@@ -262,13 +262,13 @@ pub fn ratios(r: &InstanceReference, got: &[f32]) -> (f64, f64) {
 }
 
 /// The per-instance error measure of the device kernel, computed on the CPU with the
-/// crate's `f32` views ([`scan()`], [`hidden_attention()`], [`factored()`]).
+/// crate's `f32` views ([`scan()`], [`attention_matrix()`], [`factored()`]).
 pub fn instance_errors(ch: &Channel<f32>, x: &[f32]) -> InstanceErrors {
     let r = reference(ch, x);
     let l = ch.len();
     let nan = vec![f32::NAN; l];
     let y = scan(ch, x).map(|o| o.y).unwrap_or_else(|_| nan.clone());
-    let ax = hidden_attention(ch)
+    let ax = attention_matrix(ch)
         .and_then(|a| a.mul_vec(x))
         .unwrap_or_else(|_| nan.clone());
     let fy = factored(ch)

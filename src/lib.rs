@@ -12,7 +12,7 @@
 //! | view | function | cost | theorem |
 //! | --- | --- | --- | --- |
 //! | recurrent scan | [`ssm::scan()`] | $O(LN)$ | definition |
-//! | hidden attention $y = \tilde\alpha x$ | [`ssm::hidden_attention()`] | $O(L^2N)$ | T1 |
+//! | hidden attention $y = \tilde\alpha x$ | [`ssm::attention_matrix()`] | $O(L^2N)$ | T1 |
 //! | gated linear attention | [`ssm::gated_head`] | $O(L^2N)$ | T2a |
 //! | factored $\tilde\alpha = \mathrm{tril}(QK^\top)$ | [`ssm::factored()`] | $O(LN)$ | T2b |
 //!
@@ -22,7 +22,7 @@
 //! ([`scalar::lift`] converts any float exactly).
 //!
 //! ## Theorem index
-//! - **T1** hidden attention (unrolling) — [`ssm::hidden_attention()`], checker [`theorems::t1`].
+//! - **T1** hidden attention (unrolling) — [`ssm::attention_matrix()`], checker [`theorems::t1`].
 //! - **T2** a channel is a causal linear attention head — (a) gated [`ssm::gated_head`],
 //!   (b) ungated factored [`ssm::factored()`]; checker [`theorems::t2`].
 //! - **T3** a gated linear attention head is a channel —

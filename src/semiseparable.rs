@@ -215,7 +215,7 @@ impl BlockFactorisation {
 /// # Examples
 /// ```
 /// use hidden_attention::{scalar::ratio, semiseparable::channel_block_factorisation,
-///                        ssm::{hidden_attention as alpha, Channel}};
+///                        ssm::{attention_matrix as alpha, Channel}};
 /// let r = |p| ratio(p, 2);
 /// let ch = Channel::new(3, 1, vec![r(1), r(3), r(-1)], vec![r(2), r(1), r(4)], vec![r(1), r(2), r(2)]).unwrap();
 /// let f = channel_block_factorisation(&ch, 1).unwrap();

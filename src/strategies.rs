@@ -12,7 +12,7 @@
 //! use proptest::prelude::*;
 //! proptest!(|((ch, x) in strategies::rational_channel_with_input(1..=4, 1..=2))| {
 //!     let y = scan(&ch, &x).unwrap().y;
-//!     prop_assert_eq!(ssm::hidden_attention(&ch).unwrap().mul_vec(&x).unwrap(), y);
+//!     prop_assert_eq!(ssm::attention_matrix(&ch).unwrap().mul_vec(&x).unwrap(), y);
 //! });
 //! ```
 //!
@@ -578,7 +578,7 @@ mod imp {
                             tv.attention()
                         } else {
                             let ch = Channel::new(l, r, a, b, c).expect("sizes");
-                            crate::ssm::hidden_attention(&ch).expect("exact")
+                            crate::ssm::attention_matrix(&ch).expect("exact")
                         }
                     })
                     .prop_filter("exact semiseparable rank r", move |m| {

@@ -230,7 +230,7 @@ fn every_view_passes_the_oracle_on_the_wide_tier() {
         let (ch, x) = s.new_tree(&mut runner).unwrap().current();
         let views = [
             scan(&ch, &x).unwrap().y,
-            ssm::hidden_attention(&ch).unwrap().mul_vec(&x).unwrap(),
+            ssm::attention_matrix(&ch).unwrap().mul_vec(&x).unwrap(),
             gated_head(&ch).output(&x).unwrap(),
         ];
         for v in views {

@@ -14,7 +14,7 @@ use hidden_attention::construct::*;
 use hidden_attention::interval::{exp_enclosure, softmax_enclosure, Interval};
 use hidden_attention::scalar::{ratio, Exact, Field, Real};
 use hidden_attention::semiseparable::semiseparable_rank_exact;
-use hidden_attention::ssm::{hidden_attention as alpha, scan};
+use hidden_attention::ssm::{attention_matrix as alpha, scan};
 use hidden_attention::strategies;
 use hidden_attention::tensor::Matrix;
 use proptest::prelude::*;

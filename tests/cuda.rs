@@ -64,13 +64,13 @@ fn hidden_attention_matches_cpu() {
     // L not a multiple of the tile, several row and column tiles, N = 16 and N = 5
     for (len, state) in [(100, 16), (37, 5), (1, 1), (64, 32)] {
         let chans = channels(6, len, state);
-        let got = g.hidden_attention(&chans).expect("GPU hidden attention");
+        let got = g.attention_matrices(&chans).expect("GPU hidden attention");
         assert_eq!(got.len(), chans.len());
         let gm = gamma(len + state + 4, f32::unit_roundoff());
         for (ch, m) in chans.iter().zip(&got) {
             let ch64 = ch.map(|v| f64::from(*v));
-            let exact = ssm::hidden_attention(&ch64).unwrap();
-            let mag = ssm::hidden_attention(&ch64.map(|v| v.abs())).unwrap();
+            let exact = ssm::attention_matrix(&ch64).unwrap();
+            let mag = ssm::attention_matrix(&ch64.map(|v| v.abs())).unwrap();
             for i in 0..len {
                 for j in 0..len {
                     let (e, a) = (*exact.get(i, j), f64::from(*m.get(i, j)));
@@ -97,11 +97,11 @@ fn hidden_attention_rejects_bad_input() {
     let mut chans = channels(2, 8, 2);
     chans.push(instance(1, 1, 9, 2).0);
     assert!(matches!(
-        g.hidden_attention(&chans),
+        g.attention_matrices(&chans),
         Err(GpuError::Input(_))
     ));
     assert!(matches!(
-        g.hidden_attention(&channels(1, 8, 33)),
+        g.attention_matrices(&channels(1, 8, 33)),
         Err(GpuError::Input(_))
     ));
 }

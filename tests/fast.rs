@@ -7,7 +7,7 @@ use hidden_attention::fast::{
 };
 use hidden_attention::scalar::{Exact, Field, Real};
 use hidden_attention::ssm::{
-    factored, hidden_attention as generic_alpha, scan, BRule, Channel, MambaChannel,
+    attention_matrix as generic_alpha, factored, scan, BRule, Channel, MambaChannel,
 };
 use hidden_attention::strategies::mamba_channel;
 use hidden_attention::Error;
@@ -501,7 +501,7 @@ fn bad_requests_are_typed_errors() {
     // Ā > 1 overflows: reported, not returned as garbage
     let grow = Channel::new(400, 1, vec![10.0f64; 400], vec![1.0; 400], vec![1.0; 400]).unwrap();
     assert!(matches!(
-        fast::hidden_attention(&grow, 16),
+        fast::attention_matrix(&grow, 16),
         Err(Error::NonFiniteResult { .. })
     ));
 }
@@ -525,7 +525,7 @@ fn zero_and_negative_transitions() {
     let (ex, want) = exact_alpha(&ch);
     let bound = entry_bound::<f64>(&ex);
     for chunk in [1, 3, 8, 64] {
-        let got = fast::hidden_attention(&ch, chunk).unwrap();
+        let got = fast::attention_matrix(&ch, chunk).unwrap();
         for p in 0..l * l {
             assert!(
                 err_within(&got.data()[p], &want[p], bound[p]),
@@ -710,14 +710,14 @@ proptest! {
     #[test]
     fn chunked_within_f1_wide_f64((ch, _x) in hidden_attention::strategies::wide_channel_with_input::<f64>(1..=24, 1..=4), chunk in 1usize..=9) {
         let (ex, want) = exact_alpha(&ch);
-        let got = fast::hidden_attention(&ch, chunk).unwrap();
+        let got = fast::attention_matrix(&ch, chunk).unwrap();
         within(got.data(), &want, &entry_bound::<f64>(&ex), "wide f64")?;
     }
 
     #[test]
     fn chunked_within_f1_wide_f32((ch, _x) in hidden_attention::strategies::wide_channel_with_input::<f32>(1..=24, 1..=4), chunk in 1usize..=9) {
         let (ex, want) = exact_alpha(&ch);
-        let got = fast::hidden_attention(&ch, chunk).unwrap();
+        let got = fast::attention_matrix(&ch, chunk).unwrap();
         within(got.data(), &want, &entry_bound::<f32>(&ex), "wide f32")?;
     }
 

@@ -4,7 +4,7 @@ use std::process::Command;
 
 use hidden_attention::construct::{channel_to_gated_head, gated_head_to_channel};
 use hidden_attention::interchange::{parse, to_string_pretty, Document, NumberField, Object};
-use hidden_attention::ssm::hidden_attention as alpha;
+use hidden_attention::ssm::attention_matrix as alpha;
 use hidden_attention::strategies;
 use hidden_attention::Error;
 use proptest::prelude::*;

@@ -9,7 +9,7 @@ use hidden_attention::semiseparable::{
     block, channel_block_factorisation, rank_exact, semiseparable_rank_exact,
     semiseparable_rank_f64, singular_values, submatrix,
 };
-use hidden_attention::ssm::hidden_attention as alpha;
+use hidden_attention::ssm::attention_matrix as alpha;
 use hidden_attention::strategies;
 use hidden_attention::tensor::Matrix;
 use proptest::prelude::*;

@@ -22,7 +22,7 @@ proptest! {
     #[test]
     fn scan_eq_alpha_x_exact((ch, x) in strategies::rational_channel_with_input(1..=32, 1..=8)) {
         let y = scan(&ch, &x).unwrap().y;
-        let a = ssm::hidden_attention(&ch).unwrap();
+        let a = ssm::attention_matrix(&ch).unwrap();
         prop_assert_eq!(a.mul_vec(&x).unwrap(), y);
         for i in 0..ch.len() {
             for j in i + 1..ch.len() {
@@ -36,7 +36,7 @@ proptest! {
     #[test]
     fn gated_eq_scan_exact((ch, x) in strategies::rational_channel_with_input(1..=32, 1..=8)) {
         let head = gated_head(&ch);
-        prop_assert_eq!(head.attention().unwrap(), ssm::hidden_attention(&ch).unwrap());
+        prop_assert_eq!(head.attention().unwrap(), ssm::attention_matrix(&ch).unwrap());
         prop_assert_eq!(head.output(&x).unwrap(), scan(&ch, &x).unwrap().y);
     }
 
@@ -49,7 +49,7 @@ proptest! {
             .find(|&(t, s)| ch.abar(t)[s] == ratio(0, 1));
         match (factored(&ch), zero) {
             (Ok(f), None) => {
-                prop_assert_eq!(f.attention(), ssm::hidden_attention(&ch).unwrap());
+                prop_assert_eq!(f.attention(), ssm::attention_matrix(&ch).unwrap());
                 prop_assert_eq!(f.output(&x).unwrap(), scan(&ch, &x).unwrap().y);
             }
             (Err(Error::ZeroTransition { step, state }), Some(z)) => prop_assert_eq!((step, state), z),
@@ -97,7 +97,7 @@ fn hand_computed_alpha() {
         vec![one(), one(), one()],
     )
     .unwrap();
-    let a = ssm::hidden_attention(&ch).unwrap();
+    let a = ssm::attention_matrix(&ch).unwrap();
     let expect: Vec<Exact> = [
         (1, 1),
         (0, 1),
@@ -222,7 +222,7 @@ fn factored_allows_zero_first_transition() {
     assert_eq!(f.k.row(1), &[r(-2, 3), r(1, 3)]);
     assert_eq!(f.q.row(2), &[r(1, 1), r(-9, 1)]);
     assert_eq!(f.k.row(2), &[r(5, 1), r(-1, 6)]);
-    assert_eq!(f.attention(), ssm::hidden_attention(&ch).unwrap());
+    assert_eq!(f.attention(), ssm::attention_matrix(&ch).unwrap());
     assert_eq!(f.output(&x).unwrap(), scan(&ch, &x).unwrap().y);
     assert_eq!(t2::check_exact(&ch, &x), Ok(None));
     // f64 as well: Ā_0 = 0.0 is not refused, and the values match the exact ones

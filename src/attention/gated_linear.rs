@@ -72,7 +72,7 @@ impl<T: Field> GatedLinearHead<T> {
 
     /// The causal attention matrix $a$, computed key by key: for each $j$ the gated key
     /// $p = k_j$ is carried forward, $p \leftarrow g_i \odot p$, and scored against every
-    /// later query. (The channel's [`crate::ssm::hidden_attention()`] runs query by query;
+    /// later query. (The channel's [`crate::ssm::attention_matrix()`] runs query by query;
     /// the two orders agree exactly over the rationals — T2a.)
     ///
     /// # Errors

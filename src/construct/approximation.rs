@@ -11,7 +11,7 @@
 
 use crate::error::{Error, Result};
 use crate::scalar::{Field, Real};
-use crate::ssm::{hidden_attention, BRule, MambaChannel};
+use crate::ssm::{attention_matrix, BRule, MambaChannel};
 use crate::tensor::Matrix;
 
 /// One channel in Mamba's parametrisation *before* the softplus: pre-activations
@@ -145,10 +145,10 @@ pub fn exact_entry<T: Real>(z: &[T], i: usize, j: usize) -> bool {
 /// $\bar A = e^{\Delta A}$, $\bar B = \Delta B$).
 ///
 /// # Errors
-/// As [`Preactivated::validate`] and [`hidden_attention()`].
+/// As [`Preactivated::validate`] and [`attention_matrix()`].
 pub fn exact_attention<T: Real>(p: &Preactivated<T>) -> Result<Matrix<T>> {
     p.validate()?;
-    hidden_attention(&p.mamba().discretize(BRule::Euler)?)
+    attention_matrix(&p.mamba().discretize(BRule::Euler)?)
 }
 
 /// **T7 — the paper's approximation** with softplus replaced by ReLU:

@@ -17,7 +17,7 @@ use crate::tensor::Matrix;
 ///
 /// # Examples
 /// ```
-/// use hidden_attention::{construct::channel_to_gated_head, scalar::ratio, ssm::{Channel, hidden_attention as alpha}};
+/// use hidden_attention::{construct::channel_to_gated_head, scalar::ratio, ssm::{Channel, attention_matrix as alpha}};
 /// let ch = Channel::new(2, 1, vec![ratio(0, 1), ratio(1, 2)], vec![ratio(1, 1); 2],
 ///                       vec![ratio(1, 1), ratio(2, 1)]).unwrap();
 /// assert_eq!(channel_to_gated_head(&ch).attention().unwrap(), alpha(&ch).unwrap());
@@ -40,7 +40,7 @@ pub fn channel_to_gated_head<T: Field>(ch: &Channel<T>) -> GatedLinearHead<T> {
 ///
 /// # Examples
 /// ```
-/// use hidden_attention::{construct::channel_to_linear_head, scalar::ratio, ssm::{Channel, hidden_attention as alpha}};
+/// use hidden_attention::{construct::channel_to_linear_head, scalar::ratio, ssm::{Channel, attention_matrix as alpha}};
 /// let ch = Channel::new(2, 1, vec![ratio(1, 3), ratio(1, 2)], vec![ratio(1, 1); 2],
 ///                       vec![ratio(1, 1), ratio(2, 1)]).unwrap();
 /// assert_eq!(channel_to_linear_head(&ch).unwrap().attention(), alpha(&ch).unwrap());
@@ -68,7 +68,7 @@ pub fn channel_to_linear_head<T: Field>(ch: &Channel<T>) -> Result<LinearHead<T>
 /// # Examples
 /// ```
 /// use hidden_attention::{construct::{gated_head_to_channel, scalar_gated_head}, scalar::ratio,
-///                        ssm::hidden_attention as alpha, tensor::Matrix};
+///                        ssm::attention_matrix as alpha, tensor::Matrix};
 /// let q = Matrix::from_row_major(3, 1, vec![ratio(1, 1), ratio(2, 1), ratio(-1, 1)]).unwrap();
 /// let k = Matrix::from_row_major(3, 1, vec![ratio(1, 2), ratio(1, 1), ratio(3, 1)]).unwrap();
 /// let retnet = scalar_gated_head(q, k, &vec![ratio(9, 10); 3]).unwrap(); // RetNet, γ = 9/10
@@ -102,7 +102,7 @@ pub fn gated_head_to_channel<T: Field>(head: &GatedLinearHead<T>) -> Result<Chan
 /// # Examples
 /// ```
 /// use hidden_attention::{attention::LinearHead, construct::linear_head_to_channel, scalar::ratio,
-///                        ssm::hidden_attention as alpha, tensor::Matrix};
+///                        ssm::attention_matrix as alpha, tensor::Matrix};
 /// let q = Matrix::from_row_major(2, 1, vec![ratio(1, 1), ratio(2, 1)]).unwrap();
 /// let k = Matrix::from_row_major(2, 1, vec![ratio(3, 1), ratio(-1, 2)]).unwrap();
 /// let ch = linear_head_to_channel(&LinearHead::new(q, k).unwrap()).unwrap();

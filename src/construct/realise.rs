@@ -19,7 +19,7 @@ use num_traits::{One, Zero};
 use crate::error::{Error, Result};
 use crate::scalar::{Exact, Field};
 use crate::semiseparable::{expect_lower_triangular, rank_exact, semiseparable_rank_exact};
-use crate::ssm::{hidden_attention, Channel};
+use crate::ssm::{attention_matrix, Channel};
 use crate::tensor::{dot, Matrix};
 
 /// **T5, $N = L$**: every lower-triangular $M$ is the hidden attention of the channel with
@@ -37,7 +37,7 @@ use crate::tensor::{dot, Matrix};
 ///
 /// # Examples
 /// ```
-/// use hidden_attention::{construct::realise_full, scalar::ratio, ssm::hidden_attention as alpha, tensor::Matrix};
+/// use hidden_attention::{construct::realise_full, scalar::ratio, ssm::attention_matrix as alpha, tensor::Matrix};
 /// let m = Matrix::from_row_major(2, 2, vec![ratio(1, 1), ratio(0, 1), ratio(-3, 2), ratio(2, 1)]).unwrap();
 /// let ch = realise_full(&m).unwrap();
 /// assert_eq!(ch.state(), 2);
@@ -356,7 +356,7 @@ pub enum DiagonalOutcome {
 /// # Examples
 /// ```
 /// use hidden_attention::{construct::{realise_diagonal, DiagonalOutcome}, scalar::ratio,
-///                        ssm::hidden_attention as alpha, tensor::Matrix};
+///                        ssm::attention_matrix as alpha, tensor::Matrix};
 /// let mut m = Matrix::zeros(3, 3);
 /// for i in 0..3 { *m.get_mut(i, i) = ratio(2, 1); } // 2·I: Ā = 0 resets, N = 1
 /// let DiagonalOutcome::Found(ch) = realise_diagonal(&m).unwrap() else { panic!() };
@@ -369,12 +369,12 @@ pub fn realise_diagonal(m: &Matrix<Exact>) -> Result<DiagonalOutcome> {
     let target = rank.max(1);
     let mut reasons = Vec::new();
     match diagonalise(&minimal) {
-        Ok(ch) if hidden_attention(&ch)? == *m => return Ok(DiagonalOutcome::Found(ch)),
+        Ok(ch) if attention_matrix(&ch)? == *m => return Ok(DiagonalOutcome::Found(ch)),
         Ok(_) => reasons.push("basis change: result did not reproduce the matrix".to_string()),
         Err(r) => reasons.push(format!("basis change: {r}")),
     }
     let generator = generator_form(m)?;
-    if generator.state() <= target && hidden_attention(&generator)? == *m {
+    if generator.state() <= target && attention_matrix(&generator)? == *m {
         return Ok(DiagonalOutcome::Found(pad_state(&generator, target)));
     }
     reasons.push(format!(
@@ -569,7 +569,7 @@ fn inverse(m: &Matrix<Exact>) -> Option<Matrix<Exact>> {
 /// # Examples
 /// The lower triangle of the rank-1 matrix $uu^\top$, $u = (1, 2, 3)$:
 /// ```
-/// use hidden_attention::{construct::generator_form, scalar::ratio, ssm::hidden_attention as alpha,
+/// use hidden_attention::{construct::generator_form, scalar::ratio, ssm::attention_matrix as alpha,
 ///                        tensor::Matrix};
 /// let u = [1, 2, 3];
 /// let mut m = Matrix::zeros(3, 3);

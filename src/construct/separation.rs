@@ -130,7 +130,7 @@ impl std::fmt::Display for SoftmaxObstruction {
 /// # Examples
 /// ```
 /// use hidden_attention::{construct::separation::{softmax_obstruction, SoftmaxObstruction},
-///                        scalar::ratio, ssm::{Channel, hidden_attention as alpha}};
+///                        scalar::ratio, ssm::{Channel, attention_matrix as alpha}};
 /// let ch = Channel::new(1, 1, vec![ratio(1, 1)], vec![ratio(-1, 1)], vec![ratio(1, 1)]).unwrap();
 /// let a = alpha(&ch).unwrap(); // [[-1]]
 /// let ob = softmax_obstruction(&a).unwrap();

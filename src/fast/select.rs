@@ -125,7 +125,7 @@ fn dot<T: FastFloat>(a: &[T], b: &[T]) -> T {
 /// let ch = m.discretize(BRule::Euler).unwrap();
 /// let mut row = vec![0.0f32; 6];
 /// select_into(&ch, Selection::Row(5), 64, &mut row).unwrap();
-/// let full = ssm::hidden_attention(&ch).unwrap();
+/// let full = ssm::attention_matrix(&ch).unwrap();
 /// assert_eq!(&row[..], full.row(5));
 /// assert!(select_into(&ch, Selection::Row(6), 64, &mut row).is_err());
 /// ```

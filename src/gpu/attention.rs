@@ -193,12 +193,12 @@ impl Gpu {
     }
 
     /// $\tilde\alpha$ of every channel (all of one length and state size), in `f32`:
-    /// within the bound of [`crate::ssm::hidden_attention`] of the exact matrix.
+    /// within the bound of [`crate::ssm::attention_matrix`] of the exact matrix.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] if the channels differ in $L$ or $N$, or $N > 32$; as
     /// [`Gpu::launch_attention`].
-    pub fn hidden_attention(&self, channels: &[Channel<f32>]) -> GpuResult<Vec<Matrix<f32>>> {
+    pub fn attention_matrices(&self, channels: &[Channel<f32>]) -> GpuResult<Vec<Matrix<f32>>> {
         let Some(first) = channels.first() else {
             return Ok(Vec::new());
         };

@@ -13,7 +13,7 @@
 //! | entry point | kernel | CPU reference |
 //! | --- | --- | --- |
 //! | [`Gpu::selective_scan`] | `scan.cu` | [`crate::ssm::selective_scan`] |
-//! | [`Gpu::hidden_attention`] | `attention.cu` | [`crate::ssm::hidden_attention`] |
+//! | [`Gpu::attention_matrices`] | `attention.cu` | [`crate::ssm::attention_matrix`] |
 //! | [`Gpu::theorem_check`] | `check.cu` + `instances.cu` | [`crate::gpu_instances`], [`crate::theorems`] |
 //! | [`bench::run`] | all | — |
 

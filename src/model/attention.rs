@@ -6,7 +6,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::model::block::{MixerTrace, MixerWeights};
 use crate::scalar::Real;
-use crate::ssm::{hidden_attention, hidden_attention_row, Channel};
+use crate::ssm::{attention_matrix, hidden_attention_row, Channel};
 use crate::tensor::Tensor;
 
 /// The discretised channels `channels` (all when `None`) of one layer on one sequence,
@@ -68,7 +68,7 @@ pub fn layer_attention<T: Real>(
     data.par_chunks_mut((l * l).max(1))
         .zip(chans.par_iter())
         .try_for_each(|(dst, ch)| -> Result<()> {
-            dst.copy_from_slice(hidden_attention(ch)?.data());
+            dst.copy_from_slice(attention_matrix(ch)?.data());
             Ok(())
         })?;
     Tensor::new("hidden attention", vec![chans.len(), l, l], data)
@@ -90,7 +90,7 @@ pub fn layer_attention_mean<T: Real>(
         .try_fold(
             || vec![T::zero(); l * l],
             |mut acc, ch| -> Result<Vec<T>> {
-                let m = hidden_attention(ch)?;
+                let m = attention_matrix(ch)?;
                 for (a, &v) in acc.iter_mut().zip(m.data()) {
                     *a = *a + v;
                 }

@@ -25,7 +25,7 @@ use crate::error::{Error, Result};
 use crate::model::attention::layer_channels;
 use crate::model::block::{MixerTrace, MixerWeights};
 use crate::scalar::Real;
-use crate::ssm::{hidden_attention, Channel};
+use crate::ssm::{attention_matrix, Channel};
 use crate::tensor::Tensor;
 
 /// $M$ (`L × L`, lower triangular) and $\beta$ (`L`) of one channel.
@@ -62,7 +62,7 @@ fn fold<T: Real>(
 ) -> Result<MixerOperator<T>> {
     let l = trace.len;
     let k = mixer.dims.d_conv;
-    let alpha = hidden_attention(ch)?;
+    let alpha = attention_matrix(ch)?;
     let w = &mixer.conv_w[e * k..(e + 1) * k];
     let conv_b = mixer.conv_b.as_ref().map_or(T::zero(), |b| b[e]);
     let dskip = mixer.d[e];

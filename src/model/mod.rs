@@ -3,7 +3,7 @@
 //! sets, bidirectional layers and pictures.
 //!
 //! The S6 inside every block is the core's [`crate::ssm::selective_scan()`]; the hidden
-//! attention of a channel is the core's [`crate::ssm::hidden_attention()`] of the channel
+//! attention of a channel is the core's [`crate::ssm::attention_matrix()`] of the channel
 //! [`MixerWeights::channel`] builds. See `docs/model.md` for the whole picture.
 
 pub mod attention;

@@ -15,7 +15,7 @@ use super::{
 use crate::interchange::Object;
 use crate::report::exact_json;
 use crate::scalar::{Exact, Field};
-use crate::ssm::{hidden_attention, Channel};
+use crate::ssm::{attention_matrix, Channel};
 use crate::strategies;
 
 /// Identifier.
@@ -66,7 +66,7 @@ impl Conjecture for ChannelInSoftmax {
         Ok(ch)
     }
     fn check(&self, ch: &Self::Case, _: &Params) -> Result<(), Refutation> {
-        let a = hidden_attention(ch).expect("exact α̃ of a valid channel");
+        let a = attention_matrix(ch).expect("exact α̃ of a valid channel");
         let certificate = (0..ch.len())
             .find_map(|i| {
                 (0..=i)
@@ -87,7 +87,7 @@ impl Conjecture for ChannelInSoftmax {
     }
     fn verify(&self, case: &Value, cert: &Value, _: &Params) -> Result<String, String> {
         let ch = channel_of(case)?;
-        let a = hidden_attention(&ch).map_err(|e| e.to_string())?;
+        let a = attention_matrix(&ch).map_err(|e| e.to_string())?;
         let idx = |k: &str| cert_index(cert, k);
         let claimed = |k: &str| cert_exact(cert, k);
         let i = idx("row")?;

@@ -16,7 +16,7 @@ use crate::construct::{realise_diagonal, DiagonalOutcome};
 use crate::interchange::Object;
 use crate::scalar::Exact;
 use crate::semiseparable::semiseparable_rank_exact;
-use crate::ssm::hidden_attention;
+use crate::ssm::attention_matrix;
 use crate::strategies;
 use crate::tensor::Matrix;
 
@@ -77,7 +77,7 @@ impl Conjecture for DiagonalRealisation {
         let rank = semiseparable_rank_exact(m).rank;
         match realise_diagonal(m) {
             Ok(DiagonalOutcome::Found(ch))
-                if ch.state() <= rank.max(1) && hidden_attention(&ch).ok().as_ref() == Some(m) =>
+                if ch.state() <= rank.max(1) && attention_matrix(&ch).ok().as_ref() == Some(m) =>
             {
                 Ok(())
             }

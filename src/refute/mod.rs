@@ -35,7 +35,7 @@
 //!         }
 //!     }
 //!     fn check(&self, ch: &Self::Case, _: &Params) -> Result<(), Refutation> {
-//!         let a = ssm::hidden_attention(ch).unwrap();
+//!         let a = ssm::attention_matrix(ch).unwrap();
 //!         match (0..ch.len()).find(|&i| *a.get(i, i) < Exact::from_integer(0.into())) {
 //!             None => Ok(()),
 //!             Some(i) => Err(Refutation::proof(json!({"row": i, "value": a.get(i, i).to_string()}))),
@@ -44,7 +44,7 @@
 //!     fn verify(&self, case: &Value, cert: &Value, p: &Params) -> Result<String, String> {
 //!         let ch = self.parse_case(case, p)?;
 //!         let i = cert["row"].as_u64().ok_or("certificate.row: missing")? as usize;
-//!         let a = ssm::hidden_attention(&ch).map_err(|e| e.to_string())?;
+//!         let a = ssm::attention_matrix(&ch).map_err(|e| e.to_string())?;
 //!         (i < ch.len() && *a.get(i, i) < Exact::from_integer(0.into()))
 //!             .then(|| format!("α̃[{i}][{i}] = {} < 0", a.get(i, i)))
 //!             .ok_or("certificate.row: that diagonal entry is not negative".into())

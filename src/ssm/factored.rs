@@ -48,7 +48,7 @@ pub struct Factored<T> {
 /// let f = factored(&ch).unwrap();
 /// assert_eq!(f.q.data(), &[ratio(1, 1), ratio(2, 3)]);
 /// assert_eq!(f.k.data(), &[ratio(1, 1), ratio(3, 1)]);
-/// assert_eq!(f.attention(), ssm::hidden_attention(&ch).unwrap());
+/// assert_eq!(f.attention(), ssm::attention_matrix(&ch).unwrap());
 /// ```
 pub fn factored<T: Field>(ch: &Channel<T>) -> Result<Factored<T>> {
     let (l, n) = (ch.len(), ch.state());

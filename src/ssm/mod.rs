@@ -1,5 +1,5 @@
 //! The selective SSM (S6): channels, discretisation, and the three views —
-//! recurrent [`scan()`], hidden attention [`hidden_attention()`] (T1), factored
+//! recurrent [`scan()`], hidden attention [`attention_matrix()`] (T1), factored
 //! [`factored()`] (T2b) — plus the gated form [`gated_head`] (T2a) and the full
 //! `selective_scan_ref` operation [`selective_scan()`].
 
@@ -7,16 +7,16 @@ pub mod channel;
 pub mod discretize;
 pub mod factored;
 pub mod gated;
-pub mod hidden_attention;
 pub mod scan;
 pub mod selective_scan;
+pub mod unrolling;
 
 pub use channel::Channel;
 pub use discretize::{BRule, MambaChannel};
 pub use factored::{factored, Factored};
 pub use gated::{gated_head, gated_output};
-pub use hidden_attention::{hidden_attention, hidden_attention_row};
 pub use scan::{scan, ScanOutput};
 pub use selective_scan::{
     selective_scan, ScanDims, SelectiveScanInput, SelectiveScanOutput, StateMatrix,
 };
+pub use unrolling::{attention_matrix, hidden_attention_row};

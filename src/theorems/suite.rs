@@ -333,7 +333,7 @@ pub fn case_rows(case: &SingleCase) -> (Vec<CheckRow>, Vec<String>) {
         skipped.push(format!("T4, T5 exact: L = {l} > {CASE_RANK_MAX_LEN}"));
     } else {
         rows.push(once(t4, "exact", E, what, exact.clone(), t4::check_exact));
-        match crate::ssm::hidden_attention(&exact.0) {
+        match crate::ssm::attention_matrix(&exact.0) {
             Ok(a) => rows.push(once(
                 (t5::THEOREM, "T5"),
                 "exact",

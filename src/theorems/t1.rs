@@ -2,7 +2,7 @@
 
 use super::{CaseResult, Counterexample, Reference, Theorem};
 use crate::scalar::{Exact, Field};
-use crate::ssm::{hidden_attention, scan, Channel};
+use crate::ssm::{attention_matrix, scan, Channel};
 
 /// Statement of T1.
 pub const THEOREM: Theorem = Theorem {
@@ -10,7 +10,7 @@ pub const THEOREM: Theorem = Theorem {
     statement: "scan(Ā,B̄,C; x) = α̃ x with α̃_ij = ⟨C_i, (∏_{k=j+1}^i Ā_k) ⊙ B̄_j⟩ (j ≤ i)",
 };
 
-/// Exact check of T1 on one rational case: `scan(ch, x).y == hidden_attention(ch) · x`
+/// Exact check of T1 on one rational case: `scan(ch, x).y == attention_matrix(ch) · x`
 /// (equality of rationals, no tolerance).
 pub fn check_exact(ch: &Channel<Exact>, x: &[Exact]) -> CaseResult {
     let fail = |what: String| Counterexample {
@@ -23,7 +23,7 @@ pub fn check_exact(ch: &Channel<Exact>, x: &[Exact]) -> CaseResult {
     let y = scan(ch, x)
         .map_err(|e| fail(format!("scan failed: {e}")))?
         .y;
-    let a = hidden_attention(ch).map_err(|e| fail(format!("α̃ failed: {e}")))?;
+    let a = attention_matrix(ch).map_err(|e| fail(format!("α̃ failed: {e}")))?;
     for i in 0..ch.len() {
         for j in i + 1..ch.len() {
             if !a.get(i, j).is_zero_val() {
@@ -54,7 +54,7 @@ pub fn check_float<T: Field>(ch: &Channel<T>, x: &[T]) -> CaseResult {
         .y;
     let e1 = r.check(id, "scan y", &y)?;
     let a =
-        hidden_attention(ch).map_err(|e| r.fail(id, T::NAME, format!("float α̃ failed: {e}")))?;
+        attention_matrix(ch).map_err(|e| r.fail(id, T::NAME, format!("float α̃ failed: {e}")))?;
     let ax = a
         .mul_vec(x)
         .map_err(|e| r.fail(id, T::NAME, e.to_string()))?;

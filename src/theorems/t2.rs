@@ -3,7 +3,7 @@
 use super::{CaseResult, Counterexample, Reference, Theorem};
 use crate::error::Error;
 use crate::scalar::{Class, Exact, Field};
-use crate::ssm::{factored, gated_head, hidden_attention, scan, Channel};
+use crate::ssm::{attention_matrix, factored, gated_head, scan, Channel};
 
 /// Statement of T2.
 pub const THEOREM: Theorem = Theorem {
@@ -28,7 +28,7 @@ pub fn check_exact(ch: &Channel<Exact>, x: &[Exact]) -> CaseResult {
     let y = scan(ch, x)
         .map_err(|e| fail(format!("scan failed: {e}")))?
         .y;
-    let alpha = hidden_attention(ch).map_err(|e| fail(format!("α̃ failed: {e}")))?;
+    let alpha = attention_matrix(ch).map_err(|e| fail(format!("α̃ failed: {e}")))?;
     let head = gated_head(ch);
     let ga = head
         .attention()

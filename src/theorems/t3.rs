@@ -14,7 +14,7 @@ use crate::construct::{
 };
 use crate::dyadic::Dyadic;
 use crate::scalar::{Exact, Field};
-use crate::ssm::{hidden_attention, Channel};
+use crate::ssm::{attention_matrix, Channel};
 use crate::tensor::Matrix;
 
 /// Statement of T3.
@@ -54,7 +54,7 @@ pub fn check_exact(case: &(GatedLinearHead<Exact>, Matrix<Exact>)) -> CaseResult
     let a = head
         .attention()
         .map_err(|e| f(e.to_string(), Some(ch.clone())))?;
-    if hidden_attention(&ch).map_err(|e| f(e.to_string(), Some(ch.clone())))? != a {
+    if attention_matrix(&ch).map_err(|e| f(e.to_string(), Some(ch.clone())))? != a {
         return Err(f("α̃(channel) != head matrix".into(), Some(ch)));
     }
     let by_ch = head_output_by_channels(head, v).map_err(|e| f(e.to_string(), Some(ch.clone())))?;
@@ -80,7 +80,7 @@ pub fn check_exact(case: &(GatedLinearHead<Exact>, Matrix<Exact>)) -> CaseResult
     let lin = crate::attention::LinearHead::new(head.queries().clone(), head.keys().clone())
         .map_err(|e| f(e.to_string(), None))?;
     let lch = linear_head_to_channel(&lin).map_err(|e| f(e.to_string(), None))?;
-    if hidden_attention(&lch).map_err(|e| f(e.to_string(), Some(lch.clone())))? != lin.attention() {
+    if attention_matrix(&lch).map_err(|e| f(e.to_string(), Some(lch.clone())))? != lin.attention() {
         return Err(f(
             "linear head: α̃(channel with Ā ≡ 1) != tril(QKᵀ)".into(),
             Some(lch),
@@ -198,7 +198,7 @@ pub fn check_s6_layer_head(case: &(S6Layer<f64>, Matrix<f64>)) -> CaseResult {
         }
         let v = layer.input(x, c);
         let views = FloatViews {
-            alpha: hidden_attention(&ch).map_err(|e| f(e.to_string()))?,
+            alpha: attention_matrix(&ch).map_err(|e| f(e.to_string()))?,
             head_matrix: head.attention().map_err(|e| f(e.to_string()))?,
             head_y: head.output(&v).map_err(|e| f(e.to_string()))?,
             layer_y: (0..x.rows()).map(|t| *out.get(t, c)).collect(),
@@ -243,8 +243,8 @@ pub fn entry_bound<T: Field>(ch: &Channel<T>) -> crate::error::Result<Vec<f64>> 
     let eta = (l + 1) as f64 * T::min_normal() * 2.0 * T::unit_roundoff() * (1.0 + g);
     let g64 = crate::theorems::bound::gamma(m, f64::EPSILON / 2.0);
     let eta64 = (l + 1) as f64 * f64::MIN_POSITIVE * f64::EPSILON * (1.0 + g64);
-    let mag = hidden_attention(&ch.map(|v| v.to_f64().abs()))?;
-    let mag1 = hidden_attention(&ch.map(|v| v.to_f64().abs().max(1.0)))?;
+    let mag = attention_matrix(&ch.map(|v| v.to_f64().abs()))?;
+    let mag1 = attention_matrix(&ch.map(|v| v.to_f64().abs().max(1.0)))?;
     let shrink = 1.0 - g64;
     Ok(mag
         .data()
@@ -417,7 +417,7 @@ mod tests {
         let v = layer.input(x, 0);
         let out = layer.output(x).unwrap();
         let fv = FloatViews {
-            alpha: hidden_attention(&ch).unwrap(),
+            alpha: attention_matrix(&ch).unwrap(),
             head_matrix: head.attention().unwrap(),
             head_y: head.output(&v).unwrap(),
             layer_y: (0..x.rows()).map(|t| *out.get(t, 0)).collect(),
@@ -458,10 +458,10 @@ mod tests {
     fn entry_bound_covers_underflow() {
         let t = 2f64.powi(-600);
         let ch = Channel::new(2, 1, vec![t, t], vec![t, 1.5], vec![t, 1.0]).unwrap();
-        let a = hidden_attention(&ch).unwrap();
+        let a = attention_matrix(&ch).unwrap();
         assert_eq!(*a.get(0, 0), 0.0);
         let b = entry_bound::<f64>(&ch).unwrap();
-        let exact = hidden_attention(&ch.to_exact()).unwrap();
+        let exact = attention_matrix(&ch.to_exact()).unwrap();
         for (k, (g, e)) in a.data().iter().zip(exact.data()).enumerate() {
             let err = (g.to_exact() - e).abs_val().to_f64();
             assert!(err <= b[k], "entry {k}: {err:e} > {:e}", b[k]);

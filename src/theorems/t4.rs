@@ -8,7 +8,7 @@ use crate::scalar::{Exact, Field};
 use crate::semiseparable::{
     channel_block_factorisation, semiseparable_rank_exact, semiseparable_rank_f64,
 };
-use crate::ssm::{hidden_attention, Channel};
+use crate::ssm::{attention_matrix, Channel};
 use crate::theorems::bound::gamma;
 
 /// Statement of T4.
@@ -20,13 +20,13 @@ pub const THEOREM: Theorem = Theorem {
 /// Exact check of both sides of the bound. Upper bound: for every split $j$ the exact
 /// factorisation $H_j = UV^\top$ with $N$ columns ([`channel_block_factorisation`], built
 /// from $\bar A, \bar B, C$) multiplies out to the block of $\tilde\alpha$ computed
-/// independently ([`hidden_attention()`]), so $\operatorname{rank} H_j \le N$. Lower side:
+/// independently ([`attention_matrix()`]), so $\operatorname{rank} H_j \le N$. Lower side:
 /// the exact semiseparable rank is $\le N$, every block rank is $\le \min(N, L-j, j+1)$,
 /// and its witness (a nonsingular submatrix, $\operatorname{rank} \ge$ its size)
 /// re-verifies.
 pub fn check_exact(case: &(Channel<Exact>, Vec<Exact>)) -> CaseResult {
     let ch = &case.0;
-    let a = hidden_attention(ch)
+    let a = attention_matrix(ch)
         .map_err(|e| fail(THEOREM.id, "exact", e.to_string(), Some(ch.clone())))?;
     check_exact_against(ch, &a)
 }
@@ -78,10 +78,10 @@ fn check_exact_against(ch: &Channel<Exact>, a: &crate::tensor::Matrix<Exact>) ->
 pub fn check_float<T: Field>(case: &(Channel<T>, Vec<T>)) -> CaseResult {
     let ch = &case.0;
     let f = |what: String| fail(THEOREM.id, T::NAME, what, Some(ch.to_exact()));
-    let a = hidden_attention(ch)
+    let a = attention_matrix(ch)
         .map_err(|e| f(e.to_string()))?
         .map(|v| v.to_f64());
-    let mag = hidden_attention(&ch.map(|v| v.abs_val())).map_err(|e| f(e.to_string()))?;
+    let mag = attention_matrix(&ch.map(|v| v.abs_val())).map_err(|e| f(e.to_string()))?;
     let fro = mag
         .data()
         .iter()
@@ -133,7 +133,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(check_exact(&(ch.clone(), vec![])), Ok(None));
-        let mut bad = hidden_attention(&ch).unwrap();
+        let mut bad = attention_matrix(&ch).unwrap();
         *bad.get_mut(3, 0) += ratio(1, 1);
         assert!(
             semiseparable_rank_exact(&bad).rank <= 2,

@@ -8,7 +8,7 @@ use super::{CaseResult, Theorem};
 use crate::construct::{realise_diagonal, realise_full, realise_minimal, DiagonalOutcome};
 use crate::scalar::Exact;
 use crate::semiseparable::semiseparable_rank_exact;
-use crate::ssm::hidden_attention;
+use crate::ssm::attention_matrix;
 use crate::tensor::Matrix;
 
 /// Statement of T5.
@@ -44,7 +44,7 @@ pub fn check_exact(m: &Matrix<Exact>) -> CaseResult {
         )
     };
     let full = realise_full(m).map_err(|e| f(e.to_string()))?;
-    if hidden_attention(&full).map_err(|e| f(e.to_string()))? != *m {
+    if attention_matrix(&full).map_err(|e| f(e.to_string()))? != *m {
         return Err(f("N = L realisation does not reproduce M".into()));
     }
     let rank = semiseparable_rank_exact(m).rank.max(1);
@@ -57,7 +57,7 @@ pub fn check_exact(m: &Matrix<Exact>) -> CaseResult {
     }
     match realise_diagonal(m).map_err(|e| f(e.to_string()))? {
         DiagonalOutcome::Found(ch) => {
-            if ch.state() != rank || hidden_attention(&ch).map_err(|e| f(e.to_string()))? != *m {
+            if ch.state() != rank || attention_matrix(&ch).map_err(|e| f(e.to_string()))? != *m {
                 return Err(f(format!(
                     "diagonal realisation: state {} (rank {rank}) or matrix differs",
                     ch.state()
@@ -66,7 +66,7 @@ pub fn check_exact(m: &Matrix<Exact>) -> CaseResult {
         }
         DiagonalOutcome::NotFound(ce) => {
             if ce.best.state() <= rank
-                || hidden_attention(&ce.best).map_err(|e| f(e.to_string()))? != *m
+                || attention_matrix(&ce.best).map_err(|e| f(e.to_string()))? != *m
             {
                 return Err(f(
                     "diagonal counterexample's fallback channel is wrong".into()

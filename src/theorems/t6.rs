@@ -14,7 +14,7 @@ use crate::construct::separation::{
 use crate::interval::softmax_enclosure;
 use crate::scalar::{Exact, Field};
 use crate::semiseparable::semiseparable_rank_exact;
-use crate::ssm::{hidden_attention, scan, Channel};
+use crate::ssm::{attention_matrix, scan, Channel};
 use crate::tensor::Matrix;
 
 /// Statement of T6.
@@ -48,7 +48,7 @@ pub fn check_obstruction(case: &((Channel<Exact>, Vec<Exact>), SoftmaxHead<Exact
 /// ([`SoftmaxObstruction::verify_on_channel`]).
 pub fn check_channel_obstruction(case: &(Channel<Exact>, Vec<Exact>)) -> CaseResult {
     let ch = &case.0;
-    let a = hidden_attention(ch)
+    let a = attention_matrix(ch)
         .map_err(|e| fail(THEOREM.id, "exact", e.to_string(), Some(ch.clone())))?;
     obstruction_against(ch, &a)
 }
@@ -353,7 +353,7 @@ fn float_determinant_agrees(cert: &RankCertificate) -> Result<(), String> {
 /// semiseparable rank $\le N$, strictly below the certified $N+1$ of the softmax family.
 pub fn check_channel_below_family(case: &(Channel<Exact>, Vec<Exact>)) -> CaseResult {
     let ch = &case.0;
-    let a = hidden_attention(ch)
+    let a = attention_matrix(ch)
         .map_err(|e| fail(THEOREM.id, "exact", e.to_string(), Some(ch.clone())))?;
     let r = semiseparable_rank_exact(&a).rank;
     if r > ch.state() {
@@ -386,7 +386,7 @@ mod tests {
     #[test]
     fn obstruction_is_confirmed_on_the_channel_not_the_matrix() {
         let ch = channel([1, 2, 3]);
-        let good = hidden_attention(&ch).unwrap();
+        let good = attention_matrix(&ch).unwrap();
         assert_eq!(softmax_obstruction(&good), None);
         assert_eq!(obstruction_against(&ch, &good), Ok(None));
         let mut bad = good.clone();
@@ -398,10 +398,10 @@ mod tests {
         assert!(err.what.contains("from scans"), "{}", err.what);
         // row 2 of this channel sums to 3/2; the causal average hides it
         let ch2 = channel([1, 2, 2]);
-        let ob2 = softmax_obstruction(&hidden_attention(&ch2).unwrap()).unwrap();
+        let ob2 = softmax_obstruction(&attention_matrix(&ch2).unwrap()).unwrap();
         assert!(ob2.verify_on_channel(&ch2), "{ob2}");
         assert_eq!(
-            obstruction_against(&ch2, &hidden_attention(&ch2).unwrap()),
+            obstruction_against(&ch2, &attention_matrix(&ch2).unwrap()),
             Ok(None)
         );
         assert!(obstruction_against(&ch2, &good).is_err());

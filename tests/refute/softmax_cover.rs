@@ -11,7 +11,7 @@ use hidden_attention::refute::softmax_in_channel::{SoftmaxInChannel, BITS};
 use hidden_attention::refute::{replay_builtin, search_builtin, Conjecture, Params};
 use hidden_attention::report::Outcome;
 use hidden_attention::scalar::Exact;
-use hidden_attention::ssm::hidden_attention as alpha;
+use hidden_attention::ssm::attention_matrix as alpha;
 use hidden_attention::tensor::Matrix;
 use hidden_attention::theorems::seed_bytes;
 use proptest::strategy::{Strategy, ValueTree};

@@ -11,7 +11,7 @@ use hidden_attention::construct::{
 };
 use hidden_attention::interchange::{self, Document, NumberField, Object};
 use hidden_attention::scalar::{lift, Exact, Field};
-use hidden_attention::ssm::{hidden_attention as alpha, scan};
+use hidden_attention::ssm::{attention_matrix as alpha, scan};
 use hidden_attention::tensor::Matrix;
 use num_traits::{One, Zero};
 

@@ -41,11 +41,11 @@ use crate::tensor::{dot, expect_finite_result, Matrix};
 /// use hidden_attention::{scalar::ratio, ssm::{self, Channel}};
 /// let ch = Channel::new(2, 1, vec![ratio(1, 2), ratio(1, 2)], vec![ratio(1, 1); 2],
 ///                       vec![ratio(1, 1), ratio(2, 1)]).unwrap();
-/// let a = ssm::hidden_attention(&ch).unwrap();
+/// let a = ssm::attention_matrix(&ch).unwrap();
 /// assert_eq!(*a.get(1, 0), ratio(1, 1)); // C_2 · Ā_2 · B̄_1 = 2 · 1/2 · 1
 /// assert_eq!(*a.get(0, 1), ratio(0, 1));
 /// ```
-pub fn hidden_attention<T: Field>(ch: &Channel<T>) -> Result<Matrix<T>> {
+pub fn attention_matrix<T: Field>(ch: &Channel<T>) -> Result<Matrix<T>> {
     let l = ch.len();
     let mut m = Matrix::zeros(l, l);
     let mut p = vec![T::zero(); ch.state()];
@@ -72,7 +72,7 @@ fn fill_row<T: Field>(ch: &Channel<T>, i: usize, row: &mut [T], p: &mut [T]) {
 /// One row $\tilde\alpha_{i,\cdot}$ (a query position), $O(iN)$.
 ///
 /// # Errors
-/// [`crate::Error::InvalidArgument`] if `i >= L`; as [`hidden_attention`] otherwise.
+/// [`crate::Error::InvalidArgument`] if `i >= L`; as [`attention_matrix`] otherwise.
 pub fn hidden_attention_row<T: Field>(ch: &Channel<T>, i: usize) -> Result<Vec<T>> {
     if i >= ch.len() {
         return Err(crate::Error::InvalidArgument {
