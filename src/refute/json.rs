@@ -149,6 +149,24 @@ pub fn interval_json(iv: &Interval) -> Value {
     json!({"lo": exact_json(iv.lo()), "hi": exact_json(iv.hi())})
 }
 
+/// Every named interval of a certificate equals its recomputed enclosure; the first that
+/// differs is named, with the recomputed ends.
+///
+/// # Errors
+/// `certificate.KEY: …` for a missing, malformed or differing interval.
+pub fn expect_intervals(cert: &Value, expected: &[(&str, &Interval)]) -> Result<(), String> {
+    for (key, iv) in expected {
+        if cert_interval(cert, key)? != **iv {
+            return Err(format!(
+                "certificate.{key}: differs from the recomputed enclosure [{:.6e}, {:.6e}]",
+                iv.lo().to_f64(),
+                iv.hi().to_f64()
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// An interval field `{"lo", "hi"}` of a certificate.
 ///
 /// # Errors

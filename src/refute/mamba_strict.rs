@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use proptest::strategy::{BoxedStrategy, Strategy};
 use serde_json::{json, Value};
 
-use super::json::{cert_interval, cert_kind, exact_f64, fits, float_matrix_json, interval_json};
+use super::json::{cert_kind, exact_f64, expect_intervals, fits, float_matrix_json, interval_json};
 use super::{
     cert_exact, cert_index, exact_matrix_json, parse_exact_matrix, Conjecture, Params, Refutation,
     Strength,
@@ -309,15 +309,10 @@ impl Conjecture for MambaStrict {
                 g.linear.to_f64()
             ));
         }
-        for (key, iv) in [("s6", &g.s6), ("gap", &g.gap), ("t3_bound", &g.bound)] {
-            if &cert_interval(cert, key)? != iv {
-                return Err(format!(
-                    "certificate.{key}: differs from the recomputed enclosure [{:.6e}, {:.6e}]",
-                    iv.lo().to_f64(),
-                    iv.hi().to_f64()
-                ));
-            }
-        }
+        expect_intervals(
+            cert,
+            &[("s6", &g.s6), ("gap", &g.gap), ("t3_bound", &g.bound)],
+        )?;
         let eps = p.eps.to_exact();
         let (lo, hi) = (g.gap.lo().to_f64(), g.gap.hi().to_f64());
         if g.gap.lo() > &eps {

@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 use proptest::strategy::{BoxedStrategy, Strategy};
 use serde_json::{json, Value};
 
-use super::json::{cert_interval, cert_kind, fits, interval_json};
+use super::json::{cert_kind, expect_intervals, fits, interval_json};
 use super::{cert_index, Conjecture, Params, Refutation, Strength};
 use crate::construct::approximation::{
     exact_attention, magnitude, relu_approximation, Preactivated,
@@ -258,20 +258,15 @@ impl Conjecture for PaperApprox {
             return Err(format!("certificate.bits: {bits} is not in 16..=4096"));
         }
         let enc = enclose_entry(&pre, i, j, bits);
-        for (key, iv) in [
-            ("alpha", &enc.alpha),
-            ("approx", &enc.approx),
-            ("gap", &enc.gap),
-            ("t7_bound", &enc.t7_bound),
-        ] {
-            if &cert_interval(cert, key)? != iv {
-                return Err(format!(
-                    "certificate.{key}: differs from the recomputed enclosure [{:.6e}, {:.6e}]",
-                    iv.lo().to_f64(),
-                    iv.hi().to_f64()
-                ));
-            }
-        }
+        expect_intervals(
+            cert,
+            &[
+                ("alpha", &enc.alpha),
+                ("approx", &enc.approx),
+                ("gap", &enc.gap),
+                ("t7_bound", &enc.t7_bound),
+            ],
+        )?;
         let eps = p.eps.to_exact();
         let (lo, hi) = (enc.gap.lo().to_f64(), enc.gap.hi().to_f64());
         if enc.gap.lo() > &eps {

@@ -75,6 +75,17 @@ fn paper_approx_certificate_is_an_interval_proof() {
     });
     assert!(r.to_markdown().contains("**Proof.**"));
     assert!(!r.to_markdown().contains("allowance"));
+    // The conjecture's own `verify` (without replay's field-by-field recomputation) holds
+    // on the certificate and rejects each interval moved by a tiny amount, naming it.
+    let case_json = r.counterexample.as_ref().unwrap();
+    assert!(PaperApprox.verify(case_json, cert, &p).is_ok());
+    for key in ["alpha", "approx", "gap", "t7_bound"] {
+        let mut bad = cert.clone();
+        let hi = end(cert, key, "hi") + Exact::new(1.into(), (1u64 << 62).into());
+        bad[key]["hi"] = json!(hi.to_string());
+        let e = PaperApprox.verify(case_json, &bad, &p).unwrap_err();
+        assert!(e.starts_with(&format!("certificate.{key}")), "{key}: {e}");
+    }
 }
 
 #[test]

@@ -13,16 +13,37 @@ use hidden_attention::model::MambaModel;
 use crate::attn::progress;
 
 /// Options of `hattn faithfulness`.
+#[derive(clap::Args, Debug)]
 pub struct FaithfulnessArgs {
+    /// Checkpoint directory.
+    #[arg(long)]
     pub checkpoint: PathBuf,
+    /// Known-answer set (the format of selective-copy-a's task.json, docs/explain.md).
+    #[arg(long)]
     pub data: PathBuf,
+    /// Methods, comma separated, from: raw, rollout, attr, raw-abs, rollout-abs, attr-abs, raw-signed, alpha-row, authors-row, mixer-raw, mixer-rollout, mixer-attr, mixer-raw-abs, mixer-rollout-abs, mixer-attr-abs, mixer-raw-signed, mixer-first, mixer-grad-input, mixer-grad-input-abs, grad-input, grad-input-abs, saliency, random, recency. Default: every method.
+    #[arg(long, value_delimiter = ',')]
     pub methods: Vec<String>,
+    /// Use only the first N sequences.
+    #[arg(long)]
     pub limit: Option<usize>,
+    /// Seed of the random baseline.
+    #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Steps of the perturbation curves.
+    #[arg(long, default_value_t = 10)]
     pub steps: usize,
+    /// Skip the perturbation test.
+    #[arg(long)]
     pub no_perturbation: bool,
+    /// Print JSON instead of the table.
+    #[arg(long)]
     pub json: bool,
+    /// PNG of the rank distribution per method.
+    #[arg(long)]
     pub png: Option<PathBuf>,
+    /// SVG of the perturbation curves.
+    #[arg(long)]
     pub svg: Option<PathBuf>,
 }
 

@@ -117,38 +117,7 @@ enum Command {
     },
     /// Score explanation methods on a known-answer set: localisation of the evidence
     /// (top-1, top-3, mean rank) and perturbation curves (docs/explain.md).
-    Faithfulness {
-        /// Checkpoint directory.
-        #[arg(long)]
-        checkpoint: PathBuf,
-        /// Known-answer set (the format of selective-copy-a's task.json, docs/explain.md).
-        #[arg(long)]
-        data: PathBuf,
-        /// Methods, comma separated, from: raw, rollout, attr, raw-abs, rollout-abs, attr-abs, raw-signed, alpha-row, authors-row, mixer-raw, mixer-rollout, mixer-attr, mixer-raw-abs, mixer-rollout-abs, mixer-attr-abs, mixer-raw-signed, mixer-first, mixer-grad-input, mixer-grad-input-abs, grad-input, grad-input-abs, saliency, random, recency. Default: every method.
-        #[arg(long, value_delimiter = ',')]
-        methods: Vec<String>,
-        /// Use only the first N sequences.
-        #[arg(long)]
-        limit: Option<usize>,
-        /// Seed of the random baseline.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-        /// Steps of the perturbation curves.
-        #[arg(long, default_value_t = 10)]
-        steps: usize,
-        /// Skip the perturbation test.
-        #[arg(long)]
-        no_perturbation: bool,
-        /// Print JSON instead of the table.
-        #[arg(long)]
-        json: bool,
-        /// PNG of the rank distribution per method.
-        #[arg(long)]
-        png: Option<PathBuf>,
-        /// SVG of the perturbation curves.
-        #[arg(long)]
-        svg: Option<PathBuf>,
-    },
+    Faithfulness(faithfulness::FaithfulnessArgs),
     /// The GPU path (feature `cuda`): device info, theorem checks at scale, benchmarks.
     Gpu(gpu::GpuArgs),
     /// Search for a counterexample to a conjecture; write report.json and report.md.
@@ -208,29 +177,7 @@ fn main() -> ExitCode {
         Command::Convert(a) => convert::convert(&a),
         Command::Golden { paths, f32 } => golden::run_golden(&paths, f32),
         Command::Bench { json, lens, state } => bench::bench(json, &lens, state),
-        Command::Faithfulness {
-            checkpoint,
-            data,
-            methods,
-            limit,
-            seed,
-            steps,
-            no_perturbation,
-            json,
-            png,
-            svg,
-        } => faithfulness::faithfulness(&faithfulness::FaithfulnessArgs {
-            checkpoint,
-            data,
-            methods,
-            limit,
-            seed,
-            steps,
-            no_perturbation,
-            json,
-            png,
-            svg,
-        }),
+        Command::Faithfulness(a) => faithfulness::faithfulness(&a),
         Command::Gpu(a) => gpu::gpu(&a),
         Command::Refute(a) => refute::refute(&a),
         Command::Replay(a) => refute::replay(&a),
