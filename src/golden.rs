@@ -78,7 +78,7 @@ pub struct CaseReport {
     pub compared: usize,
 }
 
-fn bad(file: &Path, field: impl Into<String>, reason: impl Into<String>) -> Error {
+pub(crate) fn bad(file: &Path, field: impl Into<String>, reason: impl Into<String>) -> Error {
     Error::CaseFile {
         file: file.to_path_buf(),
         field: field.into(),
@@ -180,7 +180,7 @@ fn tensors(
     Ok(out)
 }
 
-fn tensor(file: &Path, field: &str, t: &Value) -> Result<Tensor<f64>> {
+pub(crate) fn tensor(file: &Path, field: &str, t: &Value) -> Result<Tensor<f64>> {
     let shape = t
         .get("shape")
         .and_then(Value::as_array)
@@ -350,7 +350,7 @@ fn scan_input<T: Real>(case: &Case) -> Result<SelectiveScanInput<T>> {
     })
 }
 
-struct Comparison {
+pub(crate) struct Comparison {
     tol: Tolerance,
     max_abs: f64,
     max_rel: f64,
@@ -406,207 +406,8 @@ impl Comparison {
     }
 }
 
-/// A checkpoint case: a directory with `config.json`, `model.safetensors` (or a sharded
-/// index) and `expected.json` holding `input_ids (batch, L)`, `logits (batch, L, vocab)`,
-/// `hidden_states` (list of `(batch, L, d)`: embedding output, residual stream after each
-/// layer but the last, output of `norm_f`) and `hidden_attention` (one `(batch, d_in, L, L)`
-/// per layer, the S6 matrices of every inner channel).
-#[derive(Debug, Clone)]
-pub struct CheckpointCase {
-    /// The directory.
-    pub dir: PathBuf,
-    /// Case name (the directory's name).
-    pub name: String,
-    /// Token ids, one row per batch element.
-    pub input_ids: Vec<Vec<usize>>,
-    /// Expected logits.
-    pub logits: Tensor<f64>,
-    /// Expected hidden states.
-    pub hidden_states: Vec<Tensor<f64>>,
-    /// Expected hidden attention, one tensor per layer.
-    pub hidden_attention: Vec<Tensor<f64>>,
-}
-
-/// The comparison of one part (`logits`, `hidden_states`, `hidden_attention`) of a checkpoint case.
-#[derive(Debug, Clone)]
-pub struct PartReport {
-    /// Which part.
-    pub part: String,
-    /// Largest $|g - e|$.
-    pub max_abs: f64,
-    /// Largest $|g - e| / |e|$ over entries with $|e| \ge$ `atol`.
-    pub max_rel: f64,
-    /// Whether every entry is within the tolerance.
-    pub pass: bool,
-    /// Number of compared values.
-    pub compared: usize,
-}
-
-/// Read a checkpoint case's `expected.json` (the model itself is loaded when run).
-///
-/// # Errors
-/// [`Error::Io`], [`Error::CaseFile`] naming the field at fault.
-pub fn load_checkpoint_case(dir: &Path) -> Result<CheckpointCase> {
-    let file = dir.join("expected.json");
-    let text = std::fs::read_to_string(&file).map_err(|source| Error::Io {
-        path: file.clone(),
-        source,
-    })?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| bad(&file, "(json)", e.to_string()))?;
-    let ids = tensor(
-        &file,
-        "input_ids",
-        v.get("input_ids").unwrap_or(&Value::Null),
-    )?;
-    if ids.shape().len() != 2 || ids.data().iter().any(|&x| x < 0.0 || x.fract() != 0.0) {
-        return Err(bad(
-            &file,
-            "input_ids",
-            "expected a (batch, L) tensor of non-negative integers",
-        ));
-    }
-    let len = ids.shape()[1];
-    let input_ids = ids
-        .data()
-        .chunks(len.max(1))
-        .map(|r| r.iter().map(|&x| x as usize).collect())
-        .collect();
-    let logits = tensor(&file, "logits", v.get("logits").unwrap_or(&Value::Null))?;
-    let list = |key: &str| -> Result<Vec<Tensor<f64>>> {
-        v.get(key)
-            .and_then(Value::as_array)
-            .ok_or_else(|| bad(&file, key, "missing or not a list"))?
-            .iter()
-            .enumerate()
-            .map(|(i, t)| tensor(&file, &format!("{key}[{i}]"), t))
-            .collect()
-    };
-    Ok(CheckpointCase {
-        dir: dir.to_path_buf(),
-        name: dir.file_name().map_or_else(
-            || dir.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        ),
-        input_ids,
-        logits,
-        hidden_states: list("hidden_states")?,
-        hidden_attention: list("hidden_attention")?,
-    })
-}
-
-/// Checkpoint cases: $|g - e| \le \mathrm{atol}\cdot\max|e| + \mathrm{rtol}\,|e|$ per
-/// part, the absolute term relative to the part's largest entry.
-///
-/// The reference run of `tiny-mamba-a` went through float32 in places (its logits and its
-/// final hidden state are float32 values, exactly), so no implementation can agree with it
-/// to 1e-12; a correct float64 forward agrees to about 1e-7 of each part's scale, a float32
-/// one to a few 1e-7. This tolerance (1e-6 of the scale) separates that from any real
-/// error, which shows at 1e-3 or more.
-pub const CHECKPOINT_TOLERANCE: Tolerance = Tolerance {
-    rtol: 1e-5,
-    atol: 1e-6,
+mod checkpoint;
+pub use checkpoint::{
+    load_checkpoint_case, run_checkpoint_case, CheckpointCase, PartReport, CHECKPOINT_TOLERANCE,
+    CHECKPOINT_TOLERANCE_F64,
 };
-
-/// Load the checkpoint in float type `T`, run it on the case's tokens, and compare logits,
-/// hidden states and every layer's hidden attention under `tol`, whose `atol` is taken
-/// relative to each part's largest expected entry (see [`CHECKPOINT_TOLERANCE`]).
-///
-/// # Errors
-/// Loading errors of [`crate::model::MambaModel::load`] (missing tensor, shape, dtype,
-/// corrupt header, …); [`Error::CaseFile`] when an expected tensor's shape disagrees with
-/// the model.
-pub fn run_checkpoint_case<T: Real>(
-    case: &CheckpointCase,
-    tol: Tolerance,
-) -> Result<Vec<PartReport>> {
-    use crate::model::{Logits, MambaModel};
-    let model = MambaModel::<T>::load(&case.dir)?;
-    let traces = model.forward_batch(&case.input_ids, Logits::All)?;
-    let file = case.dir.join("expected.json");
-    let mut out = Vec::new();
-    let mut part = |name: &str, got: Vec<T>, expected: &[&Tensor<f64>]| -> Result<()> {
-        let scale = expected
-            .iter()
-            .flat_map(|t| t.data())
-            .fold(0.0f64, |m, &v| m.max(v.abs()));
-        let mut cmp = Comparison::new(Tolerance {
-            rtol: tol.rtol,
-            atol: tol.atol * scale,
-        });
-        let total: usize = expected.iter().map(|t| t.data().len()).sum();
-        if total != got.len() {
-            return Err(bad(
-                &file,
-                name,
-                format!("holds {total} values, the model gives {}", got.len()),
-            ));
-        }
-        let mut at = 0;
-        for e in expected {
-            let n = e.data().len();
-            cmp.add(&file, name, &got[at..at + n], e)?;
-            at += n;
-        }
-        out.push(PartReport {
-            part: name.to_string(),
-            max_abs: cmp.max_abs,
-            max_rel: cmp.max_rel,
-            pass: cmp.pass,
-            compared: cmp.compared,
-        });
-        Ok(())
-    };
-    part(
-        "logits",
-        traces
-            .iter()
-            .flat_map(|t| t.logits.iter().copied())
-            .collect(),
-        &[&case.logits],
-    )?;
-    let n_hs = traces[0].hidden_states().len();
-    if case.hidden_states.len() != n_hs {
-        return Err(bad(
-            &file,
-            "hidden_states",
-            format!("{} tensors, the model has {n_hs}", case.hidden_states.len()),
-        ));
-    }
-    // expected hidden_states[k] is (batch, L, d): interleave the batch per state.
-    let mut hs = Vec::new();
-    for k in 0..n_hs {
-        for t in &traces {
-            hs.extend_from_slice(t.hidden_states()[k]);
-        }
-    }
-    part(
-        "hidden_states",
-        hs,
-        &case.hidden_states.iter().collect::<Vec<_>>(),
-    )?;
-    if case.hidden_attention.len() != model.layers.len() {
-        return Err(bad(
-            &file,
-            "hidden_attention",
-            format!(
-                "{} tensors, the model has {} layers",
-                case.hidden_attention.len(),
-                model.layers.len()
-            ),
-        ));
-    }
-    let mut att = Vec::new();
-    for (i, layer) in model.layers.iter().enumerate() {
-        for t in &traces {
-            att.extend_from_slice(
-                crate::model::attention::layer_attention(&layer.mixer, &t.mixers[i], None)?.data(),
-            );
-        }
-    }
-    part(
-        "hidden_attention",
-        att,
-        &case.hidden_attention.iter().collect::<Vec<_>>(),
-    )?;
-    Ok(out)
-}

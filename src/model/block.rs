@@ -1,6 +1,11 @@
 //! One Mamba block: RMSNorm → mixer (in_proj → causal depthwise conv → SiLU → x_proj →
 //! Δ, B, C → S6 with D skip → ⊙ SiLU(z) → out_proj) → residual.
 //!
+//! Falcon-Mamba is the same block with weightless RMS norms on the low-rank Δ input, on
+//! $B_t$ and on $C_t$ after `x_proj` ([`MixerWeights::inner_norm_eps`]); the trace keeps the
+//! normalised values, so the channels and hidden attention of a Falcon-Mamba layer are
+//! those of its normalised $B$, $C$, Δ.
+//!
 //! The S6 itself is the core's [`selective_scan()`]: the block only prepares its inputs
 //! `u`, `delta` (= $W_\Delta\,\mathrm{dt}_{low}$), `delta_bias` (= $b_\Delta$), `A`, `B`, `C`, `D`.
 
@@ -52,6 +57,10 @@ pub struct MixerWeights<T> {
     pub out_proj: Vec<T>,
     /// `out_proj.bias`, `(d)`.
     pub out_proj_bias: Option<Vec<T>>,
+    /// Falcon-Mamba: the ε of the weightless RMS norms applied to the low-rank Δ input, to
+    /// $B_t$ and to $C_t$ (each over its own features) right after `x_proj`; `None` for
+    /// Mamba-1.
+    pub inner_norm_eps: Option<f64>,
 }
 
 /// Everything a mixer computed on one sequence (channel-major arrays are `(d_in, L)`).
@@ -69,14 +78,18 @@ pub struct MixerTrace<T> {
     pub conv: Vec<T>,
     /// $u = \mathrm{SiLU}(\text{conv})$: the S6 input, `(d_in, L)`.
     pub u: Vec<T>,
-    /// Low-rank Δ input, `(L, R)`.
+    /// Low-rank Δ input, `(L, R)` (Falcon-Mamba: after its RMS norm).
     pub dt_low: Vec<T>,
     /// $W_\Delta\,\mathrm{dt}_{low}$ without bias, `(d_in, L)`.
     pub delta_pre: Vec<T>,
-    /// $B_t$, `(L, N)`.
+    /// $B_t$, `(L, N)` (Falcon-Mamba: after its RMS norm).
     pub b: Vec<T>,
     /// $C_t$, `(L, N)`.
     pub c: Vec<T>,
+    /// Falcon-Mamba: the RMS factors $r_t = (\overline{v_t^2} + \varepsilon)^{-1/2}$ of the
+    /// inner norms, `(L, 3)` (Δ input, $B$, $C$); the fields above hold the normalised
+    /// values. Empty for Mamba-1.
+    pub inner_rms: Vec<T>,
     /// S6 output plus skip, $y_{s} + D u$, `(d_in, L)`.
     pub y1: Vec<T>,
     /// Gated output $(y_s + D u) \odot \mathrm{SiLU}(z)$, `(d_in, L)`.
@@ -149,6 +162,15 @@ impl<T: Real> MixerWeights<T> {
             b.extend_from_slice(&row[r..r + n]);
             c.extend_from_slice(&row[r + n..]);
         }
+        let mut inner_rms = Vec::new();
+        if let Some(eps) = self.inner_norm_eps {
+            let (one_r, one_n) = (vec![T::one(); r], vec![T::one(); n]);
+            let (nd, rd) = rms_norm(&dt_low, r, &one_r, eps);
+            let (nb, rb) = rms_norm(&b, n, &one_n, eps);
+            let (nc, rc) = rms_norm(&c, n, &one_n, eps);
+            (dt_low, b, c) = (nd, nb, nc);
+            inner_rms = (0..l).flat_map(|t| [rd[t], rb[t], rc[t]]).collect();
+        }
         let dp = linear(&dt_low, l, &self.dt_proj_w, di, r, None);
         let mut delta_pre = vec![T::zero(); di * l];
         for t in 0..l {
@@ -167,6 +189,7 @@ impl<T: Real> MixerWeights<T> {
             delta_pre,
             b,
             c,
+            inner_rms,
             y1: Vec::new(),
             y: Vec::new(),
             out: Vec::new(),

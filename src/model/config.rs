@@ -1,4 +1,5 @@
-//! `config.json` of a Mamba-1 checkpoint, in both naming schemes.
+//! `config.json` of a Mamba-1 or Falcon-Mamba checkpoint, in both naming schemes
+//! (Falcon-Mamba: `transformers` only, with `mixer_rms_eps`).
 //!
 //! | meaning | `transformers` key | `mamba_ssm` key |
 //! | --- | --- | --- |
@@ -19,6 +20,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::error::{Error, Result};
+use crate::model::kind::ModelKind;
 
 /// Which release a checkpoint follows (names of config keys and of the embedding tensor).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,6 +68,11 @@ pub struct MambaConfig {
     pub tie_embeddings: bool,
     /// The naming scheme the configuration was written in.
     pub naming: Naming,
+    /// Mamba-1 or Falcon-Mamba (a Mamba-2 configuration is refused by [`MambaConfig::parse`]).
+    pub kind: ModelKind,
+    /// Falcon-Mamba's ε (`mixer_rms_eps`) of the weightless RMS norms on the low-rank Δ
+    /// input, on $B$ and on $C$; `None` for Mamba-1.
+    pub mixer_rms_eps: Option<f64>,
 }
 
 struct Keys<'a> {
@@ -168,6 +175,17 @@ impl MambaConfig {
             reason: "not a JSON object".into(),
         })?;
         let k = Keys { file, obj };
+        let kind = ModelKind::from_json(file, &v)?;
+        if kind == ModelKind::Mamba2 {
+            return Err(k.err(
+                "model_type",
+                "a Mamba-2 configuration: load it with model::mamba2 (hattn detects the kind)",
+            ));
+        }
+        let mixer_rms_eps = match kind {
+            ModelKind::FalconMamba => Some(k.float("mixer_rms_eps", 1e-6)?),
+            _ => None,
+        };
         if k.get("hidden_size").is_some() {
             let d_model = k.need("hidden_size")?;
             let d_inner = match k.usize("intermediate_size")? {
@@ -187,19 +205,13 @@ impl MambaConfig {
                 norm_eps: k.float("layer_norm_epsilon", 1e-5)?,
                 tie_embeddings: k.bool("tie_word_embeddings", true)?,
                 naming: Naming::Transformers,
+                kind,
+                mixer_rms_eps,
             })
         } else if k.get("d_model").is_some() {
             let d_model = k.need("d_model")?;
             let vocab = k.need("vocab_size")?;
             let pad = k.usize("pad_vocab_size_multiple")?.unwrap_or(1);
-            if let Some(layer) = k.get("ssm_cfg.layer") {
-                if layer.as_str().is_some_and(|s| s != "Mamba1") {
-                    return Err(k.err(
-                        "ssm_cfg.layer",
-                        format!("only Mamba1 layers are supported, found {layer}"),
-                    ));
-                }
-            }
             Ok(Self {
                 d_model,
                 n_layer: k.need("n_layer")?,
@@ -213,6 +225,8 @@ impl MambaConfig {
                 norm_eps: k.float("norm_epsilon", 1e-5)?,
                 tie_embeddings: k.bool("tie_embeddings", true)?,
                 naming: Naming::MambaSsm,
+                kind,
+                mixer_rms_eps,
             })
         } else {
             Err(k.err(

@@ -249,6 +249,29 @@ fn mixer_backward<T: Real>(
             gp[t * w + r + n + s] = sc;
         }
     }
+    if m.inner_norm_eps.is_some() {
+        // Falcon-Mamba: back through the weightless RMS norms of dt_low, B and C:
+        // for y = r x, g_x = r (g_y − y ⟨g_y, y⟩ / d).
+        for t in 0..l {
+            let row = &mut gp[t * w..(t + 1) * w];
+            let ys = [
+                &tr.dt_low[t * r..(t + 1) * r],
+                &tr.b[t * n..(t + 1) * n],
+                &tr.c[t * n..(t + 1) * n],
+            ];
+            let mut at = 0;
+            for (part, y) in ys.into_iter().enumerate() {
+                let rt = tr.inner_rms[t * 3 + part];
+                let g = &mut row[at..at + y.len()];
+                let dot = g.iter().zip(y).fold(T::zero(), |a, (&gi, &yi)| a + gi * yi)
+                    / T::from_f64(y.len() as f64);
+                for (gi, &yi) in g.iter_mut().zip(y) {
+                    *gi = rt * (*gi - yi * dot);
+                }
+                at += y.len();
+            }
+        }
+    }
     let gu_from_p = linear_backward(&gp, l, &m.x_proj, w, di); // (L, di)
     let mut gxz = vec![T::zero(); l * 2 * di];
     for (e, cg) in per.iter().enumerate() {

@@ -1,4 +1,8 @@
-//! A Mamba-1 language model: loading from a checkpoint and the batched forward pass.
+//! A Mamba language model: loading from a checkpoint and the batched forward pass.
+//!
+//! The skeleton (embedding → per layer RMSNorm → mixer → residual → `norm_f` → logits) is
+//! shared by every kind; the mixer is a type parameter ([`Mixer`]): Mamba-1 and
+//! Falcon-Mamba use [`MixerWeights`], Mamba-2 uses [`crate::model::mamba2::Mamba2Mixer`].
 
 use std::path::Path;
 
@@ -9,24 +13,72 @@ use crate::model::linear::linear;
 use crate::model::weights::Checkpoint;
 use crate::scalar::Real;
 
+/// A token mixer of the shared skeleton: a map from the normalised residual stream
+/// `(L, d)` of each sequence of a batch to its output `(L, d)`, keeping a trace.
+pub trait Mixer<T: Real>: Sync {
+    /// Everything one call computed on one sequence.
+    type Trace;
+    /// Run the mixer on a batch of inputs (each `(L, d)`, one common `L`).
+    ///
+    /// # Errors
+    /// Shape errors and non-finite results, named.
+    fn forward_batch(&self, inputs: &[&[T]]) -> Result<Vec<Self::Trace>>;
+    /// The mixer output `(L, d)` of a trace.
+    fn output(trace: &Self::Trace) -> &[T];
+}
+
+/// The sizes of the skeleton every model kind shares.
+pub trait BackboneConfig {
+    /// Model width $d$.
+    fn d_model(&self) -> usize;
+    /// Vocabulary size.
+    fn vocab_size(&self) -> usize;
+    /// ε of the pre-norms and of `norm_f`.
+    fn norm_eps(&self) -> f64;
+}
+
+impl BackboneConfig for MambaConfig {
+    fn d_model(&self) -> usize {
+        self.d_model
+    }
+    fn vocab_size(&self) -> usize {
+        self.vocab_size
+    }
+    fn norm_eps(&self) -> f64 {
+        self.norm_eps
+    }
+}
+
+impl<T: Real> Mixer<T> for MixerWeights<T> {
+    type Trace = MixerTrace<T>;
+    fn forward_batch(&self, inputs: &[&[T]]) -> Result<Vec<MixerTrace<T>>> {
+        MixerWeights::forward_batch(self, inputs)
+    }
+    fn output(trace: &MixerTrace<T>) -> &[T] {
+        &trace.out
+    }
+}
+
 /// One layer: the pre-norm weight and the mixer.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LayerWeights<T> {
+pub struct LayerWeights<T, M = MixerWeights<T>> {
     /// RMSNorm weight, `(d)`.
     pub norm: Vec<T>,
     /// The mixer.
-    pub mixer: MixerWeights<T>,
+    pub mixer: M,
 }
 
-/// A Mamba-1 causal language model in float type `T` (`f32` or `f64`).
+/// A Mamba causal language model in float type `T` (`f32` or `f64`): Mamba-1 and
+/// Falcon-Mamba with the default parameters, Mamba-2 as
+/// [`crate::model::mamba2::Mamba2Model`].
 #[derive(Debug, Clone, PartialEq)]
-pub struct MambaModel<T> {
+pub struct MambaModel<T, M = MixerWeights<T>, C = MambaConfig> {
     /// The configuration.
-    pub config: MambaConfig,
+    pub config: C,
     /// Embedding matrix, `(vocab, d)`.
     pub embedding: Vec<T>,
     /// The layers.
-    pub layers: Vec<LayerWeights<T>>,
+    pub layers: Vec<LayerWeights<T, M>>,
     /// Final RMSNorm weight, `(d)`.
     pub norm_f: Vec<T>,
     /// Separate `lm_head.weight` `(vocab, d)`; `None` when tied to the embedding.
@@ -47,7 +99,7 @@ pub enum Logits {
 
 /// Everything one forward pass computed on one sequence.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ModelTrace<T> {
+pub struct ModelTrace<T, Tr = MixerTrace<T>> {
     /// The tokens.
     pub tokens: Vec<usize>,
     /// The residual stream entering each layer, `(L, d)` each; entry 0 is the embedding.
@@ -55,7 +107,7 @@ pub struct ModelTrace<T> {
     /// RMSNorm factors $r_t$ of each layer's pre-norm, `(L)` each.
     pub rms: Vec<Vec<T>>,
     /// Each layer's mixer trace.
-    pub mixers: Vec<MixerTrace<T>>,
+    pub mixers: Vec<Tr>,
     /// The residual stream after the last layer, `(L, d)`.
     pub residual_out: Vec<T>,
     /// RMSNorm factors of `norm_f`, `(L)`.
@@ -66,7 +118,7 @@ pub struct ModelTrace<T> {
     pub logits: Vec<T>,
 }
 
-impl<T: Real> ModelTrace<T> {
+impl<T: Real, Tr> ModelTrace<T, Tr> {
     /// Sequence length.
     pub fn len(&self) -> usize {
         self.tokens.len()
@@ -196,6 +248,7 @@ impl<T: Real> MambaModel<T> {
                     "hidden_size × intermediate_size",
                 )?,
                 out_proj_bias: opt("out_proj.bias", &[dm], c.use_bias, "use_bias")?,
+                inner_norm_eps: c.mixer_rms_eps,
             };
             let norm = ck.tensor(
                 &format!("backbone.layers.{i}.norm.weight"),
@@ -227,6 +280,9 @@ impl<T: Real> MambaModel<T> {
         })
     }
 
+}
+
+impl<T: Real, M: Mixer<T>, C: BackboneConfig> MambaModel<T, M, C> {
     /// Check a token list: non-empty, every id below the vocabulary size.
     ///
     /// # Errors
@@ -235,7 +291,7 @@ impl<T: Real> MambaModel<T> {
         if tokens.is_empty() {
             return Err(Error::EmptyTokens);
         }
-        let vocab = self.config.vocab_size;
+        let vocab = self.config.vocab_size();
         match tokens.iter().position(|&t| t >= vocab) {
             Some(p) => Err(Error::TokenId {
                 position: p,
@@ -250,7 +306,7 @@ impl<T: Real> MambaModel<T> {
     ///
     /// # Errors
     /// As [`MambaModel::forward_batch`].
-    pub fn forward(&self, tokens: &[usize], logits: Logits) -> Result<ModelTrace<T>> {
+    pub fn forward(&self, tokens: &[usize], logits: Logits) -> Result<ModelTrace<T, M::Trace>> {
         Ok(self
             .forward_batch(&[tokens.to_vec()], logits)?
             .pop()
@@ -267,7 +323,7 @@ impl<T: Real> MambaModel<T> {
         &self,
         batch: &[Vec<usize>],
         logits: Logits,
-    ) -> Result<Vec<ModelTrace<T>>> {
+    ) -> Result<Vec<ModelTrace<T, M::Trace>>> {
         self.forward_batch_with(batch, logits, &mut |_| {})
     }
 
@@ -280,7 +336,7 @@ impl<T: Real> MambaModel<T> {
         batch: &[Vec<usize>],
         logits: Logits,
         on_layer: &mut dyn FnMut(usize),
-    ) -> Result<Vec<ModelTrace<T>>> {
+    ) -> Result<Vec<ModelTrace<T, M::Trace>>> {
         self.run(batch, logits, None, on_layer)
     }
 
@@ -293,8 +349,8 @@ impl<T: Real> MambaModel<T> {
         logits: Logits,
         perturb: Option<(usize, usize, usize, T)>,
         on_layer: &mut dyn FnMut(usize),
-    ) -> Result<Vec<ModelTrace<T>>> {
-        let dm = self.config.d_model;
+    ) -> Result<Vec<ModelTrace<T, M::Trace>>> {
+        let dm = self.config.d_model();
         if batch.is_empty() {
             return Err(Error::EmptyTokens);
         }
@@ -320,7 +376,7 @@ impl<T: Real> MambaModel<T> {
                     .collect()
             })
             .collect();
-        let mut traces: Vec<ModelTrace<T>> = batch
+        let mut traces: Vec<ModelTrace<T, M::Trace>> = batch
             .iter()
             .map(|toks| ModelTrace {
                 tokens: toks.clone(),
@@ -336,7 +392,7 @@ impl<T: Real> MambaModel<T> {
         for (i, layer) in self.layers.iter().enumerate() {
             let mut normed = Vec::with_capacity(batch.len());
             for (b, h) in hs.iter().enumerate() {
-                let (nx, r) = rms_norm(h, dm, &layer.norm, self.config.norm_eps);
+                let (nx, r) = rms_norm(h, dm, &layer.norm, self.config.norm_eps());
                 traces[b].residual_in.push(h.clone());
                 traces[b].rms.push(r);
                 normed.push(nx);
@@ -344,7 +400,7 @@ impl<T: Real> MambaModel<T> {
             let refs: Vec<&[T]> = normed.iter().map(Vec::as_slice).collect();
             let mixers = layer.mixer.forward_batch(&refs)?;
             for (b, m) in mixers.into_iter().enumerate() {
-                for (hv, &o) in hs[b].iter_mut().zip(&m.out) {
+                for (hv, &o) in hs[b].iter_mut().zip(M::output(&m)) {
                     *hv = *hv + o;
                 }
                 if let Some((pl, pt, pf, eps)) = perturb {
@@ -357,9 +413,9 @@ impl<T: Real> MambaModel<T> {
             on_layer(i);
         }
         let head = self.lm_head.as_deref().unwrap_or(&self.embedding);
-        let v = self.config.vocab_size;
+        let v = self.config.vocab_size();
         for (b, h) in hs.into_iter().enumerate() {
-            let (nf, r) = rms_norm(&h, dm, &self.norm_f, self.config.norm_eps);
+            let (nf, r) = rms_norm(&h, dm, &self.norm_f, self.config.norm_eps());
             let tr = &mut traces[b];
             tr.logits = match logits {
                 Logits::All => linear(&nf, l, head, v, dm, None),
@@ -380,8 +436,8 @@ impl<T: Real> MambaModel<T> {
 
     /// Logit `k` at position `pos` of a trace computed with [`Logits::All`], or recomputed
     /// from `normed_f` otherwise.
-    pub fn logit(&self, trace: &ModelTrace<T>, pos: usize, k: usize) -> T {
-        let dm = self.config.d_model;
+    pub fn logit(&self, trace: &ModelTrace<T, M::Trace>, pos: usize, k: usize) -> T {
+        let dm = self.config.d_model();
         let head = self.lm_head.as_deref().unwrap_or(&self.embedding);
         crate::model::linear::fast_dot(
             &trace.normed_f[pos * dm..(pos + 1) * dm],

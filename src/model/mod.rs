@@ -14,8 +14,10 @@ pub mod explain;
 pub mod faithfulness;
 pub mod forward;
 pub mod heatmap;
+pub mod kind;
 pub mod known_answer;
 pub mod linear;
+pub mod mamba2;
 pub mod mixer_operator;
 pub mod npy;
 pub mod perturbation;
@@ -26,5 +28,6 @@ pub mod weights;
 
 pub use block::{MixerDims, MixerTrace, MixerWeights};
 pub use config::{MambaConfig, Naming};
-pub use forward::{LayerWeights, Logits, MambaModel, ModelTrace};
+pub use kind::ModelKind;
+pub use forward::{BackboneConfig, LayerWeights, Logits, MambaModel, Mixer, ModelTrace};
 pub use weights::{write_safetensors, Checkpoint, StoreDtype};

@@ -5,6 +5,7 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::model::block::{MixerDims, MixerWeights};
 use crate::model::config::{MambaConfig, Naming};
+use crate::model::kind::ModelKind;
 use crate::model::forward::{LayerWeights, MambaModel};
 use crate::scalar::Real;
 
@@ -24,6 +25,8 @@ pub fn mamba_130m_config() -> MambaConfig {
         norm_eps: 1e-5,
         tie_embeddings: true,
         naming: Naming::MambaSsm,
+        kind: ModelKind::Mamba,
+        mixer_rms_eps: None,
     }
 }
 
@@ -90,6 +93,7 @@ impl<T: Real> MambaModel<T> {
                     d: vec![T::one(); di],
                     out_proj,
                     out_proj_bias: c.use_bias.then(|| vec![T::zero(); dm]),
+                    inner_norm_eps: c.mixer_rms_eps,
                 },
             });
         }

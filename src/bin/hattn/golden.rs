@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use hidden_attention::golden::{self, CHECKPOINT_TOLERANCE, F32_TOLERANCE, F64_TOLERANCE};
+use hidden_attention::golden::{self, F32_TOLERANCE, F64_TOLERANCE};
 
 pub fn run_golden(paths: &[PathBuf], f32: bool) -> ExitCode {
     let (files, checkpoints) = match golden::collect_files(paths) {
@@ -71,10 +71,11 @@ pub fn run_golden(paths: &[PathBuf], f32: bool) -> ExitCode {
 /// Run one checkpoint case; `Ok(true)` when a part failed.
 fn run_checkpoint(dir: &std::path::Path, f32: bool) -> hidden_attention::Result<bool> {
     let case = golden::load_checkpoint_case(dir)?;
-    let tol = CHECKPOINT_TOLERANCE;
+    let tol = case.tolerance(f32);
     println!(
-        "checkpoint {} ({}): pass when |got − expected| ≤ {:e}·max|expected| + {:e}·|expected|",
+        "checkpoint {} ({}, {}): pass when |got − expected| ≤ {:e}·max|expected| + {:e}·|expected|",
         case.name,
+        case.kind.model_type(),
         if f32 { "f32" } else { "f64" },
         tol.atol,
         tol.rtol
