@@ -279,7 +279,6 @@ impl<T: Real> MambaModel<T> {
             lm_head,
         })
     }
-
 }
 
 impl<T: Real, M: Mixer<T>, C: BackboneConfig> MambaModel<T, M, C> {

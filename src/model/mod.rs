@@ -28,6 +28,6 @@ pub mod weights;
 
 pub use block::{MixerDims, MixerTrace, MixerWeights};
 pub use config::{MambaConfig, Naming};
-pub use kind::ModelKind;
 pub use forward::{BackboneConfig, LayerWeights, Logits, MambaModel, Mixer, ModelTrace};
+pub use kind::ModelKind;
 pub use weights::{write_safetensors, Checkpoint, StoreDtype};

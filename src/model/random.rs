@@ -5,8 +5,8 @@ use rand_chacha::ChaCha8Rng;
 
 use crate::model::block::{MixerDims, MixerWeights};
 use crate::model::config::{MambaConfig, Naming};
-use crate::model::kind::ModelKind;
 use crate::model::forward::{LayerWeights, MambaModel};
+use crate::model::kind::ModelKind;
 use crate::scalar::Real;
 
 /// The configuration of mamba-130m: $d = 768$, 24 layers, $d_{in} = 1536$, $N = 16$,

@@ -22,10 +22,7 @@ use crate::tensor::{expect_finite_result, Tensor};
 /// \mathrm{hi})$ of a trace, `(L, H)` (PyTorch's softplus, the identity above 20).
 pub fn step_sizes<T: Real>(mixer: &Mamba2Mixer<T>, trace: &Mamba2Trace<T>) -> Vec<T> {
     let h = mixer.dims.n_heads;
-    let (lo, hi) = (
-        T::from_f64(mixer.dt_limit.0),
-        T::from_f64(mixer.dt_limit.1),
-    );
+    let (lo, hi) = (T::from_f64(mixer.dt_limit.0), T::from_f64(mixer.dt_limit.1));
     trace
         .dt
         .iter()
@@ -53,7 +50,10 @@ pub fn step_sizes<T: Real>(mixer: &Mamba2Mixer<T>, trace: &Mamba2Trace<T>) -> Ve
 ///
 /// # Complexity
 /// $O(G L^2 N + H L^2)$ time, $O(H L^2)$ memory (the output).
-pub fn head_attention<T: Real>(mixer: &Mamba2Mixer<T>, trace: &Mamba2Trace<T>) -> Result<Tensor<T>> {
+pub fn head_attention<T: Real>(
+    mixer: &Mamba2Mixer<T>,
+    trace: &Mamba2Trace<T>,
+) -> Result<Tensor<T>> {
     let d = mixer.dims;
     let (h, g, n, l) = (d.n_heads, d.n_groups, d.d_state, trace.len);
     let delta = step_sizes(mixer, trace);

@@ -221,7 +221,9 @@ impl Mamba2Config {
 fn bound(v: &Value) -> std::result::Result<f64, String> {
     let word = |s: &str| match s {
         "Infinity" | "inf" | "+inf" | "+Infinity" => Ok(f64::INFINITY),
-        _ => Err(format!("\"{s}\" is not a bound (expected a number or Infinity)")),
+        _ => Err(format!(
+            "\"{s}\" is not a bound (expected a number or Infinity)"
+        )),
     };
     match v {
         Value::Number(n) => n.as_f64().ok_or_else(|| format!("{n} is not a number")),
@@ -244,9 +246,7 @@ fn time_step_limit(v: Option<&Value>) -> std::result::Result<(f64, f64), String>
         .ok_or_else(|| format!("expected [lo, hi], found {v}"))?;
     let (lo, hi) = (bound(&pair[0])?, bound(&pair[1])?);
     if lo.is_nan() || hi.is_nan() || lo < 0.0 || lo > hi || lo.is_infinite() {
-        return Err(format!(
-            "[{lo}, {hi}] is not an interval with 0 ≤ lo ≤ hi"
-        ));
+        return Err(format!("[{lo}, {hi}] is not an interval with 0 ≤ lo ≤ hi"));
     }
     Ok((lo, hi))
 }

@@ -213,10 +213,7 @@ impl<T: Real> Mamba2Mixer<T> {
             d: Some(t("D", vec![h], self.d.clone())),
             dt_bias: Some(t("dt_bias", vec![h], self.dt_bias.clone())),
             dt_softplus: true,
-            dt_limit: (
-                T::from_f64(self.dt_limit.0),
-                T::from_f64(self.dt_limit.1),
-            ),
+            dt_limit: (T::from_f64(self.dt_limit.0), T::from_f64(self.dt_limit.1)),
             chunk: self.dims.chunk_size,
         }
     }

@@ -11,8 +11,10 @@ pub mod attention;
 pub mod config;
 pub mod mixer;
 pub mod model;
+pub mod random;
 
 pub use attention::head_attention;
 pub use config::Mamba2Config;
 pub use mixer::{Mamba2Dims, Mamba2Mixer, Mamba2Trace};
 pub use model::{Mamba2Model, Mamba2ModelTrace};
+pub use random::mamba2_130m_config;

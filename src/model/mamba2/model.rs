@@ -85,11 +85,7 @@ impl<T: Real> MambaModel<T, Mamba2Mixer<T>, Mamba2Config> {
                 norm_w: get("norm.weight", &[di], "intermediate (num_heads·head_dim)")?,
                 norm_eps: c.norm_eps,
                 dt_limit: c.time_step_limit,
-                out_proj: get(
-                    "out_proj.weight",
-                    &[dm, di],
-                    "hidden_size × intermediate",
-                )?,
+                out_proj: get("out_proj.weight", &[dm, di], "hidden_size × intermediate")?,
                 out_proj_bias: opt("out_proj.bias", &[dm], c.use_bias, "use_bias")?,
             };
             let norm = ck.tensor(

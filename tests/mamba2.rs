@@ -1,0 +1,299 @@
+//! Mamba-2 and Falcon-Mamba checkpoints: the golden cases of `transformers` in f64 and f32,
+//! a random Mamba-2 checkpoint with two groups, a batch of two, a finite `time_step_limit`
+//! and a chunk size that does not divide L (forward against the exact SSD path, per-head
+//! attention against the forward), and the model kind read from `config.json`.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use hidden_attention::golden::{load_checkpoint_case, run_checkpoint_case};
+use hidden_attention::model::mamba2::attention::{head_attention_reference, step_sizes};
+use hidden_attention::model::mamba2::{head_attention, Mamba2Config, Mamba2Model};
+use hidden_attention::model::{
+    write_safetensors, Logits, MambaConfig, MambaModel, ModelKind, StoreDtype,
+};
+use hidden_attention::scalar::Field;
+use hidden_attention::Error;
+
+const MAMBA2: &str = "tests/data/golden/checkpoints/tiny-mamba2-a";
+const FALCON: &str = "tests/data/golden/checkpoints/tiny-falcon-mamba-a";
+
+fn golden(dir: &str, f32: bool) {
+    let case = load_checkpoint_case(Path::new(dir)).unwrap();
+    let tol = case.tolerance(f32);
+    let parts = if f32 {
+        run_checkpoint_case::<f32>(&case, tol).unwrap()
+    } else {
+        run_checkpoint_case::<f64>(&case, tol).unwrap()
+    };
+    assert_eq!(parts.len(), 3);
+    for p in &parts {
+        assert!(
+            p.pass,
+            "{dir} {} in {}: {p:?}",
+            p.part,
+            if f32 { "f32" } else { "f64" }
+        );
+        assert!(p.compared > 0);
+        if !f32 {
+            // the float64 references are met far inside the 1e-10 tolerance
+            assert!(p.max_abs < 1e-12, "{dir} {}: {p:?}", p.part);
+        }
+    }
+}
+
+#[test]
+fn golden_mamba2_f64_and_f32() {
+    golden(MAMBA2, false);
+    golden(MAMBA2, true);
+}
+
+#[test]
+fn golden_falcon_mamba_f64_and_f32() {
+    golden(FALCON, false);
+    golden(FALCON, true);
+}
+
+#[test]
+fn golden_checks_fail_on_a_wrong_model() {
+    // Falcon-Mamba run without its inner norms is Mamba-1 on the same weights: the check
+    // must see the difference.
+    let case = load_checkpoint_case(Path::new(FALCON)).unwrap();
+    let mut model = MambaModel::<f64>::load(Path::new(FALCON)).unwrap();
+    for l in &mut model.layers {
+        l.mixer.inner_norm_eps = None;
+    }
+    let got = model
+        .forward(&case.input_ids[0], Logits::All)
+        .unwrap()
+        .logits;
+    let worst = got
+        .iter()
+        .zip(case.logits.data())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f64, f64::max);
+    assert!(worst > 1e-3, "{worst}");
+}
+
+#[test]
+fn kind_comes_from_the_config_and_unknown_kinds_are_refused() {
+    assert_eq!(
+        ModelKind::of_checkpoint(Path::new(MAMBA2)).unwrap(),
+        ModelKind::Mamba2
+    );
+    assert_eq!(
+        ModelKind::of_checkpoint(Path::new(FALCON)).unwrap(),
+        ModelKind::FalconMamba
+    );
+    // A Mamba-2 configuration is never run as Mamba-1.
+    match MambaModel::<f64>::load(Path::new(MAMBA2)) {
+        Err(Error::Config { key, .. }) => assert_eq!(key, "model_type"),
+        other => panic!("{other:?}"),
+    }
+    match Mamba2Model::<f64>::load(Path::new(FALCON)) {
+        Err(Error::Config { key, .. }) => assert_eq!(key, "model_type"),
+        other => panic!("{other:?}"),
+    }
+    let text =
+        r#"{"model_type": "llama", "hidden_size": 8, "num_hidden_layers": 1, "vocab_size": 4}"#;
+    match MambaConfig::parse("config.json".as_ref(), text) {
+        Err(Error::Config { key, reason, .. }) => {
+            assert_eq!(key, "model_type");
+            assert!(reason.contains("llama"), "{reason}");
+        }
+        other => panic!("{other:?}"),
+    }
+    let text = r#"{"architectures": ["MambaForCausalLM"], "model_type": "mamba2"}"#;
+    match MambaConfig::parse("config.json".as_ref(), text) {
+        Err(Error::Config { key, .. }) => assert_eq!(key, "architectures"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn bad_mamba2_configs_name_the_key() {
+    let base = serde_json::json!({"model_type": "mamba2", "hidden_size": 8,
+        "num_hidden_layers": 1, "vocab_size": 4, "num_heads": 4, "head_dim": 4,
+        "n_groups": 2, "state_size": 3});
+    assert!(Mamba2Config::parse("c".as_ref(), &base.to_string()).is_ok());
+    for (key, value) in [
+        ("n_groups", serde_json::json!(3)),
+        ("num_heads", serde_json::json!(3)),
+        ("time_step_limit", serde_json::json!([0.1])),
+        ("time_step_limit", serde_json::json!([0.2, 0.1])),
+        (
+            "time_step_limit",
+            serde_json::json!([0.0, {"__float__": "NaN"}]),
+        ),
+        ("chunk_size", serde_json::json!(0)),
+        ("rms_norm", serde_json::json!(false)),
+    ] {
+        let mut c = base.clone();
+        c[key] = value.clone();
+        match Mamba2Config::parse("c".as_ref(), &c.to_string()) {
+            Err(Error::Config { key: k, .. }) => assert_eq!(k, key, "{key} = {value}"),
+            other => panic!("{key} = {value}: {other:?}"),
+        }
+    }
+    let mut c = base.clone();
+    c["time_step_limit"] = serde_json::json!([0.001, {"__float__": "Infinity"}]);
+    let parsed = Mamba2Config::parse("c".as_ref(), &c.to_string()).unwrap();
+    assert_eq!(parsed.time_step_limit, (0.001, f64::INFINITY));
+}
+
+fn scratch(tag: &str) -> PathBuf {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "hattn-m2-{}-{tag}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    ));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+/// Two groups of two heads, head dim 3, N = 5, chunk 3 with L = 7, Δ clamped to
+/// [0.01, 0.05], biases on, separate lm_head; written as an f32 checkpoint and read back.
+fn random_checkpoint() -> (PathBuf, Mamba2Model<f64>) {
+    let config = Mamba2Config {
+        d_model: 6,
+        n_layer: 2,
+        vocab_size: 11,
+        d_state: 5,
+        n_heads: 4,
+        head_dim: 3,
+        n_groups: 2,
+        d_conv: 4,
+        chunk_size: 3,
+        time_step_limit: (0.01, 0.05),
+        use_bias: true,
+        use_conv_bias: true,
+        norm_eps: 1e-5,
+        tie_embeddings: false,
+    };
+    let model = Mamba2Model::<f64>::random(config, 7);
+    let (cfg, tensors) = model.to_tensors();
+    let dir = scratch("random");
+    std::fs::write(dir.join("config.json"), cfg.to_string()).unwrap();
+    let tensors: Vec<_> = tensors
+        .into_iter()
+        .map(|(n, s, v)| (n, s, v, StoreDtype::F32))
+        .collect();
+    std::fs::write(
+        dir.join("model.safetensors"),
+        write_safetensors(&tensors).unwrap(),
+    )
+    .unwrap();
+    let loaded = Mamba2Model::<f64>::load(&dir).unwrap();
+    (dir, loaded)
+}
+
+const BATCH: [[usize; 7]; 2] = [[1, 4, 9, 2, 10, 0, 3], [5, 5, 7, 8, 6, 1, 2]];
+
+#[test]
+fn random_grouped_checkpoint_forward_matches_the_exact_path() {
+    let (dir, model) = random_checkpoint();
+    assert_eq!(ModelKind::of_checkpoint(&dir).unwrap(), ModelKind::Mamba2);
+    let batch: Vec<Vec<usize>> = BATCH.iter().map(|r| r.to_vec()).collect();
+    let traces = model.forward_batch(&batch, Logits::All).unwrap();
+    // the batch is the sequences one by one
+    for (b, toks) in batch.iter().enumerate() {
+        let one = model.forward(toks, Logits::All).unwrap();
+        assert_eq!(one.logits, traces[b].logits);
+    }
+    let mut clamped = [false, false];
+    for (i, layer) in model.layers.iter().enumerate() {
+        for tr in &traces {
+            let m = &tr.mixers[i];
+            let delta = step_sizes(&layer.mixer, m);
+            clamped[0] |= delta.iter().any(|&d| d == 0.01);
+            clamped[1] |= delta.iter().any(|&d| d == 0.05);
+            // exact: the discretised layer lifted to rationals, through the scan
+            let ssd = layer.mixer.ssd_layer(m).unwrap();
+            let (exact, _) = ssd.to_exact().forward(None).unwrap();
+            let mut worst = 0.0f64;
+            for (g, e) in m.y_ssd.iter().zip(exact.data()) {
+                let e = e.to_f64();
+                worst = worst.max((g - e).abs() / (1e-300 + e.abs().max(1e-3)));
+            }
+            assert!(worst < 1e-12, "layer {i}: {worst}");
+        }
+    }
+    assert!(
+        clamped[0] && clamped[1],
+        "the clamp is exercised at both ends"
+    );
+}
+
+#[test]
+fn per_head_attention_reproduces_the_forward() {
+    let (_dir, model) = random_checkpoint();
+    let batch: Vec<Vec<usize>> = BATCH.iter().map(|r| r.to_vec()).collect();
+    let traces = model.forward_batch(&batch, Logits::None).unwrap();
+    let c = &model.config;
+    let (h, p, l) = (c.n_heads, c.head_dim, 7);
+    for (i, layer) in model.layers.iter().enumerate() {
+        for tr in &traces {
+            let m = &tr.mixers[i];
+            let fast = head_attention(&layer.mixer, m).unwrap();
+            let slow = head_attention_reference(&layer.mixer, m).unwrap();
+            for (a, b) in fast.data().iter().zip(slow.data()) {
+                assert!((a - b).abs() <= 1e-14 * (1.0 + b.abs()), "{a} vs {b}");
+            }
+            // y = α̃ x + D x per head and head coordinate
+            for hh in 0..h {
+                for pp in 0..p {
+                    for t in 0..l {
+                        let mut y = layer.mixer.d[hh] * m.x[(t * h + hh) * p + pp];
+                        for s in 0..=t {
+                            y += fast.data()[(hh * l + t) * l + s] * m.x[(s * h + hh) * p + pp];
+                        }
+                        let got = m.y_ssd[t * h * p + hh * p + pp];
+                        assert!((y - got).abs() <= 1e-13 * (1.0 + got.abs()), "{y} vs {got}");
+                    }
+                }
+            }
+            // the gated RMS norm works per group of d_in / G features, after the gate
+            let (di, g) = (h * p, c.n_groups);
+            let gs = di / g;
+            for t in 0..l {
+                for gi in 0..g {
+                    let o = t * di + gi * gs;
+                    let ms: f64 = m.gated[o..o + gs].iter().map(|v| v * v).sum::<f64>() / gs as f64;
+                    let r = 1.0 / (ms + c.norm_eps).sqrt();
+                    for j in 0..gs {
+                        let want = layer.mixer.norm_w[gi * gs + j] * m.gated[o + j] * r;
+                        assert!((m.normed[o + j] - want).abs() <= 1e-14 * (1.0 + want.abs()));
+                    }
+                }
+            }
+            // strictly causal: nothing above the diagonal
+            for hh in 0..h {
+                for t in 0..l {
+                    for s in t + 1..l {
+                        assert_eq!(fast.data()[(hh * l + t) * l + s], 0.0);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_wrong_chunk_state_is_caught_by_the_exact_path() {
+    // Planted fault: the forward's chunk size does not change the result (T13), but a
+    // model whose SSD output is perturbed by one ulp-scale amount per entry must fail the
+    // exact comparison used above.
+    let (_dir, model) = random_checkpoint();
+    let tr = model.forward(&BATCH[0], Logits::None).unwrap();
+    let m = &tr.mixers[0];
+    let ssd = model.layers[0].mixer.ssd_layer(m).unwrap();
+    let (exact, _) = ssd.to_exact().forward(None).unwrap();
+    let bad: Vec<f64> = m.y_ssd.iter().map(|v| v * (1.0 + 1e-9)).collect();
+    let worst = bad
+        .iter()
+        .zip(exact.data())
+        .map(|(g, e)| (g - e.to_f64()).abs() / e.to_f64().abs().max(1e-3))
+        .fold(0.0f64, f64::max);
+    assert!(worst > 1e-12);
+}
