@@ -297,3 +297,24 @@ fn a_wrong_chunk_state_is_caught_by_the_exact_path() {
         .fold(0.0f64, f64::max);
     assert!(worst > 1e-12);
 }
+
+#[test]
+fn whole_mixer_operator_reproduces_the_gated_norm_output() {
+    use hidden_attention::model::mamba2::operator::{layer_mixer_operators, operator_residual};
+    let (_dir, model) = random_checkpoint();
+    let tr = model.forward(&BATCH[1], Logits::None).unwrap();
+    let di = model.config.d_inner();
+    let all: Vec<usize> = (0..di).collect();
+    for (i, layer) in model.layers.iter().enumerate() {
+        let r = operator_residual(&layer.mixer, &tr.mixers[i], &all).unwrap();
+        assert!(r < 1e-13, "layer {i}: {r}");
+        let ops = layer_mixer_operators(&layer.mixer, &tr.mixers[i], Some(&[0, di - 1])).unwrap();
+        assert_eq!(ops.shape(), &[2, 7, 7]);
+    }
+    assert!(operator_residual(&model.layers[0].mixer, &tr.mixers[0], &[di]).is_err());
+    // the norm scale matters: an operator without it does not reproduce the output
+    let mut no_norm = model.layers[0].mixer.clone();
+    no_norm.norm_w.iter_mut().for_each(|w| *w *= 2.0);
+    let r = operator_residual(&no_norm, &tr.mixers[0], &all).unwrap();
+    assert!(r > 0.5, "{r}");
+}

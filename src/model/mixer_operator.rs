@@ -63,23 +63,46 @@ fn fold<T: Real>(
     let l = trace.len;
     let k = mixer.dims.d_conv;
     let alpha = attention_matrix(ch)?;
-    let w = &mixer.conv_w[e * k..(e + 1) * k];
-    let conv_b = mixer.conv_b.as_ref().map_or(T::zero(), |b| b[e]);
-    let dskip = mixer.d[e];
+    let gate: Vec<T> = (0..l).map(|i| trace.z[e * l + i].silu()).collect();
+    Ok(fold_parts(
+        |i, j| *alpha.get(i, j),
+        &mixer.conv_w[e * k..(e + 1) * k],
+        mixer.conv_b.as_ref().map_or(T::zero(), |b| b[e]),
+        mixer.d[e],
+        &trace.conv[e * l..(e + 1) * l],
+        &gate,
+    ))
+}
+
+/// $M = \mathrm{diag}(g)\,(\tilde\alpha + D I)\,\mathrm{diag}\,\sigma(c)\,K$ and
+/// $\beta = \mathrm{diag}(g)(\tilde\alpha + D I)\,\mathrm{diag}\,\sigma(c)\,b_{conv}\mathbf 1$
+/// for one channel: `alpha(i, j)` its hidden attention ($j \le i$), `w` its conv taps
+/// ($K$ entries), `conv` the conv output $c$ (with bias, before SiLU), `gate` the per-token
+/// output factor $g$ (Mamba-1: $\mathrm{SiLU}(z_t)$; Mamba-2: also the gated norm's
+/// weight and per-token scale).
+pub(crate) fn fold_parts<T: Real>(
+    alpha: impl Fn(usize, usize) -> T,
+    w: &[T],
+    conv_b: T,
+    dskip: T,
+    conv: &[T],
+    gate: &[T],
+) -> MixerOperator<T> {
+    let (l, k) = (conv.len(), w.len());
     let mut q = vec![T::zero(); l * l];
     for i in 0..l {
         for j in 0..=i {
-            let mut a = *alpha.get(i, j);
+            let mut a = alpha(i, j);
             if i == j {
                 a = a + dskip;
             }
-            q[i * l + j] = a * trace.conv[e * l + j].sigmoid();
+            q[i * l + j] = a * conv[j].sigmoid();
         }
     }
     let mut m = vec![T::zero(); l * l];
     let mut beta = vec![T::zero(); l];
     for i in 0..l {
-        let g = trace.z[e * l + i].silu();
+        let g = gate[i];
         let qi = &q[i * l..(i + 1) * l];
         for mm in 0..=i {
             let mut s = T::zero();
@@ -90,11 +113,11 @@ fn fold<T: Real>(
         }
         beta[i] = g * qi[..=i].iter().fold(T::zero(), |a, &v| a + v) * conv_b;
     }
-    Ok(MixerOperator {
+    MixerOperator {
         len: l,
         matrix: m,
         bias: beta,
-    })
+    }
 }
 
 /// The whole-mixer operator $(M, \beta)$ of channel `e` on one sequence.

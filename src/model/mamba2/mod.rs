@@ -11,6 +11,7 @@ pub mod attention;
 pub mod config;
 pub mod mixer;
 pub mod model;
+pub mod operator;
 pub mod random;
 
 pub use attention::head_attention;
