@@ -21,7 +21,7 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::model::attention::layer_attention_mean;
 use crate::model::block::MixerWeights;
-use crate::model::forward::{MambaModel, ModelTrace};
+use crate::model::forward::{BackboneConfig, MambaModel, Mixer, ModelTrace};
 use crate::model::linear::{fast_dot, linear_backward};
 use crate::scalar::{Field, Real};
 
@@ -141,7 +141,7 @@ fn rms_backward<T: Real>(h: &[T], r: &[T], w: &[T], g: &[T], dm: usize) -> Vec<T
 
 /// Backward through one mixer: the gradient w.r.t. the mixer input (the normalised
 /// residual stream, `(L, d)`) from the gradient `g_o` w.r.t. its output `(L, d)`.
-fn mixer_backward<T: Real>(
+pub(crate) fn mixer_backward<T: Real>(
     m: &MixerWeights<T>,
     tr: &crate::model::block::MixerTrace<T>,
     g_o: &[T],
@@ -303,13 +303,14 @@ fn mixer_backward<T: Real>(
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] for `pos ≥ L` or `k ≥ vocab`.
-pub fn logit_gradients<T: Real>(
-    model: &MambaModel<T>,
-    trace: &ModelTrace<T>,
+pub fn logit_gradients<T: Real, M: Mixer<T>, C: BackboneConfig>(
+    model: &MambaModel<T, M, C>,
+    trace: &ModelTrace<T, M::Trace>,
     pos: usize,
     k: usize,
 ) -> Result<Vec<Vec<T>>> {
-    let dm = model.config.d_model;
+    let dm = model.config.d_model();
+    let vocab = model.config.vocab_size();
     let l = trace.len();
     if pos >= l {
         return Err(Error::InvalidArgument {
@@ -317,13 +318,10 @@ pub fn logit_gradients<T: Real>(
             reason: format!("position {pos} is not below the sequence length {l}"),
         });
     }
-    if k >= model.config.vocab_size {
+    if k >= vocab {
         return Err(Error::InvalidArgument {
             name: "logit".into(),
-            reason: format!(
-                "logit {k} is not below the vocabulary size {}",
-                model.config.vocab_size
-            ),
+            reason: format!("logit {k} is not below the vocabulary size {vocab}"),
         });
     }
     let head = model.lm_head.as_deref().unwrap_or(&model.embedding);
@@ -335,7 +333,7 @@ pub fn logit_gradients<T: Real>(
     for li in (0..n_layer).rev() {
         grads[li] = g.clone();
         let layer = &model.layers[li];
-        let gn = mixer_backward(&layer.mixer, &trace.mixers[li], &g)?;
+        let gn = layer.mixer.backward(&trace.mixers[li], &g)?;
         let gh = rms_backward(&trace.residual_in[li], &trace.rms[li], &layer.norm, &gn, dm);
         for (a, b) in g.iter_mut().zip(&gh) {
             *a = *a + *b;
@@ -350,8 +348,8 @@ pub fn logit_gradients<T: Real>(
 ///
 /// # Errors
 /// Errors of the forward pass.
-pub fn finite_difference<T: Real>(
-    model: &MambaModel<T>,
+pub fn finite_difference<T: Real, M: Mixer<T>, C: BackboneConfig>(
+    model: &MambaModel<T, M, C>,
     tokens: &[usize],
     (layer, t, feature): (usize, usize, usize),
     pos: usize,
@@ -374,11 +372,15 @@ pub fn finite_difference<T: Real>(
 }
 
 /// The arg max of the logits at position `pos` (the model's prediction there).
-pub fn predicted_token<T: Real>(model: &MambaModel<T>, trace: &ModelTrace<T>, pos: usize) -> usize {
-    let dm = model.config.d_model;
+pub fn predicted_token<T: Real, M: Mixer<T>, C: BackboneConfig>(
+    model: &MambaModel<T, M, C>,
+    trace: &ModelTrace<T, M::Trace>,
+    pos: usize,
+) -> usize {
+    let dm = model.config.d_model();
     let head = model.lm_head.as_deref().unwrap_or(&model.embedding);
     let nf = &trace.normed_f[pos * dm..(pos + 1) * dm];
-    (0..model.config.vocab_size)
+    (0..model.config.vocab_size())
         .map(|v| (v, Field::to_f64(&fast_dot(nf, &head[v * dm..(v + 1) * dm]))))
         .fold((0, f64::NEG_INFINITY), |b, c| if c.1 > b.1 { c } else { b })
         .0
@@ -387,8 +389,12 @@ pub fn predicted_token<T: Real>(model: &MambaModel<T>, trace: &ModelTrace<T>, po
 /// The Mamba-Attr weights of every layer: $s_\ell\[j\] = \max_m \max(0, g_\ell\[j, m\])$
 /// scaled to max 1 (all 0 when no entry is positive), from the gradients `grads` of
 /// [`logit_gradients`] (`grads[ℓ]` w.r.t. the residual stream after layer ℓ).
-pub fn attr_weights<T: Real>(model: &MambaModel<T>, grads: &[Vec<T>], l: usize) -> Vec<Vec<f64>> {
-    let dm = model.config.d_model;
+pub fn attr_weights<T: Real, M: Mixer<T>, C: BackboneConfig>(
+    model: &MambaModel<T, M, C>,
+    grads: &[Vec<T>],
+    l: usize,
+) -> Vec<Vec<f64>> {
+    let dm = model.config.d_model();
     grads[..model.layers.len()]
         .iter()
         .map(|g| {

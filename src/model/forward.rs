@@ -25,6 +25,12 @@ pub trait Mixer<T: Real>: Sync {
     fn forward_batch(&self, inputs: &[&[T]]) -> Result<Vec<Self::Trace>>;
     /// The mixer output `(L, d)` of a trace.
     fn output(trace: &Self::Trace) -> &[T];
+    /// The reverse pass: $\partial/\partial(\text{input})$ `(L, d)` from
+    /// $\partial/\partial(\text{output})$ `g_out` `(L, d)`, at the trace's input.
+    ///
+    /// # Errors
+    /// Errors of the mixer's own recomputation.
+    fn backward(&self, trace: &Self::Trace, g_out: &[T]) -> Result<Vec<T>>;
 }
 
 /// The sizes of the skeleton every model kind shares.
@@ -56,6 +62,9 @@ impl<T: Real> Mixer<T> for MixerWeights<T> {
     }
     fn output(trace: &MixerTrace<T>) -> &[T] {
         &trace.out
+    }
+    fn backward(&self, trace: &MixerTrace<T>, g_out: &[T]) -> Result<Vec<T>> {
+        crate::model::explain::mixer_backward(self, trace, g_out)
     }
 }
 

@@ -305,4 +305,7 @@ impl<T: Real> crate::model::forward::Mixer<T> for Mamba2Mixer<T> {
     fn output(trace: &Mamba2Trace<T>) -> &[T] {
         &trace.out
     }
+    fn backward(&self, trace: &Mamba2Trace<T>, g_out: &[T]) -> Result<Vec<T>> {
+        crate::model::mamba2::backward::mixer_backward(self, trace, g_out)
+    }
 }

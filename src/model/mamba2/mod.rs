@@ -8,6 +8,7 @@
 //! coordinate. See `docs/model.md` and `docs/ssd.md`.
 
 pub mod attention;
+pub mod backward;
 pub mod config;
 pub mod mixer;
 pub mod model;
