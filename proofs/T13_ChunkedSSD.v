@@ -17,7 +17,7 @@
    On the way: S_{c-1} is the scan state after min(c Q, L) steps. *)
 
 From mathcomp Require Import all_ssreflect ssralg matrix.
-From HiddenAttention Require Import Channel SSD T8_SSDUnrolling.
+From HiddenAttention Require Import Channel SSD T8_SSDUnrolling Ranges.
 
 Set Implicit Arguments.
 Unset Strict Implicit.
@@ -25,36 +25,6 @@ Unset Printing Implicit Defensive.
 
 Import GRing.Theory.
 Local Open Scope ring_scope.
-
-Section Ranges.
-
-Variable L : nat.
-
-(* Peeling the last index j off the range lo <= r <= j. *)
-Lemma big_range_last (T : Type) (idx : T) (op : Monoid.com_law idx)
-    (F : 'I_L -> T) lo j (lt_jL : (j < L)%N) : (lo <= j)%N ->
-  \big[op/idx]_(r < L | (lo <= r < j.+1)%N) F r =
-  op (F (Ordinal lt_jL)) (\big[op/idx]_(r < L | (lo <= r < j)%N) F r).
-Proof.
-move=> le_lo_j; rewrite (bigD1 (Ordinal lt_jL)) /= ?le_lo_j ?ltnSn //.
-congr (op _ _); apply: eq_bigl => r; rewrite -val_eqE /= ltnS.
-by case: (ltngtP r j); rewrite ?andbT ?andbF.
-Qed.
-
-(* An empty range. *)
-Lemma big_range_nil (T : Type) (idx : T) (op : T -> T -> T)
-    (F : 'I_L -> T) lo :
-  \big[op/idx]_(r < L | (lo <= r < lo)%N) F r = idx.
-Proof. by rewrite big_pred0 // => r; rewrite ltnNge andbN. Qed.
-
-(* Clamping a range at L changes nothing for indices below L. *)
-Lemma range_minn (r : 'I_L) lo hi :
-  (minn lo L <= r < minn hi L)%N = (lo <= r < hi)%N.
-Proof.
-by rewrite geq_min leq_min [(L <= r)%N]leqNgt ltn_ord orbF andbT.
-Qed.
-
-End Ranges.
 
 Section Chunked.
 
@@ -98,18 +68,6 @@ Definition chunked_output (t : 'I_L) (p : 'I_P) : R :=
   + (\prod_(r < L | (chunk_start (chunk_of t) <= r <= t)%N) a r)
     * (\sum_(n < N) C t n * chunk_carry (chunk_of t) n p)
   + D p * x t p.
-
-Lemma prod_range_last (F : 'I_L -> R) lo j (lt_jL : (j < L)%N) :
-  (lo <= j)%N ->
-  \prod_(r < L | (lo <= r < j.+1)%N) F r =
-  F (Ordinal lt_jL) * \prod_(r < L | (lo <= r < j)%N) F r.
-Proof. exact: big_range_last. Qed.
-
-Lemma sum_range_last (F : 'I_L -> R) lo j (lt_jL : (j < L)%N) :
-  (lo <= j)%N ->
-  \sum_(r < L | (lo <= r < j.+1)%N) F r =
-  F (Ordinal lt_jL) + \sum_(r < L | (lo <= r < j)%N) F r.
-Proof. exact: big_range_last. Qed.
 
 (* The scan from step m to step m + k. *)
 Lemma ssd_state_range m k n p : (m + k <= L)%N ->
