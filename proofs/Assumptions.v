@@ -44,6 +44,7 @@ Print Assumptions t12_ssd_state_is_channel_state.
 Print Assumptions t12_ssd_head_is_channel.
 Print Assumptions t12_ssd_alpha_is_channel_alpha.
 Print Assumptions t12_ssd_alpha_mx_is_channel_alpha_mx.
+Print Assumptions t12_equal_entries_channel_is_ssd_head.
 Print Assumptions t13_chunk_carry_is_scan_state.
 Print Assumptions t13_chunked_eq_scan.
 Print Assumptions t13_chunked_final_state.

@@ -62,3 +62,26 @@ by apply/matrixP => t s; rewrite !mxE t12_ssd_alpha_is_channel_alpha.
 Qed.
 
 End HeadIsChannel.
+
+Section EqualEntries.
+
+Variable R : comRingType.
+Variables L N : nat.
+Variables (Abar Bbar C : 'I_L -> 'I_N -> R) (x : 'I_L -> R) (a : 'I_L -> R).
+
+(* T12, converse: a channel whose diagonal transition has all entries
+   equal to a_t is the SSD head (a, Bbar, C) of head dimension 1, D = 0. *)
+Theorem t12_equal_entries_channel_is_ssd_head :
+  (forall t n, Abar t n = a t) ->
+  forall t : 'I_L,
+  output Abar Bbar C x t =
+  ssd_output a Bbar C (fun _ : 'I_1 => 0) (fun s _ => x s) t ord0.
+Proof.
+move=> Abar_eq t; rewrite t12_ssd_head_is_channel mul0r addr0.
+have E m n : state Abar Bbar x m n = state (@ssd_Abar R L N a) Bbar x m n.
+  elim: m => //= m ->; congr (_ * _ + _).
+  by rewrite /at_step; case: insub => // i; exact: Abar_eq.
+by apply: eq_bigr => n _; rewrite /hidden E.
+Qed.
+
+End EqualEntries.
