@@ -7,7 +7,9 @@
    plus the skip D[p] x_t[p]; the states agree entry by entry and the two
    hidden attention matrices are equal:
      (C_t . B_s) prod_{r=s+1}^{t} a_r
-       = sum_n C_t[n] (prod_{r=s+1}^{t} Abar_r[n]) Bbar_s[n]. *)
+       = sum_n C_t[n] (prod_{r=s+1}^{t} Abar_r[n]) Bbar_s[n].
+   Conversely a channel whose diagonal transition has all entries equal to
+   a_t is an SSD head (head dimension 1, D = 0). *)
 
 From mathcomp Require Import all_ssreflect ssralg matrix.
 From HiddenAttention Require Import Channel SSD.
