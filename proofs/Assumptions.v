@@ -4,6 +4,9 @@
 From HiddenAttention Require Import Channel Attention T1_Unrolling
   T2_LinearAttention T3_HeadIsChannel T4_Semiseparable T5_Realisation
   T6_Softmax.
+From HiddenAttention Require Import SSD T12_SSDHeadIsChannel T8_SSDUnrolling
+  T9_SSDSemiseparable T13_ChunkedSSD T14_DiagonalFamily T14_RWKV6
+  T14_DeltaRule.
 
 Print Assumptions t1_scan_eq_hidden_attention.
 Print Assumptions t1_scan_eq_hidden_attention_full.
@@ -30,3 +33,34 @@ Print Assumptions t6_row_sum_not_softmax.
 Print Assumptions t6_channel_not_softmax.
 Print Assumptions t6_softmax_ss_rank_unbounded.
 Print Assumptions t6_softmax_not_channel.
+Print Assumptions t8_ssd_unrolling.
+Print Assumptions t8_ssd_unrolling_full.
+Print Assumptions t8_ssd_unrolling_mx.
+Print Assumptions t8_ssd_unrolling_dt.
+Print Assumptions t9_ssd_semiseparable_general.
+Print Assumptions t9_ssd_semiseparable.
+Print Assumptions t9_ssd_ss_rank_le_state.
+Print Assumptions t12_ssd_state_is_channel_state.
+Print Assumptions t12_ssd_head_is_channel.
+Print Assumptions t12_ssd_alpha_is_channel_alpha.
+Print Assumptions t12_ssd_alpha_mx_is_channel_alpha_mx.
+Print Assumptions t12_equal_entries_channel_is_ssd_head.
+Print Assumptions t13_chunk_carry_is_scan_state.
+Print Assumptions t13_chunked_eq_scan.
+Print Assumptions t13_chunked_final_state.
+Print Assumptions t13_chunked_eq_attention.
+Print Assumptions t14_diagonal_family_is_channel.
+Print Assumptions t14_diagonal_family_is_head.
+Print Assumptions t14_diagonal_family_unrolling.
+Print Assumptions t14_diagonal_family_unrolling_mx.
+Print Assumptions t14_scalar_gate_unrolling.
+Print Assumptions t14_retention_unrolling.
+Print Assumptions t14_elementwise_is_channel.
+Print Assumptions t14_elementwise_unrolling.
+Print Assumptions t14_rwkv6_unrolling.
+Print Assumptions t14_matrix_transition_unrolling.
+Print Assumptions t14_matrix_transition_unrolling_coord.
+Print Assumptions t14_delta_rule_unrolling.
+Print Assumptions t14_deltanet_unrolling.
+Print Assumptions t14_dplr_unrolling.
+Print Assumptions t14_matrix_transition_diagonal.
