@@ -375,3 +375,153 @@ fn falcon_mamba_gradients_match_finite_differences() {
     let tokens = [3, 20, 49, 41, 5, 26, 8, 19];
     check_embedding_gradient(&model, &tokens, 6, 17, &[(0, 0), (3, 7), (6, 15), (5, 2)]);
 }
+
+fn hattn(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hattn"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn read_npy(p: &Path) -> (String, Vec<f64>) {
+    let b = std::fs::read(p).unwrap();
+    let hl = u16::from_le_bytes([b[8], b[9]]) as usize;
+    let header = String::from_utf8(b[10..10 + hl].to_vec()).unwrap();
+    let data = b[10 + hl..]
+        .chunks_exact(8)
+        .map(|c| f64::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    (header, data)
+}
+
+#[test]
+fn hattn_attn_draws_per_head_maps_of_a_mamba2_checkpoint() {
+    let d = scratch("cli");
+    let (png, npy) = (d.join("heads.png"), d.join("heads.npy"));
+    let case = load_checkpoint_case(Path::new(MAMBA2)).unwrap();
+    let ids: Vec<String> = case.input_ids[0].iter().map(|t| t.to_string()).collect();
+    let toks = ids.join(",");
+    let toks = toks.as_str();
+    let (code, out, err) = hattn(&[
+        "attn",
+        "--checkpoint",
+        MAMBA2,
+        "--tokens",
+        toks,
+        "--layer",
+        "1",
+        "--png",
+        png.to_str().unwrap(),
+        "--npy",
+        npy.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    let b = std::fs::read(&png).unwrap();
+    assert_eq!(&b[1..4], b"PNG");
+    let (header, data) = read_npy(&npy);
+    assert!(header.contains("(4, 12, 12)"), "{header}");
+    // the golden per-head matrices of layer 1
+    let want = case.hidden_attention[1].data();
+    assert_eq!(data.len(), want.len());
+    for (g, w) in data.iter().zip(want) {
+        assert!((g - w).abs() <= 1e-12 * (1.0 + w.abs()), "{g} vs {w}");
+    }
+    // one head, the operator, and the mistakes
+    let one = d.join("one.npy");
+    let (code, _, err) = hattn(&[
+        "attn",
+        "--checkpoint",
+        MAMBA2,
+        "--tokens",
+        toks,
+        "--layer",
+        "1",
+        "--head",
+        "2",
+        "--npy",
+        one.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let head2 = read_npy(&one).1;
+    assert_eq!(head2.len(), 144);
+    for (g, w) in head2.iter().zip(&want[2 * 144..3 * 144]) {
+        assert!((g - w).abs() <= 1e-12 * (1.0 + w.abs()), "{g} vs {w}");
+    }
+    for (args, needle) in [
+        (vec!["--head", "4"], "head 4 is not below num_heads = 4"),
+        (vec!["--channel", "1"], "per head"),
+        (vec!["--mixer", "--head", "1"], "per channel"),
+        (vec!["--mixer", "--channel", "32"], "channel 32"),
+    ] {
+        let mut a = vec!["attn", "--checkpoint", MAMBA2, "--tokens", toks];
+        a.extend(args.iter().copied());
+        a.extend(["--npy", one.to_str().unwrap()]);
+        let (code, _, err) = hattn(&a);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+    }
+    let (code, _, err) = hattn(&[
+        "attn",
+        "--checkpoint",
+        MAMBA2,
+        "--tokens",
+        toks,
+        "--mixer",
+        "--layer",
+        "0",
+        "--channel",
+        "5",
+        "--npy",
+        one.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn hattn_explain_and_golden_run_on_both_new_kinds() {
+    let toks = "3,20,49,41,5,26,8,19";
+    for ck in [MAMBA2, FALCON] {
+        for method in [
+            "rollout",
+            "attr",
+            "mixer-raw-abs",
+            "mixer-grad-input",
+            "alpha-row",
+        ] {
+            let (code, out, err) = hattn(&[
+                "explain",
+                "--checkpoint",
+                ck,
+                "--tokens",
+                toks,
+                "--target-pos",
+                "6",
+                "--method",
+                method,
+            ]);
+            assert_eq!(code, 0, "{ck} {method}: {err}");
+            assert!(out.contains(&format!("method: {method}")), "{out}");
+        }
+        let (code, out, err) = hattn(&["golden", ck]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert_eq!(out.matches("PASS").count(), 3, "{out}");
+    }
+    let (code, _, err) = hattn(&[
+        "explain",
+        "--checkpoint",
+        MAMBA2,
+        "--tokens",
+        toks,
+        "--target-pos",
+        "6",
+        "--method",
+        "authors-row",
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("authors-row"), "{err}");
+}

@@ -11,6 +11,7 @@ pub mod bidirectional;
 pub mod block;
 pub mod config;
 pub mod explain;
+pub mod explainable;
 pub mod faithfulness;
 pub mod forward;
 pub mod heatmap;

@@ -38,11 +38,11 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::error::{Error, Result};
-use crate::model::attention::{authors_cls_row, layer_attention, layer_channels, query_row};
+use crate::model::block::MixerWeights;
+use crate::model::config::MambaConfig;
 use crate::model::explain::{attr_weights, logit_gradients, predicted_token, raw, rollout};
-use crate::model::forward::{MambaModel, ModelTrace};
-use crate::model::linear::linear_backward;
-use crate::model::mixer_operator::layer_mixer_operators;
+use crate::model::explainable::Explainable;
+use crate::model::forward::{BackboneConfig, MambaModel, ModelTrace};
 use crate::scalar::{Field, Real};
 
 /// An explanation method (see the module docs for the formulas).
@@ -237,10 +237,12 @@ struct MixerAgg {
 const BLOCK: usize = 64;
 
 /// Explains one prediction with any [`Method`], sharing the per-layer work (α̃ and M
-/// aggregates, gradients) between methods.
-pub struct Explainer<'a, T: Real> {
-    model: &'a MambaModel<T>,
-    trace: &'a ModelTrace<T>,
+/// aggregates, gradients) between methods. Works for every model kind
+/// ([`Explainable`]): on Mamba-2 the α̃ methods aggregate over heads (SSD, T8) instead of
+/// channels, the `mixer-` methods over inner channels as for Mamba-1.
+pub struct Explainer<'a, T: Real, M: Explainable<T> = MixerWeights<T>, C = MambaConfig> {
+    model: &'a MambaModel<T, M, C>,
+    trace: &'a ModelTrace<T, M::Trace>,
     target: usize,
     logit: usize,
     seed: u64,
@@ -253,15 +255,15 @@ fn to64<T: Real>(v: &T) -> f64 {
     Field::to_f64(v)
 }
 
-impl<'a, T: Real> Explainer<'a, T> {
+impl<'a, T: Real, M: Explainable<T>, C: BackboneConfig> Explainer<'a, T, M, C> {
     /// An explainer of logit `logit` (default: the arg max) at position `target`; `seed`
     /// seeds the random baseline.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for `target ≥ L` or a logit outside the vocabulary.
     pub fn new(
-        model: &'a MambaModel<T>,
-        trace: &'a ModelTrace<T>,
+        model: &'a MambaModel<T, M, C>,
+        trace: &'a ModelTrace<T, M::Trace>,
         target: usize,
         logit: Option<usize>,
         seed: u64,
@@ -274,12 +276,12 @@ impl<'a, T: Real> Explainer<'a, T> {
             });
         }
         let logit = logit.unwrap_or_else(|| predicted_token(model, trace, target));
-        if logit >= model.config.vocab_size {
+        if logit >= model.config.vocab_size() {
             return Err(Error::InvalidArgument {
                 name: "logit".into(),
                 reason: format!(
                     "logit {logit} is not below the vocabulary size {}",
-                    model.config.vocab_size
+                    model.config.vocab_size()
                 ),
             });
         }
@@ -317,14 +319,14 @@ impl<'a, T: Real> Explainer<'a, T> {
             let l = self.trace.len();
             let mut out = Vec::new();
             for (layer, tr) in self.model.layers.iter().zip(&self.trace.mixers) {
-                let di = layer.mixer.dims.d_inner;
+                let di = layer.mixer.attention_units();
                 let mut agg = LayerAgg {
                     signed: vec![0.0; l * l],
                     abs: vec![0.0; l * l],
                 };
                 for c0 in (0..di).step_by(BLOCK) {
                     let chans: Vec<usize> = (c0..(c0 + BLOCK).min(di)).collect();
-                    let t = layer_attention(&layer.mixer, tr, Some(&chans))?;
+                    let t = layer.mixer.attention_block(tr, &chans)?;
                     accumulate(&mut agg, t.data(), l, di);
                 }
                 out.push(agg);
@@ -344,24 +346,23 @@ impl<'a, T: Real> Explainer<'a, T> {
             let mut gx = vec![0.0; l];
             let mut gx_abs = vec![0.0; l];
             for (li, (layer, tr)) in self.model.layers.iter().zip(&self.trace.mixers).enumerate() {
-                let dims = layer.mixer.dims;
-                let (di, dm) = (dims.d_inner, dims.d_model);
-                // ∂logit/∂y (gated channel outputs), (L, d_in)
-                let gy = linear_backward(&grads[li], l, &layer.mixer.out_proj, dm, di);
+                let di = layer.mixer.operator_units();
+                // ∂logit/∂y (the operator outputs, before out_proj), (L, d_in)
+                let gy = layer.mixer.operator_output_grad(tr, &grads[li]);
                 let mut agg = LayerAgg {
                     signed: vec![0.0; l * l],
                     abs: vec![0.0; l * l],
                 };
                 for c0 in (0..di).step_by(BLOCK) {
                     let chans: Vec<usize> = (c0..(c0 + BLOCK).min(di)).collect();
-                    let t = layer_mixer_operators(&layer.mixer, tr, Some(&chans))?;
+                    let t = layer.mixer.operator_block(tr, &chans)?;
                     accumulate(&mut agg, t.data(), l, di);
                     for (m, &e) in t.data().chunks(l * l).zip(&chans) {
                         for j in 0..=p {
                             let s: f64 = (j..l)
                                 .map(|i| to64(&gy[i * di + e]) * to64(&m[i * l + j]))
                                 .sum();
-                            let c = s * to64(&tr.x[e * l + j]);
+                            let c = s * to64(&layer.mixer.operator_input(tr, e, j));
                             gx[j] += c;
                             gx_abs[j] += c.abs();
                         }
@@ -405,16 +406,11 @@ impl<'a, T: Real> Explainer<'a, T> {
         let n = self.model.layers.len() as f64;
         let mut out = vec![0.0; l];
         for (layer, tr) in self.model.layers.iter().zip(&self.trace.mixers) {
-            let chans = layer_channels(&layer.mixer, tr, None)?;
+            let rows = layer.mixer.query_rows(tr, p, authors)?;
             let mut mean = vec![0.0; l];
-            for ch in &chans {
-                let row = if authors {
-                    authors_cls_row(ch, p)?
-                } else {
-                    query_row(ch, p)?
-                };
-                for (m, v) in mean.iter_mut().zip(&row) {
-                    *m += to64(v) / chans.len() as f64;
+            for row in &rows {
+                for (m, v) in mean.iter_mut().zip(row) {
+                    *m += to64(v) / rows.len() as f64;
                 }
             }
             let mx = mean.iter().fold(0.0f64, |a, &b| a.max(b));
@@ -433,7 +429,7 @@ impl<'a, T: Real> Explainer<'a, T> {
     /// Errors of the hidden attention, the operator and the gradient.
     pub fn relevance(&mut self, method: Method) -> Result<Relevance> {
         let l = self.trace.len();
-        let (p, dm) = (self.target, self.model.config.d_model);
+        let (p, dm) = (self.target, self.model.config.d_model());
         use Method as M;
         let matrix: Option<Vec<f64>> = match method {
             M::Raw => Some(raw(&self.maps(false, Agg::Relu)?, 0)),

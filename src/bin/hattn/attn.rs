@@ -7,9 +7,10 @@ use std::process::ExitCode;
 use hidden_attention::fast::FastFloat;
 use hidden_attention::model::attention::layer_attention_chunked as layer_attention;
 use hidden_attention::model::heatmap::{grid, Heatmap, Image};
+use hidden_attention::model::mamba2::{head_attention, Mamba2Model};
 use hidden_attention::model::mixer_operator::layer_mixer_operators;
 use hidden_attention::model::npy::write_npy;
-use hidden_attention::model::{Logits, MambaModel, ModelTrace};
+use hidden_attention::model::{Logits, MambaModel, ModelKind, ModelTrace};
 use hidden_attention::scalar::Real;
 use hidden_attention::Result;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -21,6 +22,7 @@ pub struct AttnArgs {
     pub labels: Vec<String>,
     pub layer: Option<usize>,
     pub channel: Option<usize>,
+    pub head: Option<usize>,
     pub mean: bool,
     pub mixer: bool,
     pub grid_channels: usize,
@@ -39,11 +41,12 @@ pub fn progress(len: usize, what: &str) -> ProgressBar {
 }
 
 pub fn attn(args: &AttnArgs) -> ExitCode {
-    let res = if args.f32 {
-        run::<f32>(args)
-    } else {
-        run::<f64>(args)
-    };
+    let res = ModelKind::of_checkpoint(&args.checkpoint).and_then(|kind| match (kind, args.f32) {
+        (ModelKind::Mamba2, true) => run_mamba2::<f32>(args),
+        (ModelKind::Mamba2, false) => run_mamba2::<f64>(args),
+        (_, true) => run::<f32>(args),
+        (_, false) => run::<f64>(args),
+    });
     match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -68,9 +71,7 @@ pub fn load_and_run<T: Real>(
     Ok((model, trace))
 }
 
-fn run<T: FastFloat>(a: &AttnArgs) -> Result<()> {
-    let (model, trace) = load_and_run::<T>(&a.checkpoint, &a.tokens)?;
-    let n_layer = model.layers.len();
+fn check_layer(a: &AttnArgs, n_layer: usize) -> Result<Vec<usize>> {
     if let Some(l) = a.layer {
         if l >= n_layer {
             return Err(hidden_attention::Error::InvalidArgument {
@@ -79,15 +80,131 @@ fn run<T: FastFloat>(a: &AttnArgs) -> Result<()> {
             });
         }
     }
+    Ok(match a.layer {
+        Some(x) => vec![x],
+        None => (0..n_layer).collect(),
+    })
+}
+
+fn to64<T: Real>(v: &[T]) -> Vec<f64> {
+    v.iter()
+        .map(hidden_attention::scalar::Field::to_f64)
+        .collect()
+}
+
+/// Mean of a stack of `(L × L)` matrices.
+fn stack_mean<T: Real>(t: &[T], l: usize) -> Vec<f64> {
+    let n = (t.len() / (l * l).max(1)).max(1) as f64;
+    let mut acc = vec![0.0; l * l];
+    for m in t.chunks(l * l) {
+        for (x, v) in acc.iter_mut().zip(m) {
+            *x += hidden_attention::scalar::Field::to_f64(v) / n;
+        }
+    }
+    acc
+}
+
+/// Mamba-2: per-head hidden attention (T8) or per-channel whole-mixer operators.
+fn run_mamba2<T: Real>(a: &AttnArgs) -> Result<()> {
+    use hidden_attention::model::mamba2::operator::layer_mixer_operators as m2_operators;
+    let bad = |name: &str, reason: String| hidden_attention::Error::InvalidArgument {
+        name: name.into(),
+        reason,
+    };
+    let model = Mamba2Model::<T>::load(&a.checkpoint)?;
+    model.check_tokens(&a.tokens)?;
+    let (h, di) = (model.config.n_heads, model.config.d_inner());
+    if a.channel.is_some() && !a.mixer {
+        return Err(bad(
+            "channel",
+            "a Mamba-2 layer's hidden attention is per head: use --head (--channel selects a \
+             channel of the whole-mixer operator, with --mixer)"
+                .into(),
+        ));
+    }
+    if a.head.is_some() && a.mixer {
+        return Err(bad(
+            "head",
+            "the whole-mixer operator is per channel: use --channel with --mixer".into(),
+        ));
+    }
+    if let Some(x) = a.head.filter(|&x| x >= h) {
+        return Err(bad(
+            "head",
+            format!("head {x} is not below num_heads = {h}"),
+        ));
+    }
+    if let Some(x) = a.channel.filter(|&x| x >= di) {
+        return Err(bad(
+            "channel",
+            format!("channel {x} is not below d_inner = {di}"),
+        ));
+    }
+    let layers = check_layer(a, model.layers.len())?;
+    let bar = progress(model.layers.len(), "forward");
+    let trace = model
+        .forward_batch_with(&[a.tokens.to_vec()], Logits::None, &mut |_| bar.inc(1))?
+        .pop()
+        .expect("one sequence");
+    bar.finish_and_clear();
+    let l = a.tokens.len();
+    let (unit, what) = if a.mixer {
+        ("channel", "mixer operator M")
+    } else {
+        ("head", "hidden attention")
+    };
+    let mut panels: Vec<(String, Vec<f64>)> = Vec::new();
+    for &li in &layers {
+        let (mixer, tr) = (&model.layers[li].mixer, &trace.mixers[li]);
+        let one = a.head.or(a.channel);
+        if let Some(x) = one {
+            let t = if a.mixer {
+                m2_operators(mixer, tr, Some(&[x]))?
+            } else {
+                let all = head_attention(mixer, tr)?;
+                hidden_attention::tensor::Tensor::new(
+                    "head",
+                    vec![1, l, l],
+                    all.data()[x * l * l..(x + 1) * l * l].to_vec(),
+                )?
+            };
+            panels.push((format!("layer {li}, {unit} {x}"), to64(t.data())));
+        } else if a.mean || a.layer.is_none() {
+            let t = if a.mixer {
+                m2_operators(mixer, tr, None)?
+            } else {
+                head_attention(mixer, tr)?
+            };
+            panels.push((format!("layer {li}, {unit} mean"), stack_mean(t.data(), l)));
+        } else {
+            let k = a.grid_channels.min(if a.mixer { di } else { h });
+            let t = if a.mixer {
+                m2_operators(mixer, tr, Some(&(0..k).collect::<Vec<_>>()))?
+            } else {
+                head_attention(mixer, tr)?
+            };
+            for (c, m) in t.data().chunks(l * l).take(k).enumerate() {
+                panels.push((format!("{unit} {c}"), to64(m)));
+            }
+        }
+    }
+    emit(a, l, &panels, &layers, what, unit)
+}
+
+fn run<T: FastFloat>(a: &AttnArgs) -> Result<()> {
+    if a.head.is_some() {
+        return Err(hidden_attention::Error::InvalidArgument {
+            name: "head".into(),
+            reason: "a Mamba-1 layer has channels, not heads: use --channel".into(),
+        });
+    }
+    let (model, trace) = load_and_run::<T>(&a.checkpoint, &a.tokens)?;
+    let layers = check_layer(a, model.layers.len())?;
     let l = a.tokens.len();
     let what = if a.mixer {
         "mixer operator M"
     } else {
         "hidden attention"
-    };
-    let layers: Vec<usize> = match a.layer {
-        Some(x) => vec![x],
-        None => (0..n_layer).collect(),
     };
     let bar = progress(layers.len(), "attention");
     // One (L × L) matrix per panel, or a stack of channels.
@@ -149,6 +266,18 @@ fn run<T: FastFloat>(a: &AttnArgs) -> Result<()> {
         bar.inc(1);
     }
     bar.finish_and_clear();
+    emit(a, l, &panels, &layers, what, "channel")
+}
+
+/// Write the panels: one `.npy` stack and/or one PNG (a grid when several).
+fn emit(
+    a: &AttnArgs,
+    l: usize,
+    panels: &[(String, Vec<f64>)],
+    layers: &[usize],
+    what: &str,
+    unit: &str,
+) -> Result<()> {
     if let Some(p) = &a.npy {
         let data: Vec<f64> = panels.iter().flat_map(|(_, m)| m.iter().copied()).collect();
         let shape = if panels.len() == 1 {
@@ -185,13 +314,13 @@ fn run<T: FastFloat>(a: &AttnArgs) -> Result<()> {
                 })
                 .collect();
             let title = match a.layer {
-                Some(li) => format!("layer {li}: {what}, {} channels", hm.len()),
+                Some(li) => format!("layer {li}: {what}, {} {unit}s", hm.len()),
                 None => format!(
                     "{what}, every layer ({})",
-                    if a.channel.is_some() {
-                        "one channel"
+                    if a.channel.is_some() || a.head.is_some() {
+                        format!("one {unit}")
                     } else {
-                        "channel mean"
+                        format!("{unit} mean")
                     }
                 ),
             };

@@ -9,6 +9,7 @@ use hidden_attention::model::explain::{self as ex, Method as LibMethod};
 use hidden_attention::model::heatmap::{ColorScale, Heatmap, Image};
 use hidden_attention::model::npy::write_npy;
 use hidden_attention::model::relevance::{Explainer, Method, RECOMMENDED};
+use hidden_attention::model::ModelKind;
 
 use crate::attn::{load_and_run, progress};
 
@@ -35,12 +36,47 @@ pub fn explain(a: &ExplainArgs) -> ExitCode {
     }
 }
 
+/// The relevance row, its matrix (where the method has one), the logit explained, and
+/// the number of layers.
+type Explained = (Vec<f64>, Option<Vec<f64>>, usize, usize);
+
+/// Mamba-2: every method through the [`Explainer`] (α̃ methods over heads).
+fn explain_mamba2(a: &ExplainArgs, method: Method) -> hidden_attention::Result<Explained> {
+    use hidden_attention::model::mamba2::Mamba2Model;
+    use hidden_attention::model::Logits;
+    if a.start_layer != 0 {
+        return Err(hidden_attention::Error::InvalidArgument {
+            name: "start_layer".into(),
+            reason: "a Mamba-2 explanation uses every layer".into(),
+        });
+    }
+    let model = Mamba2Model::<f64>::load(&a.checkpoint)?;
+    model.check_tokens(&a.tokens)?;
+    let trace = model
+        .forward_batch(&[a.tokens.clone()], Logits::All)?
+        .pop()
+        .expect("one sequence");
+    let mut x = Explainer::new(&model, &trace, a.target_pos, a.logit, 0)?;
+    let r = x.relevance(method)?;
+    Ok((r.row, r.matrix, r.logit, model.layers.len()))
+}
+
 fn run(a: &ExplainArgs) -> hidden_attention::Result<()> {
-    let (model, trace) = load_and_run::<f64>(&a.checkpoint, &a.tokens)?;
     let method = match &a.method {
         Some(m) => Method::parse(m)?,
         None => RECOMMENDED,
     };
+    let (row, matrix, logit, n_layers) =
+        if ModelKind::of_checkpoint(&a.checkpoint)? == ModelKind::Mamba2 {
+            explain_mamba2(a, method)?
+        } else {
+            explain_mamba1(a, method)?
+        };
+    report(a, method, &row, matrix.as_deref(), logit, n_layers)
+}
+
+fn explain_mamba1(a: &ExplainArgs, method: Method) -> hidden_attention::Result<Explained> {
+    let (model, trace) = load_and_run::<f64>(&a.checkpoint, &a.tokens)?;
     let lib = match method {
         Method::Raw => Some(LibMethod::Raw),
         Method::Rollout => Some(LibMethod::Rollout),
@@ -80,7 +116,18 @@ fn run(a: &ExplainArgs) -> hidden_attention::Result<()> {
             (r.row, r.matrix, r.logit)
         }
     };
-    let (row, matrix, logit) = e;
+    Ok((e.0, e.1, e.2, model.layers.len()))
+}
+
+/// Print the relevance and write the `.npy` and PNG outputs.
+fn report(
+    a: &ExplainArgs,
+    method: Method,
+    row: &[f64],
+    matrix: Option<&[f64]>,
+    logit: usize,
+    n_layers: usize,
+) -> hidden_attention::Result<()> {
     let l = a.tokens.len();
     let name = method.name();
     let default = if a.method.is_none() {
@@ -99,7 +146,7 @@ fn run(a: &ExplainArgs) -> hidden_attention::Result<()> {
         "relevance of {positions} for the prediction at position {} (layers {}-{}):",
         a.target_pos,
         a.start_layer,
-        model.layers.len() - 1
+        n_layers - 1
     );
     for (j, v) in row.iter().enumerate().take(a.target_pos + 1) {
         let lab = a
@@ -110,13 +157,13 @@ fn run(a: &ExplainArgs) -> hidden_attention::Result<()> {
         println!("  {j:>4} {lab:>12} {v:.4e}");
     }
     if let Some(p) = &a.npy {
-        match &matrix {
+        match matrix {
             Some(m) => {
                 write_npy(p, &[l, l], m)?;
                 println!("wrote {} [{l}, {l}]", p.display());
             }
             None => {
-                write_npy(p, &[l], &row)?;
+                write_npy(p, &[l], row)?;
                 println!("wrote {} [{l}]", p.display());
             }
         }
@@ -127,7 +174,7 @@ fn run(a: &ExplainArgs) -> hidden_attention::Result<()> {
         } else {
             a.tokens.iter().map(|t| t.to_string()).collect()
         };
-        let layers = match model.layers.len() - 1 {
+        let layers = match n_layers - 1 {
             last if last == a.start_layer => format!("layer {last}"),
             last => format!("layers {}-{last}", a.start_layer),
         };
@@ -138,9 +185,9 @@ fn run(a: &ExplainArgs) -> hidden_attention::Result<()> {
             ColorScale::FromZero
         };
         let mut images = Vec::new();
-        if let Some(m) = &matrix {
+        if let Some(m) = matrix {
             let mut top =
-                Heatmap::attention(l, m.clone(), format!("{name}, {layers}")).with_labels(&labels);
+                Heatmap::attention(l, m.to_vec(), format!("{name}, {layers}")).with_labels(&labels);
             top.scale = scale;
             top.bar_label = "relevance".into();
             top.highlight_row = Some(a.target_pos);

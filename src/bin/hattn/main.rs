@@ -93,16 +93,19 @@ enum Command {
         /// Layer (default: every layer, one panel each).
         #[arg(long)]
         layer: Option<usize>,
-        /// One inner channel.
+        /// One inner channel (Mamba-1, Falcon-Mamba; Mamba-2 with --mixer).
         #[arg(long, conflicts_with = "mean")]
         channel: Option<usize>,
-        /// The channel mean.
+        /// One head (Mamba-2: its hidden attention).
+        #[arg(long, conflicts_with_all = ["mean", "channel"])]
+        head: Option<usize>,
+        /// The channel mean (Mamba-2: the head mean, or the channel mean with --mixer).
         #[arg(long)]
         mean: bool,
         /// The whole-mixer operator M (conv, SiLU, D and gate folded in) instead of α̃.
         #[arg(long)]
         mixer: bool,
-        /// Channels in the grid when neither --channel nor --mean is given.
+        /// Channels (Mamba-2: heads) in the grid when neither --channel/--head nor --mean is given.
         #[arg(long, default_value_t = 16)]
         grid: usize,
         /// Output PNG.
@@ -187,6 +190,7 @@ fn main() -> ExitCode {
             labels,
             layer,
             channel,
+            head,
             mean,
             mixer,
             grid,
@@ -199,6 +203,7 @@ fn main() -> ExitCode {
             labels,
             layer,
             channel,
+            head,
             mean,
             mixer,
             grid_channels: grid,
