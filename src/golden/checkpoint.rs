@@ -168,7 +168,8 @@ pub fn run_checkpoint_case<T: Real>(
             for (i, layer) in model.layers.iter().enumerate() {
                 let mut per = Vec::new();
                 for t in &traces {
-                    let a = crate::model::attention::layer_attention(&layer.mixer, &t.mixers[i], None)?;
+                    let a =
+                        crate::model::attention::layer_attention(&layer.mixer, &t.mixers[i], None)?;
                     per.extend_from_slice(a.data());
                 }
                 att.push(per);
@@ -194,7 +195,11 @@ pub fn run_checkpoint_case<T: Real>(
         return Err(bad(
             &file,
             "hidden_states",
-            format!("{} tensors, the model has {}", case.hidden_states.len(), hs.len()),
+            format!(
+                "{} tensors, the model has {}",
+                case.hidden_states.len(),
+                hs.len()
+            ),
         ));
     }
     parts.add(
@@ -225,8 +230,14 @@ pub fn run_checkpoint_case<T: Real>(
 /// the expected `(batch, L, d)` tensors hold it) and the per-layer attention.
 type Gathered<T> = (Vec<T>, Vec<Vec<T>>, Vec<Vec<T>>);
 
-fn gather<T: Real, Tr>(traces: &[crate::model::ModelTrace<T, Tr>], att: Vec<Vec<T>>) -> Gathered<T> {
-    let logits = traces.iter().flat_map(|t| t.logits.iter().copied()).collect();
+fn gather<T: Real, Tr>(
+    traces: &[crate::model::ModelTrace<T, Tr>],
+    att: Vec<Vec<T>>,
+) -> Gathered<T> {
+    let logits = traces
+        .iter()
+        .flat_map(|t| t.logits.iter().copied())
+        .collect();
     let n_hs = traces.first().map_or(0, |t| t.hidden_states().len());
     let hs = (0..n_hs)
         .map(|k| {
