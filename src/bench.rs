@@ -381,7 +381,12 @@ pub struct BenchReport {
     pub scan: ScanBench,
     /// The generic row-by-row path against the authors' $O(L^3)$ loop (issue 2).
     pub authors: Vec<HiddenAttentionRow>,
+    /// Every head of one Mamba-2 layer at mamba2-130m shapes (f32 and f64).
+    pub mamba2: Vec<crate::model::mamba2::bench::Mamba2Bench>,
 }
+
+/// The Mamba-2 section's shapes: mamba2-130m's 24 heads, one group, $N = 128$, $L = 1024$.
+pub const MAMBA2_SHAPES: (usize, usize, usize, usize) = (24, 1, 128, 1024);
 
 /// Run every section: `lens` are the α̃ lengths, `authors_lens` those of the comparison with
 /// the authors' loop; `layer = (dim, len)` (skipped when `None`).
@@ -399,5 +404,13 @@ pub fn bench_report(
         layer: layer.map(|(d, l)| layer_bench::<f32>(d, l, state)),
         scan: scan_bench::<f32>(1, 1536, 1024, state),
         authors: hidden_attention_rows(authors_lens, state, 512),
+        mamba2: {
+            use crate::model::mamba2::bench::mamba2_bench;
+            let (h, g, n, l) = MAMBA2_SHAPES;
+            vec![
+                mamba2_bench::<f32>(h, g, n, l),
+                mamba2_bench::<f64>(h, g, n, l),
+            ]
+        },
     }
 }

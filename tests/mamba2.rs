@@ -525,3 +525,19 @@ fn hattn_explain_and_golden_run_on_both_new_kinds() {
     assert_eq!(code, 2);
     assert!(err.contains("authors-row"), "{err}");
 }
+
+#[test]
+fn bench_baseline_computes_the_same_heads() {
+    use hidden_attention::model::mamba2::bench::{bench_trace, plain_heads_into};
+    use hidden_attention::model::mamba2::head_attention_into;
+    let (mixer, trace) = bench_trace::<f64>(6, 2, 8, 33);
+    let mut fast = vec![f64::NAN; 6 * 33 * 33];
+    let mut plain = vec![f64::NAN; 6 * 33 * 33];
+    head_attention_into(&mixer, &trace, &mut fast).unwrap();
+    plain_heads_into(&mixer, &trace, &mut plain);
+    let scale = plain.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    for (a, b) in fast.iter().zip(&plain) {
+        assert!((a - b).abs() <= 1e-12 * scale, "{a} vs {b}");
+    }
+    assert!(head_attention_into(&mixer, &trace, &mut fast[1..]).is_err());
+}

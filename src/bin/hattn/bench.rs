@@ -73,6 +73,28 @@ fn print_table(r: &BenchReport, state: usize) {
         s.batch, s.dim, s.len, s.state, s.dtype, s.simd, s.ours_s, s.plain_s, s.ratio_vs_plain, s.state_updates_per_s
     );
     println!();
+    println!("Mamba-2 layer: every head's α̃ (Gram matrix per group × 1-semiseparable mask)");
+    println!(
+        "{:>5} {:>4} {:>3} {:>4} {:>6} {:>9} {:>10} {:>10} {:>10} {:>8} {:>8}",
+        "dtype", "H", "G", "N", "L", "GB", "ours", "plain", "floor", "×plain", "/floor"
+    );
+    for m in &r.mamba2 {
+        println!(
+            "{:>5} {:>4} {:>3} {:>4} {:>6} {:>9.3} {:>10.3e} {:>10.3e} {:>10.3e} {:>8.1} {:>8.2}",
+            m.dtype,
+            m.heads,
+            m.groups,
+            m.state,
+            m.len,
+            m.bytes as f64 / 1e9,
+            m.ours_s,
+            m.plain_s,
+            m.write_floor_s,
+            m.ratio_vs_plain,
+            m.ratio_vs_floor
+        );
+    }
+    println!();
     println!("generic row-by-row α̃ against the authors' O(L³) loop, N = {state}, f64");
     println!(
         "{:>6} {:>11} {:>11} {:>11} {:>10} {:>12}",

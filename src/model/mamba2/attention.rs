@@ -54,6 +54,23 @@ pub fn head_attention<T: Real>(
     mixer: &Mamba2Mixer<T>,
     trace: &Mamba2Trace<T>,
 ) -> Result<Tensor<T>> {
+    let (h, l) = (mixer.dims.n_heads, trace.len);
+    let mut out = vec![T::zero(); h * l * l];
+    head_attention_into(mixer, trace, &mut out)?;
+    Tensor::new("attention", vec![h, l, l], out)
+}
+
+/// [`head_attention`] into a caller's buffer of `H·L·L` entries (every entry written,
+/// the upper triangles with 0).
+///
+/// # Errors
+/// [`crate::Error::InvalidArgument`] for a buffer of another size;
+/// [`crate::Error::NonFiniteResult`] if an entry overflows.
+pub fn head_attention_into<T: Real>(
+    mixer: &Mamba2Mixer<T>,
+    trace: &Mamba2Trace<T>,
+    out: &mut [T],
+) -> Result<()> {
     let d = mixer.dims;
     let (h, g, n, l) = (d.n_heads, d.n_groups, d.d_state, trace.len);
     let delta = step_sizes(mixer, trace);
@@ -68,7 +85,12 @@ pub fn head_attention<T: Real>(
             linear(&c, l, &b, l, n, None)
         })
         .collect();
-    let mut out = vec![T::zero(); h * l * l];
+    if out.len() != h * l * l {
+        return Err(crate::Error::InvalidArgument {
+            name: "out".into(),
+            reason: format!("holds {} entries, H·L·L = {}", out.len(), h * l * l),
+        });
+    }
     out.par_chunks_mut((l * l).max(1))
         .enumerate()
         .for_each(|(hi, m)| {
@@ -77,6 +99,7 @@ pub fn head_attention<T: Real>(
             let a: Vec<T> = (0..l).map(|r| (delta[r * h + hi] * ah).exp()).collect();
             for t in 0..l {
                 let row = &mut m[t * l..(t + 1) * l];
+                row[t + 1..].fill(T::zero());
                 let mut decay = T::one();
                 for s in (0..=t).rev() {
                     row[s] = gram[t * l + s] * decay * delta[s * h + hi];
@@ -84,8 +107,7 @@ pub fn head_attention<T: Real>(
                 }
             }
         });
-    expect_finite_result("Mamba-2 hidden attention", &out, &[h, l, l])?;
-    Tensor::new("attention", vec![h, l, l], out)
+    expect_finite_result("Mamba-2 hidden attention", out, &[h, l, l])
 }
 
 /// [`head_attention`] by the definition: the [`crate::family::ssd::SsdHead`] of every head

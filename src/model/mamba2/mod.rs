@@ -9,13 +9,14 @@
 
 pub mod attention;
 pub mod backward;
+pub mod bench;
 pub mod config;
 pub mod mixer;
 pub mod model;
 pub mod operator;
 pub mod random;
 
-pub use attention::head_attention;
+pub use attention::{head_attention, head_attention_into};
 pub use config::Mamba2Config;
 pub use mixer::{Mamba2Dims, Mamba2Mixer, Mamba2Trace};
 pub use model::{Mamba2Model, Mamba2ModelTrace};
