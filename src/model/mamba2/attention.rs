@@ -3,8 +3,9 @@
 //! $C_g B_g^\top$ of rank $\le N$ computed once per group (one GEMM, shared by the $H/G$
 //! heads of the group) and the 1-semiseparable mask
 //! $M^{(h)}_{ts} = \big(\prod_{r=s+1}^{t} a^{(h)}_r\big)\,\Delta^{(h)}_s$,
-//! $a^{(h)}_r = e^{\Delta^{(h)}_r A_h}$, filled row by row with one multiplication per
-//! entry.
+//! $a^{(h)}_r = e^{\Delta^{(h)}_r A_h}$, filled row by row: row $t$ of the mask is row
+//! $t-1$ times $a_t$ (one multiplication per entry, independent across the row), and
+//! $M_{tt} = \Delta_t$.
 //!
 //! [`head_attention`] is the fast path; [`head_attention_reference`] forms each head's
 //! $\tilde\alpha$ from its [`crate::family::ssd::SsdHead`] by the definition. Both agree with
@@ -96,15 +97,25 @@ pub fn head_attention_into<T: Real>(
         .for_each(|(hi, m)| {
             let gram = &grams[hi / (h / g)];
             let ah = mixer.a[hi];
-            let a: Vec<T> = (0..l).map(|r| (delta[r * h + hi] * ah).exp()).collect();
+            let dh: Vec<T> = (0..l).map(|r| delta[r * h + hi]).collect();
+            // mask[s] = (∏_{r=s+1}^{t} a_r) Δ_s, updated from row t−1 by one product per
+            // entry (independent across s, so it vectorises)
+            let mut mask = vec![T::zero(); l];
             for t in 0..l {
-                let row = &mut m[t * l..(t + 1) * l];
-                row[t + 1..].fill(T::zero());
-                let mut decay = T::one();
-                for s in (0..=t).rev() {
-                    row[s] = gram[t * l + s] * decay * delta[s * h + hi];
-                    decay = decay * a[s];
+                let at = (dh[t] * ah).exp();
+                for v in &mut mask[..t] {
+                    *v = *v * at;
                 }
+                mask[t] = dh[t];
+                let row = &mut m[t * l..(t + 1) * l];
+                for ((o, &g), &k) in row[..=t]
+                    .iter_mut()
+                    .zip(&gram[t * l..=t * l + t])
+                    .zip(&mask)
+                {
+                    *o = g * k;
+                }
+                row[t + 1..].fill(T::zero());
             }
         });
     expect_finite_result("Mamba-2 hidden attention", out, &[h, l, l])
