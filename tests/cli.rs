@@ -234,3 +234,43 @@ fn refute_and_replay_exit_codes() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Each bad option exits 2 with a message naming that option and no other.
+#[test]
+fn no_silent_accepts() {
+    let ck = data("golden/checkpoints/tiny-mamba-a");
+    let file = format!("{ck}/model.safetensors");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["check", "--cases", "0", "T1"], "--cases"),
+        (vec!["check", "--cases", "-3", "T1"], "--cases"),
+        (vec!["refute", "paper-approx", "--cases", "0"], "--cases"),
+        (vec!["refute", "paper-approx", "--len", "-3"], "--len"),
+        (vec!["refute", "paper-approx", "--state", "0"], "--state"),
+        (vec!["refute", "paper-approx", "--eps=-1"], "--eps"),
+        (vec!["refute", "paper-approx", "--delta", "nan"], "--delta"),
+        (
+            vec!["faithfulness", "--checkpoint", &file, "--data", "x.json"],
+            "--checkpoint",
+        ),
+    ];
+    let options = [
+        "--cases",
+        "--len",
+        "--state",
+        "--eps",
+        "--delta",
+        "--checkpoint",
+    ];
+    for (args, option) in cases {
+        let (code, out, err) = hattn(&args);
+        assert_eq!(code, 2, "{args:?}: {out}{err}");
+        assert!(err.contains(option), "{args:?}: {err}");
+        for other in options.iter().filter(|o| **o != option) {
+            assert!(
+                !err.contains(&format!("{other} ")),
+                "{args:?} names {other}: {err}"
+            );
+        }
+        assert!(!err.contains("tip: to pass"), "{args:?}: {err}");
+    }
+}

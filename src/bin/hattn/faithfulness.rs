@@ -16,7 +16,7 @@ use crate::attn::progress;
 #[derive(clap::Args, Debug)]
 pub struct FaithfulnessArgs {
     /// Checkpoint directory.
-    #[arg(long)]
+    #[arg(long, value_parser = crate::args::checkpoint_dir)]
     pub checkpoint: PathBuf,
     /// Known-answer set (the format of selective-copy-a's task.json, docs/explain.md).
     #[arg(long)]

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod args;
 mod attn;
 mod bench;
 mod check;
@@ -30,9 +31,10 @@ struct Cli {
 enum Command {
     /// Run every theorem check on seeded random cases (or on one case, `--case`), exact and
     /// float, and print a table.
+    #[command(allow_negative_numbers = true)]
     Check {
         /// Cases per row.
-        #[arg(long, default_value_t = 200)]
+        #[arg(long, default_value_t = 200, value_parser = args::positive_usize)]
         cases: usize,
         /// Seed of the case generator (the same seed replays the same cases).
         #[arg(long, default_value_t = 0)]

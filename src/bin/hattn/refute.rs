@@ -11,21 +11,22 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 /// Options of `hattn refute`.
 #[derive(clap::Args)]
+#[command(allow_negative_numbers = true)]
 pub struct RefuteArgs {
     /// The conjecture: softmax-in-channel, channel-in-softmax, diagonal-realisation,
     /// paper-approx, factored-float, mamba-strict-linear-attention.
     conjecture: String,
     /// Sequence length (cases have L ≤ len).
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 4, value_parser = crate::args::positive_usize)]
     len: usize,
     /// State size N.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = crate::args::positive_usize)]
     state: usize,
     /// Tolerance ε.
-    #[arg(long, default_value_t = 1e-6)]
+    #[arg(long, default_value_t = 1e-6, value_parser = crate::args::positive_f64)]
     eps: f64,
     /// Case budget.
-    #[arg(long, default_value_t = 256)]
+    #[arg(long, default_value_t = 256, value_parser = crate::args::positive_usize)]
     cases: usize,
     /// Seed.
     #[arg(long, default_value_t = 0)]
@@ -37,7 +38,7 @@ pub struct RefuteArgs {
     #[arg(long, default_value = "f64")]
     dtype: String,
     /// Step size Δ (mamba-strict-linear-attention).
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, value_parser = crate::args::positive_f64)]
     delta: f64,
 }
 
