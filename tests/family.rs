@@ -1,0 +1,166 @@
+//! The gated-linear family (T14): every golden case of flash-linear-attention and
+//! `transformers` (float64) through the recurrence and through the implicit attention
+//! matrix, and the implicit attention equal to the recurrence exactly over the rationals.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use hidden_attention::family::linear::golden::run_member;
+use hidden_attention::family::linear::{FamilyHead, Member, Readout, Transition};
+use hidden_attention::golden::F64_TOLERANCE;
+use hidden_attention::scalar::Exact;
+use hidden_attention::tensor::Tensor;
+use num_bigint::BigInt;
+
+type Tensors = BTreeMap<String, Tensor<f64>>;
+
+fn tensors(v: &serde_json::Value) -> Tensors {
+    v.as_object()
+        .unwrap()
+        .iter()
+        .map(|(k, t)| {
+            let shape: Vec<usize> = t["shape"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_u64().unwrap() as usize)
+                .collect();
+            let data: Vec<f64> = t["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap())
+                .collect();
+            (k.clone(), Tensor::new(k, shape, data).unwrap())
+        })
+        .collect()
+}
+
+fn cases() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden/family");
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn every_member_reproduces_its_golden_cases() {
+    let mut seen = std::collections::HashSet::new();
+    for file in cases() {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+        let kind = v["kind"].as_str().unwrap();
+        let Some(member) = Member::parse(kind) else {
+            assert_eq!(kind, "ssd", "{}", file.display());
+            continue;
+        };
+        seen.insert(member);
+        let scale = v["params"].get("scale").and_then(serde_json::Value::as_f64);
+        let reports = run_member::<f64>(
+            member,
+            &tensors(&v["inputs"]),
+            &tensors(&v["expected"]),
+            scale,
+            F64_TOLERANCE,
+        )
+        .unwrap();
+        assert!(reports.len() >= 2);
+        for r in &reports {
+            assert!(r.pass, "{} {}: {r:?}", file.display(), r.what);
+            assert!(r.compared > 0);
+        }
+    }
+    assert_eq!(seen.len(), Member::ALL.len(), "{seen:?}");
+}
+
+#[test]
+fn a_wrong_gate_convention_fails_the_golden_case() {
+    // GLA read with the gates un-exponentiated must not pass.
+    let file = cases()
+        .into_iter()
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("gla_s7")
+        })
+        .unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    let mut inputs = tensors(&v["inputs"]);
+    let gk = inputs["gk"].clone();
+    inputs.insert("gk".into(), gk.map(|x| x.exp().ln() + 1e-6));
+    let reports = run_member::<f64>(
+        Member::Gla,
+        &inputs,
+        &tensors(&v["expected"]),
+        Some(0.5),
+        F64_TOLERANCE,
+    )
+    .unwrap();
+    assert!(reports.iter().any(|r| !r.pass));
+}
+
+fn q(n: i64, d: i64) -> Exact {
+    Exact::new(BigInt::from(n), BigInt::from(d))
+}
+
+/// T14 exactly: the recurrence equals $A v$ over the rationals for every transition kind
+/// and both readouts.
+#[test]
+fn implicit_attention_equals_the_recurrence_exactly() {
+    let (l, dk, dv) = (5, 3, 2);
+    let val = |i: i64| q((i * 7919) % 23 - 11, 1 + (i * 31) % 7);
+    let vecs = |off: i64, n: usize| (0..n as i64).map(|i| val(off + i)).collect::<Vec<_>>();
+    let kinds: Vec<Box<dyn Fn(usize) -> Transition<Exact>>> = vec![
+        Box::new(|t| Transition::Diagonal(vecs(10 + t as i64 * 3, dk))),
+        Box::new(|t| Transition::Scalar(val(40 + t as i64))),
+        Box::new(|t| Transition::DiagonalPlusRankOne {
+            diag: vecs(50 + t as i64, dk),
+            beta: vecs(60 + t as i64, dk),
+            alpha: vecs(70 + t as i64, dk),
+        }),
+        Box::new(|t| Transition::Householder {
+            gate: val(80 + t as i64),
+            beta: val(90 + t as i64),
+            key: vecs(100 + t as i64, dk),
+        }),
+        Box::new(|t| {
+            if t == 2 {
+                Transition::Scalar(q(0, 1))
+            } else {
+                Transition::Diagonal(vecs(110 + t as i64, dk))
+            }
+        }),
+    ];
+    for (ki, make) in kinds.iter().enumerate() {
+        for readout in [Readout::After, Readout::BeforeWithBonus(vecs(200, dk))] {
+            let head = FamilyHead {
+                dk,
+                q: vecs(300, l * dk),
+                b: vecs(400, l * dk),
+                m: (0..l).map(make).collect(),
+                readout: readout.clone(),
+            };
+            let v = vecs(500, l * dv);
+            let (o, _) = head.run(&v, dv).unwrap();
+            let a = head.attention_matrix().unwrap();
+            for t in 0..l {
+                for c in 0..dv {
+                    let mut s = q(0, 1);
+                    for j in 0..l {
+                        s += &(a.get(t, j).clone() * &v[j * dv + c]);
+                    }
+                    assert_eq!(s, o[t * dv + c], "kind {ki} {readout:?} t {t}");
+                }
+                for j in t + 1..l {
+                    assert_eq!(*a.get(t, j), q(0, 1));
+                }
+            }
+        }
+    }
+}
