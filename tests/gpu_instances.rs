@@ -210,3 +210,38 @@ fn histogram_buckets() {
         assert_eq!(histogram_bucket(bucket_lower_edge(b)), b);
     }
 }
+
+#[test]
+fn worst_key_prefers_larger_values_then_lower_indices() {
+    use hidden_attention::gpu_instances::{worst_from_key, worst_key};
+    // the device's atomicMax over these keys and the host's in-order scan with a strict
+    // `>` pick the same instance: the largest value, and on ties the lowest index
+    assert!(worst_key(0.5, 7) > worst_key(0.5, 8));
+    assert!(worst_key(0.5, u32::MAX) > worst_key(0.25, 0));
+    assert!(worst_key(f32::INFINITY, 9) > worst_key(f32::MAX, 0));
+    assert!(worst_key(0.0, 0) > worst_key(0.0, 1));
+    let values = [0.25f32, 0.75, 0.5, 0.75, 0.1, 0.75];
+    let device = (0..values.len() as u32)
+        .map(|i| worst_key(values[i as usize], i))
+        .max()
+        .unwrap();
+    let mut host = (0usize, -1.0f32);
+    for (i, &v) in values.iter().enumerate() {
+        if v > host.1 {
+            host = (i, v);
+        }
+    }
+    assert_eq!(worst_from_key(device), (0.75, 1));
+    assert_eq!(worst_from_key(device), (host.1, host.0 as u32));
+    for (v, i) in [(0.0f32, 0u32), (1.5, 12345), (f32::INFINITY, u32::MAX)] {
+        assert_eq!(worst_from_key(worst_key(v, i)), (v, i));
+    }
+    // check.cu encodes the key the same way
+    let check = KERNELS.iter().find(|k| k.0 == "check.cu").unwrap().1;
+    let code: String = check.chars().filter(|c| !c.is_whitespace()).collect();
+    assert!(
+        code.contains("constu64off=(u64)(0xffffffffu-(u32)(first_instance+(u64)inst));"),
+        "check.cu: worst-instance key"
+    );
+    assert!(code.contains("((u64)__float_as_uint(wf)<<32)|off"));
+}

@@ -161,7 +161,7 @@ fn toolkit_roots() -> Vec<PathBuf> {
 /// Folders of `python3`'s `sys.path` (none when there is no `python3`).
 fn python_paths() -> Vec<PathBuf> {
     let out = Command::new("python3")
-        .args(["-I", "-c", "import sys; print('\\n'.join(sys.path))"])
+        .args(["-c", "import sys; print('\\n'.join(sys.path))"])
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .output();

@@ -133,14 +133,23 @@ impl std::fmt::Debug for Nvrtc {
     }
 }
 
+/// A loader error with its cause (libloading's text alone says only "dlopen failed").
+fn loader_error(path: &Path, e: &libloading::Error) -> String {
+    use std::error::Error as _;
+    match e.source() {
+        Some(cause) => format!("{}: {e}: {cause}", path.display()),
+        None => format!("{}: {e}", path.display()),
+    }
+}
+
 /// Open `path` and resolve the functions (`None` for the optional ones a library lacks).
 fn open(path: &Path) -> Result<(Library, Functions), String> {
     // SAFETY: opening NVRTC runs its initialisers only; it is a plain C library.
-    let lib = unsafe { Library::new(path) }.map_err(|e| format!("{}: {e}", path.display()))?;
+    let lib = unsafe { Library::new(path) }.map_err(|e| loader_error(path, &e))?;
     macro_rules! sym {
         ($name:literal) => {
             // SAFETY: the type is NVRTC's documented signature of this function.
-            *unsafe { lib.get($name) }.map_err(|e| format!("{}: {e}", path.display()))?
+            *unsafe { lib.get($name) }.map_err(|e| loader_error(path, &e))?
         };
     }
     macro_rules! opt {
@@ -208,7 +217,7 @@ impl Nvrtc {
         let Some(pick) = discovery::choose(&versions, driver) else {
             let searched = if cands.is_empty() {
                 format!(
-                    "no libnvrtc.so* in {} (nor LD_LIBRARY_PATH, the ldconfig cache, the CUDA toolkit folders or python3's nvidia/*/lib)",
+                    "no libnvrtc.so* in {}, LD_LIBRARY_PATH, the ldconfig cache, the CUDA toolkit folders or python3's nvidia/*/lib",
                     discovery::NVRTC_ENV
                 )
             } else {
@@ -228,9 +237,7 @@ impl Nvrtc {
         // the dynamic linker then finds the one already loaded (same soname).
         let builtins = match &builtins_path {
             // SAFETY: a plain C library without initialisers of consequence.
-            Some(p) => {
-                Some(unsafe { Library::new(p) }.map_err(|e| format!("{}: {e}", p.display()))?)
-            }
+            Some(p) => Some(unsafe { Library::new(p) }.map_err(|e| loader_error(p, &e))?),
             None => None,
         };
         let (lib, f) = open(&chosen.path)?;
