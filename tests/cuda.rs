@@ -1,9 +1,9 @@
 //! GPU path against the CPU path. Every GPU test prints why and returns when there is no
 //! GPU (no driver, no NVRTC, no device), so `cargo test --features cuda` passes anywhere;
-//! with `HATTN_REQUIRE_GPU=1` each of them fails instead, naming why. The NVRTC tests
-//! need no GPU: they compile every kernel wherever an NVRTC library is found (required
-//! with `HATTN_NVRTC_WHEEL` = the `lib` folder of the `nvidia-cuda-nvrtc` wheel, which CI
-//! installs), and run `hattn gpu info` against that wheel.
+//! with `HATTN_REQUIRE_GPU=1` each of them fails instead, naming why. The rest needs no
+//! GPU: NVRTC discovery and choice, launch grids, `hattn gpu info` against the NVRTC wheel
+//! named by `HATTN_NVRTC_WHEEL` (CI installs it), and `scripts/gpu-check.sh` run from
+//! prebuilt binaries. (Compiling every kernel with NVRTC: `tests/gpu_instances.rs`.)
 #![cfg(feature = "cuda")]
 
 use std::path::{Path, PathBuf};
@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hidden_attention::gpu::discovery::{self, Candidate, Origin};
-use hidden_attention::gpu::{CheckConfig, Compiled, Gpu, GpuError, Nvrtc, Program, Target};
+use hidden_attention::gpu::{CheckConfig, Gpu, GpuError, Nvrtc, Program, Target};
 use hidden_attention::gpu_instances::{instance, instance_errors};
 use hidden_attention::scalar::Field;
 use hidden_attention::ssm::{self, selective_scan, Channel, SelectiveScanInput, StateMatrix};
@@ -304,144 +304,6 @@ fn theorem_check_rejects_bad_sizes() {
 }
 
 // ---- NVRTC, discovery and launch shapes: no GPU needed ----
-
-/// NVRTC for the compile tests: the wheel's when `HATTN_NVRTC_WHEEL` is set (then it must
-/// load), else whatever the search finds, else `None` (skip).
-fn nvrtc(test: &str) -> Option<Nvrtc> {
-    if let Some(dir) = wheel_nvrtc() {
-        let cands: Vec<Candidate> = discovery::nvrtc_files_in(&dir)
-            .into_iter()
-            .map(|path| Candidate {
-                path,
-                origin: Origin::Explicit,
-            })
-            .collect();
-        return Some(
-            Nvrtc::from_candidates(cands, None)
-                .unwrap_or_else(|e| panic!("{test}: HATTN_NVRTC_WHEEL={}: {e}", dir.display())),
-        );
-    }
-    match Nvrtc::discover(None) {
-        Ok(n) => Some(n),
-        Err(e) => {
-            println!("{test}: skipped, {e}");
-            None
-        }
-    }
-}
-
-#[test]
-fn nvrtc_compiles_every_kernel_for_ampere_and_hopper() {
-    let Some(nv) = nvrtc("nvrtc_compiles_every_kernel_for_ampere_and_hopper") else {
-        return;
-    };
-    println!("{:?}", nv.found());
-    let archs = nv.supported_architectures();
-    assert!(archs.contains(&80) && archs.contains(&90), "{archs:?}");
-    // what Gpu::new picks on an A100 and an H100/H200: machine code for the device
-    assert_eq!(Target::for_device((9, 0), &archs), Target::Cubin(90));
-    assert_eq!(Target::for_device((8, 0), &archs), Target::Cubin(80));
-    for program in Program::all(&[1, 5, 16, 32]) {
-        for target in [Target::Cubin(80), Target::Cubin(90)] {
-            let options = program.options(target);
-            match nv.compile(program.file, &program.source(), &options, target) {
-                Ok(Compiled::Cubin(bin)) => {
-                    assert!(
-                        bin.starts_with(b"\x7fELF"),
-                        "{program} {target:?}: not an ELF image"
-                    )
-                }
-                Ok(other) => panic!("{program} {target:?}: expected machine code, got {other:?}"),
-                Err(e) => panic!("{program} {target:?}: {e}"),
-            }
-        }
-    }
-}
-
-/// The instructions of kernel `entry` in PTX text.
-fn ptx_of<'a>(ptx: &'a str, entry: &str) -> &'a str {
-    let start = ptx
-        .find(&format!(".entry {entry}("))
-        .unwrap_or_else(|| panic!("no entry {entry}"));
-    let rest = &ptx[start..];
-    let end = rest[1..].find(".entry ").map_or(rest.len(), |e| e + 1);
-    &rest[..end]
-}
-
-#[test]
-fn attention_tiles_ptx_has_no_division_one_barrier_no_local_memory() {
-    let Some(nv) = nvrtc("attention_tiles_ptx_has_no_division_one_barrier_no_local_memory") else {
-        return;
-    };
-    for n in [5, 16, 32] {
-        let program = Program::attention(n);
-        let target = Target::Ptx(90);
-        let Ok(Compiled::Ptx(ptx)) = nv.compile(
-            program.file,
-            &program.source(),
-            &program.options(target),
-            target,
-        ) else {
-            panic!("{program}: no PTX");
-        };
-        let tiles = ptx_of(&ptx, "attention_tiles");
-        // opcodes, past an optional predicate `@%p1` / `@!%p1`
-        let ops: Vec<&str> = tiles
-            .lines()
-            .filter_map(|l| {
-                let mut w = l.split_whitespace();
-                let first = w.next()?;
-                if first.starts_with('@') {
-                    w.next()
-                } else {
-                    Some(first)
-                }
-            })
-            .collect();
-        let count = |pat: &str| ops.iter().filter(|o| o.starts_with(pat)).count();
-        // the issue-bound work the restructuring removed: divisions in the fills, three
-        // barriers per column tile, register arrays in local memory
-        for div in [
-            "div.s64", "div.u64", "rem.s64", "rem.u64", "div.s32", "rem.s32",
-        ] {
-            assert_eq!(count(div), 0, "{program}: {div} in attention_tiles");
-        }
-        assert_eq!(count("bar.sync"), 1, "{program}: barriers");
-        assert!(!tiles.contains(".local"), "{program}: local memory");
-        // the column-tile loop reads the queries as 16-byte broadcasts
-        assert!(count("ld.shared.v4.f32") >= 4 * n.div_ceil(4), "{program}");
-    }
-}
-
-#[test]
-fn nvrtc_compile_errors_carry_the_log() {
-    let Some(nv) = nvrtc("nvrtc_compile_errors_carry_the_log") else {
-        return;
-    };
-    let target = Target::Cubin(90);
-    // attention.cu without its state size refuses to compile, saying why
-    let mut options = Program::attention(16).options(target);
-    options.retain(|o| !o.starts_with("-DHA_N"));
-    let e = nv
-        .compile(
-            "attention.cu",
-            &Program::attention(16).source(),
-            &options,
-            target,
-        )
-        .unwrap_err();
-    assert_eq!(e.what, "compile");
-    assert!(e.log.contains("-DHA_N"), "{e}");
-    let e = nv
-        .compile(
-            "bad.cu",
-            "extern \"C\" __global__ void f() { undeclared(); }",
-            &options,
-            target,
-        )
-        .unwrap_err();
-    assert!(e.log.contains("undeclared"), "{e}");
-}
 
 #[test]
 fn nvrtc_choice_prefers_the_version_the_driver_supports() {

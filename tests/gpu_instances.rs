@@ -148,8 +148,11 @@ fn kernel_sources_are_balanced_and_export_their_kernels() {
         ("check.cu", "theorem_check"),
     ] {
         let src = KERNELS.iter().find(|k| k.0 == file).unwrap().1;
+        // `extern "C" __global__ void [__launch_bounds__(…)] kernel(`
         assert!(
-            src.contains(&format!("extern \"C\" __global__ void {kernel}(")),
+            src.lines()
+                .any(|l| l.starts_with("extern \"C\" __global__ void ")
+                    && l.contains(&format!(" {kernel}("))),
             "{file} does not export {kernel}"
         );
     }
@@ -244,4 +247,162 @@ fn worst_key_prefers_larger_values_then_lower_indices() {
         "check.cu: worst-instance key"
     );
     assert!(code.contains("((u64)__float_as_uint(wf)<<32)|off"));
+}
+
+/// Every kernel compiled by NVRTC with the options the GPU path passes, and what the PTX
+/// of `attention_tiles` must not contain; no GPU needed, only an NVRTC library (required
+/// when `HATTN_NVRTC_WHEEL` names the `lib` folder of the `nvidia-cuda-nvrtc` wheel).
+#[cfg(feature = "cuda")]
+mod nvrtc_compile {
+    use std::path::PathBuf;
+
+    use hidden_attention::gpu::discovery::{self, Candidate, Origin};
+    use hidden_attention::gpu::{Compiled, Nvrtc, Program, Target};
+
+    fn wheel_nvrtc() -> Option<PathBuf> {
+        std::env::var_os("HATTN_NVRTC_WHEEL")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    }
+
+    /// NVRTC for the compile tests: the wheel's when `HATTN_NVRTC_WHEEL` is set (then it must
+    /// load), else whatever the search finds, else `None` (skip).
+    fn nvrtc(test: &str) -> Option<Nvrtc> {
+        if let Some(dir) = wheel_nvrtc() {
+            let cands: Vec<Candidate> = discovery::nvrtc_files_in(&dir)
+                .into_iter()
+                .map(|path| Candidate {
+                    path,
+                    origin: Origin::Explicit,
+                })
+                .collect();
+            return Some(
+                Nvrtc::from_candidates(cands, None)
+                    .unwrap_or_else(|e| panic!("{test}: HATTN_NVRTC_WHEEL={}: {e}", dir.display())),
+            );
+        }
+        match Nvrtc::discover(None) {
+            Ok(n) => Some(n),
+            Err(e) => {
+                println!("{test}: skipped, {e}");
+                None
+            }
+        }
+    }
+
+    #[test]
+    fn nvrtc_compiles_every_kernel_for_ampere_and_hopper() {
+        let Some(nv) = nvrtc("nvrtc_compiles_every_kernel_for_ampere_and_hopper") else {
+            return;
+        };
+        println!("{:?}", nv.found());
+        let archs = nv.supported_architectures();
+        assert!(archs.contains(&80) && archs.contains(&90), "{archs:?}");
+        // what Gpu::new picks on an A100 and an H100/H200: machine code for the device
+        assert_eq!(Target::for_device((9, 0), &archs), Target::Cubin(90));
+        assert_eq!(Target::for_device((8, 0), &archs), Target::Cubin(80));
+        for program in Program::all(&[1, 5, 16, 32]) {
+            for target in [Target::Cubin(80), Target::Cubin(90)] {
+                let options = program.options(target);
+                match nv.compile(program.file, &program.source(), &options, target) {
+                    Ok(Compiled::Cubin(bin)) => {
+                        assert!(
+                            bin.starts_with(b"\x7fELF"),
+                            "{program} {target:?}: not an ELF image"
+                        )
+                    }
+                    Ok(other) => {
+                        panic!("{program} {target:?}: expected machine code, got {other:?}")
+                    }
+                    Err(e) => panic!("{program} {target:?}: {e}"),
+                }
+            }
+        }
+    }
+
+    /// The instructions of kernel `entry` in PTX text.
+    fn ptx_of<'a>(ptx: &'a str, entry: &str) -> &'a str {
+        let start = ptx
+            .find(&format!(".entry {entry}("))
+            .unwrap_or_else(|| panic!("no entry {entry}"));
+        let rest = &ptx[start..];
+        let end = rest[1..].find(".entry ").map_or(rest.len(), |e| e + 1);
+        &rest[..end]
+    }
+
+    #[test]
+    fn attention_tiles_ptx_has_no_division_one_barrier_no_local_memory() {
+        let Some(nv) = nvrtc("attention_tiles_ptx_has_no_division_one_barrier_no_local_memory")
+        else {
+            return;
+        };
+        for n in [5, 16, 32] {
+            let program = Program::attention(n);
+            let target = Target::Ptx(90);
+            let Ok(Compiled::Ptx(ptx)) = nv.compile(
+                program.file,
+                &program.source(),
+                &program.options(target),
+                target,
+            ) else {
+                panic!("{program}: no PTX");
+            };
+            let tiles = ptx_of(&ptx, "attention_tiles");
+            // opcodes, past an optional predicate `@%p1` / `@!%p1`
+            let ops: Vec<&str> = tiles
+                .lines()
+                .filter_map(|l| {
+                    let mut w = l.split_whitespace();
+                    let first = w.next()?;
+                    if first.starts_with('@') {
+                        w.next()
+                    } else {
+                        Some(first)
+                    }
+                })
+                .collect();
+            let count = |pat: &str| ops.iter().filter(|o| o.starts_with(pat)).count();
+            // the issue-bound work the restructuring removed: divisions in the fills, three
+            // barriers per column tile, register arrays in local memory
+            for div in [
+                "div.s64", "div.u64", "rem.s64", "rem.u64", "div.s32", "rem.s32",
+            ] {
+                assert_eq!(count(div), 0, "{program}: {div} in attention_tiles");
+            }
+            assert_eq!(count("bar.sync"), 1, "{program}: barriers");
+            assert!(!tiles.contains(".local"), "{program}: local memory");
+            // the column-tile loop reads the queries as 16-byte broadcasts
+            assert!(count("ld.shared.v4.f32") >= 4 * n.div_ceil(4), "{program}");
+        }
+    }
+
+    #[test]
+    fn nvrtc_compile_errors_carry_the_log() {
+        let Some(nv) = nvrtc("nvrtc_compile_errors_carry_the_log") else {
+            return;
+        };
+        let target = Target::Cubin(90);
+        // attention.cu without its state size refuses to compile, saying why
+        let mut options = Program::attention(16).options(target);
+        options.retain(|o| !o.starts_with("-DHA_N"));
+        let e = nv
+            .compile(
+                "attention.cu",
+                &Program::attention(16).source(),
+                &options,
+                target,
+            )
+            .unwrap_err();
+        assert_eq!(e.what, "compile");
+        assert!(e.log.contains("-DHA_N"), "{e}");
+        let e = nv
+            .compile(
+                "bad.cu",
+                "extern \"C\" __global__ void f() { undeclared(); }",
+                &options,
+                target,
+            )
+            .unwrap_err();
+        assert!(e.log.contains("undeclared"), "{e}");
+    }
 }
