@@ -18,6 +18,17 @@ use hidden_attention::ssm::{self, selective_scan, Channel, SelectiveScanInput, S
 use hidden_attention::tensor::Tensor;
 use hidden_attention::theorems::bound::gamma;
 
+/// The tests that need a GPU (each fails under `HATTN_REQUIRE_GPU=1` without one).
+const GPU_TESTS: [&str; 7] = [
+    "hidden_attention_matches_cpu",
+    "hidden_attention_rejects_bad_input",
+    "info_has_plausible_values",
+    "selective_scan_matches_cpu",
+    "theorem_check_agrees_with_cpu_mirror",
+    "theorem_check_rejects_bad_sizes",
+    "unavailable_is_a_typed_error_not_a_panic",
+];
+
 /// Whether `HATTN_REQUIRE_GPU=1`: a missing GPU is then a failure.
 fn require_gpu() -> bool {
     std::env::var("HATTN_REQUIRE_GPU").is_ok_and(|v| v == "1")
@@ -586,5 +597,15 @@ fn gpu_check_script_without_gpu_ends_fast_with_a_no_gpu_summary() {
         tests.contains("HATTN_REQUIRE_GPU=1 but GPU unavailable"),
         "{tests}"
     );
+    // exactly the tests that need a GPU failed, each one
+    // (the list after libtest's last `failures:` line)
+    let list = tests.rsplit("\nfailures:\n").next().unwrap_or("");
+    let mut failed: Vec<&str> = list
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    failed.sort_unstable();
+    assert_eq!(failed, GPU_TESTS, "{tests}");
     std::fs::remove_dir_all(&work).ok();
 }
