@@ -7,8 +7,9 @@
 //! $\tilde\alpha_{ij} = \sum_n q_{i,n}\,G_{IJ,n}\,k_{j,n}$ with $q = C \odot$ prefix and
 //! $k = \bar B \odot$ suffix — products only, never a division (unlike the factored form
 //! T2b, nothing can overflow when $|\bar A| \le 1$), with at most $i - j + 3$ roundings per
-//! term, inside the bound of [`crate::theorems::bound`]. Diagonal tiles use the direct
-//! product; the upper triangle is written as zeros.
+//! term, inside the bound of [`crate::theorems::bound`]. Diagonal tiles use running
+//! products down each column; the upper triangle is written as zeros. The state size is
+//! compiled into the kernels ([`Program::attention`]).
 
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
