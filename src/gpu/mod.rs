@@ -16,7 +16,7 @@
 //!
 //! | entry point | kernel | CPU reference |
 //! | --- | --- | --- |
-//! | [`Gpu::selective_scan`] | `scan.cu` | [`crate::ssm::selective_scan`] |
+//! | [`Gpu::selective_scan`] | `scan.cu` | [`crate::ssm::selective_scan()`] |
 //! | [`Gpu::attention_matrices`] | `attention.cu` | [`crate::ssm::attention_matrix`] |
 //! | [`Gpu::theorem_check`] | `check.cu` + `instances.cu` | [`crate::gpu_instances`], [`crate::theorems`] |
 //! | [`bench::run`] | all | — |
