@@ -1,9 +1,10 @@
 //! GPU path against the CPU path. Every GPU test prints why and returns when there is no
 //! GPU (no driver, no NVRTC, no device), so `cargo test --features cuda` passes anywhere;
 //! with `HATTN_REQUIRE_GPU=1` each of them fails instead, naming why. The rest needs no
-//! GPU: NVRTC discovery and choice, launch grids, `hattn gpu info` against the NVRTC wheel
-//! named by `HATTN_NVRTC_WHEEL` (CI installs it), and `scripts/gpu-check.sh` run from
-//! prebuilt binaries. (Compiling every kernel with NVRTC: `tests/gpu_instances.rs`.)
+//! GPU: the NVRTC search, launch grids, `hattn gpu info` against the NVRTC wheel named by
+//! `HATTN_NVRTC_WHEEL` (CI installs it), and `scripts/gpu-check.sh` run from prebuilt
+//! binaries. (Compiling every kernel with NVRTC, and the choice rules:
+//! `tests/gpu_instances.rs`.)
 #![cfg(feature = "cuda")]
 
 use std::path::{Path, PathBuf};
@@ -11,7 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use hidden_attention::gpu::discovery::{self, Candidate, Origin};
-use hidden_attention::gpu::{CheckConfig, Gpu, GpuError, Nvrtc, Program, Target};
+use hidden_attention::gpu::{CheckConfig, Gpu, GpuError, Nvrtc};
 use hidden_attention::gpu_instances::{instance, instance_errors};
 use hidden_attention::scalar::Field;
 use hidden_attention::ssm::{self, selective_scan, Channel, SelectiveScanInput, StateMatrix};
@@ -315,79 +316,6 @@ fn theorem_check_rejects_bad_sizes() {
 }
 
 // ---- NVRTC, discovery and launch shapes: no GPU needed ----
-
-#[test]
-fn nvrtc_choice_prefers_the_version_the_driver_supports() {
-    use discovery::choose;
-    let v = [(13, 2), (13, 0), (12, 4), (13, 0)];
-    // a 13.0 driver: the newest not newer than it, the first of equals
-    assert_eq!(choose(&v, Some((13, 0))), Some(1));
-    assert_eq!(choose(&v, Some((12, 8))), Some(2));
-    // every candidate newer than the driver: the oldest
-    assert_eq!(choose(&v, Some((12, 0))), Some(2));
-    // no driver: the newest
-    assert_eq!(choose(&v, None), Some(0));
-    assert_eq!(choose(&[], Some((13, 0))), None);
-    // names: the library and its versioned names, not the builtins, the alt build or archives
-    for ok in [
-        "libnvrtc.so",
-        "libnvrtc.so.13",
-        "libnvrtc.so.13.0.88",
-        "libnvrtc.so.12",
-    ] {
-        assert!(discovery::is_nvrtc_file_name(ok), "{ok}");
-    }
-    for no in [
-        "libnvrtc-builtins.so.13.0",
-        "libnvrtc.alt.so.13",
-        "libnvrtc_static.a",
-        "libnvrtc.so.",
-        "libnvrtc.so.13a",
-        "libnvrtc.so.13..0",
-    ] {
-        assert!(!discovery::is_nvrtc_file_name(no), "{no}");
-    }
-    let ld = "\t4 libs found in cache `/etc/ld.so.cache'\n\
-              \tlibnvrtc.so.13 (libc6,x86-64) => /usr/local/cuda/lib64/libnvrtc.so.13\n\
-              \tlibnvrtc-builtins.so.13.0 (libc6,x86-64) => /usr/local/cuda/lib64/libnvrtc-builtins.so.13.0\n\
-              \tlibnvrtc.so (libc6,x86-64) => /usr/local/cuda/lib64/libnvrtc.so\n";
-    assert_eq!(
-        discovery::parse_ldconfig(ld),
-        vec![
-            PathBuf::from("/usr/local/cuda/lib64/libnvrtc.so.13"),
-            PathBuf::from("/usr/local/cuda/lib64/libnvrtc.so")
-        ]
-    );
-    assert_eq!(
-        discovery::wheel_dirs(Path::new("site"))[0],
-        Path::new("site/nvidia/cu13/lib")
-    );
-    // a device NVRTC does not know gets PTX for the newest architecture it knows below
-    assert_eq!(
-        Target::for_device((10, 0), &[75, 80, 86, 90]),
-        Target::Ptx(90)
-    );
-    assert_eq!(
-        Target::for_device((9, 0), &[75, 80, 86, 90]),
-        Target::Cubin(90)
-    );
-    assert_eq!(Target::Ptx(90).architecture(), "compute_90");
-    assert_eq!(
-        Program::attention(16).options(Target::Cubin(90)),
-        [
-            "--gpu-architecture=sm_90",
-            "--fmad=true",
-            "--ftz=false",
-            "--prec-div=true",
-            "--prec-sqrt=true",
-            "--std=c++14",
-            "-DHA_N=16"
-        ]
-    );
-    assert!(Program::CHECK
-        .options(Target::Cubin(90))
-        .contains(&"--fmad=false".to_string()));
-}
 
 #[test]
 fn nvrtc_search_finds_a_library_in_an_explicit_folder() {
