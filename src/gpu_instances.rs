@@ -306,6 +306,19 @@ pub fn histogram_bucket(r: f64) -> usize {
     e.clamp(1, HISTOGRAM_BUCKETS as i64 - 1) as usize
 }
 
+/// The 64-bit key under which the device reduces "the worst instance" with one
+/// `atomicMax`: the `f32` bits of the (non-negative) value above, $2^{32} - 1 - i$ below,
+/// so that the largest value wins and, among equal values, the **lowest** index $i$ —
+/// the instance the host's in-order scan keeps (strict `>`).
+pub fn worst_key(value: f32, index: u32) -> u64 {
+    (u64::from(value.to_bits()) << 32) | u64::from(u32::MAX - index)
+}
+
+/// The value and index of a [`worst_key`].
+pub fn worst_from_key(key: u64) -> (f32, u32) {
+    (f32::from_bits((key >> 32) as u32), u32::MAX - (key as u32))
+}
+
 /// Number of buckets of the error histogram (the device kernel uses the same).
 pub const HISTOGRAM_BUCKETS: usize = 48;
 

@@ -7,12 +7,13 @@
 //! $\tilde\alpha_{ij} = \sum_n q_{i,n}\,G_{IJ,n}\,k_{j,n}$ with $q = C \odot$ prefix and
 //! $k = \bar B \odot$ suffix — products only, never a division (unlike the factored form
 //! T2b, nothing can overflow when $|\bar A| \le 1$), with at most $i - j + 3$ roundings per
-//! term, inside the bound of [`crate::theorems::bound`]. Diagonal tiles use the direct
-//! product; the upper triangle is written as zeros.
+//! term, inside the bound of [`crate::theorems::bound`]. Diagonal tiles use running
+//! products down each column; the upper triangle is written as zeros. The state size is
+//! compiled into the kernels ([`Program::attention`]).
 
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
-use super::{blocks_for, driver, int_arg, Gpu, GpuError, GpuResult, ATTENTION_CU};
+use super::{driver, int_arg, Gpu, GpuError, GpuResult, Program};
 use crate::error::Error;
 use crate::ssm::Channel;
 use crate::tensor::Matrix;
@@ -23,6 +24,53 @@ pub const TILE: usize = 32;
 pub const MAX_STATE: usize = 32;
 /// Threads per block of `attention_tiles`.
 pub const THREADS: u32 = 256;
+
+/// Threads per block of `attention_prepare`.
+pub const PREPARE_THREADS: u32 = 256;
+
+/// Largest grid (blocks along x) of one launch, $2^{31} - 1$.
+pub const MAX_GRID: usize = (1 << 31) - 1;
+
+/// The launch grids of the two kernels for `channels` channels of length `len` and state
+/// `state`: `attention_prepare` runs one thread per (channel, tile, state),
+/// $\lceil C\,\lceil L/32\rceil N / 256\rceil$ blocks; `attention_tiles` one block per
+/// (channel, row tile), $C\,\lceil L/32\rceil$ blocks. Only these grids limit the size:
+/// both kernels address the $(C, L, L)$ output with 64-bit offsets.
+///
+/// # Errors
+/// [`Error::InvalidArgument`] when a grid exceeds [`MAX_GRID`] blocks or $L$ does not
+/// fit a 32-bit kernel argument.
+pub fn launch_grids(channels: usize, len: usize, state: usize) -> Result<(u32, u32), Error> {
+    let too_big = |what: &str, blocks: Option<usize>| {
+        Error::InvalidArgument {
+        name: "channels".into(),
+        reason: format!(
+            "{channels} channels × L {len} × N {state} need {} blocks of {what}, more than one grid's {MAX_GRID}",
+            blocks.map_or("over 2^64".to_string(), |b| b.to_string())
+        ),
+    }
+    };
+    if i32::try_from(len).is_err() {
+        return Err(Error::InvalidArgument {
+            name: "L".into(),
+            reason: format!("{len} does not fit a 32-bit kernel argument"),
+        });
+    }
+    let tiles = len.div_ceil(TILE);
+    let rows = channels.checked_mul(tiles);
+    let prepare = rows
+        .and_then(|r| r.checked_mul(state))
+        .map(|t| t.div_ceil(PREPARE_THREADS as usize).max(1));
+    let prepare = match prepare {
+        Some(b) if b <= MAX_GRID => b as u32,
+        b => return Err(too_big("attention_prepare", b)),
+    };
+    let tiles_grid = match rows {
+        Some(b) if b <= MAX_GRID => b.max(1) as u32,
+        b => return Err(too_big("attention_tiles", b)),
+    };
+    Ok((prepare, tiles_grid))
+}
 
 /// Channels on the device and room for their $\tilde\alpha$ matrices.
 pub struct DeviceAttention {
@@ -61,8 +109,10 @@ impl Gpu {
     /// `bbar`, `c` laid out `(channels, L, N)` row-major, and allocate their matrices.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for `N > 32` or `N = 0`; [`Error::DataLength`] for
-    /// arrays of the wrong size; [`GpuError::Driver`] when device memory runs out.
+    /// [`Error::InvalidArgument`] for `N > 32` or `N = 0`, or a problem too large for one
+    /// grid ([`launch_grids`]); [`Error::DataLength`] for arrays of the wrong size;
+    /// [`GpuError::Driver`] when device memory runs out. Empty problems ($L = 0$ or no
+    /// channel) allocate one-element buffers (the driver refuses zero bytes).
     pub fn upload_attention(
         &self,
         channels: usize,
@@ -93,10 +143,16 @@ impl Gpu {
                 .into());
             }
         }
-        int_arg("channels·L·L", channels * len * len)?;
+        launch_grids(channels, len, state)?;
         let s = &self.stream;
-        let up =
-            |v: &[f32], what: &str| s.clone_htod(v).map_err(driver(format!("uploading {what}")));
+        let up = |v: &[f32], what: &str| {
+            if v.is_empty() {
+                s.alloc_zeros::<f32>(1)
+            } else {
+                s.clone_htod(v)
+            }
+            .map_err(driver(format!("uploading {what}")))
+        };
         let zeros = |n: usize, what: &str| {
             s.alloc_zeros::<f32>(n.max(1))
                 .map_err(driver(format!("allocating {what} ({} bytes)", 4 * n)))
@@ -125,17 +181,18 @@ impl Gpu {
         if p.channels == 0 || p.len == 0 {
             return Ok(());
         }
-        let prepare = self.function("attention.cu", ATTENTION_CU, true, "attention_prepare")?;
-        let tiles_fn = self.function("attention.cu", ATTENTION_CU, true, "attention_tiles")?;
-        let tiles = p.len.div_ceil(TILE);
+        let program = Program::attention(p.state);
+        let prepare = self.function(program, "attention_prepare")?;
+        let tiles_fn = self.function(program, "attention_tiles")?;
+        let (prepare_grid, tiles_grid) = launch_grids(p.channels, p.len, p.state)?;
         let (ci, li, ni) = (
             int_arg("channels", p.channels)?,
             int_arg("L", p.len)?,
             int_arg("N", p.state)?,
         );
         let cfg = LaunchConfig {
-            grid_dim: (blocks_for(p.channels * tiles * p.state, 256)?, 1, 1),
-            block_dim: (256, 1, 1),
+            grid_dim: (prepare_grid, 1, 1),
+            block_dim: (PREPARE_THREADS, 1, 1),
             shared_mem_bytes: 0,
         };
         let mut l = self.stream.launch_builder(&prepare);
@@ -151,14 +208,8 @@ impl Gpu {
         // SAFETY: arguments match `attention_prepare`; buffers are (channels, L, N) and
         // (channels, tiles, N) as the kernel indexes them.
         unsafe { l.launch(cfg) }.map_err(driver("launch of attention_prepare"))?;
-        let grid = u32::try_from(p.channels * tiles).map_err(|_| {
-            GpuError::Input(Error::InvalidArgument {
-                name: "channels".into(),
-                reason: "too many channels × tiles for one grid".into(),
-            })
-        })?;
         let cfg = LaunchConfig {
-            grid_dim: (grid, 1, 1),
+            grid_dim: (tiles_grid, 1, 1),
             block_dim: (THREADS, 1, 1),
             shared_mem_bytes: 0,
         };
@@ -217,6 +268,10 @@ impl Gpu {
             }
             .into());
         }
+        if len == 0 && (1..=MAX_STATE).contains(&state) {
+            // nothing to compute, nothing to upload
+            return Ok(channels.iter().map(|_| Matrix::zeros(0, 0)).collect());
+        }
         let cat = |f: fn(&Channel<f32>) -> &[f32]| {
             channels
                 .iter()
@@ -233,9 +288,6 @@ impl Gpu {
         )?;
         self.launch_attention(&mut p)?;
         let all = self.download_attention(&p)?;
-        if len == 0 {
-            return Ok(channels.iter().map(|_| Matrix::zeros(0, 0)).collect());
-        }
         all.chunks_exact(len * len)
             .map(|m| Matrix::from_row_major(len, len, m.to_vec()).map_err(GpuError::Input))
             .collect()

@@ -265,9 +265,11 @@ pub fn run(gpu: &Gpu, cfg: &BenchConfig) -> GpuResult<BenchReport> {
         state: cfg.check_state,
         seed: 1,
         sample: 0,
+        recheck_worst: false,
         ..CheckConfig::default()
     };
-    // warm-up (compilation) on a few instances, then the timed run
+    // warm-up (compilation) on a few instances, then the timed run; no CPU re-checks
+    // (`hattn gpu check` does those)
     gpu.theorem_check(&CheckConfig {
         instances: 64,
         ..check_cfg

@@ -18,10 +18,11 @@ use cudarc::driver::{LaunchConfig, PushKernelArg};
 use rayon::prelude::*;
 use serde::Serialize;
 
-use super::{driver, int_arg, Gpu, GpuResult, CHECK_CU, INSTANCES_CU};
+use super::{driver, int_arg, Gpu, GpuResult, Program};
 use crate::error::Error;
 use crate::gpu_instances::{
-    bucket_lower_edge, histogram_bucket, recheck, InstanceErrors, Recheck, HISTOGRAM_BUCKETS,
+    bucket_lower_edge, histogram_bucket, recheck, worst_from_key, InstanceErrors, Recheck,
+    HISTOGRAM_BUCKETS,
 };
 use crate::scalar::Field;
 use crate::theorems::bound::gamma;
@@ -48,6 +49,8 @@ pub struct CheckConfig {
     pub sample: usize,
     /// Instances per kernel launch.
     pub batch: usize,
+    /// Whether the worst instance is re-checked on the CPU too (besides the sample).
+    pub recheck_worst: bool,
 }
 
 impl Default for CheckConfig {
@@ -59,6 +62,7 @@ impl Default for CheckConfig {
             seed: 0,
             sample: 8,
             batch: 1 << 16,
+            recheck_worst: true,
         }
     }
 }
@@ -105,7 +109,8 @@ pub struct CheckReport {
     /// Histogram of the per-instance worst ratio (device reduction; non-empty buckets).
     pub histogram: Vec<Bucket>,
     /// Whether the host's reading of the per-instance results agrees with the device's
-    /// reductions (worst ratio and histogram).
+    /// reductions (worst ratio, its index — the lowest on ties, on both sides — and the
+    /// histogram).
     pub reductions_agree: bool,
     /// CPU re-checks of the sampled instances and of the worst one (last).
     pub rechecks: Vec<Recheck>,
@@ -142,8 +147,7 @@ impl Gpu {
         if cfg.instances > u64::from(u32::MAX) + 1 {
             return Err(invalid("instances", "at most 2^32 instances per run".into()).into());
         }
-        let source = format!("{INSTANCES_CU}\n{CHECK_CU}");
-        let f = self.function("check.cu", &source, false, "theorem_check")?;
+        let f = self.function(Program::CHECK, "theorem_check")?;
         let s = &self.stream;
         let batch = cfg.batch.max(1);
         let grid = (self.info.multiprocessors.max(1) as usize * 8)
@@ -177,7 +181,9 @@ impl Gpu {
             .map(|k| k * cfg.instances / cfg.sample.max(1) as u64)
             .collect();
         let mut sampled: Vec<Option<InstanceErrors>> = vec![None; sample.len()];
-        let mut per_instance: Vec<f32> = Vec::with_capacity(cfg.instances as usize);
+        // at most one batch up front: the vector grows only as results arrive
+        let mut per_instance: Vec<f32> =
+            Vec::with_capacity(cfg.instances.min(batch as u64) as usize);
         let mut host_hist = vec![0u64; HISTOGRAM_BUCKETS];
         let (mut failures, mut refused) = (0u64, 0u64);
         let mut host_worst = (0u64, InstanceErrors::from_raw([0.0, 0.0, -1.0, 0.0]));
@@ -237,17 +243,22 @@ impl Gpu {
             .map_err(driver("downloading the histogram"))?;
         self.synchronize()?;
         let elapsed_s = start.elapsed().as_secs_f64();
-        let decode = |v: u64| Worst {
-            index: v & 0xffff_ffff,
-            value: f64::from(f32::from_bits((v >> 32) as u32)),
+        let decode = |v: u64| {
+            let (value, index) = worst_from_key(v);
+            Worst {
+                index: u64::from(index),
+                value: f64::from(value),
+            }
         };
         let (worst_ratio, worst_relative) = (decode(w[0]), decode(w[1]));
         let reductions_agree = h == host_hist
-            && (worst_ratio.value - host_worst.1.worst_ratio() as f32 as f64).abs() == 0.0;
+            && (cfg.instances == 0
+                || (worst_ratio.value == host_worst.1.worst_ratio() as f32 as f64
+                    && worst_ratio.index == host_worst.0 & 0xffff_ffff));
 
         let mut todo: Vec<(u64, Option<InstanceErrors>)> =
             sample.iter().copied().zip(sampled).collect();
-        if cfg.instances > 0 {
+        if cfg.instances > 0 && cfg.recheck_worst {
             todo.push((host_worst.0, Some(host_worst.1)));
         }
         let rechecks: Vec<Recheck> = todo

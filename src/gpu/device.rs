@@ -1,22 +1,193 @@
-//! Finding the GPU: library presence checks before any CUDA call, then device facts.
+//! Finding the GPU: the driver and NVRTC, each reported on its own, then device facts.
 
-use std::sync::Arc;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use cudarc::driver::sys::CUdevice_attribute as Attr;
 use cudarc::driver::CudaContext;
 use serde::Serialize;
 
+use super::nvrtc::{Nvrtc, NvrtcFound};
 use super::{driver, GpuResult, GpuUnavailable};
 
-/// What [`probe`] found: the libraries and the number of devices.
+/// The CUDA driver library, as found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Drivers {
-    /// The driver's CUDA version, e.g. `(12, 4)`.
-    pub driver_version: (i32, i32),
-    /// NVRTC's version.
-    pub nvrtc_version: (i32, i32),
+pub struct DriverFound {
+    /// The library file the driver calls go to (when the platform can say).
+    pub file: Option<PathBuf>,
+    /// The CUDA version the driver supports, e.g. `(13, 0)`.
+    pub version: (i32, i32),
     /// Number of CUDA devices.
     pub device_count: usize,
+}
+
+/// What [`probe`] found: the driver and NVRTC, each found or not, separately.
+#[derive(Debug, Clone)]
+pub struct Probe {
+    /// The driver, or why it is unusable.
+    pub driver: Result<DriverFound, String>,
+    /// NVRTC, or why there is none.
+    pub nvrtc: Result<Arc<Nvrtc>, String>,
+}
+
+impl Probe {
+    /// Why no GPU can be used (`None` when the driver has a device and NVRTC is there).
+    pub fn unavailable(&self) -> Option<GpuUnavailable> {
+        let reason = match (&self.driver, &self.nvrtc) {
+            (Err(d), _) => d.clone(),
+            (Ok(d), _) if d.device_count == 0 => {
+                "the CUDA driver is installed but reports no device".into()
+            }
+            (Ok(_), Err(n)) => n.clone(),
+            (Ok(_), Ok(_)) => return None,
+        };
+        Some(GpuUnavailable { reason })
+    }
+
+    /// The driver part as JSON: `{"found": true, "file", "version", "devices"}` or
+    /// `{"found": false, "reason"}`.
+    pub fn driver_json(&self) -> serde_json::Value {
+        match &self.driver {
+            Ok(d) => serde_json::json!({
+                "found": true,
+                "file": d.file,
+                "version": format!("{}.{}", d.version.0, d.version.1),
+                "devices": d.device_count,
+            }),
+            Err(r) => serde_json::json!({ "found": false, "reason": r }),
+        }
+    }
+
+    /// The NVRTC part as JSON: `{"found": true, "file", "version", "origin", "builtins",
+    /// "others"}` or `{"found": false, "reason"}`.
+    pub fn nvrtc_json(&self) -> serde_json::Value {
+        match &self.nvrtc {
+            Ok(n) => {
+                let f = n.found();
+                serde_json::json!({
+                    "found": true,
+                    "file": f.path,
+                    "version": format!("{}.{}", f.version.0, f.version.1),
+                    "origin": f.origin,
+                    "builtins": f.builtins,
+                    "others": f.others.iter().map(|(p, v)| serde_json::json!({
+                        "file": p,
+                        "version": v.map(|v| format!("{}.{}", v.0, v.1)),
+                    })).collect::<Vec<_>>(),
+                })
+            }
+            Err(r) => serde_json::json!({ "found": false, "reason": r }),
+        }
+    }
+}
+
+impl std::fmt::Display for Probe {
+    /// Two lines: `driver: found CUDA 13.0 (file), 1 device(s)` or `driver: not found
+    /// (reason)`; `NVRTC: found 13.0 (file, from origin)` or `NVRTC: not found (reason)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.driver {
+            Ok(d) => writeln!(
+                f,
+                "driver: found CUDA {}.{} ({}), {} device(s)",
+                d.version.0,
+                d.version.1,
+                d.file
+                    .as_ref()
+                    .map_or("file unknown".into(), |p| p.display().to_string()),
+                d.device_count
+            )?,
+            Err(r) => writeln!(f, "driver: not found ({r})")?,
+        }
+        match &self.nvrtc {
+            Ok(n) => {
+                let x = n.found();
+                write!(
+                    f,
+                    "NVRTC: found {}.{} ({}, from {})",
+                    x.version.0,
+                    x.version.1,
+                    x.path.display(),
+                    x.origin
+                )?;
+                for (p, v) in &x.others {
+                    let v = v.map_or("?".into(), |v| format!("{}.{}", v.0, v.1));
+                    write!(f, "\n  also seen: NVRTC {v} ({})", p.display())?;
+                }
+                Ok(())
+            }
+            Err(r) => write!(f, "NVRTC: not found ({r})"),
+        }
+    }
+}
+
+/// The driver library file, from the address of one of its functions.
+#[cfg(unix)]
+fn driver_file() -> Option<PathBuf> {
+    // SAFETY: the driver library is present (checked by the caller); `culib` opens it
+    // once and keeps it; only a symbol address is read.
+    let lib = unsafe { cudarc::driver::sys::culib() };
+    // SAFETY: the symbol exists in every CUDA driver; it is not called here.
+    let sym = unsafe { lib.get::<unsafe extern "C" fn()>(b"cuDriverGetVersion\0") }.ok()?;
+    let addr = *sym as *const std::ffi::c_void;
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: `addr` is a code address inside a loaded library; `info` is a valid out pointer.
+    if unsafe { libc::dladdr(addr, &mut info) } == 0 || info.dli_fname.is_null() {
+        return None;
+    }
+    // SAFETY: `dli_fname` is a NUL-terminated path owned by the dynamic linker.
+    let name = unsafe { std::ffi::CStr::from_ptr(info.dli_fname) };
+    Some(PathBuf::from(name.to_string_lossy().into_owned()))
+}
+
+#[cfg(not(unix))]
+fn driver_file() -> Option<PathBuf> {
+    None
+}
+
+/// The driver: present, its version, initialised, its devices counted.
+fn probe_driver() -> Result<DriverFound, String> {
+    // SAFETY: only tries to open the shared library; no symbol is called.
+    if !unsafe { cudarc::driver::sys::is_culib_present() } {
+        return Err(
+            "the CUDA driver library (libcuda.so / nvcuda.dll) was not found: no NVIDIA driver is installed \
+             or it is not on the library path"
+                .into(),
+        );
+    }
+    let file = driver_file();
+    let mut v = 0i32;
+    // SAFETY: the driver library is present; `v` is a valid out pointer (callable
+    // before initialisation).
+    let r = unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut v) };
+    r.result()
+        .map_err(|e| format!("cuDriverGetVersion failed: {e}"))?;
+    let version = (v / 1000, (v % 1000) / 10);
+    cudarc::driver::result::init().map_err(|e| {
+        format!(
+            "the CUDA driver (CUDA {}.{}) failed to initialise: {e}",
+            version.0, version.1
+        )
+    })?;
+    let count = CudaContext::device_count().map_err(|e| format!("counting devices failed: {e}"))?;
+    Ok(DriverFound {
+        file,
+        version,
+        device_count: count.max(0) as usize,
+    })
+}
+
+/// Look for the CUDA driver and NVRTC, each on its own: the driver library is opened
+/// (no symbol of a missing one is touched), initialised and its devices counted; NVRTC is
+/// searched for and chosen for the driver's CUDA version ([`super::discovery`]), once per
+/// process.
+pub fn probe() -> Probe {
+    static NVRTC: OnceLock<Result<Arc<Nvrtc>, String>> = OnceLock::new();
+    let driver = probe_driver();
+    let version = driver.as_ref().ok().map(|d| d.version);
+    let nvrtc = NVRTC
+        .get_or_init(|| Nvrtc::discover(version).map(Arc::new))
+        .clone();
+    Probe { driver, nvrtc }
 }
 
 /// Facts about one device, as `hattn gpu info` prints them.
@@ -41,62 +212,18 @@ pub struct DeviceInfo {
     /// Peak memory bandwidth $2 \times$ clock $\times$ bus width / 8, bytes per second
     /// (double data rate; the figure the bandwidth goal is a fraction of).
     pub peak_bandwidth: f64,
-    /// Libraries and device count.
-    pub drivers: Drivers,
-}
-
-/// Check for the CUDA driver and NVRTC libraries (without loading any symbol from a
-/// missing one), initialise the driver and count devices.
-///
-/// # Errors
-/// [`GpuUnavailable`] naming the missing library, the failed initialisation, or
-/// "no CUDA device".
-pub fn probe() -> Result<Drivers, GpuUnavailable> {
-    let unavailable = |reason: String| GpuUnavailable { reason };
-    // SAFETY: only tries to open the shared library; no symbol is called.
-    if !unsafe { cudarc::driver::sys::is_culib_present() } {
-        return Err(unavailable(
-            "the CUDA driver library (libcuda.so / nvcuda.dll) was not found: no NVIDIA driver is installed \
-             or it is not on the library path"
-                .into(),
-        ));
-    }
-    // SAFETY: as above.
-    if !unsafe { cudarc::nvrtc::sys::is_culib_present() } {
-        return Err(unavailable(
-            "the NVRTC library (libnvrtc.so, CUDA 12.x) was not found: install the CUDA toolkit's NVRTC \
-             and put it on LD_LIBRARY_PATH"
-                .into(),
-        ));
-    }
-    cudarc::driver::result::init()
-        .map_err(|e| unavailable(format!("the CUDA driver failed to initialise: {e}")))?;
-    let mut v = 0i32;
-    // SAFETY: the driver library is present and initialised; `v` is a valid out pointer.
-    let r = unsafe { cudarc::driver::sys::cuDriverGetVersion(&mut v) };
-    r.result()
-        .map_err(|e| unavailable(format!("cuDriverGetVersion failed: {e}")))?;
-    let (mut major, mut minor) = (0i32, 0i32);
-    // SAFETY: the NVRTC library is present; both are valid out pointers.
-    let r = unsafe { cudarc::nvrtc::sys::nvrtcVersion(&mut major, &mut minor) };
-    r.result()
-        .map_err(|e| unavailable(format!("nvrtcVersion failed: {e}")))?;
-    let count = CudaContext::device_count()
-        .map_err(|e| unavailable(format!("counting devices failed: {e}")))?;
-    if count <= 0 {
-        return Err(unavailable(
-            "the CUDA driver is installed but reports no device".into(),
-        ));
-    }
-    Ok(Drivers {
-        driver_version: (v / 1000, (v % 1000) / 10),
-        nvrtc_version: (major, minor),
-        device_count: count as usize,
-    })
+    /// The driver.
+    pub driver: DriverFound,
+    /// The NVRTC the kernels are compiled with.
+    pub nvrtc: NvrtcFound,
 }
 
 /// Device facts from an open context.
-pub(crate) fn device_info(ctx: &Arc<CudaContext>, drivers: &Drivers) -> GpuResult<DeviceInfo> {
+pub(crate) fn device_info(
+    ctx: &Arc<CudaContext>,
+    driver_found: &DriverFound,
+    nvrtc: &NvrtcFound,
+) -> GpuResult<DeviceInfo> {
     let attr = |a: Attr| ctx.attribute(a).map_err(driver(format!("reading {a:?}")));
     let (free, total) = ctx.mem_get_info().map_err(driver("reading memory"))?;
     let memory_clock_khz = attr(Attr::CU_DEVICE_ATTRIBUTE_MEMORY_CLOCK_RATE)?;
@@ -113,7 +240,8 @@ pub(crate) fn device_info(ctx: &Arc<CudaContext>, drivers: &Drivers) -> GpuResul
         memory_clock_khz,
         bus_width_bits,
         peak_bandwidth: peak_bandwidth(memory_clock_khz, bus_width_bits),
-        drivers: drivers.clone(),
+        driver: driver_found.clone(),
+        nvrtc: nvrtc.clone(),
     })
 }
 
@@ -143,12 +271,13 @@ impl std::fmt::Display for DeviceInfo {
         )?;
         write!(
             f,
-            "  driver CUDA {}.{}, NVRTC {}.{}, {} device(s)",
-            self.drivers.driver_version.0,
-            self.drivers.driver_version.1,
-            self.drivers.nvrtc_version.0,
-            self.drivers.nvrtc_version.1,
-            self.drivers.device_count
+            "  driver CUDA {}.{}, {} device(s); NVRTC {}.{} ({})",
+            self.driver.version.0,
+            self.driver.version.1,
+            self.driver.device_count,
+            self.nvrtc.version.0,
+            self.nvrtc.version.1,
+            self.nvrtc.path.display()
         )
     }
 }

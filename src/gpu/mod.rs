@@ -1,18 +1,22 @@
 //! The GPU path (feature `cuda`): batched selective scan, chunked hidden attention of
 //! many channels, and theorem checks over millions of device-generated instances.
 //!
-//! Built on `cudarc` with *dynamic loading* and pinned CUDA 12.4 bindings: the crate builds
-//! and its tests run on machines with no CUDA at all. [`Gpu::new`] first looks for the
-//! driver library and NVRTC ([`device::probe`]); without them, or without a device, every
-//! entry point returns [`GpuError::Unavailable`] with the reason — never a panic.
+//! Built on `cudarc`'s driver API with *dynamic loading* and pinned CUDA 12.4 bindings
+//! (which every later driver, CUDA 13 included, serves): the crate builds and its tests
+//! run on machines with no CUDA at all. NVRTC is found and opened by this crate
+//! ([`discovery`], [`nvrtc`]), so that a CUDA 13 toolkit's `libnvrtc.so.13` is found and
+//! the version matching the driver is preferred. [`Gpu::new`] first looks for both
+//! ([`device::probe`], which reports each on its own); without them, or without a
+//! device, every entry point returns [`GpuError::Unavailable`] with the reason — never a
+//! panic.
 //!
 //! The kernels are CUDA C text in `src/gpu/kernels/*.cu`, compiled at run time by NVRTC
-//! for the device's architecture; a compile failure is [`GpuError::Compile`] with NVRTC's
-//! log.
+//! ([`Program`]) to machine code for the device's architecture (PTX when NVRTC does not
+//! know it); a compile failure is [`GpuError::Compile`] with NVRTC's log.
 //!
 //! | entry point | kernel | CPU reference |
 //! | --- | --- | --- |
-//! | [`Gpu::selective_scan`] | `scan.cu` | [`crate::ssm::selective_scan`] |
+//! | [`Gpu::selective_scan`] | `scan.cu` | [`crate::ssm::selective_scan()`] |
 //! | [`Gpu::attention_matrices`] | `attention.cu` | [`crate::ssm::attention_matrix`] |
 //! | [`Gpu::theorem_check`] | `check.cu` + `instances.cu` | [`crate::gpu_instances`], [`crate::theorems`] |
 //! | [`bench::run`] | all | — |
@@ -21,16 +25,21 @@ pub mod attention;
 pub mod bench;
 pub mod check;
 pub mod device;
+pub mod discovery;
+pub mod nvrtc;
+pub mod program;
 pub mod scan;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use cudarc::driver::{CudaContext, CudaFunction, CudaModule, CudaStream};
-use cudarc::nvrtc::{compile_ptx_with_opts, CompileError, CompileOptions};
+use cudarc::nvrtc::Ptx;
 
 pub use check::{CheckConfig, CheckReport};
-pub use device::{probe, DeviceInfo};
+pub use device::{probe, DeviceInfo, Probe};
+pub use nvrtc::{Compiled, Nvrtc, Target};
+pub use program::Program;
 
 /// Source of the instance generator (shared by the check kernel and the CPU mirror).
 pub const INSTANCES_CU: &str = include_str!("kernels/instances.cu");
@@ -96,7 +105,9 @@ pub struct Gpu {
     ctx: Arc<CudaContext>,
     stream: Arc<CudaStream>,
     info: DeviceInfo,
-    modules: Mutex<HashMap<&'static str, Arc<CudaModule>>>,
+    nvrtc: Arc<Nvrtc>,
+    target: Target,
+    modules: Mutex<HashMap<Program, Arc<CudaModule>>>,
 }
 
 impl std::fmt::Debug for Gpu {
@@ -115,25 +126,39 @@ impl Gpu {
     /// missing, the driver fails to initialise, or there is no such device;
     /// [`GpuError::Driver`] when creating the context fails.
     pub fn new(ordinal: usize) -> GpuResult<Self> {
-        let devices = probe()?;
-        if ordinal >= devices.device_count {
+        let found = probe();
+        if let Some(u) = found.unavailable() {
+            return Err(u.into());
+        }
+        let (Ok(drv), Ok(nvrtc)) = (found.driver, found.nvrtc) else {
+            unreachable!("`unavailable` is None only when both were found")
+        };
+        if ordinal >= drv.device_count {
             return Err(GpuUnavailable {
                 reason: format!(
                     "device {ordinal} requested but {} present",
-                    devices.device_count
+                    drv.device_count
                 ),
             }
             .into());
         }
         let ctx = CudaContext::new(ordinal).map_err(driver("context creation"))?;
-        let info = device::device_info(&ctx, &devices)?;
+        let info = device::device_info(&ctx, &drv, nvrtc.found())?;
+        let target = Target::for_device(info.compute_capability, &nvrtc.supported_architectures());
         let stream = ctx.default_stream();
         Ok(Self {
             ctx,
             stream,
             info,
+            nvrtc,
+            target,
             modules: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// What the kernels are compiled to on this device.
+    pub fn target(&self) -> Target {
+        self.target
     }
 
     /// What the device is (name, memory, compute capability, peak bandwidth).
@@ -161,66 +186,42 @@ impl Gpu {
             .map_err(driver("stream synchronisation"))
     }
 
-    /// Kernel `function` of file `kernel` (source `source`), compiling the file with
-    /// NVRTC for this device on first use. `fmad: false` keeps every float operation a
-    /// single IEEE rounding (the error model of [`crate::theorems::bound`]).
-    pub(crate) fn function(
-        &self,
-        kernel: &'static str,
-        source: &str,
-        fmad: bool,
-        function: &str,
-    ) -> GpuResult<CudaFunction> {
+    /// Kernel `function` of `program`, compiling the program with NVRTC for this device
+    /// on first use ([`Program::options`]).
+    pub(crate) fn function(&self, program: Program, function: &str) -> GpuResult<CudaFunction> {
         let module = {
             let mut modules = self.modules.lock().unwrap_or_else(|p| p.into_inner());
-            match modules.get(kernel) {
+            match modules.get(&program) {
                 Some(m) => m.clone(),
                 None => {
-                    let m = self.compile(kernel, source, fmad)?;
-                    modules.insert(kernel, m.clone());
+                    let m = self.compile(program)?;
+                    modules.insert(program, m.clone());
                     m
                 }
             }
         };
         module
             .load_function(function)
-            .map_err(driver(format!("loading kernel {function} from {kernel}")))
+            .map_err(driver(format!("loading kernel {function} from {program}")))
     }
 
-    fn compile(
-        &self,
-        kernel: &'static str,
-        source: &str,
-        fmad: bool,
-    ) -> GpuResult<Arc<CudaModule>> {
-        let (major, minor) = self.info.compute_capability;
-        let opts = CompileOptions {
-            fmad: Some(fmad),
-            ftz: Some(false),
-            prec_div: Some(true),
-            prec_sqrt: Some(true),
-            options: vec![
-                format!("--gpu-architecture=compute_{major}{minor}"),
-                "--std=c++14".into(),
-            ],
-            name: Some(kernel.to_string()),
-            ..Default::default()
-        };
-        let ptx = compile_ptx_with_opts(source, opts).map_err(|e| match e {
-            CompileError::CompileError { options, log, .. } => GpuError::Compile {
-                kernel,
+    fn compile(&self, program: Program) -> GpuResult<Arc<CudaModule>> {
+        let options = program.options(self.target);
+        let code = self
+            .nvrtc
+            .compile(program.file, &program.source(), &options, self.target)
+            .map_err(|e| GpuError::Compile {
+                kernel: program.file,
                 options: options.join(" "),
-                log: log.to_string_lossy().into_owned(),
-            },
-            other => GpuError::Compile {
-                kernel,
-                options: String::new(),
-                log: other.to_string(),
-            },
-        })?;
+                log: format!("{}: {}\n{}", e.what, e.status, e.log),
+            })?;
+        let image = match code {
+            Compiled::Cubin(bytes) => Ptx::from_binary(bytes),
+            Compiled::Ptx(text) => Ptx::from_src(text),
+        };
         self.ctx
-            .load_module(ptx)
-            .map_err(driver(format!("loading the module of {kernel}")))
+            .load_module(image)
+            .map_err(driver(format!("loading the module of {program}")))
     }
 }
 

@@ -2,7 +2,7 @@
 
 use cudarc::driver::{CudaSlice, LaunchConfig, PushKernelArg};
 
-use super::{blocks_for, driver, int_arg, Gpu, GpuError, GpuResult, SCAN_CU};
+use super::{blocks_for, driver, int_arg, Gpu, GpuError, GpuResult, Program};
 use crate::error::Error;
 use crate::ssm::{ScanDims, SelectiveScanInput, SelectiveScanOutput, StateMatrix};
 use crate::tensor::Tensor;
@@ -111,7 +111,7 @@ impl Gpu {
     /// [`GpuError::Compile`] on first use if NVRTC rejects the kernel;
     /// [`GpuError::Driver`] if the launch fails.
     pub fn launch_scan(&self, p: &mut DeviceScan) -> GpuResult<()> {
-        let f = self.function("scan.cu", SCAN_CU, true, "selective_scan")?;
+        let f = self.function(Program::SCAN, "selective_scan")?;
         let ScanDims {
             batch,
             dim,
@@ -159,7 +159,7 @@ impl Gpu {
     }
 
     /// `selective_scan_ref` on the GPU in `f32`: same semantics as
-    /// [`crate::ssm::selective_scan`] (Euler $\bar B$, ZOH $\bar A$, `D`, `z`,
+    /// [`crate::ssm::selective_scan()`] (Euler $\bar B$, ZOH $\bar A$, `D`, `z`,
     /// `delta_bias`, softplus, `last_state`), within `f32` rounding of it.
     ///
     /// # Errors

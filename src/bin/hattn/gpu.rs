@@ -93,36 +93,11 @@ pub fn gpu(args: &GpuArgs) -> ExitCode {
 
 #[cfg(feature = "cuda")]
 pub fn gpu(args: &GpuArgs) -> ExitCode {
-    use hidden_attention::gpu::{bench, CheckConfig, Gpu, GpuError};
+    use hidden_attention::gpu::{bench, CheckConfig, Gpu};
 
     let open = || Gpu::new(0);
     match args.command {
-        GpuCommand::Info { json } => match open() {
-            Ok(g) => {
-                if json {
-                    let v = serde_json::json!({ "available": true, "device": g.info() });
-                    println!("{v}");
-                } else {
-                    println!("{}", g.info());
-                }
-                ExitCode::SUCCESS
-            }
-            Err(GpuError::Unavailable(u)) => {
-                if json {
-                    println!(
-                        "{}",
-                        serde_json::json!({ "available": false, "reason": u.reason })
-                    );
-                } else {
-                    println!("no GPU: {}", u.reason);
-                }
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(2)
-            }
-        },
+        GpuCommand::Info { json } => info(json),
         GpuCommand::Check {
             instances,
             len,
@@ -139,6 +114,7 @@ pub fn gpu(args: &GpuArgs) -> ExitCode {
                 seed,
                 sample,
                 batch,
+                recheck_worst: true,
             };
             let report = match open().and_then(|g| g.theorem_check(&cfg)) {
                 Ok(r) => r,
@@ -226,6 +202,50 @@ pub fn gpu(args: &GpuArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
     }
+}
+
+/// `hattn gpu info`: the driver and NVRTC, each found or not (file, version), then the
+/// device when both are there. Exit 0 whether or not there is a GPU; 2 when the device
+/// cannot be opened although both libraries are there.
+#[cfg(feature = "cuda")]
+fn info(json: bool) -> ExitCode {
+    use hidden_attention::gpu::{probe, Gpu, GpuError};
+
+    let found = probe();
+    let (device, reason) = match found.unavailable() {
+        Some(u) => (None, Some(u.reason)),
+        None => match Gpu::new(0) {
+            Ok(g) => (Some(g), None),
+            Err(GpuError::Unavailable(u)) => (None, Some(u.reason)),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        },
+    };
+    if json {
+        let v = serde_json::json!({
+            "available": device.is_some(),
+            "reason": reason,
+            "driver": found.driver_json(),
+            "nvrtc": found.nvrtc_json(),
+            "device": device.as_ref().map(|g| g.info()),
+            "target": device.as_ref().map(|g| g.target().architecture()),
+        });
+        println!("{v}");
+    } else {
+        println!("{found}");
+        match (&device, &reason) {
+            (Some(g), _) => println!(
+                "{}\n  kernels compiled for {}",
+                g.info(),
+                g.target().architecture()
+            ),
+            (None, Some(r)) => println!("no GPU: {r}"),
+            (None, None) => {}
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 #[cfg(feature = "cuda")]

@@ -54,8 +54,9 @@ __device__ __forceinline__ double ha_ratio(double err, double bound) {
 }
 
 // results: 4 floats per instance (scan ratio, alpha~x ratio, factored ratio or -1, relative)
-// worst: [0] = (float bits of worst ratio) << 32 | instance index (low 32 bits), [1] = same
-//        for the relative error
+// worst: [0] = (float bits of worst ratio) << 32 | (0xffffffff - instance index), [1] = same
+//        for the relative error; atomicMax keeps the largest value and, on ties, the
+//        lowest index (as the host's in-order scan does; gpu_instances::worst_key)
 // histogram: HA_HIST_BUCKETS counters of the worst ratio per instance
 extern "C" __global__ void theorem_check(
     u64 seed, u64 first_instance, int count, int L, int N,
@@ -195,7 +196,7 @@ extern "C" __global__ void theorem_check(
             double w = fmax(r_scan, fmax(r_att, fact_ok ? r_fact : 0.0));
             if (w != w || r_scan != r_scan || r_att != r_att) w = HA_INF;
             const float wf = (float)w;
-            const u64 off = (u64)(u32)(first_instance + (u64)inst);
+            const u64 off = (u64)(0xffffffffu - (u32)(first_instance + (u64)inst));
             atomicMax(&worst[0], ((u64)__float_as_uint(wf) << 32) | off);
             const float rf = (rel != rel) ? HA_INF_F : (float)rel;
             atomicMax(&worst[1], ((u64)__float_as_uint(rf) << 32) | off);
