@@ -164,3 +164,19 @@ fn implicit_attention_equals_the_recurrence_exactly() {
         }
     }
 }
+
+mod properties {
+    use hidden_attention::strategies::rational_family_head_with_values;
+    use hidden_attention::theorems::{t14, t15};
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+        /// T14 and T15 on the public strategy (every transition kind, both readouts).
+        #[test]
+        fn t14_t15_hold(case in rational_family_head_with_values(1..=8, 1..=4, 1..=2)) {
+            prop_assert!(t14::check_exact(&case).is_ok(), "{:?}", t14::check_exact(&case).err().map(|c| c.what));
+            prop_assert!(t15::check_exact(&case).is_ok(), "{:?}", t15::check_exact(&case).err().map(|c| c.what));
+        }
+    }
+}

@@ -289,12 +289,9 @@ impl<T: Field> FamilyHead<T> {
             }
             // r = q_tᵀ M_t ⋯ M_{s+1} (After) or q_tᵀ M_{t−1} ⋯ M_{s+1} (Before)
             for s in (0..t).rev() {
-                let step = match self.readout {
-                    Readout::After => s + 1,
-                    Readout::BeforeWithBonus(_) => s + 1,
-                };
-                if matches!(self.readout, Readout::After) || step < t {
-                    r = self.m[step].left(&r);
+                // the factor M_{s+1} joins the product, except M_t when reading before
+                if matches!(self.readout, Readout::After) || s + 1 < t {
+                    r = self.m[s + 1].left(&r);
                 }
                 *a.get_mut(t, s) = crate::tensor::dot(&r, &self.b[s * dk..(s + 1) * dk]);
             }
