@@ -90,7 +90,7 @@ fn kind_comes_from_the_config_and_unknown_kinds_are_refused() {
         Err(Error::Config { key, .. }) => assert_eq!(key, "model_type"),
         other => panic!("{other:?}"),
     }
-    match Mamba2Model::<f64>::load(Path::new(FALCON)) {
+    match hidden_attention::model::mamba2::load::<f64>(Path::new(FALCON)) {
         Err(Error::Config { key, .. }) => assert_eq!(key, "model_type"),
         other => panic!("{other:?}"),
     }
@@ -184,7 +184,7 @@ fn random_checkpoint() -> (PathBuf, Mamba2Model<f64>) {
         write_safetensors(&tensors).unwrap(),
     )
     .unwrap();
-    let loaded = Mamba2Model::<f64>::load(&dir).unwrap();
+    let loaded = hidden_attention::model::mamba2::load::<f64>(&dir).unwrap();
     (dir, loaded)
 }
 
@@ -206,8 +206,8 @@ fn random_grouped_checkpoint_forward_matches_the_exact_path() {
         for tr in &traces {
             let m = &tr.mixers[i];
             let delta = step_sizes(&layer.mixer, m);
-            clamped[0] |= delta.iter().any(|&d| d == 0.01);
-            clamped[1] |= delta.iter().any(|&d| d == 0.05);
+            clamped[0] |= delta.contains(&0.01);
+            clamped[1] |= delta.contains(&0.05);
             // exact: the discretised layer lifted to rationals, through the scan
             let ssd = layer.mixer.ssd_layer(m).unwrap();
             let (exact, _) = ssd.to_exact().forward(None).unwrap();

@@ -152,7 +152,7 @@ pub fn run_checkpoint_case<T: Real>(
     case: &CheckpointCase,
     tol: Tolerance,
 ) -> Result<Vec<PartReport>> {
-    use crate::model::mamba2::{head_attention, Mamba2Model};
+    use crate::model::mamba2::head_attention;
     use crate::model::{Logits, MambaModel};
     let file = case.dir.join("expected.json");
     let mut parts = Parts {
@@ -177,7 +177,7 @@ pub fn run_checkpoint_case<T: Real>(
             gather(&traces, att)
         }
         ModelKind::Mamba2 => {
-            let model = Mamba2Model::<T>::load(&case.dir)?;
+            let model = crate::model::mamba2::load::<T>(&case.dir)?;
             let traces = model.forward_batch(&case.input_ids, Logits::All)?;
             let mut att = Vec::new();
             for (i, layer) in model.layers.iter().enumerate() {

@@ -77,7 +77,7 @@ pub fn diagonal_channel(head: &FamilyHead<Exact>) -> Option<Channel<Exact>> {
     for m in &head.m {
         match m {
             Transition::Diagonal(g) => abar.extend(g.iter().cloned()),
-            Transition::Scalar(g) => abar.extend(std::iter::repeat_n(g.clone(), dk)),
+            Transition::Scalar(g) => abar.extend((0..dk).map(|_| g.clone())),
             _ => return None,
         }
     }

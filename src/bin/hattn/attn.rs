@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use hidden_attention::fast::FastFloat;
 use hidden_attention::model::attention::layer_attention_chunked as layer_attention;
 use hidden_attention::model::heatmap::{grid, Heatmap, Image};
-use hidden_attention::model::mamba2::{head_attention, Mamba2Model};
+use hidden_attention::model::mamba2::head_attention;
 use hidden_attention::model::mixer_operator::layer_mixer_operators;
 use hidden_attention::model::npy::write_npy;
 use hidden_attention::model::{Logits, MambaModel, ModelKind, ModelTrace};
@@ -111,7 +111,7 @@ fn run_mamba2<T: Real>(a: &AttnArgs) -> Result<()> {
         name: name.into(),
         reason,
     };
-    let model = Mamba2Model::<T>::load(&a.checkpoint)?;
+    let model = hidden_attention::model::mamba2::load::<T>(&a.checkpoint)?;
     model.check_tokens(&a.tokens)?;
     let (h, di) = (model.config.n_heads, model.config.d_inner());
     if a.channel.is_some() && !a.mixer {

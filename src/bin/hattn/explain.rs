@@ -42,7 +42,6 @@ type Explained = (Vec<f64>, Option<Vec<f64>>, usize, usize);
 
 /// Mamba-2: every method through the [`Explainer`] (α̃ methods over heads).
 fn explain_mamba2(a: &ExplainArgs, method: Method) -> hidden_attention::Result<Explained> {
-    use hidden_attention::model::mamba2::Mamba2Model;
     use hidden_attention::model::Logits;
     if a.start_layer != 0 {
         return Err(hidden_attention::Error::InvalidArgument {
@@ -50,10 +49,10 @@ fn explain_mamba2(a: &ExplainArgs, method: Method) -> hidden_attention::Result<E
             reason: "a Mamba-2 explanation uses every layer".into(),
         });
     }
-    let model = Mamba2Model::<f64>::load(&a.checkpoint)?;
+    let model = hidden_attention::model::mamba2::load::<f64>(&a.checkpoint)?;
     model.check_tokens(&a.tokens)?;
     let trace = model
-        .forward_batch(&[a.tokens.clone()], Logits::All)?
+        .forward_batch(std::slice::from_ref(&a.tokens), Logits::All)?
         .pop()
         .expect("one sequence");
     let mut x = Explainer::new(&model, &trace, a.target_pos, a.logit, 0)?;

@@ -142,12 +142,7 @@ impl<T: Real> MemberLayer<T> {
         if member.elementwise() {
             return Self::elementwise(member, inputs);
         }
-        let qn = if member == Member::Retention {
-            "q"
-        } else {
-            "q"
-        };
-        let [bsz, d1, d2, dk] = shape4(input(inputs, qn)?, "q")?;
+        let [bsz, d1, d2, dk] = shape4(input(inputs, "q")?, "q")?;
         let (h, l) = if member.time_major() {
             (d2, d1)
         } else {

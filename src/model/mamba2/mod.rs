@@ -19,5 +19,5 @@ pub mod random;
 pub use attention::{head_attention, head_attention_into};
 pub use config::Mamba2Config;
 pub use mixer::{Mamba2Dims, Mamba2Mixer, Mamba2Trace};
-pub use model::{Mamba2Model, Mamba2ModelTrace};
+pub use model::{from_checkpoint, load, Mamba2Model, Mamba2ModelTrace};
 pub use random::mamba2_130m_config;

@@ -17,28 +17,31 @@ pub type Mamba2Model<T> = MambaModel<T, Mamba2Mixer<T>, Mamba2Config>;
 /// Everything one forward pass of a Mamba-2 model computed on one sequence.
 pub type Mamba2ModelTrace<T> = ModelTrace<T, Mamba2Trace<T>>;
 
-impl<T: Real> MambaModel<T, Mamba2Mixer<T>, Mamba2Config> {
-    /// Load `config.json` and the safetensors weights (f32, f16, bf16 or f64) of a
-    /// `Mamba2ForCausalLM` checkpoint directory.
-    ///
-    /// # Errors
-    /// [`Error::Config`] (also for a configuration of another kind), [`Error::Io`],
-    /// [`Error::Safetensors`], [`Error::MissingTensor`], [`Error::WeightShape`],
-    /// [`Error::Dtype`].
-    pub fn load(dir: &Path) -> Result<Self> {
-        let config = Mamba2Config::load(&Mamba2Config::file_in(dir))?;
-        let ck = Checkpoint::open(dir)?;
-        Self::from_checkpoint(config, &ck)
-    }
+/// Load `config.json` and the safetensors weights (f32, f16, bf16 or f64) of a
+/// `Mamba2ForCausalLM` checkpoint directory: `mamba2::load::<f64>(dir)`.
+///
+/// (A free function, not `MambaModel::load`, so that `MambaModel::load` keeps meaning the
+/// Mamba-1 loader without a type annotation.)
+///
+/// # Errors
+/// [`Error::Config`] (also for a configuration of another kind), [`Error::Io`],
+/// [`Error::Safetensors`], [`Error::MissingTensor`], [`Error::WeightShape`],
+/// [`Error::Dtype`].
+pub fn load<T: Real>(dir: &Path) -> Result<Mamba2Model<T>> {
+    let config = Mamba2Config::load(&Mamba2Config::file_in(dir))?;
+    let ck = Checkpoint::open(dir)?;
+    from_checkpoint(config, &ck)
+}
 
-    /// Build the model from a configuration and the tensors of a checkpoint
-    /// (`transformers` names: `backbone.embeddings.weight`,
-    /// `backbone.layers.{i}.{norm.weight, mixer.*}`, `backbone.norm_f.weight`,
-    /// `lm_head.weight` when not tied).
-    ///
-    /// # Errors
-    /// As [`Self::load`].
-    pub fn from_checkpoint(config: Mamba2Config, ck: &Checkpoint) -> Result<Self> {
+/// Build a Mamba-2 model from a configuration and the tensors of a checkpoint
+/// (`transformers` names: `backbone.embeddings.weight`,
+/// `backbone.layers.{i}.{norm.weight, mixer.*}`, `backbone.norm_f.weight`,
+/// `lm_head.weight` when not tied).
+///
+/// # Errors
+/// As [`load`].
+pub fn from_checkpoint<T: Real>(config: Mamba2Config, ck: &Checkpoint) -> Result<Mamba2Model<T>> {
+    {
         let c = &config;
         let (dm, h, v) = (c.d_model, c.n_heads, c.vocab_size);
         let (di, cd, rows) = (c.d_inner(), c.conv_dim(), c.in_proj_rows());
@@ -109,7 +112,7 @@ impl<T: Real> MambaModel<T, Mamba2Mixer<T>, Mamba2Config> {
         } else {
             Some(ck.tensor("lm_head.weight", &[v, dm], "vocab_size × hidden_size")?)
         };
-        Ok(Self {
+        Ok(MambaModel {
             config,
             embedding,
             layers,

@@ -10,6 +10,9 @@ use crate::model::mamba2::mixer::{Mamba2Dims, Mamba2Mixer};
 use crate::model::mamba2::model::Mamba2Model;
 use crate::scalar::Real;
 
+/// Tensors by name with their shapes, values as `f64`.
+pub type NamedTensors = Vec<(String, Vec<usize>, Vec<f64>)>;
+
 /// The configuration of mamba2-130m: $d = 768$, 24 layers, 24 heads of dimension 64
 /// ($d_{in} = 1536$), one group, $N = 128$, conv kernel 4, chunk size 256, vocabulary
 /// 50288, tied embeddings.
@@ -110,7 +113,7 @@ impl<T: Real> Mamba2Model<T> {
     /// Every weight under its `transformers` name and PyTorch shape, as
     /// [`crate::model::write_safetensors`] takes them (values as `f64`), and the
     /// `config.json` that describes them: together, a `Mamba2ForCausalLM` checkpoint.
-    pub fn to_tensors(&self) -> (serde_json::Value, Vec<(String, Vec<usize>, Vec<f64>)>) {
+    pub fn to_tensors(&self) -> (serde_json::Value, NamedTensors) {
         let c = &self.config;
         let f = |v: &[T]| {
             v.iter()
