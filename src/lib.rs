@@ -37,6 +37,16 @@
 //!   [`construct::separation`]; checker [`theorems::t6`].
 //! - **T7** the paper's ReLU approximation and its error —
 //!   [`construct::approximation`]; checker [`theorems::t7`].
+//! - **T8** SSD (Mamba-2) head unrolling, $\tilde\alpha_{ts} = (C_t\cdot\bar B_s)\prod_{r=s+1}^{t}a_r$
+//!   — [`family::ssd::attention_matrix()`], layer [`family::ssd::ssd_layer`]; checker [`theorems::t8`].
+//! - **T9** SSD $\tilde\alpha = (C\bar B^\top)\circ M$ is $N$-semiseparable — [`family::ssd::gram`],
+//!   [`family::ssd::decay_mask`]; checker [`theorems::t9`].
+//! - **T10** SSD head ⇔ scalar-gated linear attention head — [`family::ssd::realise`];
+//!   checker [`theorems::t10`].
+//! - **T11** SSD $\Delta \to 0$ limit under $A_h < 0$ — [`family::ssd::limit`]; checker [`theorems::t11`].
+//! - **T12** SSD heads and Mamba-1 channels, with certificates — [`family::ssd::realise`];
+//!   checker [`theorems::t12`], conjecture [`refute::ssd_head_of_channel`].
+//! - **T13** Mamba-2's chunked algorithm = scan — [`family::ssd::chunked()`]; checker [`theorems::t13`].
 //!
 //! Counterexample search and replayable reports: [`refute`], [`report`]. Real checkpoints:
 //! [`model`]; fast CPU kernels: [`fast`].
@@ -55,6 +65,7 @@ pub mod bench;
 pub mod construct;
 pub mod dyadic;
 pub mod error;
+pub mod family;
 pub mod fast;
 pub mod golden;
 #[cfg(feature = "cuda")]

@@ -25,9 +25,22 @@
 //! defaults) and add `proptest` to their own dev-dependencies.
 
 #[cfg(feature = "proptest")]
+pub use self::family::*;
+#[cfg(not(feature = "proptest"))]
+pub(crate) use self::family::*;
+#[cfg(feature = "proptest")]
 pub use self::imp::*;
 #[cfg(not(feature = "proptest"))]
 pub(crate) use self::imp::*;
+#[cfg(feature = "proptest")]
+pub use self::ssd::*;
+#[cfg(not(feature = "proptest"))]
+pub(crate) use self::ssd::*;
+
+#[cfg_attr(not(feature = "proptest"), allow(dead_code))]
+mod family;
+#[cfg_attr(not(feature = "proptest"), allow(dead_code))]
+mod ssd;
 
 // Without the feature only the strategies the checks use are reachable.
 #[cfg_attr(not(feature = "proptest"), allow(dead_code))]

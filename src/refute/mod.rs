@@ -69,6 +69,7 @@ pub mod mamba_strict;
 pub mod paper_approx;
 mod replay;
 pub mod softmax_in_channel;
+pub mod ssd_head_of_channel;
 pub mod theorem_check;
 
 use std::collections::BTreeMap;
@@ -366,6 +367,10 @@ macro_rules! builtin {
                 let $c = &softmax_in_channel::SoftmaxInChannel;
                 $body
             }
+            ssd_head_of_channel::ID => {
+                let $c = &ssd_head_of_channel::SsdHeadOfChannel;
+                $body
+            }
             _ => $unknown,
         }
     };
@@ -380,6 +385,7 @@ pub fn builtin_ids() -> &'static [&'static str] {
         paper_approx::ID,
         factored_float::ID,
         mamba_strict::ID,
+        ssd_head_of_channel::ID,
     ]
 }
 

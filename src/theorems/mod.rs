@@ -4,13 +4,23 @@
 
 pub mod bound;
 pub mod suite;
+mod suite_family;
+mod suite_ssd;
 pub mod t1;
+pub mod t10;
+pub mod t11;
+pub mod t12;
+pub mod t13;
+pub mod t14;
+pub mod t15;
 pub mod t2;
 pub mod t3;
 pub mod t4;
 pub mod t5;
 pub mod t6;
 pub mod t7;
+pub mod t8;
+pub mod t9;
 
 use std::fmt;
 use std::time::{Duration, Instant};

@@ -81,7 +81,7 @@ impl CheckRow {
 }
 
 /// A row checking `check` on cases drawn from `strategy()`.
-fn row<V: Clone + std::fmt::Debug + 'static>(
+pub(super) fn row<V: Clone + std::fmt::Debug + 'static>(
     (theorem, name): (Theorem, &'static str),
     tier: &'static str,
     metric: Metric,
@@ -144,7 +144,7 @@ pub fn rows() -> Vec<CheckRow> {
         (t6::THEOREM, "T6b"),
         (t7::THEOREM, "T7"),
     );
-    vec![
+    let mut rows = vec![
         row(t1, "exact", Exact, RATIONAL, rational_cases, t1_exact),
         row(t1, "f64", RelativeError, MAMBA, mamba_cases::<f64>, t1_float::<f64>),
         row(t1, "f32", RelativeError, MAMBA, mamba_cases::<f32>, t1_float::<f32>),
@@ -166,7 +166,10 @@ pub fn rows() -> Vec<CheckRow> {
         row(t6b, "exact", Exact, "a fresh certificate per case: random Vandermonde-type softmax heads, n ≤ 5, L ≤ 2n+3 (3 in 4), any rational softmax head L ≤ 8, d ≤ 3 (1 in 4)", rank_cases, t6::check_rank_case),
         row(t7, "f64", ErrorOverBound, PREACT, || strategies::preactivated::<f64>(1..=32, 1..=8), t7::check_float::<f64>),
         row(t7, "f32", ErrorOverBound, PREACT, || strategies::preactivated::<f32>(1..=32, 1..=8), t7::check_float::<f32>),
-    ]
+    ];
+    rows.extend(super::suite_ssd::rows());
+    rows.extend(super::suite_family::rows());
+    rows
 }
 
 type LimitCase = (
@@ -492,7 +495,11 @@ mod tests {
                 ("T1 wide", "f64"),
                 ("T1 wide", "f32"),
                 ("T2a/b wide", "f64"),
-                ("T2a/b wide", "f32")
+                ("T2a/b wide", "f32"),
+                ("T8 wide", "f64"),
+                ("T8 wide", "f32"),
+                ("T13 wide", "f64"),
+                ("T13 wide", "f32")
             ]
         );
         assert!(rows.iter().filter(|r| r.selected_by("T6b")).count() == 1);

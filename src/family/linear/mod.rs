@@ -10,6 +10,7 @@
 pub mod golden;
 pub mod head;
 pub mod members;
+pub mod realise;
 
 pub use head::{FamilyHead, Readout, Transition};
 pub use members::{Member, MemberLayer};
