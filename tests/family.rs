@@ -180,3 +180,54 @@ mod properties {
         }
     }
 }
+
+fn hattn(args: &[&str]) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_hattn"))
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn hattn_golden_runs_every_family_case() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden/family");
+    for f32 in [false, true] {
+        let mut args = vec!["golden", dir.to_str().unwrap()];
+        if f32 {
+            args.push("--f32");
+        }
+        let (code, out, err) = hattn(&args);
+        assert_eq!(code, 0, "{out}{err}");
+        // 9 members × 2 cases × (o twice + final_state, retention without it) + 2 ssd × 6
+        assert_eq!(
+            out.matches("PASS").count(),
+            8 * 2 * 3 + 2 * 2 + 2 * 6,
+            "{out}"
+        );
+        assert!(out.contains("o (A v, implicit attention)"), "{out}");
+    }
+    // an edited expected number fails (exit 1), a bad kind is an invalid case (exit 2)
+    let tmp = std::env::temp_dir().join(format!("hattn-family-{}", std::process::id()));
+    std::fs::create_dir_all(&tmp).unwrap();
+    let src = dir.join("delta_rule_s7_b1_h2_l9_k4_v3.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(src).unwrap()).unwrap();
+    let x = v["expected"]["o"]["data"][5].as_f64().unwrap();
+    v["expected"]["o"]["data"][5] = serde_json::json!(x * (1.0 + 1e-9));
+    let edited = tmp.join("edited.json");
+    std::fs::write(&edited, v.to_string()).unwrap();
+    let (code, out, _) = hattn(&["golden", edited.to_str().unwrap()]);
+    assert_eq!(code, 1, "{out}");
+    assert_eq!(out.matches("FAIL").count(), 2, "{out}");
+    v["kind"] = serde_json::json!("mamba3");
+    std::fs::write(&edited, v.to_string()).unwrap();
+    let (code, _, err) = hattn(&["golden", edited.to_str().unwrap()]);
+    assert_eq!(code, 2);
+    assert!(err.contains("mamba3"), "{err}");
+    std::fs::remove_dir_all(tmp).ok();
+}

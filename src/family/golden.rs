@@ -1,6 +1,6 @@
 //! Golden cases of the gated linear family (`tests/data/golden/family/*.json`): reading,
 //! running and comparing. Kind `ssd` (Mamba-2's `ssd_minimal_discrete` and `segsum`) is
-//! run here; every case file shares the envelope `name`, `kind`, `layout`, `semantics`,
+//! run here, the other members through [`crate::family::linear::golden`]; every case file shares the envelope `name`, `kind`, `layout`, `semantics`,
 //! `params`, `inputs`, `expected` (tensors `{"shape": [..], "data": [..]}`, row-major), so
 //! another kind is one more [`FamilyKind`] variant and one more arm in [`run`].
 
@@ -14,6 +14,7 @@ use crate::golden::Tolerance;
 use crate::scalar::Real;
 use crate::tensor::Tensor;
 
+use super::linear::Member;
 use super::ssd::{attention_matrix, chunked, scan, SsdHead};
 
 /// The kinds of family case this crate runs.
@@ -24,6 +25,11 @@ pub enum FamilyKind {
     /// ($\Delta_t A_h$), `B`, `C (B,T,H,N)`; expected `Y (B,T,H,P)`,
     /// `final_state (B,H,P,N)`, `attention (B,H,T,T)`; `params.block_len` the chunk size.
     Ssd,
+    /// A member of the gated-linear family ([`Member`]: GLA, simple GLA, retention, HGRN,
+    /// RWKV-6, DPLR, DeltaNet, Gated DeltaNet, RG-LRU), run by
+    /// [`crate::family::linear::golden::run_member`]: `o` through the recurrence and as
+    /// $A v$ (T14), and `final_state` where given; `params.scale` the query scale.
+    Linear(Member),
 }
 
 /// One family case, as read from its file.
@@ -108,7 +114,10 @@ pub fn parse(file: &Path, text: &str) -> Result<FamilyCase> {
         .to_string();
     let kind = match obj.get("kind").and_then(Value::as_str) {
         Some("ssd") => FamilyKind::Ssd,
-        Some(k) => return Err(bad(file, "kind", format!("kind `{k}` is not supported"))),
+        Some(k) => match Member::parse(k) {
+            Some(m) => FamilyKind::Linear(m),
+            None => return Err(bad(file, "kind", format!("kind `{k}` is not supported"))),
+        },
         None => return Err(bad(file, "kind", "missing or not a string")),
     };
     let params = obj
@@ -120,6 +129,8 @@ pub fn parse(file: &Path, text: &str) -> Result<FamilyCase> {
     let expected = tensors(file, obj, "expected")?;
     let (need_in, need_out): (&[&str], &[&str]) = match kind {
         FamilyKind::Ssd => (&["X", "A", "B", "C"], &["Y", "final_state", "attention"]),
+        FamilyKind::Linear(m) if m.elementwise() => (&["x"], &["o"]),
+        FamilyKind::Linear(_) => (&["q", "k", "v"], &["o"]),
     };
     for (sec, map, need) in [
         ("inputs", &inputs, need_in),
@@ -137,11 +148,9 @@ pub fn parse(file: &Path, text: &str) -> Result<FamilyCase> {
         inputs,
         expected,
     };
-    match kind {
-        FamilyKind::Ssd => {
-            block_len(&case)?;
-            ssd_dims(&case)?;
-        }
+    if kind == FamilyKind::Ssd {
+        block_len(&case)?;
+        ssd_dims(&case)?;
     }
     Ok(case)
 }
@@ -278,6 +287,17 @@ fn compare<T: Real>(what: String, got: &[T], want: &Tensor<f64>, tol: Tolerance)
 pub fn run<T: Real>(case: &FamilyCase, tol: Tolerance) -> Result<FamilyReport> {
     let tensors = match case.kind {
         FamilyKind::Ssd => run_ssd::<T>(case, tol)?,
+        FamilyKind::Linear(m) => {
+            let scale = case.params.get("scale").and_then(Value::as_f64);
+            crate::family::linear::golden::run_member::<T>(
+                m,
+                &case.inputs,
+                &case.expected,
+                scale,
+                tol,
+            )
+            .map_err(|e| bad(&case.file, "inputs", e.to_string()))?
+        }
     };
     Ok(FamilyReport {
         name: case.name.clone(),

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use hidden_attention::family::golden as family;
 use hidden_attention::golden::{self, F32_TOLERANCE, F64_TOLERANCE};
 
 pub fn run_golden(paths: &[PathBuf], f32: bool) -> ExitCode {
@@ -33,23 +34,51 @@ pub fn run_golden(paths: &[PathBuf], f32: bool) -> ExitCode {
         }
     }
     for f in &files {
-        let res = golden::load_case(f).and_then(|case| {
-            if f32 {
+        let case = match golden::load_any(f) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let lines = match case {
+            golden::AnyCase::Scan(case) => if f32 {
                 golden::run_case::<f32>(&case, tol)
             } else {
                 golden::run_case::<f64>(&case, tol)
             }
-        });
-        match res {
-            Ok(r) => {
-                println!(
-                    "{:<48} max_abs {:.3e}  max_rel {:.3e}  {}",
-                    r.name,
-                    r.max_abs,
-                    r.max_rel,
-                    if r.pass { "PASS" } else { "FAIL" }
-                );
-                any_fail |= !r.pass;
+            .map(|r| vec![(r.name, r.max_abs, r.max_rel, r.pass)]),
+            golden::AnyCase::Family(case) => if f32 {
+                family::run::<f32>(&case, tol)
+            } else {
+                family::run::<f64>(&case, tol)
+            }
+            .map(|r| {
+                r.tensors
+                    .into_iter()
+                    .map(|t| {
+                        (
+                            format!("{}/{}", r.name, t.what),
+                            t.max_abs,
+                            t.max_rel,
+                            t.pass,
+                        )
+                    })
+                    .collect()
+            }),
+        };
+        match lines {
+            Ok(lines) => {
+                for (name, max_abs, max_rel, pass) in lines {
+                    println!(
+                        "{:<48} max_abs {:.3e}  max_rel {:.3e}  {}",
+                        name,
+                        max_abs,
+                        max_rel,
+                        if pass { "PASS" } else { "FAIL" }
+                    );
+                    any_fail |= !pass;
+                }
             }
             Err(e) => {
                 eprintln!("error: {e}");

@@ -93,12 +93,20 @@ pub fn rwkv6_channel<T: Field>(head: &FamilyHead<T>) -> Result<Channel<T>> {
     for t in 0..l {
         let (qt, kt) = (&head.q[t * dk..(t + 1) * dk], &head.b[t * dk..(t + 1) * dk]);
         for i in 0..dk {
-            abar.push(if t == 0 { T::zero() } else { w[t - 1][i].clone() });
+            abar.push(if t == 0 {
+                T::zero()
+            } else {
+                w[t - 1][i].clone()
+            });
         }
         abar.extend((0..dk).map(|_| T::zero()));
         let scaled: Vec<T> = (0..dk)
             .map(|i| {
-                let wi = if t == 0 || w[t][i].is_zero() { one.clone() } else { w[t][i].clone() };
+                let wi = if t == 0 || w[t][i].is_zero() {
+                    one.clone()
+                } else {
+                    w[t][i].clone()
+                };
                 kt[i].clone() / &wi
             })
             .collect();
