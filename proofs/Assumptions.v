@@ -1,9 +1,12 @@
 (* Prints the assumptions of every main theorem; `make check` requires each
-   to be closed under the global context (no axioms, no admitted lemmas). *)
+   to be closed under the global context (no axioms, no admitted lemmas), or,
+   for the theorems over Coq's real numbers, to use only the axioms listed in
+   axioms.allow (the standard library's classical reals, and Flocq's). *)
 
 From HiddenAttention Require Import Channel Attention T1_Unrolling
   T2_LinearAttention T3_HeadIsChannel T4_Semiseparable T5_Realisation
   T6_Softmax.
+From HiddenAttention Require Import FloatModel ScanBound.
 
 Print Assumptions t1_scan_eq_hidden_attention.
 Print Assumptions t1_scan_eq_hidden_attention_full.
@@ -30,3 +33,8 @@ Print Assumptions t6_row_sum_not_softmax.
 Print Assumptions t6_channel_not_softmax.
 Print Assumptions t6_softmax_ss_rank_unbounded.
 Print Assumptions t6_softmax_not_channel.
+Print Assumptions fmul_model.
+Print Assumptions fadd_model.
+Print Assumptions scan_within_output_bound.
+Print Assumptions scan_within_output_bound_binary64.
+Print Assumptions scan_within_output_bound_binary32.
