@@ -42,3 +42,6 @@ Proof.
   induction N as [|N IH]; intros H; simpl; [reflexivity|].
   rewrite IH, H; [reflexivity|lia|]. intros; apply H; lia.
 Qed.
+
+Lemma rsum_minus N f g : rsum N f - rsum N g = rsum N (fun k => f k - g k).
+Proof. induction N; simpl; [ring|]. rewrite <- IHN; ring. Qed.
