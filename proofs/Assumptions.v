@@ -6,7 +6,8 @@
 From HiddenAttention Require Import Channel Attention T1_Unrolling
   T2_LinearAttention T3_HeadIsChannel T4_Semiseparable T5_Realisation
   T6_Softmax.
-From HiddenAttention Require Import FloatModel ScanBound.
+From HiddenAttention Require Import FloatModel ScanBound T7_Softplus T3_Limit
+  ExpRemainder.
 
 Print Assumptions t1_scan_eq_hidden_attention.
 Print Assumptions t1_scan_eq_hidden_attention_full.
@@ -38,3 +39,14 @@ Print Assumptions fadd_model.
 Print Assumptions scan_within_output_bound.
 Print Assumptions scan_within_output_bound_binary64.
 Print Assumptions scan_within_output_bound_binary32.
+Print Assumptions relu_gap_spec.
+Print Assumptions relu_gap_zero.
+Print Assumptions relu_gap_pos.
+Print Assumptions relu_gap_le_ln2.
+Print Assumptions relu_gap_ge.
+Print Assumptions relu_bound_sound.
+Print Assumptions relu_bound_exact_entry.
+Print Assumptions linear_limit_bound_sound.
+Print Assumptions linear_limit_bound_le.
+Print Assumptions exp_taylor_remainder.
+Print Assumptions exp_taylor_remainder_step.
