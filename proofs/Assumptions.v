@@ -7,7 +7,7 @@ From HiddenAttention Require Import Channel Attention T1_Unrolling
   T2_LinearAttention T3_HeadIsChannel T4_Semiseparable T5_Realisation
   T6_Softmax.
 From HiddenAttention Require Import FloatModel ScanBound T7_Softplus T3_Limit
-  ExpRemainder AlphaBound.
+  ExpRemainder AlphaBound GatedBound.
 
 Print Assumptions t1_scan_eq_hidden_attention.
 Print Assumptions t1_scan_eq_hidden_attention_full.
@@ -44,6 +44,10 @@ Print Assumptions hidden_attention_entry_error.
 Print Assumptions alpha_x_within_output_bound.
 Print Assumptions alpha_x_within_output_bound_binary64.
 Print Assumptions alpha_x_within_output_bound_binary32.
+Print Assumptions gated_score_error.
+Print Assumptions gated_output_within_output_bound.
+Print Assumptions gated_output_within_output_bound_binary64.
+Print Assumptions gated_output_within_output_bound_binary32.
 Print Assumptions relu_gap_spec.
 Print Assumptions relu_gap_zero.
 Print Assumptions relu_gap_pos.
