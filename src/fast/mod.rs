@@ -63,6 +63,14 @@
 //! generic row-by-row loop ([`crate::ssm::attention_matrix()`]): chunking costs nothing in
 //! accuracy. [`entry_bound`] evaluates it.
 //!
+//! Machine-checked for that generic loop, in its evaluation order, for binary64 and binary32
+//! with gradual underflow (Flocq's FLT format): Coq: `hidden_attention_entry_error` gives
+//! $|\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le ((1+u)^{i-j+N+1} - 1) M_{ij} +
+//! \eta_0 (1+u)^{i-j+N+1} \sum_n (|\bar B_{j,n}| V_{ijn} + 1)$, $V_{ijn} \le (i-j)\hat P$ the
+//! absolute errors carried by the later step factors, and `pow_le_gamma` turns the first
+//! factor into $\gamma_{i-j+N+1}$. The chunked kernels' flushes and dropped states, the
+//! constant of $\eta$ as stated, (F2) and (F3) are not formalised.
+//!
 //! **(F2) relative cumulative sums.** [`chunked::mamba_hidden_attention_into`] starts from
 //! Mamba's $(\Delta, A, B, C)$ and forms the three off-diagonal factors as
 //! $e^{x}$ of *relative* sums $x$ of $\Delta_k A_n$ over at most $T+1$ steps (prefix sums from
