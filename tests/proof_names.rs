@@ -129,11 +129,7 @@ fn citations() -> Vec<(String, usize, String)> {
     let mut out = Vec::new();
     for f in files {
         let src = fs::read_to_string(&f).expect("read .rs file");
-        let rel = f
-            .strip_prefix(ROOT)
-            .unwrap_or(&f)
-            .display()
-            .to_string();
+        let rel = f.strip_prefix(ROOT).unwrap_or(&f).display().to_string();
         for (line, text) in doc_blocks(&src) {
             for name in cited_names(&text) {
                 out.push((rel.clone(), line, name));
@@ -149,12 +145,18 @@ fn parser_reads_the_citation_syntax() {
         cited_names("Proven. Coq: `a_b`, `c'` (`proofs/X.v`), then `d`; Coq: `e`."),
         ["a_b", "c'", "e"]
     );
-    assert_eq!(cited_names("Coq: not formalised (`x`)."), Vec::<String>::new());
+    assert_eq!(
+        cited_names("Coq: not formalised (`x`)."),
+        Vec::<String>::new()
+    );
     assert_eq!(cited_names("Coq: `a` and `b`"), ["a"]);
     let blocks = doc_blocks("/// first Coq: `x`,\n/// `y`\nfn f() {}\n//! Coq: `z`\n");
     assert_eq!(blocks.len(), 2);
     assert_eq!(cited_names(&blocks[0].1), ["x", "y"]);
-    assert_eq!((blocks[1].0, cited_names(&blocks[1].1)), (4, vec!["z".into()]));
+    assert_eq!(
+        (blocks[1].0, cited_names(&blocks[1].1)),
+        (4, vec!["z".into()])
+    );
 }
 
 #[test]
@@ -182,6 +184,8 @@ fn every_cited_coq_name_is_declared_in_proofs() {
         "alpha_x_within_output_bound",
         "gated_output_within_output_bound",
         "hidden_attention_entry_error",
+        "hidden_attention_within_entry_bound",
+        "gated_score_within_entry_bound",
         "pow_le_gamma",
         "relu_gap_spec",
         "relu_gap_pos",
@@ -195,7 +199,9 @@ fn every_cited_coq_name_is_declared_in_proofs() {
             "`{name}` is not cited in the docs of src/"
         );
         assert!(
-            decls.get(name).is_some_and(|kw| PROVEN.contains(&kw.as_str())),
+            decls
+                .get(name)
+                .is_some_and(|kw| PROVEN.contains(&kw.as_str())),
             "`{name}` is not a Theorem/Lemma in proofs/*.v (found {:?})",
             decls.get(name)
         );

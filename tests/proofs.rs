@@ -42,11 +42,24 @@ fn coq_proofs_check() {
         stdout.contains("assumptions: all ") && !stdout.contains("assumptions: FAILED"),
         "{stdout}"
     );
-    // the float bounds are among the checked theorems
-    let assumptions = std::fs::read_to_string(format!("{dir}/Assumptions.v")).expect("Assumptions.v");
+    // the float bounds, T7, the Δ → 0 bound and the exp remainder are among the checked
+    // theorems
+    let assumptions =
+        std::fs::read_to_string(format!("{dir}/Assumptions.v")).expect("Assumptions.v");
     for name in [
         "scan_within_output_bound_binary64",
         "scan_within_output_bound_binary32",
+        "alpha_x_within_output_bound_binary64",
+        "alpha_x_within_output_bound_binary32",
+        "gated_output_within_output_bound_binary64",
+        "gated_output_within_output_bound_binary32",
+        "hidden_attention_within_entry_bound",
+        "gated_score_within_entry_bound",
+        "relu_bound_sound",
+        "relu_bound_exact_entry",
+        "relu_gap_pos",
+        "linear_limit_bound_sound",
+        "exp_taylor_remainder",
     ] {
         assert!(
             assumptions.contains(&format!("\nPrint Assumptions {name}.\n")),
