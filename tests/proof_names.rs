@@ -52,12 +52,13 @@ fn is_ident(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '\'')
 }
 
-/// The names cited after each `Coq: ` in `text`.
-fn cited_names(text: &str) -> Vec<String> {
+/// The names cited after each `Coq: ` in `text`, with their byte offsets.
+fn cited_names_at(text: &str) -> Vec<(usize, String)> {
     let mut names = Vec::new();
     for (start, _) in text.match_indices("Coq: ") {
-        let mut rest = &text[start + "Coq: ".len()..];
+        let mut at = start + "Coq: ".len();
         loop {
+            let rest = &text[at..];
             let Some(after) = rest.strip_prefix('`') else {
                 break;
             };
@@ -66,10 +67,10 @@ fn cited_names(text: &str) -> Vec<String> {
             if !is_ident(name) {
                 break;
             }
-            names.push(name.to_string());
-            rest = &after[end + 1..];
-            match rest.strip_prefix(", ") {
-                Some(r) if r.starts_with('`') => rest = r,
+            names.push((at + 1, name.to_string()));
+            at += 1 + end + 1;
+            match text[at..].strip_prefix(", ") {
+                Some(r) if r.starts_with('`') => at += 2,
                 _ => break,
             }
         }
@@ -77,19 +78,48 @@ fn cited_names(text: &str) -> Vec<String> {
     names
 }
 
-/// The doc-comment blocks of a Rust source: (first line number, text joined by spaces).
-fn doc_blocks(src: &str) -> Vec<(usize, String)> {
+/// The names cited after each `Coq: ` in `text`.
+fn cited_names(text: &str) -> Vec<String> {
+    cited_names_at(text).into_iter().map(|(_, n)| n).collect()
+}
+
+/// A doc-comment block: its lines joined by spaces, and the line number at which each
+/// byte offset of the joined text starts.
+struct DocBlock {
+    text: String,
+    starts: Vec<(usize, usize)>,
+}
+
+impl DocBlock {
+    /// The source line (1-based) of byte `offset` of the joined text.
+    fn line_of(&self, offset: usize) -> usize {
+        self.starts
+            .iter()
+            .take_while(|(start, _)| *start <= offset)
+            .last()
+            .map_or(0, |(_, line)| *line)
+    }
+}
+
+/// The doc-comment blocks (`///` or `//!`, consecutive lines) of a Rust source.
+fn doc_blocks(src: &str) -> Vec<DocBlock> {
     let mut blocks = Vec::new();
-    let mut current: Option<(usize, String)> = None;
+    let mut current: Option<DocBlock> = None;
     for (k, line) in src.lines().enumerate() {
         let t = line.trim_start();
         let doc = t.strip_prefix("///").or_else(|| t.strip_prefix("//!"));
         match (doc, current.as_mut()) {
-            (Some(d), Some((_, text))) => {
-                text.push(' ');
-                text.push_str(d.trim());
+            (Some(d), Some(b)) => {
+                b.text.push(' ');
+                b.starts.push((b.text.len(), k + 1));
+                b.text.push_str(d.trim());
             }
-            (Some(d), None) => current = Some((k + 1, d.trim().to_string())),
+            (Some(d), None) => {
+                current = Some(DocBlock {
+                    text: d.trim().to_string(),
+                    starts: vec![(0, k + 1)],
+                })
+            }
             (None, _) => blocks.extend(current.take()),
         }
     }
@@ -130,9 +160,9 @@ fn citations() -> Vec<(String, usize, String)> {
     for f in files {
         let src = fs::read_to_string(&f).expect("read .rs file");
         let rel = f.strip_prefix(ROOT).unwrap_or(&f).display().to_string();
-        for (line, text) in doc_blocks(&src) {
-            for name in cited_names(&text) {
-                out.push((rel.clone(), line, name));
+        for block in doc_blocks(&src) {
+            for (at, name) in cited_names_at(&block.text) {
+                out.push((rel.clone(), block.line_of(at), name));
             }
         }
     }
@@ -152,11 +182,14 @@ fn parser_reads_the_citation_syntax() {
     assert_eq!(cited_names("Coq: `a` and `b`"), ["a"]);
     let blocks = doc_blocks("/// first Coq: `x`,\n/// `y`\nfn f() {}\n//! Coq: `z`\n");
     assert_eq!(blocks.len(), 2);
-    assert_eq!(cited_names(&blocks[0].1), ["x", "y"]);
-    assert_eq!(
-        (blocks[1].0, cited_names(&blocks[1].1)),
-        (4, vec!["z".into()])
-    );
+    assert_eq!(cited_names(&blocks[0].text), ["x", "y"]);
+    let lines: Vec<usize> = cited_names_at(&blocks[0].text)
+        .iter()
+        .map(|(at, _)| blocks[0].line_of(*at))
+        .collect();
+    assert_eq!(lines, [1, 2]);
+    assert_eq!(cited_names(&blocks[1].text), ["z"]);
+    assert_eq!(blocks[1].line_of(0), 4);
 }
 
 #[test]

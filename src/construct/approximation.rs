@@ -230,9 +230,9 @@ fn weighted<T: Real>(p: &Preactivated<T>, w: &[T]) -> Matrix<T> {
 /// \varepsilon_i$, attained when every $C_{i,n}B_{i,n}$ has one sign. Returned `L × L`; see
 /// [`relu_bound_closed`] for a closed form.
 ///
-/// Theorem T7, over the reals: Coq: `relu_bound_sound` (the proof above; definition
-/// `relu_bound` in `proofs/T7_Softplus.v`), `relu_bound_exact_entry` (0 above the threshold),
-/// `relu_term_bound` (one state).
+/// Theorem T7, over the reals (the proof above; Coq definition `relu_bound` in
+/// `proofs/T7_Softplus.v`): Coq: `relu_bound_sound`, `relu_bound_exact_entry` (0 above the
+/// threshold), with `relu_term_bound` for one state.
 ///
 /// # Errors
 /// As [`Preactivated::validate`].

@@ -324,10 +324,10 @@ impl<T: Real> LinearAttentionLayer<T> {
 /// closed form is [`linear_limit_bound_closed`]. Both vanish linearly as $\Delta \to 0$.
 ///
 /// Theorem: T3 under Mamba's parametrisation, over the reals (the layer's $\bar A =
-/// e^{-\Delta a}$, $\bar B_j = k_j$, $C_i = q_i$ exactly): Coq: `linear_limit_bound_sound`
-/// (this middle bound; definition `linear_limit_bound` in `proofs/T3_Limit.v`),
-/// `one_minus_exp_neg_le` ($1 - e^{-x} \le x$) and `linear_limit_bound_le` (at most
-/// $\Delta a (L-1)\sum_{j\le i}\sum_n |q_{i,n}k_{j,n}|\,|v_{j,c}|$). The last step to the
+/// e^{-\Delta a}$, $\bar B_j = k_j$, $C_i = q_i$ exactly; Coq definition `linear_limit_bound`
+/// in `proofs/T3_Limit.v`): Coq: `linear_limit_bound_sound`, `one_minus_exp_neg_le`,
+/// `linear_limit_bound_le` — this middle bound, $1 - e^{-x} \le x$, and at most
+/// $\Delta a (L-1)\sum_{j\le i}\sum_n |q_{i,n}k_{j,n}|\,|v_{j,c}|$. The last step to the
 /// norms of [`linear_limit_bound_closed`] (Cauchy–Schwarz) is not formalised.
 ///
 /// # Examples

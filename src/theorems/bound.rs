@@ -49,7 +49,7 @@
 //! [`gamma_exact`], [`magnitude`], [`underflow_weight`] and [`output_bound_exact`] as Coq
 //! definitions of the same names, and $m u < 1$:
 //!
-//! - scan ([`crate::ssm::scan`]): Coq: `scan_within_output_bound`,
+//! - scan ([`crate::ssm::scan()`]): Coq: `scan_within_output_bound`,
 //!   `scan_within_output_bound_binary64`, `scan_within_output_bound_binary32`
 //!   (`proofs/ScanBound.v`), no hypothesis on the data;
 //! - $\tilde\alpha x$ ([`crate::ssm::attention_matrix()`] row by row, then

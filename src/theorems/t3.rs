@@ -239,11 +239,11 @@ struct FloatViews {
 /// $10^{-9}$ relative for its own rounding.
 ///
 /// The formula $\gamma_m|\tilde\alpha|_{ij} + \eta\,\tilde\alpha^{\ge1}_{ij}$ is proven for
-/// binary64 and binary32 with gradual underflow, in both evaluation orders: Coq:
-/// `hidden_attention_within_entry_bound` ([`attention_matrix`], the running product from
-/// $C_i$; $C$ floats) and `gated_score_within_entry_bound` (the gated head's matrix, the
-/// running product from $k_j$; $\bar B$ floats), with the Coq definition `entry_bound`
-/// (`proofs/EntryBound.v`). Its evaluation in `f64` here is not formalised.
+/// binary64 and binary32 with gradual underflow, in both evaluation orders (Coq definition
+/// `entry_bound`, `proofs/EntryBound.v`): Coq: `hidden_attention_within_entry_bound`,
+/// `gated_score_within_entry_bound` — [`attention_matrix`], the running product from $C_i$
+/// ($C$ floats), and the gated head's matrix, the running product from $k_j$ ($\bar B$
+/// floats). Its evaluation in `f64` here is not formalised.
 pub fn entry_bound<T: Field>(ch: &Channel<T>) -> crate::error::Result<Vec<f64>> {
     let (l, n) = (ch.len(), ch.state());
     let m = 2 * l + n + 4;
