@@ -321,15 +321,6 @@ Qed.
 Lemma s_hat_unrolled i n : s_hat i n = rsum i (fun j => hat (bbar j n) * hat (x j)).
 Proof. induction i; simpl; [reflexivity|]. rewrite IHi. reflexivity. Qed.
 
-Lemma rsum_term_le K f k : (forall j, (j < K)%nat -> 0 <= f j) -> (k < K)%nat -> f k <= rsum K f.
-Proof.
-  induction K as [|K IH]; intros Hf Hk; [lia|]. simpl.
-  destruct (Nat.eq_dec k K) as [->|Hne].
-  - assert (0 <= rsum K f) by (apply rsum_nonneg; intros; apply Hf; lia). lra.
-  - assert (f k <= rsum K f) by (apply IH; [intros; apply Hf; lia|lia]).
-    assert (0 <= f K) by (apply Hf; lia). lra.
-Qed.
-
 (** ** The bound of `output_bound_exact` for alpha~ x *)
 
 Theorem alpha_x_within_output_bound i :

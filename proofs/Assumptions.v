@@ -57,7 +57,10 @@ Print Assumptions relu_gap_le_ln2.
 Print Assumptions relu_gap_ge.
 Print Assumptions relu_bound_sound.
 Print Assumptions relu_bound_exact_entry.
+Print Assumptions relu_bound_le_closed.
 Print Assumptions linear_limit_bound_sound.
 Print Assumptions linear_limit_bound_le.
+Print Assumptions cauchy_schwarz.
+Print Assumptions linear_limit_bound_le_closed.
 Print Assumptions exp_taylor_remainder.
 Print Assumptions exp_taylor_remainder_step.

@@ -45,3 +45,18 @@ Qed.
 
 Lemma rsum_minus N f g : rsum N f - rsum N g = rsum N (fun k => f k - g k).
 Proof. induction N; simpl; [ring|]. rewrite <- IHN; ring. Qed.
+
+Lemma rsum_term_le K f k : (forall j, (j < K)%nat -> 0 <= f j) -> (k < K)%nat -> f k <= rsum K f.
+Proof.
+  induction K as [|K IH]; intros Hf Hk; [lia|]. simpl.
+  destruct (Nat.eq_dec k K) as [->|Hne].
+  - assert (0 <= rsum K f) by (apply rsum_nonneg; intros; apply Hf; lia). lra.
+  - assert (f k <= rsum K f) by (apply IH; [intros; apply Hf; lia|lia]).
+    assert (0 <= f K) by (apply Hf; lia). lra.
+Qed.
+
+Lemma rsum_le_longer K K' f :
+  (K <= K')%nat -> (forall j, 0 <= f j) -> rsum K f <= rsum K' f.
+Proof.
+  intros H Hf. induction H; [lra|]. simpl. assert (H0 := Hf m). lra.
+Qed.

@@ -238,4 +238,74 @@ Proof.
     apply rsum_ext; intros n _. rewrite G2, Hs. reflexivity.
 Qed.
 
+(** ** The closed form (Rust: `relu_bound_closed`) *)
+
+(** [z <= 20]: the steps whose gap is not 0. *)
+Definition below (z : R) : R := if Rle_dec z SOFTPLUS_THRESHOLD then 1 else 0.
+
+(** Rust: `relu_bound_closed`: with m_ij = #{k : j < k <= i, z_k <= 20},
+    sum_n |C_in B_jn| (ln 2 [z_j <= 20] + ReLU(z_j) min(|A_n| m_ij ln 2, 1)). *)
+Definition relu_bound_closed (i j : nat) : R :=
+  rsum N (fun n => Rabs (c i n * b j n)
+    * (ln 2 * below (z j) + relu (z j) * Rmin (Rabs (a n) * step_sum below i j * ln 2) 1)).
+
+Lemma relu_gap_le_below x : relu_gap x <= ln 2 * below x.
+Proof.
+  unfold below, relu_gap. destruct (Rle_dec x SOFTPLUS_THRESHOLD) as [H|H].
+  - destruct (Rlt_dec SOFTPLUS_THRESHOLD x) as [H'|H']; [lra|].
+    rewrite Rmult_1_r. assert (Hl := relu_gap_le_ln2 x). unfold relu_gap in Hl.
+    destruct (Rlt_dec SOFTPLUS_THRESHOLD x); [lra|exact Hl].
+  - destruct (Rlt_dec SOFTPLUS_THRESHOLD x) as [H'|H']; [rewrite Rmult_0_r; lra|lra].
+Qed.
+
+Lemma exp_le_1 x : x <= 0 -> exp x <= 1.
+Proof.
+  intros H. rewrite <- exp_0. destruct (Req_dec x 0) as [->|Hx]; [lra|].
+  left. apply exp_increasing. lra.
+Qed.
+
+(** 1 - e^{-x} <= min(x, 1) for x >= 0. *)
+Lemma one_minus_exp_le_min x : 0 <= x -> 1 - exp (- x) <= Rmin x 1.
+Proof.
+  intros H. apply Rmin_glb.
+  - destruct (Req_dec x 0) as [->|Hx]; [rewrite Ropp_0, exp_0; lra|].
+    assert (1 + - x < exp (- x)) by (apply exp_ineq1; lra). lra.
+  - assert (H0 := exp_pos (- x)). lra.
+Qed.
+
+(** The sharp bound is within the closed form (the check's second test). *)
+Theorem relu_bound_le_closed i j :
+  (forall n, a n <= 0) -> relu_bound i j <= relu_bound_closed i j.
+Proof.
+  intros HA. unfold relu_bound, relu_bound_closed. apply rsum_le; intros n _.
+  apply Rmult_le_compat_l; [apply Rabs_pos|].
+  assert (Han := HA n).
+  set (S := step_sum softplus i j). set (Sh := step_sum relu i j).
+  set (E := step_sum relu_gap i j).
+  assert (HE : 0 <= E) by (apply step_sum_nonneg, relu_gap_nonneg).
+  assert (HSh : 0 <= Sh) by (apply step_sum_nonneg, relu_nonneg).
+  assert (HS : 0 <= S) by (unfold S; rewrite step_sum_split; fold Sh E; lra).
+  assert (Hr := relu_nonneg (z j)). assert (He := relu_gap_nonneg (z j)).
+  assert (H1 : relu_gap (z j) * exp (a n * S) <= ln 2 * below (z j)).
+  { eapply Rle_trans; [|apply relu_gap_le_below].
+    rewrite <- (Rmult_1_r (relu_gap (z j))) at 2. apply Rmult_le_compat_l; [lra|].
+    apply exp_le_1. nra. }
+  assert (HEb : E <= step_sum below i j * ln 2).
+  { unfold E, step_sum. rewrite Rmult_comm, <- rsum_scal. apply rsum_le; intros k _.
+    apply relu_gap_le_below. }
+  assert (H2 : 1 - exp (a n * E) <= Rmin (Rabs (a n) * step_sum below i j * ln 2) 1).
+  { replace (a n * E) with (- (Rabs (a n) * E)) by (rewrite Rabs_left1 by lra; ring).
+    eapply Rle_trans; [apply one_minus_exp_le_min; apply Rmult_le_pos; [apply Rabs_pos|lra]|].
+    apply Rle_min_compat_r. rewrite Rmult_assoc. apply Rmult_le_compat_l; [apply Rabs_pos|lra]. }
+  assert (H3 : exp (a n * Sh) <= 1) by (apply exp_le_1; nra).
+  assert (H4 := exp_pos (a n * Sh)).
+  assert (H5 : 0 <= 1 - exp (a n * E)) by (assert (exp (a n * E) <= 1) by (apply exp_le_1; nra); lra).
+  assert (H6 : relu (z j) * exp (a n * Sh) * (1 - exp (a n * E))
+               <= relu (z j) * Rmin (Rabs (a n) * step_sum below i j * ln 2) 1).
+  { rewrite Rmult_assoc. apply Rmult_le_compat_l; [lra|].
+    eapply Rle_trans; [|exact H2]. rewrite <- (Rmult_1_l (1 - exp (a n * E))) at 2.
+    apply Rmult_le_compat_r; lra. }
+  lra.
+Qed.
+
 End Entries.
