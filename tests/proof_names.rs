@@ -224,6 +224,8 @@ fn every_cited_coq_name_is_declared_in_proofs() {
         "relu_gap_pos",
         "relu_bound_sound",
         "relu_bound_exact_entry",
+        "relu_bound_le_closed",
+        "linear_limit_bound_le_closed",
         "linear_limit_bound_sound",
         "exp_taylor_remainder",
     ] {

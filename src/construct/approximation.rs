@@ -277,8 +277,9 @@ pub fn relu_bound<T: Real>(p: &Preactivated<T>) -> Result<Matrix<T>> {
     Ok(out)
 }
 
-/// A closed form of [`relu_bound`] (T7; the step from the sharp bound is not formalised, its
-/// ingredients are: Coq: `relu_gap_le_ln2`, `one_minus_exp_neg_le`): with $[z \le 20]$ the
+/// A closed form of [`relu_bound`] (T7; over the reals the sharp bound is within it for
+/// $A \le 0$, Coq: `relu_bound_le_closed`, Coq definition `relu_bound_closed`): with
+/// $[z \le 20]$ the
 /// indicator of steps at or below the softplus threshold and $m_{ij} = \#\{k : j < k \le i,
 /// z_k \le 20\}$,
 ///

@@ -326,9 +326,9 @@ impl<T: Real> LinearAttentionLayer<T> {
 /// Theorem: T3 under Mamba's parametrisation, over the reals (the layer's $\bar A =
 /// e^{-\Delta a}$, $\bar B_j = k_j$, $C_i = q_i$ exactly; Coq definition `linear_limit_bound`
 /// in `proofs/T3_Limit.v`): Coq: `linear_limit_bound_sound`, `one_minus_exp_neg_le`,
-/// `linear_limit_bound_le` — this middle bound, $1 - e^{-x} \le x$, and at most
-/// $\Delta a (L-1)\sum_{j\le i}\sum_n |q_{i,n}k_{j,n}|\,|v_{j,c}|$. The last step to the
-/// norms of [`linear_limit_bound_closed`] (Cauchy–Schwarz) is not formalised.
+/// `linear_limit_bound_le`, `linear_limit_bound_le_closed` — this middle bound,
+/// $1 - e^{-x} \le x$, at most $\Delta a (L-1)\sum_{j\le i}\sum_n |q_{i,n}k_{j,n}|\,|v_{j,c}|$,
+/// and (with `cauchy_schwarz`) at most [`linear_limit_bound_closed`].
 ///
 /// # Examples
 /// $L = 2$, $d = d_v = 1$, $q = k = v = (1, 1)$, $\Delta a = 1/2$:
@@ -369,9 +369,10 @@ pub fn linear_limit_bound(
 }
 
 /// The closed form $\Delta a (L-1)\max\lVert q\rVert_2\max\lVert k\rVert_2\lVert v_{\cdot,c}\rVert_1$
-/// of [`linear_limit_bound`], per value coordinate $c$ (T3; example there). Coq:
-/// `linear_limit_bound_le` proves the bound with $\sum_n |q_{i,n}k_{j,n}|$ in place of the
-/// norms; Cauchy–Schwarz, the last step, is not formalised.
+/// of [`linear_limit_bound`], per value coordinate $c$ (T3; example there). Over the reals
+/// the middle bound is within it for every output (Coq definition
+/// `linear_limit_bound_closed`, with the maxima and norms as computed here): Coq:
+/// `linear_limit_bound_le_closed`, `cauchy_schwarz`.
 pub fn linear_limit_bound_closed(
     head: &LinearHead<f64>,
     v: &Matrix<f64>,
