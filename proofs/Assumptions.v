@@ -50,6 +50,7 @@ Print Assumptions gated_output_within_output_bound_binary64.
 Print Assumptions gated_output_within_output_bound_binary32.
 Print Assumptions hidden_attention_within_entry_bound.
 Print Assumptions gated_score_within_entry_bound.
+Print Assumptions hidden_attention_within_fast_entry_bound.
 Print Assumptions relu_gap_spec.
 Print Assumptions relu_gap_zero.
 Print Assumptions relu_gap_pos.

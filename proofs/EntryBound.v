@@ -8,7 +8,7 @@
    and compensates its own rounding; the formula is what is proven here.) *)
 
 From Coq Require Import Reals Lra Lia.
-From Flocq Require Import Core.
+From Flocq Require Import Core Relative.
 From HiddenAttention Require Import RealSum Gamma FloatModel ScanBound AlphaBound GatedBound.
 
 Open Scope R_scope.
@@ -170,6 +170,122 @@ Proof.
     f_equal. f_equal. unfold alpha_abs. apply rsum_ext; intros n _.
     rewrite key_prod_gprod. replace (j + (i - j))%nat with i by lia.
     rewrite !Rabs_mult, gprod_abs. ring.
+Qed.
+
+(** ** (F1) of `src/fast/mod.rs` for the row-by-row loop *)
+
+(** The smallest positive normal number lambda = 2^(emin + prec - 1). *)
+Definition min_normal : R := bpow radix2 (emin + prec - 1).
+
+Lemma min_subnormal_le_normal : eta0 = 2 * u * min_normal.
+Proof.
+  unfold min_normal, unit_roundoff, u_ro, min_subnormal.
+  replace (bpow radix2 emin)
+    with (bpow radix2 (- prec + 1) * bpow radix2 (emin + prec - 1))
+    by (rewrite <- bpow_plus; f_equal; lia).
+  field.
+Qed.
+
+(** Rust: `fast::eta`: 2 (L + N + 2) N lambda max(1, max|C|) max(1, max|Bbar|) Phat, with the
+    maxima and Phat = max_n prod_{k<L} max(1, |Abar_kn|) given as bounds Cm, Bm, Ph. *)
+Definition fast_eta (Cm Bm Ph : R) : R :=
+  2 * INR (L + N + 2) * INR N * min_normal * Cm * Bm * Ph.
+
+(** Rust: `fast::entry_bound` (F1): gamma_{i-j+N+1} M_ij + eta. *)
+Definition fast_entry_bound (Cm Bm Ph : R) (i j : nat) : R :=
+  gamma_exact (i - j + N + 1) u * alpha_abs i j + fast_eta Cm Bm Ph.
+
+(** (F1) for `ssm::attention_matrix` (the generic row-by-row loop). *)
+Theorem hidden_attention_within_fast_entry_bound (Cm Bm Ph : R) i j :
+  (forall n, is_float (c i n)) -> (0 < N)%nat -> (j <= i)%nat -> (i < L)%nat ->
+  INR (i - j + N + 2) * u <= 1 ->
+  (forall n, (n < N)%nat -> hat (c i n) <= Cm) ->
+  (forall n, (n < N)%nat -> hat (bbar j n) <= Bm) ->
+  (forall n, (n < N)%nat -> p_hat abar L n <= Ph) ->
+  Rabs (hidden_attention_row emin prec choice N abar bbar c i j - alpha i j)
+  <= fast_entry_bound Cm Bm Ph i j.
+Proof.
+  intros Hc HN Hji Hi Hmu HC HB HP.
+  assert (Hu := unit_roundoff_nonneg prec). assert (He := min_subnormal_pos emin).
+  set (k := (i - j + N + 1)%nat).
+  assert (Hk : INR k * u < 1).
+  { unfold k. assert (INR (i - j + N + 2) = INR (i - j + N + 1) + 1)
+      by (rewrite <- S_INR; f_equal; lia).
+    assert (0 < u) by (unfold unit_roundoff, u_ro; apply Rmult_lt_0_compat; [lra|apply bpow_gt_0]).
+    nra. }
+  eapply Rle_trans;
+    [apply (hidden_attention_entry_error emin prec choice 0 N abar bbar c (fun _ => 0));
+     assumption|].
+  rewrite <- pow_add. replace (S N + (i - j))%nat with k by (unfold k; lia).
+  assert (Hlam : (1 + u) ^ k <= 1 + gamma_exact k u) by (apply pow_le_gamma; assumption).
+  assert (Hl1 : 1 <= (1 + u) ^ k) by apply one_le_pow_u.
+  assert (Hg := gamma_nonneg k u Hu Hk).
+  unfold fast_entry_bound. fold k.
+  apply Rplus_le_compat.
+  - replace (rsum N (fun n => Rabs (bbar j n) * Rabs (row_prod abar c i (i - j) n)))
+      with (alpha_abs i j).
+    + apply Rmult_le_compat_r; [|lra].
+      apply rsum_nonneg; intros n _. apply Rmult_le_pos; [apply Rmult_le_pos|apply Rabs_pos].
+      * apply Rabs_pos.
+      * apply gprod_nonneg; intros; apply Rabs_pos.
+    + unfold alpha_abs. apply rsum_ext; intros n _.
+      rewrite row_prod_gprod by lia. replace (i - (i - j))%nat with j by lia.
+      rewrite !Rabs_mult, gprod_abs. ring.
+  - (* the absolute part *)
+    assert (HPn : forall n, (n < N)%nat -> row_uflow abar i (i - j) n <= INR (i - j) * Ph).
+    { intros n Hn. eapply Rle_trans; [apply row_uflow_le|].
+      apply Rmult_le_compat_l; [apply pos_INR|].
+      eapply Rle_trans; [apply qhat_le; lia|].
+      eapply Rle_trans; [apply p_hat_mono; exact Hi|]. apply HP, Hn. }
+    assert (Hsum : rsum N (fun n => Rabs (bbar j n) * row_uflow abar i (i - j) n + 1)
+                   <= INR N * (INR L * (Bm * Ph))).
+    { rewrite <- rsum_const. apply rsum_le; intros n Hn.
+      assert (Hb := hat_ge_abs (bbar j n)). assert (Hb1 := hat_ge_1 (bbar j n)).
+      assert (HBn := HB n Hn). assert (HPn' := HPn n Hn).
+      assert (HV0 := row_uflow_nonneg abar i (i - j) n).
+      assert (HPh : 1 <= Ph) by (eapply Rle_trans; [apply p_hat_ge_1|apply HP, Hn]).
+      assert (Hij : INR (i - j) + 1 <= INR L) by (rewrite <- S_INR; apply le_INR; lia).
+      assert (H1 : Rabs (bbar j n) * row_uflow abar i (i - j) n <= Bm * (INR (i - j) * Ph))
+        by (apply Rmult_le_compat; [apply Rabs_pos|lra|lra|exact HPn']).
+      assert (HBP : 1 <= Bm * Ph) by nra.
+      assert (H2 : (INR (i - j) + 1) * (Bm * Ph) <= INR L * (Bm * Ph))
+        by (apply Rmult_le_compat_r; lra).
+      nra. }
+    assert (Hcm : 1 <= Cm) by (eapply Rle_trans; [apply hat_ge_1|apply (HC 0%nat HN)]).
+    assert (Hbm : 1 <= Bm) by (eapply Rle_trans; [apply hat_ge_1|apply (HB 0%nat HN)]).
+    assert (Hpm : 1 <= Ph) by (eapply Rle_trans; [apply p_hat_ge_1|apply (HP 0%nat HN)]).
+    (* eta0 (1+u)^k <= 2 lambda *)
+    assert (Heta : min_subnormal emin * (1 + u) ^ k <= 2 * min_normal).
+    { rewrite min_subnormal_le_normal.
+      assert (Hn : 0 < min_normal) by apply bpow_gt_0.
+      assert (H1 : u * (1 + gamma_exact k u) <= 1).
+      { rewrite one_plus_gamma by exact Hk.
+        apply (Rmult_le_reg_r (1 - INR k * u)); [lra|].
+        rewrite Rmult_assoc, Rinv_l by lra. unfold k in *.
+        assert (INR (i - j + N + 2) = INR (i - j + N + 1) + 1)
+          by (rewrite <- S_INR; f_equal; lia). nra. }
+      assert (H2 : u * (1 + u) ^ k <= 1)
+        by (eapply Rle_trans; [|exact H1]; apply Rmult_le_compat_l; lra).
+      nra. }
+    assert (HS0 : 0 <= rsum N (fun n => Rabs (bbar j n) * row_uflow abar i (i - j) n + 1)).
+    { apply rsum_nonneg; intros n _. assert (H0 := row_uflow_nonneg abar i (i - j) n).
+      assert (H1 := Rabs_pos (bbar j n)). nra. }
+    apply Rle_trans with (2 * min_normal * (INR N * (INR L * (Bm * Ph)))).
+    + apply Rmult_le_compat; [nra|exact HS0|exact Heta|exact Hsum].
+    + unfold fast_eta.
+      assert (HL : INR L <= INR (L + N + 2)) by (apply le_INR; lia).
+      assert (Hn : 0 < min_normal) by apply bpow_gt_0.
+      assert (HN' := pos_INR N). assert (HL0 := pos_INR L).
+      assert (H3 : INR L * (Bm * Ph) <= INR (L + N + 2) * (Cm * Bm * Ph)).
+      { assert (HBP : 1 <= Bm * Ph) by nra.
+        apply Rmult_le_compat; [lra|lra|lra|].
+        replace (Cm * Bm * Ph) with (Cm * (Bm * Ph)) by ring.
+        rewrite <- (Rmult_1_l (Bm * Ph)) at 1. apply Rmult_le_compat_r; lra. }
+      assert (H4 : INR N * (INR L * (Bm * Ph)) <= INR N * (INR (L + N + 2) * (Cm * Bm * Ph)))
+        by (apply Rmult_le_compat_l; lra).
+      replace (2 * INR (L + N + 2) * INR N * min_normal * Cm * Bm * Ph)
+        with (2 * min_normal * (INR N * (INR (L + N + 2) * (Cm * Bm * Ph)))) by ring.
+      apply Rmult_le_compat_l; [lra|exact H4].
 Qed.
 
 End Entry.

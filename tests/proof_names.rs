@@ -219,6 +219,7 @@ fn every_cited_coq_name_is_declared_in_proofs() {
         "hidden_attention_entry_error",
         "hidden_attention_within_entry_bound",
         "gated_score_within_entry_bound",
+        "hidden_attention_within_fast_entry_bound",
         "pow_le_gamma",
         "relu_gap_spec",
         "relu_gap_pos",
