@@ -7,7 +7,7 @@ From HiddenAttention Require Import Channel Attention T1_Unrolling
   T2_LinearAttention T3_HeadIsChannel T4_Semiseparable T5_Realisation
   T6_Softmax.
 From HiddenAttention Require Import FloatModel ScanBound T7_Softplus T3_Limit
-  ExpRemainder AlphaBound GatedBound EntryBound.
+  ExpRemainder AlphaBound GatedBound EntryBound FactoredBound.
 
 Print Assumptions t1_scan_eq_hidden_attention.
 Print Assumptions t1_scan_eq_hidden_attention_full.
@@ -48,6 +48,9 @@ Print Assumptions gated_score_error.
 Print Assumptions gated_output_within_output_bound.
 Print Assumptions gated_output_within_output_bound_binary64.
 Print Assumptions gated_output_within_output_bound_binary32.
+Print Assumptions factored_output_within_output_bound.
+Print Assumptions factored_output_within_output_bound_binary64.
+Print Assumptions factored_output_within_output_bound_binary32.
 Print Assumptions hidden_attention_within_entry_bound.
 Print Assumptions gated_score_within_entry_bound.
 Print Assumptions hidden_attention_within_fast_entry_bound.

@@ -216,6 +216,7 @@ fn every_cited_coq_name_is_declared_in_proofs() {
         "scan_within_output_bound_binary32",
         "alpha_x_within_output_bound",
         "gated_output_within_output_bound",
+        "factored_output_within_output_bound",
         "hidden_attention_entry_error",
         "hidden_attention_within_entry_bound",
         "gated_score_within_entry_bound",

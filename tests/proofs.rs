@@ -53,6 +53,8 @@ fn coq_proofs_check() {
         "alpha_x_within_output_bound_binary32",
         "gated_output_within_output_bound_binary64",
         "gated_output_within_output_bound_binary32",
+        "factored_output_within_output_bound_binary64",
+        "factored_output_within_output_bound_binary32",
         "hidden_attention_within_entry_bound",
         "gated_score_within_entry_bound",
         "relu_bound_sound",

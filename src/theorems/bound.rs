@@ -60,10 +60,13 @@
 //! - gated head ([`crate::attention::GatedLinearHead::output`] of
 //!   [`crate::ssm::gated_head`]): Coq: `gated_output_within_output_bound`,
 //!   `gated_output_within_output_bound_binary64`, `gated_output_within_output_bound_binary32`
-//!   (`proofs/GatedBound.v`; $\bar B$ floats, $N \ge 1$).
-//!
-//! The factored head (divisions by $P_j$) is not formalised; its bound rests on the
-//! derivation above.
+//!   (`proofs/GatedBound.v`; $\bar B$ floats, $N \ge 1$);
+//! - factored head ([`crate::ssm::factored()`] and [`crate::ssm::Factored::output`]): Coq:
+//!   `factored_output_within_output_bound`, `factored_output_within_output_bound_binary64`,
+//!   `factored_output_within_output_bound_binary32` (`proofs/FactoredBound.v`), when the
+//!   exact value each rounded $P$, $Q$, $K$ comes from is normal (or 0 for $Q$, $K$) —
+//!   the range the Rust code requires of the rounded values, up to the one boundary case
+//!   where a value just below $\lambda$ rounds up to $\lambda$.
 
 use num_traits::{One, Zero};
 
