@@ -66,7 +66,7 @@
 //!   `factored_output_within_output_bound_binary32` (`proofs/FactoredBound.v`), when the
 //!   exact value each rounded $P$, $Q$, $K$ comes from is normal (or 0 for $Q$, $K$) —
 //!   the range the Rust code requires of the rounded values, up to the one boundary case
-//!   where a value just below $\lambda$ rounds up to $\lambda$.
+//!   where a value just below the smallest normal number $\lambda$ rounds up to $\lambda$.
 
 use num_traits::{One, Zero};
 
