@@ -1,5 +1,7 @@
 (* Prints the assumptions of every main theorem; `make check` requires each
-   to be closed under the global context (no axioms, no admitted lemmas). *)
+   to be closed under the global context (no axioms, no admitted lemmas), or,
+   for the theorems over Coq's real numbers, to use only the axioms listed in
+   axioms.allow (the standard library's classical reals, and Flocq's). *)
 
 From HiddenAttention Require Import Channel Attention T1_Unrolling
   T2_LinearAttention T3_HeadIsChannel T4_Semiseparable T5_Realisation
@@ -7,6 +9,8 @@ From HiddenAttention Require Import Channel Attention T1_Unrolling
 From HiddenAttention Require Import SSD T12_SSDHeadIsChannel T8_SSDUnrolling
   T9_SSDSemiseparable T13_ChunkedSSD T14_DiagonalFamily T14_RWKV6
   T14_DeltaRule.
+From HiddenAttention Require Import FloatModel ScanBound T7_Softplus T3_Limit
+  ExpRemainder AlphaBound GatedBound EntryBound FactoredBound.
 
 Print Assumptions t1_scan_eq_hidden_attention.
 Print Assumptions t1_scan_eq_hidden_attention_full.
@@ -64,3 +68,37 @@ Print Assumptions t14_delta_rule_unrolling.
 Print Assumptions t14_deltanet_unrolling.
 Print Assumptions t14_dplr_unrolling.
 Print Assumptions t14_matrix_transition_diagonal.
+Print Assumptions fmul_model.
+Print Assumptions fadd_model.
+Print Assumptions scan_within_output_bound.
+Print Assumptions scan_within_output_bound_binary64.
+Print Assumptions scan_within_output_bound_binary32.
+Print Assumptions output_alpha.
+Print Assumptions hidden_attention_entry_error.
+Print Assumptions alpha_x_within_output_bound.
+Print Assumptions alpha_x_within_output_bound_binary64.
+Print Assumptions alpha_x_within_output_bound_binary32.
+Print Assumptions gated_score_error.
+Print Assumptions gated_output_within_output_bound.
+Print Assumptions gated_output_within_output_bound_binary64.
+Print Assumptions gated_output_within_output_bound_binary32.
+Print Assumptions factored_output_within_output_bound.
+Print Assumptions factored_output_within_output_bound_binary64.
+Print Assumptions factored_output_within_output_bound_binary32.
+Print Assumptions hidden_attention_within_entry_bound.
+Print Assumptions gated_score_within_entry_bound.
+Print Assumptions hidden_attention_within_fast_entry_bound.
+Print Assumptions relu_gap_spec.
+Print Assumptions relu_gap_zero.
+Print Assumptions relu_gap_pos.
+Print Assumptions relu_gap_le_ln2.
+Print Assumptions relu_gap_ge.
+Print Assumptions relu_bound_sound.
+Print Assumptions relu_bound_exact_entry.
+Print Assumptions relu_bound_le_closed.
+Print Assumptions linear_limit_bound_sound.
+Print Assumptions linear_limit_bound_le.
+Print Assumptions cauchy_schwarz.
+Print Assumptions linear_limit_bound_le_closed.
+Print Assumptions exp_taylor_remainder.
+Print Assumptions exp_taylor_remainder_step.

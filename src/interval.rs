@@ -120,8 +120,11 @@ fn round(x: &Exact, bits: u32, up: bool) -> Exact {
 /// Lagrange with $e^{|y|} < 2$), then squared $s$ times; endpoints rounded outward to
 /// `bits` significant bits at each step. The lower endpoint stays positive.
 ///
-/// Used by the T6b certificates ([`crate::construct::separation`]); the enclosure is
-/// interval analysis, not formalised in Coq (the proofs use the exp-free form of T6).
+/// Used by the T6b certificates ([`crate::construct::separation`]). The remainder is
+/// machine-checked (Coq: `exp_taylor_remainder`, $|e^y - T_n(y)| \le 2|y|^{n+1}/(n+1)!$ for
+/// $|y| \le 1/2$, and `exp_taylor_remainder_step`, the same as $2|y^n/n!|\,|y|/(n+1)$, the
+/// test made after each term; `proofs/ExpRemainder.v`); the outward rounding of the terms
+/// and the squarings are interval analysis, not formalised.
 ///
 /// # Examples
 /// ```
@@ -331,7 +334,8 @@ fn scaled(m: &BigInt, e: i64) -> Exact {
 ///
 /// Terms $t_k = \mathrm{trunc}(t_{k-1} Y / (k 2^w))$: each is off by $e_k \le e_{k-1}/8 + 1
 /// < 8/7$ units, the sum by $< 8K/7$; after the last term ($|t_K| \le 1$) the tail is
-/// $< 1$ unit. So $[\sum t_k - (2K+4), \sum t_k + (2K+4)]$ encloses $e^y$.
+/// $< 1$ unit (the exact tail after term $K$ is at most $2|y^K/K!|\,|y|/(K+1)$, Coq:
+/// `exp_taylor_remainder_step`). So $[\sum t_k - (2K+4), \sum t_k + (2K+4)]$ encloses $e^y$.
 fn exp_taylor(y: &BigInt, w: usize) -> (BigInt, BigInt) {
     let mut term = BigInt::one() << w;
     let mut sum = term.clone();

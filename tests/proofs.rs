@@ -1,8 +1,10 @@
-//! The Coq proofs build, admit nothing and print no axiom (`make -C proofs check`).
+//! The Coq proofs build, admit nothing, and every main theorem is closed under the global
+//! context or uses only the axioms of the standard real numbers and Flocq named in
+//! `proofs/axioms.allow` (`make -C proofs check`).
 //!
-//! Needs `coqc` with MathComp (Debian: `coq libcoq-mathcomp-ssreflect
-//! libcoq-mathcomp-fingroup libcoq-mathcomp-algebra`). Without them the test says so and
-//! passes, unless `HATTN_REQUIRE_PROOFS=1` (set by `.ci/run`), where it fails.
+//! Needs `coqc` with MathComp and Flocq (Debian: `coq libcoq-mathcomp-ssreflect
+//! libcoq-mathcomp-fingroup libcoq-mathcomp-algebra libcoq-flocq`). Without them the test
+//! says so and passes, unless `HATTN_REQUIRE_PROOFS=1` (set by `.ci/run`), where it fails.
 
 use std::process::Command;
 
@@ -36,5 +38,34 @@ fn coq_proofs_check() {
         stdout.contains("Closed under the global context"),
         "{stdout}"
     );
-    assert!(!stdout.contains("Axioms:"), "{stdout}");
+    assert!(
+        stdout.contains("assumptions: all ") && !stdout.contains("assumptions: FAILED"),
+        "{stdout}"
+    );
+    // the float bounds, T7, the Δ → 0 bound and the exp remainder are among the checked
+    // theorems
+    let assumptions =
+        std::fs::read_to_string(format!("{dir}/Assumptions.v")).expect("Assumptions.v");
+    for name in [
+        "scan_within_output_bound_binary64",
+        "scan_within_output_bound_binary32",
+        "alpha_x_within_output_bound_binary64",
+        "alpha_x_within_output_bound_binary32",
+        "gated_output_within_output_bound_binary64",
+        "gated_output_within_output_bound_binary32",
+        "factored_output_within_output_bound_binary64",
+        "factored_output_within_output_bound_binary32",
+        "hidden_attention_within_entry_bound",
+        "gated_score_within_entry_bound",
+        "relu_bound_sound",
+        "relu_bound_exact_entry",
+        "relu_gap_pos",
+        "linear_limit_bound_sound",
+        "exp_taylor_remainder",
+    ] {
+        assert!(
+            assumptions.contains(&format!("\nPrint Assumptions {name}.\n")),
+            "{name} is not checked by proofs/Assumptions.v"
+        );
+    }
 }

@@ -4,10 +4,12 @@
 //! The softplus is the one Mamba uses (PyTorch's, [`crate::scalar::Real::softplus`]):
 //! $\mathrm{softplus}(z) = z$ for $z > 20$ and $\ln(1+e^z)$ otherwise. So the gap
 //! $\varepsilon(z) = \mathrm{softplus}(z) - \mathrm{ReLU}(z)$ ([`relu_gap`]) is exactly 0
-//! above the threshold and $\ln(1+e^{-|z|}) \in [\ln(1+e^{-20}), \ln 2]$, never 0, at or
-//! below it: the approximation is exact on every entry whose steps all lie above the
-//! threshold and inexact on the diagonal wherever $z_i \le 20$ and $\sum_n C_{i,n}B_{i,n}
-//! \ne 0$.
+//! above the threshold and $\ln(1+e^{-|z|}) \in (0, \ln 2]$, never 0, at or below it
+//! (at least $\ln(1+e^{-20})$ on $[-20, 20]$, less below $-20$): the approximation is exact
+//! on every entry whose steps all lie above the threshold and inexact on the diagonal
+//! wherever $z_i \le 20$ and $\sum_n C_{i,n}B_{i,n} \ne 0$. Machine-checked over the reals
+//! in `proofs/T7_Softplus.v` (Coq definitions `softplus`, `relu_gap`, `exact_attention`,
+//! `relu_approximation`, `relu_bound` mirror the functions here).
 
 use crate::error::{Error, Result};
 use crate::scalar::{Field, Real};
@@ -108,12 +110,16 @@ pub const SOFTPLUS_THRESHOLD: f64 = 20.0;
 /// **T7's gap** $\varepsilon(z) = \mathrm{softplus}(z) - \mathrm{ReLU}(z)$ for Mamba's
 /// (PyTorch's) softplus, in closed form:
 ///
-/// $$\varepsilon(z) = \begin{cases} 0 & z > 20,\\ \ln(1 + e^{-|z|}) \in [\ln(1+e^{-20}),
-/// \ln 2] & z \le 20,\end{cases}$$
+/// $$\varepsilon(z) = \begin{cases} 0 & z > 20,\\ \ln(1 + e^{-|z|}) \in (0, \ln 2] & z \le 20,
+/// \end{cases}$$
 ///
 /// computed as `ln_1p(exp(−|z|))` (no cancellation). Above the threshold the softplus
 /// *is* the ReLU, so the approximation's diagonal is exact there; at or below it the two
-/// always differ, by at least $\ln(1+e^{-20}) \approx 2.06\cdot10^{-9}$ (T7).
+/// always differ, on $[-20, 20]$ by at least $\ln(1+e^{-20}) \approx 2.06\cdot10^{-9}$ (T7;
+/// below $-20$ the gap is $\ln(1+e^{-|z|}) < \ln(1+e^{-20})$, still positive).
+///
+/// Theorem T7, over the reals: Coq: `relu_gap_spec`, `relu_gap_zero`, `relu_gap_pos`,
+/// `relu_gap_le_ln2`, `relu_gap_ge` (`proofs/T7_Softplus.v`).
 ///
 /// # Examples
 /// ```
@@ -135,7 +141,7 @@ pub fn relu_gap<T: Real>(z: T) -> T {
 /// $k = j..=i$ is above the softplus threshold ($z_k > 20$), so $\Delta_k = \mathrm{ReLU}(z_k)$
 /// and $\hat\alpha_{ij} = \tilde\alpha_{ij}$. Otherwise the entry is covered by the bound
 /// only (and on the diagonal, $i = j$, the error is $\sum_n C_{i,n}B_{i,n}\,\varepsilon(z_i)$
-/// with $\varepsilon(z_i) > 0$).
+/// with $\varepsilon(z_i) > 0$). Over the reals: Coq: `relu_bound_exact_entry`.
 pub fn exact_entry<T: Real>(z: &[T], i: usize, j: usize) -> bool {
     let t = T::from_f64(SOFTPLUS_THRESHOLD);
     j <= i && i < z.len() && z[j..=i].iter().all(|&v| v > t)
@@ -163,8 +169,10 @@ pub fn exact_attention<T: Real>(p: &Preactivated<T>) -> Result<Matrix<T>> {
 /// [`relu_bound`], which is 0 — the entry exact — when every $z_k$, $j \le k \le i$, is
 /// above 20 ([`exact_entry`]).
 ///
-/// Coq: not formalised (an analytic statement about $\exp$ and softplus; the exact
-/// identities it approximates are `t1_scan_eq_hidden_attention` and `t2a_gated_form`).
+/// Over the reals (Coq definition `relu_approximation`, with `exact_attention` the channel's
+/// $\tilde\alpha$ written as $\sum_n C_{i,n}\prod_k e^{\Delta_k A_n}\,\Delta_j B_{j,n}$): Coq:
+/// `relu_bound_sound`, `relu_bound_exact_entry`, `exact_attention_closed`; the exact
+/// identities it approximates are `t1_scan_eq_hidden_attention` and `t2a_gated_form`.
 ///
 /// # Errors
 /// As [`Preactivated::validate`].
@@ -222,7 +230,9 @@ fn weighted<T: Real>(p: &Preactivated<T>, w: &[T]) -> Matrix<T> {
 /// \varepsilon_i$, attained when every $C_{i,n}B_{i,n}$ has one sign. Returned `L × L`; see
 /// [`relu_bound_closed`] for a closed form.
 ///
-/// Theorem T7. Coq: not formalised (the proof above is analysis about $\exp$).
+/// Theorem T7, over the reals (the proof above; Coq definition `relu_bound` in
+/// `proofs/T7_Softplus.v`): Coq: `relu_bound_sound`, `relu_bound_exact_entry` (0 above the
+/// threshold), with `relu_term_bound` for one state.
 ///
 /// # Errors
 /// As [`Preactivated::validate`].
@@ -267,7 +277,9 @@ pub fn relu_bound<T: Real>(p: &Preactivated<T>) -> Result<Matrix<T>> {
     Ok(out)
 }
 
-/// A closed form of [`relu_bound`] (T7; Coq: not formalised): with $[z \le 20]$ the
+/// A closed form of [`relu_bound`] (T7; over the reals the sharp bound is within it for
+/// $A \le 0$, Coq: `relu_bound_le_closed`, Coq definition `relu_bound_closed`): with
+/// $[z \le 20]$ the
 /// indicator of steps at or below the softplus threshold and $m_{ij} = \#\{k : j < k \le i,
 /// z_k \le 20\}$,
 ///

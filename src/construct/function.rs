@@ -271,8 +271,9 @@ impl<T: Real> LinearAttentionLayer<T> {
     /// $\bar B_t = W_K\hat x_t$ and $\bar A = e^{-\Delta a} \to 1$ as $\Delta \to 0$.
     /// The error against the linear layer is bounded by [`linear_limit_bound`].
     ///
-    /// Coq: not formalised (the bound is analysis about $\exp$); the exact $\bar A\equiv1$
-    /// case is `t3_linear_head_is_channel`.
+    /// Over the reals the bound is proven (Coq: `linear_limit_bound_sound`,
+    /// `linear_limit_bound_le`); the exact $\bar A\equiv1$ case is
+    /// `t3_linear_head_is_channel`.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] unless $\delta > 0$ and $a > 0$.
@@ -322,8 +323,12 @@ impl<T: Real> LinearAttentionLayer<T> {
 /// middle (per-entry) bound for every $(i, c)$ as an `L × d_v` matrix; the right-hand
 /// closed form is [`linear_limit_bound_closed`]. Both vanish linearly as $\Delta \to 0$.
 ///
-/// Theorem: T3 under Mamba's parametrisation. Coq: not formalised (analysis about
-/// $\exp$; the proof is the one line above).
+/// Theorem: T3 under Mamba's parametrisation, over the reals (the layer's $\bar A =
+/// e^{-\Delta a}$, $\bar B_j = k_j$, $C_i = q_i$ exactly; Coq definition `linear_limit_bound`
+/// in `proofs/T3_Limit.v`): Coq: `linear_limit_bound_sound`, `one_minus_exp_neg_le`,
+/// `linear_limit_bound_le`, `linear_limit_bound_le_closed` — this middle bound,
+/// $1 - e^{-x} \le x$, at most $\Delta a (L-1)\sum_{j\le i}\sum_n |q_{i,n}k_{j,n}|\,|v_{j,c}|$,
+/// and (with `cauchy_schwarz`) at most [`linear_limit_bound_closed`].
 ///
 /// # Examples
 /// $L = 2$, $d = d_v = 1$, $q = k = v = (1, 1)$, $\Delta a = 1/2$:
@@ -364,7 +369,10 @@ pub fn linear_limit_bound(
 }
 
 /// The closed form $\Delta a (L-1)\max\lVert q\rVert_2\max\lVert k\rVert_2\lVert v_{\cdot,c}\rVert_1$
-/// of [`linear_limit_bound`], per value coordinate $c$ (T3; example there).
+/// of [`linear_limit_bound`], per value coordinate $c$ (T3; example there). Over the reals
+/// the middle bound is within it for every output (Coq definition
+/// `linear_limit_bound_closed`, with the maxima and norms as computed here): Coq:
+/// `linear_limit_bound_le_closed`, `cauchy_schwarz`.
 pub fn linear_limit_bound_closed(
     head: &LinearHead<f64>,
     v: &Matrix<f64>,

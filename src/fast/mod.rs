@@ -63,6 +63,17 @@
 //! generic row-by-row loop ([`crate::ssm::attention_matrix()`]): chunking costs nothing in
 //! accuracy. [`entry_bound`] evaluates it.
 //!
+//! Machine-checked for that generic loop, in its evaluation order, for binary64 and binary32
+//! with gradual underflow (Flocq's FLT format): Coq: `hidden_attention_entry_error` gives
+//! $|\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le ((1+u)^{i-j+N+1} - 1) M_{ij} +
+//! \eta_0 (1+u)^{i-j+N+1} \sum_n (|\bar B_{j,n}| V_{ijn} + 1)$, $V_{ijn} \le (i-j)\hat P$ the
+//! absolute errors carried by the later step factors, and `pow_le_gamma` turns the first
+//! factor into $\gamma_{i-j+N+1}$; with $\eta_0 = 2u\lambda$ this is (F1) as stated, Coq:
+//! `hidden_attention_within_fast_entry_bound` (Coq definitions `fast_eta` and
+//! `fast_entry_bound` for `eta` and [`entry_bound`], the maxima given as bounds; $C$ floats,
+//! $N \ge 1$, $(i-j+N+2)u \le 1$). The chunked kernels' flushes and dropped states, (F2) and
+//! (F3) are not formalised.
+//!
 //! **(F2) relative cumulative sums.** [`chunked::mamba_hidden_attention_into`] starts from
 //! Mamba's $(\Delta, A, B, C)$ and forms the three off-diagonal factors as
 //! $e^{x}$ of *relative* sums $x$ of $\Delta_k A_n$ over at most $T+1$ steps (prefix sums from
@@ -464,7 +475,9 @@ const SLACK_REL: f64 = 1e-6;
 
 /// Bound (F1) for every entry of $\tilde\alpha$ computed in the float type `T` (row-major
 /// `L × L`, 0 above the diagonal): $\gamma_{i-j+N+1} M_{ij} + \eta$, with $M$ computed from
-/// the exact channel `exact` (the float channel lifted by [`Channel::to_exact`]).
+/// the exact channel `exact` (the float channel lifted by [`Channel::to_exact`]). Proven for
+/// the row-by-row loop [`crate::ssm::attention_matrix()`] (module docs): Coq:
+/// `hidden_attention_within_fast_entry_bound`.
 pub fn entry_bound<T: Field>(exact: &Channel<Exact>) -> Vec<f64> {
     entry_bound_with::<T>(exact, 0)
 }

@@ -38,6 +38,35 @@
 //! the error there is (a case with $\bar B x$ in the subnormal range). The bound is evaluated
 //! **exactly** ([`output_bound_exact`]) and compared with the exact error, so no rounding of
 //! the bound itself can turn a pass into a fail or back.
+//!
+//! # Machine-checked (`proofs/`, Coq + Flocq)
+//! The model is Flocq's FLT format, generic over $(e_{\min}, p)$ and instantiated at
+//! binary64 $(-1074, 53)$ and binary32 $(-149, 24)$: round to nearest (any tie rule), gradual
+//! underflow, unbounded exponents above (a run that overflows yields ∞ or NaN, which these
+//! loops carry to the output and the checks reject). The two model equations are theorems
+//! of Flocq's rounding (Coq: `fmul_model`, `fadd_model`; $|\eta| \le \eta_0$, and a sum of
+//! floats has $\eta = 0$). For each view, in the Rust evaluation order, with the same
+//! [`gamma_exact`], [`magnitude`], [`underflow_weight`] and [`output_bound_exact`] as Coq
+//! definitions of the same names, and $m u < 1$:
+//!
+//! - scan ([`crate::ssm::scan()`]): Coq: `scan_within_output_bound`,
+//!   `scan_within_output_bound_binary64`, `scan_within_output_bound_binary32`
+//!   (`proofs/ScanBound.v`), no hypothesis on the data;
+//! - $\tilde\alpha x$ ([`crate::ssm::attention_matrix()`] row by row, then
+//!   [`crate::tensor::Matrix::mul_vec`]): Coq: `alpha_x_within_output_bound`,
+//!   `alpha_x_within_output_bound_binary64`, `alpha_x_within_output_bound_binary32`
+//!   (`proofs/AlphaBound.v`; $C$ floats, $N \ge 1$), with T1 over the reals (Coq:
+//!   `output_alpha`) and the entry bound (Coq: `hidden_attention_entry_error`);
+//! - gated head ([`crate::attention::GatedLinearHead::output`] of
+//!   [`crate::ssm::gated_head`]): Coq: `gated_output_within_output_bound`,
+//!   `gated_output_within_output_bound_binary64`, `gated_output_within_output_bound_binary32`
+//!   (`proofs/GatedBound.v`; $\bar B$ floats, $N \ge 1$);
+//! - factored head ([`crate::ssm::factored()`] and [`crate::ssm::Factored::output`]): Coq:
+//!   `factored_output_within_output_bound`, `factored_output_within_output_bound_binary64`,
+//!   `factored_output_within_output_bound_binary32` (`proofs/FactoredBound.v`), when the
+//!   exact value each rounded $P$, $Q$, $K$ comes from is normal (or 0 for $Q$, $K$) —
+//!   the range the Rust code requires of the rounded values, up to the one boundary case
+//!   where a value just below the smallest normal number $\lambda$ rounds up to $\lambda$.
 
 use num_traits::{One, Zero};
 
@@ -55,14 +84,16 @@ pub fn gamma(m: usize, u: f64) -> f64 {
 }
 
 /// $\gamma_m = m u/(1-mu)$ exactly (`u` is a power of two, lifted exactly), or `None` when
-/// $mu \ge 1$ (no bound).
+/// $mu \ge 1$ (no bound). $(1+u)^k \le 1 + \gamma_k$ and $\gamma$ grows with $m$ (Coq:
+/// `pow_le_gamma`, `gamma_mono`; definition `gamma_exact` in `proofs/Gamma.v`).
 pub fn gamma_exact(m: usize, u: f64) -> Option<Exact> {
     let mu = Exact::from_integer(m.into()) * Exact::from_f64(u);
     (mu < Exact::one()).then(|| mu.clone() / (Exact::one() - mu))
 }
 
 /// The exact magnitude $\sum_{j\le i}\sum_n |C_{i,n}| \prod |\bar A_{k,n}| |\bar B_{j,n}| |x_j|$
-/// for every $i$: the scan of the entrywise-absolute channel on $|x|$.
+/// for every $i$: the scan of the entrywise-absolute channel on $|x|$ (Coq: `magnitude_alpha`
+/// unrolls the Coq definition `magnitude` into the double sum, T1 over the reals).
 pub fn magnitude(ch: &Channel<Exact>, x: &[Exact]) -> Vec<Exact> {
     let abs = ch.map(|v| v.abs_val());
     let ax: Vec<Exact> = x.iter().map(|v| v.abs_val()).collect();
@@ -84,6 +115,7 @@ pub fn hat(v: &Exact) -> Exact {
 /// The underflow weight of the module docs, exactly, for every output $t$ (0-based here,
 /// so the factor is $t + 3$):
 /// $W_t = (t+2)\sum_n \hat C_{t,n}\hat P_{t,n}\sum_{j\le t}\hat B_{j,n}\hat x_j$ (1-based $t$).
+/// The same loop is the Coq definition `underflow_weight` (`proofs/ScanBound.v`).
 ///
 /// # Complexity
 /// $O(LN)$ exact operations.
@@ -108,6 +140,10 @@ pub fn underflow_weight(ch: &Channel<Exact>, x: &[Exact]) -> Vec<Exact> {
 /// The bound $\gamma_m\,\mathrm{mag}_t + (1+\gamma_m)\,\eta_0\,W_t$ of the module docs for the
 /// float type `T`, exactly, per output; `None` when $mu \ge 1$ (no bound). `magnitude` is
 /// [`magnitude`]`(ch, x)`.
+///
+/// Proven for `f64` and `f32` with underflow (module docs): Coq: `scan_within_output_bound`,
+/// `alpha_x_within_output_bound`, `gated_output_within_output_bound` (the Coq definition
+/// `output_bound_exact` is this function).
 pub fn output_bound_exact<T: Field>(
     ch: &Channel<Exact>,
     x: &[Exact],

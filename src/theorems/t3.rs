@@ -89,7 +89,8 @@ pub fn check_exact(case: &(GatedLinearHead<Exact>, Matrix<Exact>)) -> CaseResult
     Ok(None)
 }
 
-/// Float check of T3 under Mamba's parametrisation: the S6 layer of
+/// Float check of T3 under Mamba's parametrisation (the bound itself is proven over the
+/// reals, Coq: `linear_limit_bound_sound`; the rounding allowance is not): the S6 layer of
 /// [`LinearAttentionLayer::to_mamba`] with step $\Delta$ and $A\equiv -a$ is within
 /// [`linear_limit_bound`] (plus a rounding allowance $8(L+d+8)\varepsilon\sum_j
 /// \langle|W_Q||\hat x_i|,|W_K||\hat x_j|\rangle (|W_V||\hat x_j|)_c$) of the linear layer, and the bound is not vacuous: at
@@ -236,6 +237,13 @@ struct FloatViews {
 /// \eta'\tilde\alpha^{\ge1})/(1-\gamma')$ and $\tilde\alpha^{\ge1} \le
 /// \mathrm{fl}\,\tilde\alpha^{\ge1}/(1-\gamma')$), and the result is inflated by
 /// $10^{-9}$ relative for its own rounding.
+///
+/// The formula $\gamma_m|\tilde\alpha|_{ij} + \eta\,\tilde\alpha^{\ge1}_{ij}$ is proven for
+/// binary64 and binary32 with gradual underflow, in both evaluation orders (Coq definition
+/// `entry_bound`, `proofs/EntryBound.v`): Coq: `hidden_attention_within_entry_bound`,
+/// `gated_score_within_entry_bound` — [`attention_matrix`], the running product from $C_i$
+/// ($C$ floats), and the gated head's matrix, the running product from $k_j$ ($\bar B$
+/// floats). Its evaluation in `f64` here is not formalised.
 pub fn entry_bound<T: Field>(ch: &Channel<T>) -> crate::error::Result<Vec<f64>> {
     let (l, n) = (ch.len(), ch.state());
     let m = 2 * l + n + 4;

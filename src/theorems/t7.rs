@@ -1,5 +1,9 @@
 //! T7 — the paper's softplus → ReLU approximation $\tilde Q\tilde H\tilde K$, with a proven
 //! error bound; exact where Mamba's softplus is the identity ($z > 20$), not exact below.
+//! The statement is machine-checked over the reals (Coq: `relu_gap_spec`, `relu_gap_zero`,
+//! `relu_gap_pos`, `relu_gap_le_ln2`, `relu_bound_sound`, `relu_bound_exact_entry`,
+//! `relu_bound_le_closed`, in `proofs/T7_Softplus.v`); the float allowances [`check_float`]
+//! adds for rounding are not.
 // A failing case returns the whole counterexample by value (as t1 and t2 do).
 #![allow(clippy::result_large_err)]
 
