@@ -166,8 +166,10 @@ fn implicit_attention_equals_the_recurrence_exactly() {
 }
 
 mod properties {
-    use hidden_attention::strategies::rational_family_head_with_values;
-    use hidden_attention::theorems::{t14, t15};
+    use hidden_attention::strategies::{
+        positive_elementwise_head, rational_family_head_with_values,
+    };
+    use hidden_attention::theorems::{t14, t15, t16, t17};
     use proptest::prelude::*;
 
     proptest! {
@@ -177,6 +179,13 @@ mod properties {
         fn t14_t15_hold(case in rational_family_head_with_values(1..=8, 1..=4, 1..=2)) {
             prop_assert!(t14::check_exact(&case).is_ok(), "{:?}", t14::check_exact(&case).err().map(|c| c.what));
             prop_assert!(t15::check_exact(&case).is_ok(), "{:?}", t15::check_exact(&case).err().map(|c| c.what));
+            prop_assert!(t16::check_exact(&case).is_ok(), "{:?}", t16::check_exact(&case).err().map(|c| c.what));
+        }
+
+        /// T17: HGRN and RG-LRU heads carry the predicted row-sum certificate.
+        #[test]
+        fn t17_holds(head in positive_elementwise_head(1..=12)) {
+            prop_assert!(t17::check_exact(&head).is_ok(), "{:?}", t17::check_exact(&head).err().map(|c| c.what));
         }
     }
 }

@@ -86,3 +86,35 @@ pub fn rational_family_head_with_values(
         })
         .boxed()
 }
+
+/// An HGRN head ($b \equiv 1$, gates $a_t \in (0, 2]$) or an RG-LRU head
+/// ($a_t \in (0, 1)$, write factors $b_s = m_s i_s \in (0, 1)$), $d_k = 1$, $q \equiv 1$,
+/// of length $L \in$ `len` (T17).
+pub fn positive_elementwise_head(len: RangeInclusive<usize>) -> BoxedStrategy<FamilyHead<Exact>> {
+    use crate::scalar::ratio;
+    (len, any::<bool>())
+        .prop_flat_map(move |(l, hgrn)| {
+            let gate: BoxedStrategy<Exact> = if hgrn {
+                (1i64..=16, 1i64..=8).prop_map(|(p, q)| ratio(p, q)).boxed()
+            } else {
+                (1i64..=7).prop_map(|p| ratio(p, 8)).boxed()
+            };
+            let write: BoxedStrategy<Exact> = if hgrn {
+                Just(ratio(1, 1)).boxed()
+            } else {
+                (1i64..=7).prop_map(|p| ratio(p, 8)).boxed()
+            };
+            (
+                proptest::collection::vec(gate, l),
+                proptest::collection::vec(write, l),
+            )
+                .prop_map(move |(a, b)| FamilyHead {
+                    dk: 1,
+                    q: vec![ratio(1, 1); l],
+                    b,
+                    m: a.into_iter().map(Transition::Scalar).collect(),
+                    readout: Readout::After,
+                })
+        })
+        .boxed()
+}

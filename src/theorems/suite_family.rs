@@ -1,9 +1,9 @@
-//! The gated-linear family rows of the `hattn check` table: T14 (unrolling) and T15
-//! (semiseparable rank), exact, on heads drawn from the public family strategies
+//! The gated-linear family rows of the `hattn check` table: T14 (unrolling), T15
+//! (semiseparable rank), T16 (channel realisations), T17 (softmax separation), exact, on heads drawn from the public family strategies
 //! (every transition kind, both readouts, gates 0 and 1, $d_k \ge L/2$ included).
 
 use super::suite::{row, CheckRow, Metric};
-use super::{t14, t15};
+use super::{t14, t15, t16, t17};
 use crate::strategies;
 
 const FAMILY: &str = "rational family heads: diagonal, scalar, diagonal + rank one, g(I − βkkᵀ) transitions (mixed or one kind), readout after / before with bonus, gates ∋ 0, 1, L ≤ 10, d_k ≤ 5, d_v ≤ 3";
@@ -27,6 +27,22 @@ pub(super) fn rows() -> Vec<CheckRow> {
             FAMILY,
             cases,
             t15::check_exact,
+        ),
+        row(
+            (t16::THEOREM, "T16"),
+            "exact",
+            Metric::Exact,
+            FAMILY,
+            cases,
+            t16::check_exact,
+        ),
+        row(
+            (t17::THEOREM, "T17"),
+            "exact",
+            Metric::Exact,
+            "HGRN heads (b ≡ 1, gates in (0, 2]) and RG-LRU heads (gates, write factors in (0, 1)), L ≤ 16",
+            || strategies::positive_elementwise_head(1..=16),
+            t17::check_exact,
         ),
     ]
 }

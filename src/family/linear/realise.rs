@@ -5,14 +5,16 @@
 //!   $\bar A_t = \mathrm{diag}\,M_t$, $\bar B_t = b_t$, $C_t = q_t$ has $\tilde\alpha = A$
 //!   (T3; Coq `t14_diagonal_family_is_channel`).
 //! - **RWKV-6** ($M_t = \mathrm{diag}(w_t)$, readout before the step, bonus $u$), when no
-//!   decay entry at steps $\ge 1$ is 0: the channel of state $2d_k$ with
-//!   $\bar A_t = (w_{t-1}, 0)$, $\bar B_t = (k_t \oslash w_t,\ u\odot k_t - k_t\oslash w_t)$,
-//!   $C_t = (q_t, q_t)$ has $\tilde\alpha = A$: for $s < t$ the first half gives
-//!   $q_t^\top (w_{t-1}\cdots w_s)(k_s\oslash w_s) = q_t^\top(w_{t-1}\cdots w_{s+1})k_s$ and the
-//!   second half nothing ($\bar A = 0$); on the diagonal the two halves sum to
-//!   $q_t^\top(u\odot k_t)$. ($w_0$'s role is played by any nonzero value at $t = 0$, where the
-//!   chain is empty.) The bonus sits off the chain, so state $d_k$ does not suffice in
-//!   general: the diagonal of a state-$d_k$ channel is tied to its chain.
+//!   decay entry at steps $1 \le s \le L-2$ is 0: the channel of state $2d_k$ with
+//!   $\bar A_1 = (1, 0)$, $\bar A_t = (w_{t-1}, 0)$ for $t \ge 2$,
+//!   $\bar B_t = (k_t \oslash \omega_t,\ u\odot k_t - k_t\oslash \omega_t)$ with
+//!   $\omega_t = w_t$ for $1 \le t \le L-2$ and $\omega_t = 1$ at $t = 0$ and $t = L-1$,
+//!   and $C_t = (q_t, q_t)$ has $\tilde\alpha = A$: for $s < t$ the first half gives
+//!   $q_t^\top (w_{t-1}\cdots w_{s+1})\,w_s\,(k_s\oslash w_s)$ for $s \ge 1$ and
+//!   $q_t^\top(w_{t-1}\cdots w_1)\,k_0$ for $s = 0$, i.e. $q_t^\top(w_{t-1}\cdots w_{s+1})k_s$,
+//!   and the second half nothing ($\bar A = 0$); on the diagonal the two halves sum to
+//!   $q_t^\top(u\odot k_t)$. The bonus sits off the chain, so state $d_k$ does not suffice
+//!   in general: the diagonal of a state-$d_k$ channel is tied to its chain.
 
 use crate::error::{Error, Result};
 use crate::family::linear::head::{FamilyHead, Readout, Transition};
@@ -61,7 +63,8 @@ pub fn diagonal_channel<T: Field>(head: &FamilyHead<T>) -> Result<Channel<T>> {
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] for a head that reads after the step or has a non-diagonal
-/// step; [`Error::ZeroTransition`] naming the first zero decay entry at a step $\ge 1$.
+/// step; [`Error::ZeroTransition`] naming the first zero decay entry at a step
+/// $1 \le s \le L-2$ (the only ones divided by).
 pub fn rwkv6_channel<T: Field>(head: &FamilyHead<T>) -> Result<Channel<T>> {
     head.validate()?;
     let Readout::BeforeWithBonus(u) = &head.readout else {
@@ -77,8 +80,9 @@ pub fn rwkv6_channel<T: Field>(head: &FamilyHead<T>) -> Result<Channel<T>> {
         .enumerate()
         .map(|(t, m)| diag_of(m, dk).ok_or_else(|| not_diagonal(t)))
         .collect::<Result<_>>()?;
-    // w_t is divided by for t ≥ 1 only in the chain; at t = 0 any nonzero value works
-    for (t, wt) in w.iter().enumerate().skip(1) {
+    // ω_t = w_t is divided by for 1 ≤ t ≤ L − 2 only
+    let divided = |t: usize| t >= 1 && t + 2 <= l;
+    for (t, wt) in w.iter().enumerate().filter(|(t, _)| divided(*t)) {
         if let Some(i) = wt.iter().position(|x| x.is_zero()) {
             return Err(Error::ZeroTransition { step: t, state: i });
         }
@@ -93,19 +97,19 @@ pub fn rwkv6_channel<T: Field>(head: &FamilyHead<T>) -> Result<Channel<T>> {
     for t in 0..l {
         let (qt, kt) = (&head.q[t * dk..(t + 1) * dk], &head.b[t * dk..(t + 1) * dk]);
         for i in 0..dk {
-            abar.push(if t == 0 {
-                T::zero()
-            } else {
-                w[t - 1][i].clone()
+            abar.push(match t {
+                0 => T::zero(),
+                1 => T::one(),
+                _ => w[t - 1][i].clone(),
             });
         }
         abar.extend((0..dk).map(|_| T::zero()));
         let scaled: Vec<T> = (0..dk)
             .map(|i| {
-                let wi = if t == 0 || w[t][i].is_zero() {
-                    one.clone()
-                } else {
+                let wi = if divided(t) {
                     w[t][i].clone()
+                } else {
+                    one.clone()
                 };
                 kt[i].clone() / &wi
             })
