@@ -7,9 +7,12 @@ use hidden_attention::golden::{
     collect_files, load_case, run_case, CaseKind, F32_TOLERANCE, F64_TOLERANCE,
 };
 
+/// The scan and hidden-attention cases (the family cases are `tests/family.rs`'s, the
+/// checkpoints `tests/model.rs`'s and `tests/mamba2.rs`'s).
 fn case_files() -> Vec<PathBuf> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden");
-    let (files, _) = collect_files(&[dir]).unwrap();
+    let (files, _) =
+        collect_files(&[dir.join("selective_scan"), dir.join("hidden_attention")]).unwrap();
     files
 }
 

@@ -222,7 +222,7 @@ fn check_accepts_theorem_ids() {
     let (rc, out, _) = hattn(&["check", "--cases", "3", "T5"]);
     assert_eq!(rc, 0, "{out}");
     assert!(out.contains("T5") && !out.contains("\nT1 "), "{out}");
-    let (rc, _, err) = hattn(&["check", "--cases", "1", "T9"]);
+    let (rc, _, err) = hattn(&["check", "--cases", "1", "T99"]);
     assert_eq!(rc, 2);
     assert!(err.contains("unknown theorem"), "{err}");
 }

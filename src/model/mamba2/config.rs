@@ -104,7 +104,7 @@ impl Mamba2Config {
     /// use hidden_attention::model::mamba2::Mamba2Config;
     /// let c = Mamba2Config::parse("config.json".as_ref(), r#"{"model_type": "mamba2",
     ///     "hidden_size": 16, "num_hidden_layers": 2, "vocab_size": 64, "num_heads": 4,
-    ///     "head_dim": 8, "state_size": 8, "chunk_size": 4,
+    ///     "head_dim": 8, "state_size": 8, "chunk_size": 4, "n_groups": 1,
     ///     "time_step_limit": [0.0, {"__float__": "Infinity"}]}"#).unwrap();
     /// assert_eq!((c.d_inner(), c.conv_dim(), c.in_proj_rows()), (32, 48, 84));
     /// assert_eq!(c.time_step_limit, (0.0, f64::INFINITY));
