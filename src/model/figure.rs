@@ -153,7 +153,7 @@ impl Text {
     }
 
     /// The box the drawn glyphs stay inside, in both backends: along the line the
-    /// measured advance width, across it from 0.1 × size above the top to 0.9 × size
+    /// measured advance width and two pixels either end, across it from 0.1 × size above the top to 0.9 × size
     /// below it (accents above, descenders below).
     pub fn bounds(&self) -> Bounds {
         let w = width_of(&self.text, self.size);
@@ -162,6 +162,8 @@ impl Text {
             Anchor::Middle => (-w / 2, w - w / 2),
             Anchor::End => (-w, 0),
         };
+        // anti-aliasing and side bearings: two pixels either end
+        let (a0, a1) = (a0 - 2, a1 + 2);
         let (c0, c1) = (
             (-0.1 * self.size).floor() as i32,
             (0.9 * self.size).ceil() as i32,
@@ -352,13 +354,9 @@ impl Figure {
             match s {
                 Shape::Fill { x, y, w, h, color } => {
                     let c = RGBColor(color[0], color[1], color[2]);
-                    // the bitmap backend fills both corners inclusively, SVG spans them
-                    let e = if bitmap { 1 } else { 0 };
-                    area.draw(&Rectangle::new(
-                        [(*x, *y), (x + w - e, y + h - e)],
-                        c.filled(),
-                    ))
-                    .map_err(err)?;
+                    // both backends fill [x0, x1) × [y0, y1)
+                    area.draw(&Rectangle::new([(*x, *y), (x + w, y + h)], c.filled()))
+                        .map_err(err)?;
                 }
                 Shape::Text(t) => {
                     let h = match t.anchor {
@@ -398,7 +396,8 @@ impl Figure {
     pub fn svg(&self) -> Result<String> {
         let mut out = String::new();
         {
-            let backend = SVGBackend::with_string(&mut out, (self.width as u32, self.height as u32));
+            let backend =
+                SVGBackend::with_string(&mut out, (self.width as u32, self.height as u32));
             self.draw(&backend.into_drawing_area(), false)?;
         }
         Ok(out)

@@ -199,22 +199,46 @@ pub(crate) fn label(labels: &[String], i: usize) -> String {
 }
 
 /// Row tick labels right-aligned left of `x`, centred on the rows `top + i·cell`.
-pub(crate) fn row_ticks(out: &mut Vec<Shape>, ticks: &[usize], labels: &[String], x: i32, top: i32, cell: i32, size: f64) {
+pub(crate) fn row_ticks(
+    out: &mut Vec<Shape>,
+    ticks: &[usize],
+    labels: &[String],
+    x: i32,
+    top: i32,
+    cell: i32,
+    size: f64,
+) {
     for &i in ticks {
         let yc = top + i as i32 * cell + cell / 2;
         out.push(fill(x - 5, yc, 4, 1, GREY));
         let y = yc - (MID * size).round() as i32;
-        out.push(Shape::Text(Text::new(x - 8, y, label(labels, i), size, Anchor::End)));
+        out.push(Shape::Text(Text::new(
+            x - 8,
+            y,
+            label(labels, i),
+            size,
+            Anchor::End,
+        )));
     }
 }
 
 /// Column tick labels reading upward below `y`, centred on the columns `left + j·cell`.
-pub(crate) fn col_ticks(out: &mut Vec<Shape>, ticks: &[usize], labels: &[String], left: i32, y: i32, cell: i32, size: f64) {
+pub(crate) fn col_ticks(
+    out: &mut Vec<Shape>,
+    ticks: &[usize],
+    labels: &[String],
+    left: i32,
+    y: i32,
+    cell: i32,
+    size: f64,
+) {
     for &j in ticks {
         let xc = left + j as i32 * cell + cell / 2;
         out.push(fill(xc, y + 1, 1, 4, GREY));
         let x = xc - (MID * size).round() as i32;
-        out.push(Shape::Text(Text::new(x, y + 8, label(labels, j), size, Anchor::End).up()));
+        out.push(Shape::Text(
+            Text::new(x, y + 8, label(labels, j), size, Anchor::End).up(),
+        ));
     }
 }
 
@@ -230,7 +254,17 @@ pub(crate) fn widest(ticks: &[usize], labels: &[String], size: f64) -> i32 {
 /// A vertical colour bar at `(x, top)`, `h` pixels tall, from `hi` (top) to `lo`
 /// (bottom), its ticks and, along it, its title.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn colour_bar(out: &mut Vec<Shape>, x: i32, top: i32, h: i32, lo: f64, hi: f64, div: bool, ticks: &[(f64, String)], title: &str) {
+pub(crate) fn colour_bar(
+    out: &mut Vec<Shape>,
+    x: i32,
+    top: i32,
+    h: i32,
+    lo: f64,
+    hi: f64,
+    div: bool,
+    ticks: &[(f64, String)],
+    title: &str,
+) {
     const W: i32 = 18;
     for y in 0..h {
         let t = 1.0 - y as f64 / (h - 1).max(1) as f64;
@@ -240,16 +274,28 @@ pub(crate) fn colour_bar(out: &mut Vec<Shape>, x: i32, top: i32, h: i32, lo: f64
     out.extend(frame(x, top, W, h, GREY, 1));
     let mut tw = 0;
     for (v, s) in ticks {
-        let f = if hi > lo { ((hi - v) / (hi - lo)).clamp(0.0, 1.0) } else { 0.5 };
+        let f = if hi > lo {
+            ((hi - v) / (hi - lo)).clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
         let y = top + (f * (h - 1) as f64).round() as i32;
         out.push(fill(x + W + 1, y, 4, 1, GREY));
-        let t = Text::new(x + W + 8, y - (MID * TICK).round() as i32, s.clone(), TICK, Anchor::Start);
+        let t = Text::new(
+            x + W + 8,
+            y - (MID * TICK).round() as i32,
+            s.clone(),
+            TICK,
+            Anchor::Start,
+        );
         tw = tw.max(width_of(s, TICK));
         out.push(Shape::Text(t));
     }
     if !title.is_empty() {
         let tx = x + W + 8 + tw + 8;
-        out.push(Shape::Text(Text::new(tx, top + h / 2, title, AXIS, Anchor::Middle).up()));
+        out.push(Shape::Text(
+            Text::new(tx, top + h / 2, title, AXIS, Anchor::Middle).up(),
+        ));
     }
 }
 
@@ -258,12 +304,15 @@ pub(crate) fn title_over(out: &mut Vec<Shape>, title: &str, size: f64) {
     if title.is_empty() {
         return;
     }
-    let b = out.iter().map(Shape::bounds).reduce(|a, b| crate::model::figure::Bounds {
-        x0: a.x0.min(b.x0),
-        y0: a.y0.min(b.y0),
-        x1: a.x1.max(b.x1),
-        y1: a.y1.max(b.y1),
-    });
+    let b = out
+        .iter()
+        .map(Shape::bounds)
+        .reduce(|a, b| crate::model::figure::Bounds {
+            x0: a.x0.min(b.x0),
+            y0: a.y0.min(b.y0),
+            x1: a.x1.max(b.x1),
+            y1: a.y1.max(b.y1),
+        });
     let (xc, top) = b.map_or((0, 0), |b| ((b.x0 + b.x1) / 2, b.y0));
     let y = top - 10 - (0.9 * size).ceil() as i32;
     out.push(Shape::Text(Text::new(xc, y, title, size, Anchor::Middle)));
@@ -338,7 +387,8 @@ impl Heatmap {
     /// fits every item ([`Figure::fit`]).
     pub fn render(&self) -> Figure {
         let n = self.rows.max(self.cols).max(1);
-        let cell = (560 / n).clamp(2, 40) as i32;
+        // at least 120 pixels a side, so that the axis titles fit along a short matrix
+        let cell = (560 / n).clamp(2, 40).max(120usize.div_ceil(n)) as i32;
         let ts = if cell >= 10 { TICK } else { 11.0 };
         let (rt, ct) = (thinned(self.rows, cell, ts), thinned(self.cols, cell, ts));
         let (lo, hi, div, ticks) = self.range();
@@ -346,7 +396,11 @@ impl Heatmap {
         let mut out = Vec::new();
         for i in 0..self.rows {
             for j in 0..self.cols {
-                let v = self.data.get(i * self.cols + j).copied().unwrap_or(f64::NAN);
+                let v = self
+                    .data
+                    .get(i * self.cols + j)
+                    .copied()
+                    .unwrap_or(f64::NAN);
                 let t = if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
                 let c = if self.causal && j > i {
                     MASKED
@@ -364,14 +418,32 @@ impl Heatmap {
         col_ticks(&mut out, &ct, &self.col_labels, 0, mh, cell, ts);
         let below = mh + 8 + widest(&ct, &self.col_labels, ts) + 10;
         if !self.x_label.is_empty() {
-            out.push(Shape::Text(Text::new(mw / 2, below, &self.x_label, AXIS, Anchor::Middle)));
+            out.push(Shape::Text(Text::new(
+                mw / 2,
+                below,
+                &self.x_label,
+                AXIS,
+                Anchor::Middle,
+            )));
         }
         if !self.y_label.is_empty() {
             let x = -8 - widest(&rt, &self.row_labels, ts) - 10 - (0.9 * AXIS).ceil() as i32;
-            out.push(Shape::Text(Text::new(x, mh / 2, &self.y_label, AXIS, Anchor::Middle).up()));
+            out.push(Shape::Text(
+                Text::new(x, mh / 2, &self.y_label, AXIS, Anchor::Middle).up(),
+            ));
         }
         let cb_h = mh.max(120);
-        colour_bar(&mut out, mw + 24, (mh - cb_h).min(0) / 2, cb_h, lo, hi, div, &ticks, &self.bar_label);
+        colour_bar(
+            &mut out,
+            mw + 24,
+            (mh - cb_h).min(0) / 2,
+            cb_h,
+            lo,
+            hi,
+            div,
+            &ticks,
+            &self.bar_label,
+        );
         title_over(&mut out, &self.title, TITLE);
         Figure::fit(out)
     }

@@ -3,8 +3,8 @@
 
 use crate::model::figure::{width_of, Anchor, Figure, Shape, Text};
 use crate::model::heatmap::{
-    col_ticks, colour_bar, fill, fmt_num, frame, nice_ticks, ramp, row_ticks, thinned,
-    title_over, widest, Heatmap, AXIS, GREY, MASKED, RDBU, TICK, TITLE,
+    col_ticks, colour_bar, fill, fmt_num, frame, nice_ticks, ramp, row_ticks, thinned, title_over,
+    widest, Heatmap, AXIS, GREY, MASKED, RDBU, TICK, TITLE,
 };
 
 /// A grid of small heatmaps, `ncols` to a row, each scaled to its own largest |value|
