@@ -74,8 +74,8 @@ pub fn progress(len: usize, what: &str) -> ProgressBar {
 }
 
 pub fn attn(args: &AttnArgs) -> ExitCode {
-    let res = token_input(&args.tokens, &args.labels, args.text.as_ref(), &args.out)
-        .and_then(|(tokens, labels)| {
+    let res = token_input(&args.tokens, &args.labels, args.text.as_ref(), &args.out).and_then(
+        |(tokens, labels)| {
             let args = &AttnArgs {
                 tokens,
                 labels,
@@ -87,7 +87,8 @@ pub fn attn(args: &AttnArgs) -> ExitCode {
                 (_, true) => run::<f32>(args),
                 (_, false) => run::<f64>(args),
             })
-        });
+        },
+    );
     match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

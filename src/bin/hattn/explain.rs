@@ -31,13 +31,14 @@ pub struct ExplainArgs {
 }
 
 pub fn explain(a: &ExplainArgs) -> ExitCode {
-    let res = token_input(&a.tokens, &a.labels, a.text.as_ref(), &a.out).and_then(|(tokens, labels)| {
-        run(&ExplainArgs {
-            tokens,
-            labels,
-            ..a.clone()
-        })
-    });
+    let res =
+        token_input(&a.tokens, &a.labels, a.text.as_ref(), &a.out).and_then(|(tokens, labels)| {
+            run(&ExplainArgs {
+                tokens,
+                labels,
+                ..a.clone()
+            })
+        });
     match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

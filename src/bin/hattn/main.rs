@@ -85,7 +85,12 @@ enum Command {
         #[arg(long)]
         checkpoint: PathBuf,
         /// Token ids, comma separated.
-        #[arg(long, value_delimiter = ',', required_unless_present = "text", conflicts_with = "text")]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            required_unless_present = "text",
+            conflicts_with = "text"
+        )]
         tokens: Vec<usize>,
         /// Token strings for the axes, comma separated (one per token).
         #[arg(long, value_delimiter = ',', conflicts_with = "text")]
@@ -140,7 +145,12 @@ enum Command {
         #[arg(long)]
         checkpoint: PathBuf,
         /// Token ids, comma separated.
-        #[arg(long, value_delimiter = ',', required_unless_present = "text", conflicts_with = "text")]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            required_unless_present = "text",
+            conflicts_with = "text"
+        )]
         tokens: Vec<usize>,
         /// Token strings for the axes, comma separated.
         #[arg(long, value_delimiter = ',', conflicts_with = "text")]
