@@ -65,7 +65,7 @@ fn explain_mamba2(a: &ExplainArgs, method: Method) -> hidden_attention::Result<E
     let model = Mamba2Model::<f64>::load(&a.checkpoint)?;
     model.check_tokens(&a.tokens)?;
     let trace = model
-        .forward_batch(&[a.tokens.clone()], Logits::All)?
+        .forward_batch(std::slice::from_ref(&a.tokens), Logits::All)?
         .pop()
         .expect("one sequence");
     let mut x = Explainer::new(&model, &trace, a.target_pos, a.logit, 0)?;
