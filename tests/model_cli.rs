@@ -222,10 +222,12 @@ fn golden_checkpoint_exit_codes() {
     assert!(err.contains("safetensors"), "{err}");
 }
 
+#[cfg(feature = "text")]
 const MAMBA2: &str = "tests/data/golden/checkpoints/tiny-mamba2-a";
 
-/// A word-level tokenizer built here and saved as tokenizer.json: the words below get
-/// ids 0.., "[UNK]" 63, and "zebra" 64 (not below the tiny models' vocabulary of 64).
+/// A word-level tokenizer built here and saved as tokenizer.json: the k-th word below gets
+/// id 3 + 4k, "[UNK]" 63, and "zebra" 64 (not below the tiny models' vocabulary of 64).
+#[cfg(feature = "text")]
 fn tokenizer_json(d: &Path) -> PathBuf {
     use tokenizers::models::wordlevel::WordLevel;
     use tokenizers::pre_tokenizers::whitespace::Whitespace;
@@ -252,6 +254,7 @@ fn tokenizer_json(d: &Path) -> PathBuf {
     p
 }
 
+#[cfg(feature = "text")]
 #[test]
 fn text_through_a_tokenizer_labels_the_axes() {
     let d = scratch("text");

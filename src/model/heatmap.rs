@@ -348,8 +348,11 @@ impl Heatmap {
         self
     }
 
-    /// The value range drawn, whether the colours diverge about 0, and the colour-bar
-    /// ticks. A constant map (one position, or equal values) gets one tick: its value.
+    /// The value range $[lo, hi]$ drawn, whether the colours diverge about 0, and the
+    /// colour-bar ticks. Over the finite values $v$: diverging, $[-m, m]$ with
+    /// $m = \max|v|$; otherwise $[\min v, \max v]$ (from $\min(0, \min v)$ for
+    /// [`ColorScale::FromZero`]). A constant map $v \equiv c$ (one position, or equal
+    /// values) gets $[c - d, c + d]$, $d = |c|/20$, and one tick: $c$ itself.
     pub fn range(&self) -> (f64, f64, bool, Vec<(f64, String)>) {
         let finite = self.data.iter().copied().filter(|v| v.is_finite());
         let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {

@@ -27,6 +27,7 @@ pub mod perturbation;
 pub mod plot;
 pub mod random;
 pub mod relevance;
+#[cfg(feature = "text")]
 pub mod tokenize;
 pub mod weights;
 

@@ -47,10 +47,16 @@ pub fn token_input(
         Format::of_path(p, "out")?;
     }
     match text {
+        #[cfg(feature = "text")]
         Some((text, tokenizer)) => {
             let t = hidden_attention::model::tokenize::tokenize(tokenizer, text)?;
             Ok((t.ids, t.labels))
         }
+        #[cfg(not(feature = "text"))]
+        Some(_) => Err(hidden_attention::Error::InvalidArgument {
+            name: "text".into(),
+            reason: "this hattn was built without the `text` feature (the tokenizer)".into(),
+        }),
         None => Ok((tokens.to_vec(), labels.to_vec())),
     }
 }
