@@ -221,3 +221,200 @@ fn golden_checkpoint_exit_codes() {
     assert_eq!(code, 2);
     assert!(err.contains("safetensors"), "{err}");
 }
+
+#[cfg(feature = "text")]
+const MAMBA2: &str = "tests/data/golden/checkpoints/tiny-mamba2-a";
+
+/// A word-level tokenizer built here and saved as tokenizer.json: the k-th word below gets
+/// id 3 + 4k, "[UNK]" 63, and "zebra" 64 (not below the tiny models' vocabulary of 64).
+#[cfg(feature = "text")]
+fn tokenizer_json(d: &Path) -> PathBuf {
+    use tokenizers::models::wordlevel::WordLevel;
+    use tokenizers::pre_tokenizers::whitespace::Whitespace;
+    use tokenizers::Tokenizer;
+    let words = [
+        "the", "cat", "sat", "on", "a", "mat", "and", "then", "it", "ran",
+    ];
+    let mut vocab: std::collections::HashMap<String, u32> = words
+        .iter()
+        .enumerate()
+        .map(|(k, w)| (w.to_string(), 3 + 4 * k as u32))
+        .collect();
+    vocab.insert("[UNK]".into(), 63);
+    vocab.insert("zebra".into(), 64);
+    let model = WordLevel::builder()
+        .vocab(vocab.into_iter().collect())
+        .unk_token("[UNK]".into())
+        .build()
+        .unwrap();
+    let mut tok = Tokenizer::new(model);
+    tok.with_pre_tokenizer(Some(Whitespace {}));
+    let p = d.join("tokenizer.json");
+    tok.save(&p, false).unwrap();
+    p
+}
+
+#[cfg(feature = "text")]
+#[test]
+fn text_through_a_tokenizer_labels_the_axes() {
+    let d = scratch("text");
+    let tj = tokenizer_json(&d);
+    let text = "the cat sat on a mat";
+    // the ids the tokenizer gives: 3 + 4k for the k-th word of the vocabulary
+    let ids = "3,7,11,15,19,23";
+    for (ckpt, unit) in [(TINY, "--channel"), (MAMBA2, "--head")] {
+        let (svg, npy_t, npy_i) = (d.join("t.svg"), d.join("t.npy"), d.join("i.npy"));
+        let base = ["attn", "--checkpoint", ckpt, "--layer", "0", unit, "1"];
+        let mut args = base.to_vec();
+        args.extend(["--text", text, "--tokenizer", tj.to_str().unwrap()]);
+        args.extend([
+            "--svg",
+            svg.to_str().unwrap(),
+            "--npy",
+            npy_t.to_str().unwrap(),
+        ]);
+        let (code, out, err) = hattn(&args);
+        assert_eq!(code, 0, "{ckpt}: {out}{err}");
+        let mut args = base.to_vec();
+        args.extend(["--tokens", ids, "--npy", npy_i.to_str().unwrap()]);
+        let (code, out, err) = hattn(&args);
+        assert_eq!(code, 0, "{ckpt}: {out}{err}");
+        // the same matrix as from the ids themselves
+        assert_eq!(read_npy_f64(&npy_t), read_npy_f64(&npy_i), "{ckpt}");
+        let s = std::fs::read_to_string(&svg).unwrap();
+        let doc = roxmltree::Document::parse(&s).unwrap();
+        let texts: Vec<&str> = doc
+            .descendants()
+            .filter(|n| n.has_tag_name("text"))
+            .filter_map(|n| n.text())
+            .map(str::trim)
+            .collect();
+        for w in ["the", "cat", "sat", "on", "a", "mat", "query position i"] {
+            assert!(texts.contains(&w), "{ckpt}: {w:?} not in {texts:?}");
+        }
+        let (png, npy) = (d.join("e.png"), d.join("e.npy"));
+        let (code, out, err) = hattn(&[
+            "explain",
+            "--checkpoint",
+            ckpt,
+            "--text",
+            text,
+            "--tokenizer",
+            tj.to_str().unwrap(),
+            "--target-pos",
+            "5",
+            "--method",
+            "raw",
+            "--png",
+            png.to_str().unwrap(),
+            "--npy",
+            npy.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 0, "{ckpt}: {out}{err}");
+        assert!(out.contains("mat"), "{out}");
+        assert_eq!(&std::fs::read(&png).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
+    }
+    // an id the model does not have: the typed token error
+    let (code, _, err) = hattn(&[
+        "attn",
+        "--checkpoint",
+        TINY,
+        "--text",
+        "the zebra",
+        "--tokenizer",
+        tj.to_str().unwrap(),
+        "--npy",
+        d.join("z.npy").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("token 64 at position 1 is not below the vocabulary size 64"),
+        "{err}"
+    );
+    // --text excludes --tokens and needs --tokenizer; a bad tokenizer file is named
+    let (code, _, err) = hattn(&["attn", "--checkpoint", TINY, "--tokens", "1", "--text", "a"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--text"), "{err}");
+    let (code, _, err) = hattn(&[
+        "explain",
+        "--checkpoint",
+        TINY,
+        "--text",
+        "a",
+        "--target-pos",
+        "0",
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("--tokenizer"), "{err}");
+    let bogus = d.join("bogus.json");
+    std::fs::write(&bogus, "{}").unwrap();
+    let (code, _, err) = hattn(&[
+        "attn",
+        "--checkpoint",
+        TINY,
+        "--text",
+        "a",
+        "--tokenizer",
+        bogus.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("tokenizer") && err.contains("bogus.json"),
+        "{err}"
+    );
+}
+
+#[test]
+fn figures_by_extension() {
+    let d = scratch("ext");
+    let (svg, png) = (d.join("m.svg"), d.join("m.PNG"));
+    let (code, out, err) = hattn(&[
+        "attn",
+        "--checkpoint",
+        TINY,
+        "--tokens",
+        "3,20,49,41",
+        "--layer",
+        "1",
+        "--channel",
+        "5",
+        "--out",
+        svg.to_str().unwrap(),
+        "--png",
+        png.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(std::fs::read_to_string(&svg).unwrap().starts_with("<svg"));
+    assert_eq!(&std::fs::read(&png).unwrap()[..8], b"\x89PNG\r\n\x1a\n");
+    for bad in ["m.jpg", "m"] {
+        let p = d.join(bad);
+        let (code, _, err) = hattn(&[
+            "attn",
+            "--checkpoint",
+            TINY,
+            "--tokens",
+            "3,20",
+            "--png",
+            p.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 2, "{err}");
+        assert!(
+            err.contains("`out`") && err.contains(".svg or .png"),
+            "{err}"
+        );
+        assert!(!p.exists());
+        let (code, _, err) = hattn(&[
+            "explain",
+            "--checkpoint",
+            TINY,
+            "--tokens",
+            "3,20",
+            "--target-pos",
+            "1",
+            "--svg",
+            p.to_str().unwrap(),
+        ]);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("`out`"), "{err}");
+    }
+}

@@ -1,147 +1,15 @@
-//! Heatmap pictures (PNG) of attention matrices: colour bar, axis labels (positions or
-//! token strings), title; grids of channels. Text uses the public-domain 8×8 bitmap font
-//! of the `font8x8` crate, so nothing depends on system fonts.
+//! Heatmaps of attention matrices as [`Figure`]s (SVG or PNG, [`crate::model::figure`]):
+//! the matrix, tick labels (positions, or token strings when given), axis titles, a
+//! colour bar with round-valued ticks and a title; grids of channels ([`grid`]).
+//!
+//! Axes: the rows are the query positions $i$, the columns the key positions $j$ of
+//! $\tilde\alpha_{i,j}$ (T1); ticks are labelled with positions $0..L-1$, or with the
+//! token strings when the caller gives them, and the axis titles stay "query position i"
+//! and "key position j" either way.
 
-use std::path::Path;
+use crate::model::figure::{width_of, Anchor, Figure, Rgb, Shape, Text};
 
-use crate::error::{Error, Result};
-
-/// An RGB image.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Image {
-    /// Width in pixels.
-    pub width: usize,
-    /// Height in pixels.
-    pub height: usize,
-    /// Row-major RGB pixels.
-    pub pixels: Vec<[u8; 3]>,
-}
-
-const WHITE: [u8; 3] = [255, 255, 255];
-const BLACK: [u8; 3] = [20, 20, 20];
-const GREY: [u8; 3] = [90, 90, 90];
-const MASKED: [u8; 3] = [232, 232, 232];
-
-impl Image {
-    /// A white image.
-    pub fn new(width: usize, height: usize) -> Self {
-        Self {
-            width,
-            height,
-            pixels: vec![WHITE; width * height],
-        }
-    }
-
-    /// Fill a rectangle (clipped).
-    pub fn fill(&mut self, x: usize, y: usize, w: usize, h: usize, c: [u8; 3]) {
-        for yy in y..(y + h).min(self.height) {
-            for xx in x..(x + w).min(self.width) {
-                self.pixels[yy * self.width + xx] = c;
-            }
-        }
-    }
-
-    fn glyph_rows(ch: char) -> [u8; 8] {
-        let i = ch as usize;
-        if i < 128 {
-            font8x8::legacy::BASIC_LEGACY[i]
-        } else {
-            font8x8::legacy::BASIC_LEGACY[b'?' as usize]
-        }
-    }
-
-    /// Draw `s` left to right with its top-left corner at `(x, y)`, each font pixel
-    /// `scale × scale`.
-    pub fn text(&mut self, x: usize, y: usize, s: &str, scale: usize, c: [u8; 3]) {
-        for (k, ch) in s.chars().enumerate() {
-            let g = Self::glyph_rows(ch);
-            for (gy, row) in g.iter().enumerate() {
-                for gx in 0..8 {
-                    if row >> gx & 1 == 1 {
-                        self.fill(x + (k * 8 + gx) * scale, y + gy * scale, scale, scale, c);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Draw `s` rotated 90° anticlockwise (reading bottom to top), its bounding box's
-    /// bottom-left corner at `(x, y_bottom)`.
-    pub fn text_up(&mut self, x: usize, y_bottom: usize, s: &str, scale: usize, c: [u8; 3]) {
-        for (k, ch) in s.chars().enumerate() {
-            let g = Self::glyph_rows(ch);
-            for (gy, row) in g.iter().enumerate() {
-                for gx in 0..8 {
-                    if row >> gx & 1 == 1 {
-                        // glyph (gx, gy) → rotated: column = gy, row up from bottom = k*8+gx
-                        let px = x + gy * scale;
-                        let up = (k * 8 + gx + 1) * scale;
-                        if up <= y_bottom {
-                            self.fill(px, y_bottom - up, scale, scale, c);
-                        }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Copy another image in at `(x, y)`.
-    pub fn blit(&mut self, other: &Image, x: usize, y: usize) {
-        for yy in 0..other.height {
-            for xx in 0..other.width {
-                if x + xx < self.width && y + yy < self.height {
-                    self.pixels[(y + yy) * self.width + x + xx] =
-                        other.pixels[yy * other.width + xx];
-                }
-            }
-        }
-    }
-
-    /// Images one under another, centred.
-    pub fn stack(images: &[Image]) -> Image {
-        let w = images.iter().map(|i| i.width).max().unwrap_or(1);
-        let h = images.iter().map(|i| i.height).sum::<usize>().max(1);
-        let mut out = Image::new(w, h);
-        let mut y = 0;
-        for im in images {
-            out.blit(im, (w - im.width) / 2, y);
-            y += im.height;
-        }
-        out
-    }
-
-    /// Encode as PNG bytes.
-    ///
-    /// # Errors
-    /// [`Error::InvalidArgument`] if the encoder fails.
-    pub fn png_bytes(&self) -> Result<Vec<u8>> {
-        let mut out = Vec::new();
-        {
-            let mut enc = png::Encoder::new(&mut out, self.width as u32, self.height as u32);
-            enc.set_color(png::ColorType::Rgb);
-            enc.set_depth(png::BitDepth::Eight);
-            let err = |e: png::EncodingError| Error::InvalidArgument {
-                name: "png".into(),
-                reason: e.to_string(),
-            };
-            let mut w = enc.write_header().map_err(err)?;
-            let flat: Vec<u8> = self.pixels.iter().flat_map(|p| p.iter().copied()).collect();
-            w.write_image_data(&flat).map_err(err)?;
-        }
-        Ok(out)
-    }
-
-    /// Write a PNG file.
-    ///
-    /// # Errors
-    /// [`Error::Io`] naming the path.
-    pub fn write_png(&self, path: &Path) -> Result<()> {
-        std::fs::write(path, self.png_bytes()?).map_err(|source| Error::Io {
-            path: path.to_path_buf(),
-            source,
-        })
-    }
-}
+pub use crate::model::heatmap_grid::grid;
 
 /// How values map to colours.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -157,7 +25,7 @@ pub enum ColorScale {
     Diverging,
 }
 
-const VIRIDIS: [[u8; 3]; 9] = [
+pub(crate) const VIRIDIS: [[u8; 3]; 9] = [
     [68, 1, 84],
     [71, 44, 122],
     [59, 81, 139],
@@ -168,7 +36,7 @@ const VIRIDIS: [[u8; 3]; 9] = [
     [170, 220, 50],
     [253, 231, 37],
 ];
-const RDBU: [[u8; 3]; 7] = [
+pub(crate) const RDBU: [[u8; 3]; 7] = [
     [33, 102, 172],
     [103, 169, 207],
     [209, 229, 240],
@@ -178,7 +46,7 @@ const RDBU: [[u8; 3]; 7] = [
     [178, 24, 43],
 ];
 
-fn ramp(stops: &[[u8; 3]], t: f64) -> [u8; 3] {
+pub(crate) fn ramp(stops: &[[u8; 3]], t: f64) -> [u8; 3] {
     let t = if t.is_nan() { 0.0 } else { t.clamp(0.0, 1.0) };
     let x = t * (stops.len() - 1) as f64;
     let i = (x.floor() as usize).min(stops.len() - 2);
@@ -286,9 +154,168 @@ pub struct Heatmap {
     pub highlight_row: Option<usize>,
 }
 
-/// Glyph width in pixels at text scale `s` (8×8 font).
-const fn gw(s: usize) -> usize {
-    8 * s
+pub(crate) const INK: Rgb = [20, 20, 20];
+pub(crate) const GREY: Rgb = [100, 100, 100];
+pub(crate) const MASKED: Rgb = [232, 232, 232];
+/// Font sizes (pixels): title, axis titles, tick labels.
+pub(crate) const TITLE: f64 = 18.0;
+pub(crate) const AXIS: f64 = 15.0;
+pub(crate) const TICK: f64 = 13.0;
+/// Where the cap-height middle of a line lies below its top, as a fraction of the size.
+pub(crate) const MID: f64 = 0.32;
+
+/// A filled rectangle.
+pub(crate) fn fill(x: i32, y: i32, w: i32, h: i32, color: Rgb) -> Shape {
+    Shape::Fill { x, y, w, h, color }
+}
+
+/// A one-pixel grey frame just outside `[x, x + w) × [y, y + h)`.
+pub(crate) fn frame(x: i32, y: i32, w: i32, h: i32, color: Rgb, t: i32) -> Vec<Shape> {
+    vec![
+        fill(x - t, y - t, w + 2 * t, t, color),
+        fill(x - t, y + h, w + 2 * t, t, color),
+        fill(x - t, y, t, h, color),
+        fill(x + w, y, t, h, color),
+    ]
+}
+
+/// Every `step`-th index below `count`, the step rounded to 5 or a multiple of 10 once
+/// it exceeds 2, where `step` is the least that keeps labels of height `size` apart on
+/// cells of `cell` pixels.
+pub(crate) fn thinned(count: usize, cell: i32, size: f64) -> Vec<usize> {
+    let step = ((size * 1.25) / cell as f64).ceil().max(1.0) as usize;
+    let step = match step {
+        1 | 2 => step,
+        3..=5 => 5,
+        s => s.div_ceil(10) * 10,
+    };
+    (0..count).step_by(step).collect()
+}
+
+/// Label `i` of `labels`, or the position `i` itself; at most 24 characters.
+pub(crate) fn label(labels: &[String], i: usize) -> String {
+    let s = labels.get(i).cloned().unwrap_or_else(|| i.to_string());
+    s.chars().take(24).collect()
+}
+
+/// Row tick labels right-aligned left of `x`, centred on the rows `top + i·cell`.
+pub(crate) fn row_ticks(
+    out: &mut Vec<Shape>,
+    ticks: &[usize],
+    labels: &[String],
+    x: i32,
+    top: i32,
+    cell: i32,
+    size: f64,
+) {
+    for &i in ticks {
+        let yc = top + i as i32 * cell + cell / 2;
+        out.push(fill(x - 5, yc, 4, 1, GREY));
+        let y = yc - (MID * size).round() as i32;
+        out.push(Shape::Text(Text::new(
+            x - 8,
+            y,
+            label(labels, i),
+            size,
+            Anchor::End,
+        )));
+    }
+}
+
+/// Column tick labels reading upward below `y`, centred on the columns `left + j·cell`.
+pub(crate) fn col_ticks(
+    out: &mut Vec<Shape>,
+    ticks: &[usize],
+    labels: &[String],
+    left: i32,
+    y: i32,
+    cell: i32,
+    size: f64,
+) {
+    for &j in ticks {
+        let xc = left + j as i32 * cell + cell / 2;
+        out.push(fill(xc, y + 1, 1, 4, GREY));
+        let x = xc - (MID * size).round() as i32;
+        out.push(Shape::Text(
+            Text::new(x, y + 8, label(labels, j), size, Anchor::End).up(),
+        ));
+    }
+}
+
+/// The widest label among `ticks`, pixels.
+pub(crate) fn widest(ticks: &[usize], labels: &[String], size: f64) -> i32 {
+    ticks
+        .iter()
+        .map(|&i| width_of(&label(labels, i), size))
+        .max()
+        .unwrap_or(0)
+}
+
+/// A vertical colour bar at `(x, top)`, `h` pixels tall, from `hi` (top) to `lo`
+/// (bottom), its ticks and, along it, its title.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn colour_bar(
+    out: &mut Vec<Shape>,
+    x: i32,
+    top: i32,
+    h: i32,
+    lo: f64,
+    hi: f64,
+    div: bool,
+    ticks: &[(f64, String)],
+    title: &str,
+) {
+    const W: i32 = 18;
+    for y in 0..h {
+        let t = 1.0 - y as f64 / (h - 1).max(1) as f64;
+        let c = ramp(if div { &RDBU } else { &VIRIDIS }, t);
+        out.push(fill(x, top + y, W, 1, c));
+    }
+    out.extend(frame(x, top, W, h, GREY, 1));
+    let mut tw = 0;
+    for (v, s) in ticks {
+        let f = if hi > lo {
+            ((hi - v) / (hi - lo)).clamp(0.0, 1.0)
+        } else {
+            0.5
+        };
+        let y = top + (f * (h - 1) as f64).round() as i32;
+        out.push(fill(x + W + 1, y, 4, 1, GREY));
+        let t = Text::new(
+            x + W + 8,
+            y - (MID * TICK).round() as i32,
+            s.clone(),
+            TICK,
+            Anchor::Start,
+        );
+        tw = tw.max(width_of(s, TICK));
+        out.push(Shape::Text(t));
+    }
+    if !title.is_empty() {
+        let tx = x + W + 8 + tw + 8;
+        out.push(Shape::Text(
+            Text::new(tx, top + h / 2, title, AXIS, Anchor::Middle).up(),
+        ));
+    }
+}
+
+/// The title centred over everything drawn so far, `size` pixels, 10 pixels above it.
+pub(crate) fn title_over(out: &mut Vec<Shape>, title: &str, size: f64) {
+    if title.is_empty() {
+        return;
+    }
+    let b = out
+        .iter()
+        .map(Shape::bounds)
+        .reduce(|a, b| crate::model::figure::Bounds {
+            x0: a.x0.min(b.x0),
+            y0: a.y0.min(b.y0),
+            x1: a.x1.max(b.x1),
+            y1: a.y1.max(b.y1),
+        });
+    let (xc, top) = b.map_or((0, 0), |b| ((b.x0 + b.x1) / 2, b.y0));
+    let y = top - 10 - (0.9 * size).ceil() as i32;
+    out.push(Shape::Text(Text::new(xc, y, title, size, Anchor::Middle)));
 }
 
 impl Heatmap {
@@ -321,18 +348,17 @@ impl Heatmap {
         self
     }
 
-    fn label(labels: &[String], i: usize) -> String {
-        let s = labels.get(i).cloned().unwrap_or_else(|| i.to_string());
-        s.chars().take(24).collect()
-    }
-
-    /// The value range drawn and whether the colours diverge about 0.
-    fn range(&self) -> (f64, f64, bool) {
+    /// The value range $[lo, hi]$ drawn, whether the colours diverge about 0, and the
+    /// colour-bar ticks. Over the finite values $v$: diverging, $[-m, m]$ with
+    /// $m = \max|v|$; otherwise $[\min v, \max v]$ (from $\min(0, \min v)$ for
+    /// [`ColorScale::FromZero`]). A constant map $v \equiv c$ (one position, or equal
+    /// values) gets $[c - d, c + d]$, $d = |c|/20$, and one tick: $c$ itself.
+    pub fn range(&self) -> (f64, f64, bool, Vec<(f64, String)>) {
         let finite = self.data.iter().copied().filter(|v| v.is_finite());
         let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {
             (a.min(v), b.max(v))
         });
-        let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+        let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 0.0) };
         let diverging = match self.scale {
             ColorScale::Diverging => true,
             ColorScale::Sequential | ColorScale::FromZero => false,
@@ -343,321 +369,85 @@ impl Heatmap {
         } else {
             lo
         };
-        if diverging {
-            let m = lo.abs().max(hi.abs()).max(f64::MIN_POSITIVE);
-            (-m, m, true)
+        if diverging && (lo != 0.0 || hi != 0.0) {
+            let m = lo.abs().max(hi.abs());
+            (-m, m, true, nice_ticks(-m, m, 5))
         } else if hi > lo {
-            (lo, hi, false)
+            let mut ticks = nice_ticks(lo, hi, 5);
+            // few round ticks: label the top with the maximum itself
+            if ticks.last().is_some_and(|t| (hi - t.0) / (hi - lo) > 0.15) {
+                ticks.push((hi, fmt_num(hi)));
+            }
+            (lo, hi, false, ticks)
         } else {
-            (lo - 0.5, hi + 0.5, false)
+            let d = (hi.abs() * 0.05).max(f64::MIN_POSITIVE);
+            (lo - d, hi + d, false, vec![(hi, fmt_num(hi))])
         }
     }
 
-    /// Render: title on top, the matrix, tick labels (thinned so they never overlap),
-    /// axis titles, and a colour bar with round-valued ticks on the right.
-    pub fn render(&self) -> Image {
+    /// Draw: title on top, the matrix, tick labels (thinned so they never overlap),
+    /// axis titles, and a colour bar with round-valued ticks on the right; the canvas
+    /// fits every item ([`Figure::fit`]).
+    pub fn render(&self) -> Figure {
         let n = self.rows.max(self.cols).max(1);
-        let cell: usize = (560 / n).clamp(2, 40);
-        let ts: usize = if cell >= 14 { 2 } else { 1 }; // tick label scale
-        let glyph = gw(ts);
-        let step = (glyph + 2).div_ceil(cell).max(1);
-        let thin = |count: usize| -> Vec<usize> {
-            // every `step`-th position, a multiple of 5 or 10 once thinning starts
-            let st = match step {
-                1 | 2 => step,
-                3..=5 => 5,
-                s => s.div_ceil(10) * 10,
-            };
-            (0..count).step_by(st).collect()
-        };
-        let (row_ticks, col_ticks) = (thin(self.rows), thin(self.cols));
-        let rl = row_ticks
-            .iter()
-            .map(|&i| Self::label(&self.row_labels, i).chars().count())
-            .max()
-            .unwrap_or(1);
-        let cl = col_ticks
-            .iter()
-            .map(|&i| Self::label(&self.col_labels, i).chars().count())
-            .max()
-            .unwrap_or(1);
-        let (lo, hi, div) = self.range();
-        let (mw, mh) = (self.cols * cell, self.rows * cell);
-        let cb_h = mh.max(64);
-        let mut ticks = nice_ticks(lo, hi, (cb_h / 28).clamp(2, 6));
-        // a short bar may get few round ticks: label its top with the maximum itself
-        let px = |v: f64| (hi - v) / (hi - lo) * (cb_h - 1) as f64;
-        if !div && ticks.last().is_some_and(|t| px(t.0) >= 20.0) {
-            ticks.push((hi, fmt_num(hi)));
-        }
-        let tl = ticks.iter().map(|t| t.1.chars().count()).max().unwrap_or(1);
-        let has_y = !self.y_label.is_empty();
-        let title_h = 16 + 22;
-        let left = 12 + if has_y { 16 + 10 } else { 0 } + rl * glyph + 8;
-        let bottom = 6 + cl * glyph + 10 + 16 + 12;
-        let cb_x = left + mw + 24;
-        let bar_title = if self.bar_label.is_empty() {
-            0
-        } else {
-            16 + 12
-        };
-        let right = 24 + 20 + 4 + 6 + tl * 16 + 12 + bar_title;
-        let title_w = self.title.chars().count() * 16 + 32;
-        let width = (left + mw + right).max(title_w);
-        let height = title_h + mh.max(cb_h) + bottom;
-        let mut im = Image::new(width, height);
-        // title
-        let tw = self.title.chars().count() * 16;
-        im.text(width.saturating_sub(tw) / 2, 12, &self.title, 2, BLACK);
-        // matrix
-        let top = title_h;
+        // at least 120 pixels a side, so that the axis titles fit along a short matrix
+        let cell = (560 / n).clamp(2, 40).max(120usize.div_ceil(n)) as i32;
+        let ts = if cell >= 10 { TICK } else { 11.0 };
+        let (rt, ct) = (thinned(self.rows, cell, ts), thinned(self.cols, cell, ts));
+        let (lo, hi, div, ticks) = self.range();
+        let (mw, mh) = (self.cols as i32 * cell, self.rows as i32 * cell);
+        let mut out = Vec::new();
         for i in 0..self.rows {
             for j in 0..self.cols {
-                let v = self.data[i * self.cols + j];
+                let v = self
+                    .data
+                    .get(i * self.cols + j)
+                    .copied()
+                    .unwrap_or(f64::NAN);
+                let t = if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
                 let c = if self.causal && j > i {
                     MASKED
-                } else if div {
-                    ramp(&RDBU, (v - lo) / (hi - lo))
                 } else {
-                    ramp(&VIRIDIS, (v - lo) / (hi - lo))
+                    ramp(if div { &RDBU } else { &VIRIDIS }, t)
                 };
-                im.fill(left + j * cell, top + i * cell, cell, cell, c);
+                out.push(fill(j as i32 * cell, i as i32 * cell, cell, cell, c));
             }
         }
-        // frame
-        im.fill(left - 1, top - 1, mw + 2, 1, GREY);
-        im.fill(left - 1, top + mh, mw + 2, 1, GREY);
-        im.fill(left - 1, top - 1, 1, mh + 2, GREY);
-        im.fill(left + mw, top - 1, 1, mh + 2, GREY);
+        out.extend(frame(0, 0, mw, mh, GREY, 1));
         if let Some(r) = self.highlight_row.filter(|&r| r < self.rows) {
-            let (x0, y0) = (left.saturating_sub(2), top + r * cell);
-            let (w, h) = (mw + 4, cell);
-            for k in 0..2 {
-                im.fill(x0, (y0 + k).saturating_sub(2), w, 1, BLACK);
-                im.fill(x0, y0 + h + k, w, 1, BLACK);
-                im.fill(x0 + k, y0.saturating_sub(2), 1, h + 4, BLACK);
-                im.fill(x0 + w - 1 - k, y0.saturating_sub(2), 1, h + 4, BLACK);
-            }
+            out.extend(frame(-1, r as i32 * cell - 1, mw + 2, cell + 2, INK, 2));
         }
-        // row ticks
-        for &i in &row_ticks {
-            let s = Self::label(&self.row_labels, i);
-            let w = s.chars().count() * glyph;
-            let y = top + i * cell + cell / 2;
-            im.text(left - 8 - w, y.saturating_sub(glyph / 2), &s, ts, BLACK);
-            im.fill(left - 5, y, 4, 1, GREY);
+        row_ticks(&mut out, &rt, &self.row_labels, 0, 0, cell, ts);
+        col_ticks(&mut out, &ct, &self.col_labels, 0, mh, cell, ts);
+        let below = mh + 8 + widest(&ct, &self.col_labels, ts) + 10;
+        if !self.x_label.is_empty() {
+            out.push(Shape::Text(Text::new(
+                mw / 2,
+                below,
+                &self.x_label,
+                AXIS,
+                Anchor::Middle,
+            )));
         }
-        // column ticks (rotated)
-        for &j in &col_ticks {
-            let s = Self::label(&self.col_labels, j);
-            let x = left + j * cell + cell / 2;
-            let w = s.chars().count() * glyph;
-            im.text_up(x.saturating_sub(glyph / 2), top + mh + 6 + w, &s, ts, BLACK);
-            im.fill(x, top + mh + 1, 1, 4, GREY);
+        if !self.y_label.is_empty() {
+            let x = -8 - widest(&rt, &self.row_labels, ts) - 10 - (0.9 * AXIS).ceil() as i32;
+            out.push(Shape::Text(
+                Text::new(x, mh / 2, &self.y_label, AXIS, Anchor::Middle).up(),
+            ));
         }
-        // axis titles
-        let xl = self.x_label.chars().count() * 16;
-        im.text(
-            (left + mw / 2).saturating_sub(xl / 2),
-            top + mh + 6 + cl * glyph + 10,
-            &self.x_label,
-            2,
-            BLACK,
+        let cb_h = mh.max(120);
+        colour_bar(
+            &mut out,
+            mw + 24,
+            (mh - cb_h).min(0) / 2,
+            cb_h,
+            lo,
+            hi,
+            div,
+            &ticks,
+            &self.bar_label,
         );
-        if has_y {
-            let yl = self.y_label.chars().count() * 16;
-            im.text_up(12, top + mh / 2 + yl / 2, &self.y_label, 2, BLACK);
-        }
-        // colour bar
-        for y in 0..cb_h {
-            let t = 1.0 - y as f64 / (cb_h - 1).max(1) as f64;
-            let c = if div {
-                ramp(&RDBU, t)
-            } else {
-                ramp(&VIRIDIS, t)
-            };
-            im.fill(cb_x, top + y, 20, 1, c);
-        }
-        im.fill(cb_x - 1, top - 1, 22, 1, GREY);
-        im.fill(cb_x - 1, top + cb_h, 22, 1, GREY);
-        im.fill(cb_x - 1, top - 1, 1, cb_h + 2, GREY);
-        im.fill(cb_x + 20, top - 1, 1, cb_h + 2, GREY);
-        for (v, label) in &ticks {
-            let f = ((hi - v) / (hi - lo)).clamp(0.0, 1.0);
-            let y = top + (f * (cb_h - 1) as f64).round() as usize;
-            im.fill(cb_x + 21, y, 4, 1, GREY);
-            im.text(cb_x + 31, y.saturating_sub(8), label, 2, BLACK);
-        }
-        if !self.bar_label.is_empty() {
-            let bl = self.bar_label.chars().count() * 16;
-            im.text_up(
-                cb_x + 31 + tl * 16 + 12,
-                top + cb_h / 2 + bl / 2,
-                &self.bar_label,
-                2,
-                BLACK,
-            );
-        }
-        im
+        title_over(&mut out, &self.title, TITLE);
+        Figure::fit(out)
     }
-}
-
-/// A grid of small heatmaps (e.g. the channels of one layer), each scaled to its own
-/// largest |value| (diverging colours) and captioned with it, with tick labels on the
-/// outer panels (the first panel's labels and axis titles) and a shared colour bar in
-/// units of each panel's maximum.
-pub fn grid(panels: &[Heatmap], ncols: usize, title: &str) -> Image {
-    let ncols = ncols.clamp(1, panels.len().max(1));
-    let nrows = panels.len().div_ceil(ncols).max(1);
-    let n = panels
-        .iter()
-        .map(|p| p.rows.max(p.cols))
-        .max()
-        .unwrap_or(1)
-        .max(1);
-    let target = match panels.len() {
-        0..=4 => 300,
-        5..=9 => 220,
-        _ => 180,
-    };
-    let cell = (target / n).clamp(1, 40);
-    let side = n * cell;
-    let first = panels.first();
-    let labels = |f: fn(&Heatmap) -> &Vec<String>| first.map(f).cloned().unwrap_or_default();
-    let (row_labels, col_labels) = (labels(|p| &p.row_labels), labels(|p| &p.col_labels));
-    let step = 10usize.div_ceil(cell).max(1);
-    let step = match step {
-        1 | 2 => step,
-        3..=5 => 5,
-        s => s.div_ceil(10) * 10,
-    };
-    let ticks: Vec<usize> = (0..n).step_by(step).collect();
-    let ll = ticks
-        .iter()
-        .map(|&i| Heatmap::label(&row_labels, i).chars().count())
-        .max()
-        .unwrap_or(1);
-    let cll = ticks
-        .iter()
-        .map(|&i| Heatmap::label(&col_labels, i).chars().count())
-        .max()
-        .unwrap_or(1);
-    let (x_label, y_label) = first
-        .map_or(("key position j".into(), "query position i".into()), |p| {
-            (p.x_label.clone(), p.y_label.clone())
-        });
-    let pad = 14;
-    let cap = 2 * 10 + 4; // two caption lines: title, max |value|
-    let pw = side + pad;
-    let ph = cap + side + pad;
-    let title_h = 44;
-    let left = 12 + 16 + 10 + ll * 8 + 8;
-    let below = 6 + cll * 8 + 8 + 16 + 12;
-    let cb_x = left + ncols * pw + 16;
-    let right = 16 + 20 + 4 + 6 + 4 * 16 + 12 + 16 + 12;
-    let width = (cb_x + right).max(title.chars().count() * 16 + 32);
-    let height = title_h + nrows * ph + below;
-    let mut im = Image::new(width, height);
-    let tw = title.chars().count() * 16;
-    im.text(width.saturating_sub(tw) / 2, 12, title, 2, BLACK);
-    for (k, p) in panels.iter().enumerate() {
-        let (r, c) = (k / ncols, k % ncols);
-        let x0 = left + c * pw;
-        let y0 = title_h + r * ph;
-        let m = p
-            .data
-            .iter()
-            .fold(0.0f64, |a, v| a.max(v.abs()))
-            .max(f64::MIN_POSITIVE);
-        let fit = |s: String| -> String { s.chars().take((side / 8).max(1)).collect() };
-        im.text(x0, y0, &fit(p.title.clone()), 1, BLACK);
-        im.text(
-            x0,
-            y0 + 10,
-            &fit(format!("max |v| {}", fmt_num(m))),
-            1,
-            GREY,
-        );
-        let top = y0 + cap;
-        for i in 0..p.rows {
-            for j in 0..p.cols {
-                let v = p.data[i * p.cols + j];
-                let col = if p.causal && j > i {
-                    MASKED
-                } else {
-                    ramp(&RDBU, (v / m + 1.0) / 2.0)
-                };
-                im.fill(x0 + j * cell, top + i * cell, cell, cell, col);
-            }
-        }
-        let (pw_, ph_) = (p.cols * cell, p.rows * cell);
-        im.fill(x0 - 1, top - 1, pw_ + 2, 1, GREY);
-        im.fill(x0 - 1, top + ph_, pw_ + 2, 1, GREY);
-        im.fill(x0 - 1, top - 1, 1, ph_ + 2, GREY);
-        im.fill(x0 + pw_, top - 1, 1, ph_ + 2, GREY);
-        // row tick labels on the first column
-        if c == 0 {
-            for &i in ticks.iter().filter(|&&i| i < p.rows) {
-                let s = Heatmap::label(&row_labels, i);
-                let y = top + i * cell + cell / 2;
-                im.text(
-                    x0 - 6 - s.chars().count() * 8,
-                    y.saturating_sub(4),
-                    &s,
-                    1,
-                    BLACK,
-                );
-                im.fill(x0 - 4, y, 3, 1, GREY);
-            }
-        }
-        // column tick labels under the lowest panel of each column
-        if k + ncols >= panels.len() {
-            for &j in ticks.iter().filter(|&&j| j < p.cols) {
-                let s = Heatmap::label(&col_labels, j);
-                let x = x0 + j * cell + cell / 2;
-                let w = s.chars().count() * 8;
-                im.text_up(x.saturating_sub(4), top + ph_ + 5 + w, &s, 1, BLACK);
-                im.fill(x, top + ph_ + 1, 1, 3, GREY);
-            }
-        }
-    }
-    // axis titles
-    let grid_w = ncols * pw - pad;
-    let grid_h = nrows * ph - pad;
-    let xl = x_label.chars().count() * 16;
-    im.text(
-        (left + grid_w / 2).saturating_sub(xl / 2),
-        title_h + grid_h + 6 + cll * 8 + 8,
-        &x_label,
-        2,
-        BLACK,
-    );
-    let yl = y_label.chars().count() * 16;
-    im.text_up(12, title_h + grid_h / 2 + yl / 2, &y_label, 2, BLACK);
-    // shared colour bar, in units of each panel's max |value|
-    let cb_top = title_h + cap;
-    let cb_h = grid_h.saturating_sub(cap).max(64);
-    for y in 0..cb_h {
-        let t = 1.0 - y as f64 / (cb_h - 1) as f64;
-        im.fill(cb_x, cb_top + y, 20, 1, ramp(&RDBU, t));
-    }
-    im.fill(cb_x - 1, cb_top - 1, 22, 1, GREY);
-    im.fill(cb_x - 1, cb_top + cb_h, 22, 1, GREY);
-    im.fill(cb_x - 1, cb_top - 1, 1, cb_h + 2, GREY);
-    im.fill(cb_x + 20, cb_top - 1, 1, cb_h + 2, GREY);
-    let ticks = nice_ticks(-1.0, 1.0, if cb_h >= 140 { 5 } else { 3 });
-    for (v, label) in &ticks {
-        let y = cb_top + ((1.0 - v) / 2.0 * (cb_h - 1) as f64).round() as usize;
-        im.fill(cb_x + 21, y, 4, 1, GREY);
-        im.text(cb_x + 31, y.saturating_sub(8), label, 2, BLACK);
-    }
-    let bl = "value / max |v| of the panel";
-    im.text_up(
-        cb_x + 31 + 4 * 16 + 12,
-        cb_top + cb_h / 2 + bl.len() * 8 / 2,
-        bl,
-        1,
-        BLACK,
-    );
-    im
 }

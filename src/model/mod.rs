@@ -13,8 +13,10 @@ pub mod config;
 pub mod explain;
 pub mod explainable;
 pub mod faithfulness;
+pub mod figure;
 pub mod forward;
 pub mod heatmap;
+pub mod heatmap_grid;
 pub mod kind;
 pub mod known_answer;
 pub mod linear;
@@ -25,6 +27,8 @@ pub mod perturbation;
 pub mod plot;
 pub mod random;
 pub mod relevance;
+#[cfg(feature = "text")]
+pub mod tokenize;
 pub mod weights;
 
 pub use block::{MixerDims, MixerTrace, MixerWeights};

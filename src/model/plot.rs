@@ -1,5 +1,5 @@
-//! Figures of a faithfulness report: the rank distribution per method (a PNG heatmap
-//! drawn with [`crate::model::heatmap`]) and the perturbation curves (an SVG line chart,
+//! Figures of a faithfulness report: the rank distribution per method (a heatmap drawn
+//! with [`crate::model::heatmap`], SVG or PNG) and the perturbation curves (an SVG line chart,
 //! written as plain text: no fonts, no dependencies).
 
 use std::fmt::Write as _;
@@ -7,11 +7,12 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::model::faithfulness::FaithfulnessReport;
-use crate::model::heatmap::{ColorScale, Heatmap, Image};
+use crate::model::figure::Figure;
+use crate::model::heatmap::{ColorScale, Heatmap};
 
 /// The rank distribution: one row per method, one column per rank $1..n$ (a fractional
 /// rank $r$ falls in column $\lceil r\rceil$), the colour the fraction of sequences.
-pub fn rank_distribution(report: &FaithfulnessReport) -> Image {
+pub fn rank_distribution(report: &FaithfulnessReport) -> Figure {
     let n = report
         .methods
         .iter()

@@ -1,12 +1,13 @@
 //! `hattn attn`: hidden attention (or the whole-mixer operator) of a real checkpoint,
-//! as PNG heatmaps and `.npy` arrays.
+//! as heatmaps (SVG or PNG) and `.npy` arrays.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use hidden_attention::fast::FastFloat;
 use hidden_attention::model::attention::layer_attention_chunked as layer_attention;
-use hidden_attention::model::heatmap::{grid, Heatmap, Image};
+use hidden_attention::model::figure::{Figure, Format};
+use hidden_attention::model::heatmap::{grid, Heatmap};
 use hidden_attention::model::mamba2::head_attention;
 use hidden_attention::model::mixer_operator::layer_mixer_operators;
 use hidden_attention::model::npy::write_npy;
@@ -16,19 +17,57 @@ use hidden_attention::Result;
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Options of `hattn attn`.
+#[derive(Clone)]
 pub struct AttnArgs {
     pub checkpoint: PathBuf,
     pub tokens: Vec<usize>,
     pub labels: Vec<String>,
+    /// `--text` and `--tokenizer`.
+    pub text: Option<(String, PathBuf)>,
     pub layer: Option<usize>,
     pub channel: Option<usize>,
     pub head: Option<usize>,
     pub mean: bool,
     pub mixer: bool,
     pub grid_channels: usize,
-    pub png: Option<PathBuf>,
+    pub out: Vec<PathBuf>,
     pub npy: Option<PathBuf>,
     pub f32: bool,
+}
+
+/// The token ids and axis labels: `--tokens` (and `--labels`) as given, or `--text`
+/// through `--tokenizer`; every output path's extension checked first.
+pub fn token_input(
+    tokens: &[usize],
+    labels: &[String],
+    text: Option<&(String, PathBuf)>,
+    out: &[PathBuf],
+) -> Result<(Vec<usize>, Vec<String>)> {
+    for p in out {
+        Format::of_path(p, "out")?;
+    }
+    match text {
+        #[cfg(feature = "text")]
+        Some((text, tokenizer)) => {
+            let t = hidden_attention::model::tokenize::tokenize(tokenizer, text)?;
+            Ok((t.ids, t.labels))
+        }
+        #[cfg(not(feature = "text"))]
+        Some(_) => Err(hidden_attention::Error::InvalidArgument {
+            name: "text".into(),
+            reason: "this hattn was built without the `text` feature (the tokenizer)".into(),
+        }),
+        None => Ok((tokens.to_vec(), labels.to_vec())),
+    }
+}
+
+/// Write `fig` to every path of `out` (format by extension) and say so.
+pub fn write_figure(fig: &Figure, out: &[PathBuf]) -> Result<()> {
+    for p in out {
+        fig.write(p, "out")?;
+        println!("wrote {} ({}×{})", p.display(), fig.width, fig.height);
+    }
+    Ok(())
 }
 
 pub fn progress(len: usize, what: &str) -> ProgressBar {
@@ -41,12 +80,21 @@ pub fn progress(len: usize, what: &str) -> ProgressBar {
 }
 
 pub fn attn(args: &AttnArgs) -> ExitCode {
-    let res = ModelKind::of_checkpoint(&args.checkpoint).and_then(|kind| match (kind, args.f32) {
-        (ModelKind::Mamba2, true) => run_mamba2::<f32>(args),
-        (ModelKind::Mamba2, false) => run_mamba2::<f64>(args),
-        (_, true) => run::<f32>(args),
-        (_, false) => run::<f64>(args),
-    });
+    let res = token_input(&args.tokens, &args.labels, args.text.as_ref(), &args.out).and_then(
+        |(tokens, labels)| {
+            let args = &AttnArgs {
+                tokens,
+                labels,
+                ..args.clone()
+            };
+            ModelKind::of_checkpoint(&args.checkpoint).and_then(|kind| match (kind, args.f32) {
+                (ModelKind::Mamba2, true) => run_mamba2::<f32>(args),
+                (ModelKind::Mamba2, false) => run_mamba2::<f64>(args),
+                (_, true) => run::<f32>(args),
+                (_, false) => run::<f64>(args),
+            })
+        },
+    );
     match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -269,7 +317,7 @@ fn run<T: FastFloat>(a: &AttnArgs) -> Result<()> {
     emit(a, l, &panels, &layers, what, "channel")
 }
 
-/// Write the panels: one `.npy` stack and/or one PNG (a grid when several).
+/// Write the panels: one `.npy` stack and/or one figure (a grid when several).
 fn emit(
     a: &AttnArgs,
     l: usize,
@@ -288,13 +336,13 @@ fn emit(
         write_npy(p, &shape, &data)?;
         println!("wrote {} {:?}", p.display(), shape);
     }
-    if let Some(p) = &a.png {
+    if !a.out.is_empty() {
         let labels = if a.labels.len() == l {
             a.labels.clone()
         } else {
             Vec::new()
         };
-        let img: Image = if panels.len() == 1 {
+        let img: Figure = if panels.len() == 1 {
             let title = format!("{}: {what}", panels[0].0);
             Heatmap::attention(l, panels[0].1.clone(), title)
                 .with_labels(&labels)
@@ -327,8 +375,7 @@ fn emit(
             let ncols = (hm.len() as f64).sqrt().ceil() as usize;
             grid(&hm, ncols, &title)
         };
-        img.write_png(p)?;
-        println!("wrote {} ({}×{})", p.display(), img.width, img.height);
+        write_figure(&img, &a.out)?;
     }
     Ok(())
 }

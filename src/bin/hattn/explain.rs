@@ -6,28 +6,40 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use hidden_attention::model::explain::{self as ex, Method as LibMethod};
-use hidden_attention::model::heatmap::{ColorScale, Heatmap, Image};
+use hidden_attention::model::figure::Figure;
+use hidden_attention::model::heatmap::{ColorScale, Heatmap};
 use hidden_attention::model::npy::write_npy;
 use hidden_attention::model::relevance::{Explainer, Method, RECOMMENDED};
 use hidden_attention::model::ModelKind;
 
-use crate::attn::{load_and_run, progress};
+use crate::attn::{load_and_run, progress, token_input, write_figure};
 
 /// Options of `hattn explain`.
+#[derive(Clone)]
 pub struct ExplainArgs {
     pub checkpoint: PathBuf,
     pub tokens: Vec<usize>,
     pub labels: Vec<String>,
+    /// `--text` and `--tokenizer`.
+    pub text: Option<(String, PathBuf)>,
     pub method: Option<String>,
     pub target_pos: usize,
     pub logit: Option<usize>,
     pub start_layer: usize,
-    pub png: Option<PathBuf>,
+    pub out: Vec<PathBuf>,
     pub npy: Option<PathBuf>,
 }
 
 pub fn explain(a: &ExplainArgs) -> ExitCode {
-    match run(a) {
+    let res =
+        token_input(&a.tokens, &a.labels, a.text.as_ref(), &a.out).and_then(|(tokens, labels)| {
+            run(&ExplainArgs {
+                tokens,
+                labels,
+                ..a.clone()
+            })
+        });
+    match res {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("error: {e}");
@@ -118,7 +130,7 @@ fn explain_mamba1(a: &ExplainArgs, method: Method) -> hidden_attention::Result<E
     Ok((e.0, e.1, e.2, model.layers.len()))
 }
 
-/// Print the relevance and write the `.npy` and PNG outputs.
+/// Print the relevance and write the `.npy` and figure outputs.
 fn report(
     a: &ExplainArgs,
     method: Method,
@@ -167,11 +179,12 @@ fn report(
             }
         }
     }
-    if let Some(p) = &a.png {
+    if !a.out.is_empty() {
+        // ticks: the token strings when given, else the positions (as `hattn attn`)
         let labels: Vec<String> = if a.labels.len() == l {
             a.labels.clone()
         } else {
-            a.tokens.iter().map(|t| t.to_string()).collect()
+            (0..l).map(|j| j.to_string()).collect()
         };
         let layers = match n_layers - 1 {
             last if last == a.start_layer => format!("layer {last}"),
@@ -183,16 +196,16 @@ fn report(
         } else {
             ColorScale::FromZero
         };
-        let mut images = Vec::new();
+        let mut figures = Vec::new();
         if let Some(m) = matrix {
             let mut top =
                 Heatmap::attention(l, m.to_vec(), format!("{name}, {layers}")).with_labels(&labels);
             top.scale = scale;
             top.bar_label = "relevance".into();
             top.highlight_row = Some(a.target_pos);
-            images.push(top.render());
+            figures.push(top.render());
         }
-        // the explanation: row `target_pos`, over the tokens it can see (0..=target_pos)
+        // the explanation: row `target_pos`, over the keys it can see (0..=target_pos)
         let p1 = a.target_pos + 1;
         let strip = Heatmap {
             rows: 1,
@@ -204,17 +217,15 @@ fn report(
             ),
             row_labels: vec![labels[a.target_pos].clone()],
             col_labels: labels[..p1].to_vec(),
-            x_label: "token j".into(),
+            x_label: "key position j".into(),
             y_label: String::new(),
             bar_label: String::new(),
             scale,
             causal: false,
             highlight_row: None,
         };
-        images.push(strip.render());
-        let img = Image::stack(&images);
-        img.write_png(p)?;
-        println!("wrote {} ({}×{})", p.display(), img.width, img.height);
+        figures.push(strip.render());
+        write_figure(&Figure::stack(&figures), &a.out)?;
     }
     Ok(())
 }

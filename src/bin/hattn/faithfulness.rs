@@ -39,8 +39,8 @@ pub struct FaithfulnessArgs {
     /// Print JSON instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// PNG of the rank distribution per method.
-    #[arg(long)]
+    /// The rank distribution per method, as PNG or SVG (the file's extension decides).
+    #[arg(long, value_name = "FILE.png|FILE.svg")]
     pub png: Option<PathBuf>,
     /// SVG of the perturbation curves.
     #[arg(long)]
@@ -58,6 +58,9 @@ pub fn faithfulness(a: &FaithfulnessArgs) -> ExitCode {
 }
 
 fn run(a: &FaithfulnessArgs) -> hidden_attention::Result<()> {
+    if let Some(p) = &a.png {
+        hidden_attention::model::figure::Format::of_path(p, "png")?;
+    }
     let methods: Vec<Method> = if a.methods.is_empty() {
         Method::ALL.to_vec()
     } else {
@@ -102,7 +105,7 @@ fn run(a: &FaithfulnessArgs) -> hidden_attention::Result<()> {
     }
     if let Some(p) = &a.png {
         let img = rank_distribution(&report);
-        img.write_png(p)?;
+        img.write(p, "png")?;
         if !a.json {
             println!("wrote {} ({}×{})", p.display(), img.width, img.height);
         }

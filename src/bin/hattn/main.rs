@@ -81,17 +81,28 @@ enum Command {
         #[arg(long, default_value_t = 16)]
         state: usize,
     },
-    /// Hidden attention of a checkpoint's layers as PNG heatmaps and .npy arrays.
+    /// Hidden attention of a checkpoint's layers as heatmaps (SVG, PNG) and .npy arrays.
     Attn {
         /// Checkpoint directory (config.json + model.safetensors or a sharded index).
         #[arg(long)]
         checkpoint: PathBuf,
         /// Token ids, comma separated.
-        #[arg(long, value_delimiter = ',', required = true)]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            required_unless_present = "text",
+            conflicts_with = "text"
+        )]
         tokens: Vec<usize>,
         /// Token strings for the axes, comma separated (one per token).
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, value_delimiter = ',', conflicts_with = "text")]
         labels: Vec<String>,
+        /// Text to tokenize with --tokenizer (instead of --tokens); its tokens label the axes.
+        #[arg(long, requires = "tokenizer")]
+        text: Option<String>,
+        /// The checkpoint's tokenizer.json (Hugging Face `tokenizers` format), for --text.
+        #[arg(long, value_name = "tokenizer.json", requires = "text")]
+        tokenizer: Option<PathBuf>,
         /// Layer (default: every layer, one panel each).
         #[arg(long)]
         layer: Option<usize>,
@@ -110,9 +121,10 @@ enum Command {
         /// Channels (Mamba-2: heads) in the grid when neither --channel/--head nor --mean is given.
         #[arg(long, default_value_t = 16)]
         grid: usize,
-        /// Output PNG.
-        #[arg(long)]
-        png: Option<PathBuf>,
+        /// Output figure, SVG or PNG by the file's extension (repeatable; `--png` and
+        /// `--svg` are other names of this option).
+        #[arg(long, value_name = "FILE.svg|FILE.png", visible_aliases = ["png", "svg"])]
+        out: Vec<PathBuf>,
         /// Output .npy.
         #[arg(long)]
         npy: Option<PathBuf>,
@@ -135,11 +147,22 @@ enum Command {
         #[arg(long)]
         checkpoint: PathBuf,
         /// Token ids, comma separated.
-        #[arg(long, value_delimiter = ',', required = true)]
+        #[arg(
+            long,
+            value_delimiter = ',',
+            required_unless_present = "text",
+            conflicts_with = "text"
+        )]
         tokens: Vec<usize>,
         /// Token strings for the axes, comma separated.
-        #[arg(long, value_delimiter = ',')]
+        #[arg(long, value_delimiter = ',', conflicts_with = "text")]
         labels: Vec<String>,
+        /// Text to tokenize with --tokenizer (instead of --tokens); its tokens label the axes.
+        #[arg(long, requires = "tokenizer")]
+        text: Option<String>,
+        /// The checkpoint's tokenizer.json (Hugging Face `tokenizers` format), for --text.
+        #[arg(long, value_name = "tokenizer.json", requires = "text")]
+        tokenizer: Option<PathBuf>,
         /// Method, one of: raw, rollout, attr, raw-abs, rollout-abs, attr-abs, raw-signed, alpha-row, authors-row, mixer-raw, mixer-rollout, mixer-attr, mixer-raw-abs, mixer-rollout-abs, mixer-attr-abs, mixer-raw-signed, mixer-first, mixer-grad-input, mixer-grad-input-abs, grad-input, grad-input-abs, saliency, random, recency. Default: the best measured one, mixer-raw-abs
         /// (docs/explain.md).
         #[arg(long)]
@@ -153,9 +176,10 @@ enum Command {
         /// First layer used (raw, rollout and attr only).
         #[arg(long, default_value_t = 0)]
         start_layer: usize,
-        /// Output PNG.
-        #[arg(long)]
-        png: Option<PathBuf>,
+        /// Output figure, SVG or PNG by the file's extension (repeatable; `--png` and
+        /// `--svg` are other names of this option).
+        #[arg(long, value_name = "FILE.svg|FILE.png", visible_aliases = ["png", "svg"])]
+        out: Vec<PathBuf>,
         /// Output .npy (the L × L relevance matrix, or the row (L,) for row methods).
         #[arg(long)]
         npy: Option<PathBuf>,
@@ -190,26 +214,29 @@ fn main() -> ExitCode {
             checkpoint,
             tokens,
             labels,
+            text,
+            tokenizer,
             layer,
             channel,
             head,
             mean,
             mixer,
             grid,
-            png,
+            out,
             npy,
             f32,
         } => attn::attn(&attn::AttnArgs {
             checkpoint,
             tokens,
             labels,
+            text: text.zip(tokenizer),
             layer,
             channel,
             head,
             mean,
             mixer,
             grid_channels: grid,
-            png,
+            out,
             npy,
             f32,
         }),
@@ -217,21 +244,24 @@ fn main() -> ExitCode {
             checkpoint,
             tokens,
             labels,
+            text,
+            tokenizer,
             method,
             target_pos,
             logit,
             start_layer,
-            png,
+            out,
             npy,
         } => explain::explain(&explain::ExplainArgs {
             checkpoint,
             tokens,
             labels,
+            text: text.zip(tokenizer),
             method,
             target_pos,
             logit,
             start_layer,
-            png,
+            out,
             npy,
         }),
     }
