@@ -46,6 +46,16 @@ pub fn token_input(
     for p in out {
         Format::of_path(p, "out")?;
     }
+    if text.is_none() && !labels.is_empty() && labels.len() != tokens.len() {
+        return Err(hidden_attention::Error::InvalidArgument {
+            name: "labels".into(),
+            reason: format!(
+                "{} labels for {} tokens: give one label per token",
+                labels.len(),
+                tokens.len()
+            ),
+        });
+    }
     match text {
         #[cfg(feature = "text")]
         Some((text, tokenizer)) => {
@@ -80,6 +90,13 @@ pub fn progress(len: usize, what: &str) -> ProgressBar {
 }
 
 pub fn attn(args: &AttnArgs) -> ExitCode {
+    if args.out.is_empty() && args.npy.is_none() {
+        eprintln!(
+            "error: invalid argument `out`: nothing to write; give --out FILE.svg|FILE.png \
+             (or --png/--svg) and/or --npy FILE.npy"
+        );
+        return ExitCode::from(2);
+    }
     let res = token_input(&args.tokens, &args.labels, args.text.as_ref(), &args.out).and_then(
         |(tokens, labels)| {
             let args = &AttnArgs {

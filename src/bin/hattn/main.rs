@@ -82,9 +82,10 @@ enum Command {
         state: usize,
     },
     /// Hidden attention of a checkpoint's layers as heatmaps (SVG, PNG) and .npy arrays.
+    #[command(allow_negative_numbers = true)]
     Attn {
         /// Checkpoint directory (config.json + model.safetensors or a sharded index).
-        #[arg(long)]
+        #[arg(long, value_parser = args::checkpoint_dir)]
         checkpoint: PathBuf,
         /// Token ids, comma separated.
         #[arg(
@@ -119,7 +120,7 @@ enum Command {
         #[arg(long)]
         mixer: bool,
         /// Channels (Mamba-2: heads) in the grid when neither --channel/--head nor --mean is given.
-        #[arg(long, default_value_t = 16)]
+        #[arg(long, default_value_t = 16, value_parser = args::positive_usize)]
         grid: usize,
         /// Output figure, SVG or PNG by the file's extension (repeatable; `--png` and
         /// `--svg` are other names of this option).
@@ -142,9 +143,10 @@ enum Command {
     /// Re-check the certificate of a report, independently of the search.
     Replay(refute::ReplayArgs),
     /// Explain a checkpoint's prediction: the relevance of every input position.
+    #[command(allow_negative_numbers = true)]
     Explain {
         /// Checkpoint directory.
-        #[arg(long)]
+        #[arg(long, value_parser = args::checkpoint_dir)]
         checkpoint: PathBuf,
         /// Token ids, comma separated.
         #[arg(
