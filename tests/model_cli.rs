@@ -112,6 +112,8 @@ fn attn_grids_mean_and_mixer() {
 fn attn_and_explain_reject_bad_input() {
     let (code, _, err) = hattn(&[
         "attn",
+        "--npy",
+        "never-written.npy",
         "--checkpoint",
         TINY,
         "--tokens",
@@ -123,6 +125,8 @@ fn attn_and_explain_reject_bad_input() {
     assert!(err.contains("position 1") && err.contains("64"), "{err}");
     let (code, _, err) = hattn(&[
         "attn",
+        "--npy",
+        "never-written.npy",
         "--checkpoint",
         TINY,
         "--tokens",
@@ -131,7 +135,15 @@ fn attn_and_explain_reject_bad_input() {
         "5",
     ]);
     assert_eq!(code, 2, "{err}");
-    let (code, _, err) = hattn(&["attn", "--checkpoint", "/nonexistent/dir", "--tokens", "1"]);
+    let (code, _, err) = hattn(&[
+        "attn",
+        "--npy",
+        "never-written.npy",
+        "--checkpoint",
+        "/nonexistent/dir",
+        "--tokens",
+        "1",
+    ]);
     assert_eq!(code, 2, "{err}");
     let (code, _, err) = hattn(&[
         "explain",
@@ -264,7 +276,15 @@ fn text_through_a_tokenizer_labels_the_axes() {
     let ids = "3,7,11,15,19,23";
     for (ckpt, unit) in [(TINY, "--channel"), (MAMBA2, "--head")] {
         let (svg, npy_t, npy_i) = (d.join("t.svg"), d.join("t.npy"), d.join("i.npy"));
-        let base = ["attn", "--checkpoint", ckpt, "--layer", "0", unit, "1"];
+        let base = [
+            "attn",
+            "--checkpoint",
+            ckpt,
+            "--layer",
+            "0",
+            unit,
+            "1",
+        ];
         let mut args = base.to_vec();
         args.extend(["--text", text, "--tokenizer", tj.to_str().unwrap()]);
         args.extend([
@@ -332,7 +352,17 @@ fn text_through_a_tokenizer_labels_the_axes() {
         "{err}"
     );
     // --text excludes --tokens and needs --tokenizer; a bad tokenizer file is named
-    let (code, _, err) = hattn(&["attn", "--checkpoint", TINY, "--tokens", "1", "--text", "a"]);
+    let (code, _, err) = hattn(&[
+        "attn",
+        "--npy",
+        "never-written.npy",
+        "--checkpoint",
+        TINY,
+        "--tokens",
+        "1",
+        "--text",
+        "a",
+    ]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--text"), "{err}");
     let (code, _, err) = hattn(&[
@@ -350,6 +380,8 @@ fn text_through_a_tokenizer_labels_the_axes() {
     std::fs::write(&bogus, "{}").unwrap();
     let (code, _, err) = hattn(&[
         "attn",
+        "--npy",
+        "never-written.npy",
         "--checkpoint",
         TINY,
         "--text",
