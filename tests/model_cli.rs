@@ -276,15 +276,7 @@ fn text_through_a_tokenizer_labels_the_axes() {
     let ids = "3,7,11,15,19,23";
     for (ckpt, unit) in [(TINY, "--channel"), (MAMBA2, "--head")] {
         let (svg, npy_t, npy_i) = (d.join("t.svg"), d.join("t.npy"), d.join("i.npy"));
-        let base = [
-            "attn",
-            "--checkpoint",
-            ckpt,
-            "--layer",
-            "0",
-            unit,
-            "1",
-        ];
+        let base = ["attn", "--checkpoint", ckpt, "--layer", "0", unit, "1"];
         let mut args = base.to_vec();
         args.extend(["--text", text, "--tokenizer", tj.to_str().unwrap()]);
         args.extend([
