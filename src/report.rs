@@ -89,6 +89,85 @@ impl std::fmt::Display for Outcome {
     }
 }
 
+/// The number type a search or a check computed in (`search.dtype`: `"exact"`, `"f64"`,
+/// `"f32"`). [`crate::refute::Params`] defaults to [`Dtype::F64`]; `hattn refute --dtype`
+/// takes `f32` or `f64`; theorem-suite reports also record the exact tier.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dtype {
+    /// Exact rationals.
+    Exact,
+    /// IEEE binary64.
+    #[default]
+    F64,
+    /// IEEE binary32.
+    F32,
+}
+
+impl Dtype {
+    /// The name written in reports and taken on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dtype::Exact => "exact",
+            Dtype::F64 => "f64",
+            Dtype::F32 => "f32",
+        }
+    }
+}
+
+impl std::fmt::Display for Dtype {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Dtype {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        [Dtype::Exact, Dtype::F64, Dtype::F32]
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| format!("`{s}` is not a number type (exact, f64 or f32)"))
+    }
+}
+
+/// A search parameter that a conjecture may use (`search.parameters`); the seed and the
+/// case budget are always used. The report's Markdown and its command line show only the
+/// parameters the conjecture uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Parameter {
+    /// `len`: the largest sequence length L.
+    Len,
+    /// `state`: the state size N.
+    State,
+    /// `eps`: the tolerance ε.
+    Eps,
+    /// `dtype`: the float type.
+    Dtype,
+    /// `delta`: the step size Δ.
+    Delta,
+}
+
+impl Parameter {
+    /// Every parameter, in report order.
+    pub const ALL: [Parameter; 5] = [
+        Parameter::Len,
+        Parameter::State,
+        Parameter::Eps,
+        Parameter::Dtype,
+        Parameter::Delta,
+    ];
+}
+
+fn all_parameters() -> Vec<Parameter> {
+    Parameter::ALL.to_vec()
+}
+
+fn uses_all(p: &[Parameter]) -> bool {
+    p == Parameter::ALL
+}
+
 /// The conjecture a report is about.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConjectureInfo {
@@ -115,11 +194,14 @@ pub struct SearchInfo {
     pub state: usize,
     /// Tolerance parameter.
     pub eps: f64,
-    /// Float type parameter (`f32`, `f64`).
-    pub dtype: String,
+    /// Number type parameter.
+    pub dtype: Dtype,
     /// Step size Δ parameter.
     #[serde(default)]
     pub delta: f64,
+    /// The parameters the conjecture uses (all of them when absent from the JSON).
+    #[serde(default = "all_parameters", skip_serializing_if = "uses_all")]
+    pub parameters: Vec<Parameter>,
     /// Whether the search was interrupted (Ctrl-C) before its budget.
     pub interrupted: bool,
 }
@@ -227,6 +309,10 @@ impl Report {
                     Some(_) => get(r, "search", "delta", false)?,
                 },
                 interrupted: get(r, "search", "interrupted", false)?,
+                parameters: match r.get("parameters") {
+                    None => all_parameters(),
+                    Some(_) => get(r, "search", "parameters", false)?,
+                },
             };
             let m = section(root, "measured")?;
             let mut measured = BTreeMap::new();
@@ -302,25 +388,31 @@ impl Report {
         );
         s += &format!("**Conjecture.** {}\n\n", c.statement);
         let r = &self.search;
+        let used: String = r
+            .parameters
+            .iter()
+            .map(|p| match p {
+                Parameter::Len => format!(", L ≤ {}", r.len),
+                Parameter::State => format!(", N = {}", r.state),
+                Parameter::Eps => format!(", ε = {:e}", r.eps),
+                Parameter::Dtype => format!(", dtype {}", r.dtype),
+                Parameter::Delta => format!(", Δ = {:e}", r.delta),
+            })
+            .collect();
         s += &format!(
-            "**Search.** seed {}, {} case{} tried{}, L ≤ {}, N = {}, ε = {:e}, dtype {}, Δ = {:e}{}.\n\n",
+            "**Search.** seed {}, {} case{} tried{}{used}{}.\n\n",
             r.seed,
             r.cases_tried,
             if r.cases_tried == 1 { "" } else { "s" },
             r.case_index.map_or(String::new(), |i| format!(", failing case #{i}")),
-            r.len,
-            r.state,
-            r.eps,
-            r.dtype,
-            r.delta,
             if r.interrupted { " (interrupted)" } else { "" }
         );
         match (&self.counterexample, &self.certificate) {
             (Some(ce), Some(cert)) => {
                 s += match self.outcome {
                     Outcome::Counterexample => {
-                        "**Proof.** The certificate below is a proof; `hattn replay` re-derives \
-                         every number in it from the counterexample.\n\n"
+                        "**Proof.** The certificate below is a proof; the replay command under \
+                         *Reproduce* re-derives every number in it from the counterexample.\n\n"
                     }
                     Outcome::Evidence => {
                         "**Evidence, not a proof.** The computation below shows a violation \

@@ -16,6 +16,25 @@
 //! });
 //! ```
 //!
+//! # Speed of downstream float suites
+//! Float cases are checked against their exact rational counterparts, and big-rational
+//! arithmetic without optimisation is slow: a downstream float property test in a plain
+//! debug build runs about 30× slower than with the dependencies optimised. Two lines in
+//! the downstream `Cargo.toml` fix it without slowing your own crate's builds:
+//!
+//! ```toml
+//! [profile.test.package."*"]
+//! opt-level = 2          # dependencies (this crate, num-bigint, proptest) optimised
+//! [profile.dev.package.hidden-attention]
+//! opt-level = 2          # also for `cargo run` / `cargo build` in debug
+//! ```
+//!
+//! (This crate's own `Cargo.toml` does the same.) Where a whole check already exists, call
+//! it instead of rewriting it: one line per case, e.g. `theorems::t1::check_float(&ch, &x)`,
+//! `theorems::t2::check_float`, `theorems::t4::check_float`, `theorems::t8::check_float`
+//! (each compares a float view with the exact one under the proven bound and returns a
+//! `CaseResult`), or `theorems::t1::check_exact` for rationals.
+//!
 //! # Feature `proptest`
 //! This module is public with the cargo feature `proptest` (on by default). Without it
 //! (`default-features = false`) the strategies stay crate-internal — the theorem checks
@@ -111,6 +130,18 @@ mod imp {
         state: RangeInclusive<usize>,
     ) -> BoxedStrategy<(Channel<Exact>, Vec<Exact>)> {
         channel_from(len, state, transition_value, small_rational)
+    }
+
+    /// A random rational channel (no input): $L \in$ `len`, $N \in$ `state`, entries as
+    /// in [`rational_channel_with_input`]. Shrinks towards short channels of small state
+    /// with entries near 0.
+    pub fn rational_channel(
+        len: RangeInclusive<usize>,
+        state: RangeInclusive<usize>,
+    ) -> BoxedStrategy<Channel<Exact>> {
+        rational_channel_with_input(len, state)
+            .prop_map(|(c, _)| c)
+            .boxed()
     }
 
     /// A channel and input with every entry on [`GRID`] $= \{-1, 0, \tfrac12, 1\}$.

@@ -148,7 +148,10 @@ pub fn unravel(mut offset: usize, shape: &[usize]) -> Vec<usize> {
 }
 
 /// A dense row-major matrix (used for the L×L hidden attention and L×N factors).
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Its `Debug` form writes entries as they read (`3/4`, `-1`, `0.5`), row by row, so that
+/// shrunk property-test cases are legible.
+#[derive(Clone, PartialEq)]
 pub struct Matrix<T> {
     rows: usize,
     cols: usize,
@@ -262,5 +265,36 @@ pub(crate) fn expect_finite_result<T: Field>(
             index: unravel(p, shape),
             value: data[p].to_f64(),
         }),
+    }
+}
+
+/// Rows of a row-major array, written with each entry's `Display` (`[[1/2, -1], [0, 3]]`).
+pub(crate) struct DisplayRows<'a, T>(pub &'a [T], pub usize);
+
+impl<T: std::fmt::Display> std::fmt::Debug for DisplayRows<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cols = self.1.max(1);
+        f.write_str("[")?;
+        for (i, row) in self.0.chunks(cols).enumerate() {
+            if i > 0 {
+                f.write_str(", ")?;
+            }
+            f.write_str("[")?;
+            for (j, x) in row.iter().enumerate() {
+                if j > 0 {
+                    f.write_str(", ")?;
+                }
+                write!(f, "{x}")?;
+            }
+            f.write_str("]")?;
+        }
+        f.write_str("]")
+    }
+}
+
+impl<T: std::fmt::Display> std::fmt::Debug for Matrix<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Matrix {}×{} ", self.rows, self.cols)?;
+        DisplayRows(&self.data, self.cols).fmt(f)
     }
 }

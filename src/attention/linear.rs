@@ -18,7 +18,7 @@ use crate::tensor::{dot, expect_finite_result, Matrix};
 /// let q = Matrix::from_row_major(2, 1, vec![ratio(1, 1), ratio(2, 1)]).unwrap();
 /// let k = Matrix::from_row_major(2, 1, vec![ratio(3, 1), ratio(1, 2)]).unwrap();
 /// let h = LinearHead::new(q, k).unwrap();
-/// let a = h.attention();
+/// let a = h.attention().unwrap();
 /// assert_eq!(*a.get(1, 0), ratio(6, 1));
 /// assert_eq!(*a.get(0, 1), ratio(0, 1));
 /// ```
@@ -72,8 +72,12 @@ impl<T: Field> LinearHead<T> {
         &self.k
     }
 
-    /// The attention matrix $\mathrm{tril}(QK^\top)$, $O(L^2 d)$.
-    pub fn attention(&self) -> Matrix<T> {
+    /// The attention matrix $\mathrm{tril}(QK^\top)$, $O(L^2 d)$. Fallible like
+    /// [`GatedLinearHead::attention`] and [`crate::attention::SoftmaxHead::attention`].
+    ///
+    /// # Errors
+    /// [`crate::Error::NonFiniteResult`] on float overflow.
+    pub fn attention(&self) -> Result<Matrix<T>> {
         let l = self.len();
         let mut m = Matrix::zeros(l, l);
         for i in 0..l {
@@ -81,7 +85,8 @@ impl<T: Field> LinearHead<T> {
                 *m.get_mut(i, j) = dot(self.q.row(i), self.k.row(j));
             }
         }
-        m
+        expect_finite_result("linear attention matrix", m.data(), &[l, l])?;
+        Ok(m)
     }
 
     /// The output for scalar values, in recurrent form $S_i = S_{i-1} + k_i v_i$,

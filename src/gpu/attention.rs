@@ -243,6 +243,16 @@ impl Gpu {
         Ok(v)
     }
 
+    /// The old name of [`Gpu::attention_matrices`], kept for one release (a public item
+    /// named like the crate shadows `hidden_attention::…` paths).
+    ///
+    /// # Errors
+    /// As [`Gpu::attention_matrices`].
+    #[deprecated(since = "0.1.0", note = "named like the crate; use `Gpu::attention_matrices`")]
+    pub fn hidden_attention(&self, channels: &[Channel<f32>]) -> GpuResult<Vec<Matrix<f32>>> {
+        self.attention_matrices(channels)
+    }
+
     /// $\tilde\alpha$ of every channel (all of one length and state size), in `f32`:
     /// within the bound of [`crate::ssm::attention_matrix`] of the exact matrix.
     ///

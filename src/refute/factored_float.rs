@@ -12,7 +12,9 @@ use serde_json::{json, Value};
 
 use super::channel_in_softmax::channel_of;
 use super::json::fits;
-use super::{cert_exact, cert_index, exact_doc, float_doc, Conjecture, Params, Refutation};
+use super::{
+    cert_exact, cert_index, exact_doc, float_doc, Conjecture, Dtype, Params, Refutation,
+};
 use crate::dyadic::Dyadic;
 use crate::interchange::Object;
 use crate::report::exact_json;
@@ -227,7 +229,7 @@ impl Conjecture for FactoredFloat {
             .boxed()
     }
     fn case_json(&self, case: &Self::Case, p: &Params) -> (Value, Value) {
-        let exact = if p.dtype == "f32" {
+        let exact = if p.dtype == Dtype::F32 {
             case.1.to_exact()
         } else {
             case.0.to_exact()
@@ -240,8 +242,8 @@ impl Conjecture for FactoredFloat {
     fn parse_case(&self, case: &Value, p: &Params) -> Result<Self::Case, String> {
         let ch = channel_of(case)?;
         fits(ch.len(), ch.state(), p)?;
-        match &p.dtype[..] {
-            "f32" => {
+        match p.dtype {
+            Dtype::F32 => {
                 let c32 = ch.map(|v| v.to_f64() as f32);
                 let finite = |c: &Channel<f32>| {
                     c.abar_all()
@@ -255,18 +257,18 @@ impl Conjecture for FactoredFloat {
                 }
                 Ok((c32.map(|&v| v as f64), c32))
             }
-            "f64" => {
+            Dtype::F64 => {
                 let c64 = ch.map(|v| v.to_f64());
                 if c64.to_exact() != ch {
                     return Err("counterexample: entries are not f64 values".into());
                 }
                 Ok((c64.clone(), c64.map(|&v| v as f32)))
             }
-            d => Err(format!("search.dtype: unknown dtype `{d}`")),
+            Dtype::Exact => Err("search.dtype: `exact` has no float factored form to break (f32 or f64)".into()),
         }
     }
     fn check(&self, case: &Self::Case, p: &Params) -> Result<(), Refutation> {
-        let cert = if p.dtype == "f32" {
+        let cert = if p.dtype == Dtype::F32 {
             first_break(&case.1, p.eps)
         } else {
             first_break(&case.0, p.eps)
@@ -296,7 +298,7 @@ impl Conjecture for FactoredFloat {
             .get("dtype")
             .and_then(Value::as_str)
             .ok_or("certificate.dtype: missing")?;
-        if dtype != p.dtype {
+        if dtype != p.dtype.as_str() {
             return Err(format!(
                 "certificate.dtype: `{dtype}` differs from search.dtype = `{}`",
                 p.dtype

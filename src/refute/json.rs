@@ -233,3 +233,66 @@ pub fn short_exact(x: &Exact) -> String {
         format!("≈{:.6e}", x.to_f64())
     }
 }
+
+/// A case type that is one object of the interchange format (a channel, a head, a
+/// matrix, a time-varying channel, all exact), so that a [`super::Conjecture`] over it
+/// writes and reads its cases with [`case_docs`] and [`parse_case_doc`] — no clone, no
+/// match on [`Object`].
+pub trait InterchangeCase: Sized {
+    /// The object, as written in a report.
+    fn to_object(&self) -> Object;
+    /// The object back, or `None` if it is of another kind.
+    fn from_object(object: Object) -> Option<Self>;
+    /// The kind, as the interchange format names it (`s6_channel`, …).
+    const KIND: &'static str;
+}
+
+macro_rules! interchange_case {
+    ($ty:ty, $variant:ident, $kind:literal) => {
+        impl InterchangeCase for $ty {
+            fn to_object(&self) -> Object {
+                Object::$variant(self.clone())
+            }
+            fn from_object(object: Object) -> Option<Self> {
+                match object {
+                    Object::$variant(x) => Some(x),
+                    _ => None,
+                }
+            }
+            const KIND: &'static str = $kind;
+        }
+    };
+}
+
+interchange_case!(crate::ssm::Channel<Exact>, Channel, "s6_channel");
+interchange_case!(crate::attention::LinearHead<Exact>, LinearHead, "linear_head");
+interchange_case!(crate::attention::GatedLinearHead<Exact>, GatedHead, "linear_head");
+interchange_case!(crate::attention::SoftmaxHead<Exact>, SoftmaxHead, "softmax_head");
+interchange_case!(Matrix<Exact>, Matrix, "matrix");
+interchange_case!(
+    crate::construct::TimeVaryingChannel<Exact>,
+    TimeVarying,
+    "sss_channel"
+);
+
+/// A case's exact document and its float view: what [`super::Conjecture::case_json`]
+/// returns for a case that is one interchange object.
+pub fn case_docs<T: InterchangeCase>(case: &T) -> (Value, Value) {
+    let object = case.to_object();
+    (exact_doc(object.clone()), float_doc(object))
+}
+
+/// A case back from its exact document, naming `field` (e.g. `counterexample`) on error:
+/// what [`super::Conjecture::parse_case`] does for a case that is one interchange object.
+///
+/// # Errors
+/// A message naming the field at fault, or saying the document is of another kind.
+pub fn parse_case_doc<T: InterchangeCase>(v: &Value, field: &str) -> Result<T, String> {
+    T::from_object(parse_doc(v, field)?).ok_or_else(|| {
+        format!(
+            "{field}.kind: `{}` is not a {}",
+            v.get("kind").and_then(Value::as_str).unwrap_or("?"),
+            T::KIND
+        )
+    })
+}

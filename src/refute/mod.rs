@@ -9,11 +9,11 @@
 //!
 //! # Example: a user-defined conjecture
 //! ```
-//! use hidden_attention::refute::{replay, search, Conjecture, Params, Refutation};
-//! use hidden_attention::refute::json::{exact_doc, float_doc};
-//! use hidden_attention::{interchange::Object, report::Outcome, scalar::Exact, ssm, strategies};
-//! use proptest::strategy::{BoxedStrategy, Strategy};
-//! use serde_json::{json, Value};
+//! use hidden_attention::refute::{
+//!     self, case_docs, json, parse_case_doc, replay, search, BoxedStrategy, Conjecture,
+//!     Outcome, Parameter, Params, Refutation, Strategy, Value,
+//! };
+//! use hidden_attention::{scalar::Exact, ssm, strategies};
 //!
 //! /// "Every channel's α̃ has a nonnegative diagonal" (false: C·B̄ can be negative).
 //! struct NonnegativeDiagonal;
@@ -22,17 +22,14 @@
 //!     fn id(&self) -> &'static str { "nonnegative-diagonal" }
 //!     fn theorem(&self) -> &'static str { "T1" }
 //!     fn statement(&self, _: &Params) -> String { "α̃_ii ≥ 0 for every channel".into() }
+//!     fn parameters(&self) -> &'static [Parameter] { &[Parameter::Len, Parameter::State] }
+//!     fn program(&self) -> &'static str { "cargo run --example my_conjectures --" }
 //!     fn strategy(&self, p: &Params) -> BoxedStrategy<Self::Case> {
-//!         strategies::rational_channel_with_input(1..=p.len, 1..=p.state).prop_map(|(c, _)| c).boxed()
+//!         strategies::rational_channel(1..=p.len, 1..=p.state).boxed()
 //!     }
-//!     fn case_json(&self, ch: &Self::Case, _: &Params) -> (Value, Value) {
-//!         (exact_doc(Object::Channel(ch.clone())), float_doc(Object::Channel(ch.clone())))
-//!     }
+//!     fn case_json(&self, ch: &Self::Case, _: &Params) -> (Value, Value) { case_docs(ch) }
 //!     fn parse_case(&self, v: &Value, _: &Params) -> Result<Self::Case, String> {
-//!         match hidden_attention::refute::json::parse_doc(v, "counterexample")? {
-//!             Object::Channel(c) => Ok(c),
-//!             _ => Err("counterexample.kind: not a channel".into()),
-//!         }
+//!         parse_case_doc(v, "counterexample")
 //!     }
 //!     fn check(&self, ch: &Self::Case, _: &Params) -> Result<(), Refutation> {
 //!         let a = ssm::attention_matrix(ch).unwrap();
@@ -42,6 +39,7 @@
 //!         }
 //!     }
 //!     fn verify(&self, case: &Value, cert: &Value, p: &Params) -> Result<String, String> {
+//!         // Recompute from the case alone; the certificate's claim must hold exactly.
 //!         let ch = self.parse_case(case, p)?;
 //!         let i = cert["row"].as_u64().ok_or("certificate.row: missing")? as usize;
 //!         let a = ssm::attention_matrix(&ch).map_err(|e| e.to_string())?;
@@ -51,17 +49,32 @@
 //!     }
 //! }
 //! let p = Params { len: 3, state: 2, ..Params::default() };
-//! let report = search(&NonnegativeDiagonal, &p, &Default::default(), || {});
+//! let report = search(&NonnegativeDiagonal, &p);
 //! assert_eq!(report.outcome, Outcome::Counterexample);
 //! assert_eq!(replay(&NonnegativeDiagonal, &report).unwrap().outcome, Outcome::Counterexample);
+//! // The report names the user's program and only the parameters the conjecture uses.
+//! assert!(report.command.starts_with("cargo run --example my_conjectures -- refute nonnegative-diagonal --len 3 --state 2"));
+//! assert!(!report.to_markdown().contains("dtype"));
 //! // An edited certificate is rejected, naming the field.
 //! let mut edited = report.clone();
 //! edited.certificate.as_mut().unwrap()["value"] = json!("-7");
 //! let err = replay(&NonnegativeDiagonal, &edited).unwrap_err();
 //! assert_eq!(err.field().as_deref(), Some("certificate.value"));
+//! // A program of one's own conjectures replays by id; an unknown id is its own error.
+//! assert!(refute::replay_any(&[&NonnegativeDiagonal], &report).is_ok());
+//! let mut other = report.clone();
+//! other.conjecture.id = "something-else".into();
+//! assert!(matches!(
+//!     refute::replay_any(&[&NonnegativeDiagonal], &other),
+//!     Err(refute::ReplayError::UnknownConjecture(_))
+//! ));
 //! ```
+//!
+//! A binary that serves such conjectures on the command line (`refute`, `replay`) is one
+//! line around [`cli::run`].
 
 pub mod channel_in_softmax;
+pub mod cli;
 pub mod diagonal_realisation;
 pub mod factored_float;
 pub mod json;
@@ -76,40 +89,46 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
+use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
-use serde_json::Value;
-
 pub use json::{
-    cert_exact, cert_index, exact_doc, exact_matrix_json, float_doc, parse_doc, parse_exact_matrix,
+    case_docs, cert_exact, cert_index, exact_doc, exact_matrix_json, float_doc, parse_case_doc,
+    parse_doc, parse_exact_matrix, InterchangeCase,
 };
 pub use replay::{compare, compare_measured, replay, short_pair, ReplayError, Replayed};
 
-use crate::report::{ConjectureInfo, Outcome, Report, SearchInfo, SCHEMA_VERSION};
+pub use crate::report::{Dtype, Outcome, Parameter, Report};
+use crate::report::{ConjectureInfo, SearchInfo, SCHEMA_VERSION};
+/// The proptest types a [`Conjecture::strategy`] returns, re-exported.
+pub use proptest::strategy::{BoxedStrategy, Strategy};
+/// The JSON types a [`Conjecture`] reads and writes, re-exported.
+pub use serde_json::{json, Value};
 use crate::theorems::seed_bytes;
 
 /// Most re-checks spent shrinking one counterexample.
 pub const MAX_SHRINK_CHECKS: usize = 512;
 
-/// The `replay` field of every report.
+/// The `replay` field of every report of a built-in conjecture.
 pub const REPLAY: &str = "hattn replay report.json";
 
-/// Parameters of a search (the `hattn refute` options).
+/// Parameters of a search (the `hattn refute` options). Build one with struct update
+/// syntax, e.g. `Params { len: 3, state: 2, ..Params::default() }`; the defaults are those
+/// of `hattn refute`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Params {
-    /// Sequence length (upper bound for generated cases).
+    /// Largest sequence length L of a generated case. Default 4.
     pub len: usize,
-    /// State size.
+    /// State size N. Default 1.
     pub state: usize,
-    /// Tolerance.
+    /// Tolerance ε. Default 1e-6.
     pub eps: f64,
-    /// Case budget.
+    /// Case budget. Default 256.
     pub cases: usize,
-    /// Seed.
+    /// Seed of the case generator (the same seed draws the same cases). Default 0.
     pub seed: u64,
-    /// Float type: `f32` or `f64`.
-    pub dtype: String,
-    /// Step size Δ (for `mamba-strict-linear-attention`).
+    /// Number type of the float computations. Default [`Dtype::F64`].
+    pub dtype: Dtype,
+    /// Step size Δ (for `mamba-strict-linear-attention`). Default 1e-3.
     pub delta: f64,
 }
 
@@ -121,18 +140,42 @@ impl Default for Params {
             eps: 1e-6,
             cases: 256,
             seed: 0,
-            dtype: "f64".into(),
+            dtype: Dtype::F64,
             delta: 1e-3,
         }
     }
 }
 
-/// The `hattn refute` command line that reproduces a search of conjecture `id`.
+/// The command line that reproduces a search of conjecture `id` by `program` (`hattn` for
+/// the built-in conjectures), with the flags of the parameters it uses.
+pub fn command_line(program: &str, id: &str, p: &Params, uses: &[Parameter]) -> String {
+    let mut s = format!("{program} refute {id}");
+    for u in uses {
+        s += &match u {
+            Parameter::Len => format!(" --len {}", p.len),
+            Parameter::State => format!(" --state {}", p.state),
+            Parameter::Eps => format!(" --eps {:e}", p.eps),
+            Parameter::Dtype => format!(" --dtype {}", p.dtype),
+            Parameter::Delta => format!(" --delta {:e}", p.delta),
+        };
+    }
+    // The order of `hattn refute`'s historical command: cases and seed after eps.
+    let tail = format!(" --cases {} --seed {}", p.cases, p.seed);
+    match s.find(" --dtype").or_else(|| s.find(" --delta")) {
+        Some(at) => s.insert_str(at, &tail),
+        None => s += &tail,
+    }
+    s
+}
+
+/// The `hattn refute` command line that reproduces a search of built-in conjecture `id`.
 pub fn command(id: &str, p: &Params) -> String {
-    format!(
-        "hattn refute {id} --len {} --state {} --eps {:e} --cases {} --seed {} --dtype {} --delta {:e}",
-        p.len, p.state, p.eps, p.cases, p.seed, p.dtype, p.delta
-    )
+    command_line("hattn", id, p, &Parameter::ALL)
+}
+
+/// The command that replays a report, for `program`.
+pub fn replay_command(program: &str) -> String {
+    format!("{program} replay report.json")
 }
 
 /// How much a [`Refutation`] proves.
@@ -233,11 +276,67 @@ pub trait Conjecture {
     /// # Errors
     /// A message naming the failing part.
     fn verify(&self, case: &Value, certificate: &Value, p: &Params) -> Result<String, String>;
+    /// The parameters the conjecture uses (the report shows only these); default: all.
+    fn parameters(&self) -> &'static [Parameter] {
+        &Parameter::ALL
+    }
+    /// The program whose `refute` and `replay` subcommands reproduce and replay its
+    /// reports: `hattn` for the built-in conjectures; for a user's own conjectures, the
+    /// command that runs their binary built on [`cli::run`], e.g.
+    /// `"cargo run --example my_conjectures --"`.
+    fn program(&self) -> &'static str {
+        "hattn"
+    }
+}
+
+/// A conjecture behind a reference, with its case type erased: what [`cli::run`] and
+/// [`replay_any`] take, so that one program can hold several conjectures. Implemented for
+/// every [`Conjecture`].
+pub trait AnyConjecture {
+    /// [`Conjecture::id`].
+    fn id(&self) -> &'static str;
+    /// [`search_with`] on this conjecture.
+    fn search_dyn(&self, p: &Params, stop: &AtomicBool, tick: &mut dyn FnMut()) -> Report;
+    /// [`replay()`] on this conjecture.
+    ///
+    /// # Errors
+    /// As [`replay()`].
+    fn replay_dyn(&self, report: &Report) -> Result<Replayed, ReplayError>;
+}
+
+impl<C: Conjecture> AnyConjecture for C {
+    fn id(&self) -> &'static str {
+        Conjecture::id(self)
+    }
+    fn search_dyn(&self, p: &Params, stop: &AtomicBool, tick: &mut dyn FnMut()) -> Report {
+        search_with(self, p, stop, tick)
+    }
+    fn replay_dyn(&self, report: &Report) -> Result<Replayed, ReplayError> {
+        replay(self, report)
+    }
+}
+
+/// Replay a report with whichever of `conjectures` has its `conjecture.id`.
+///
+/// # Errors
+/// [`ReplayError::UnknownConjecture`] if none has, else as [`replay()`].
+pub fn replay_any(conjectures: &[&dyn AnyConjecture], report: &Report) -> Result<Replayed, ReplayError> {
+    conjectures
+        .iter()
+        .find(|c| c.id() == report.conjecture.id)
+        .ok_or_else(|| ReplayError::UnknownConjecture(report.conjecture.id.clone()))?
+        .replay_dyn(report)
+}
+
+/// Draw up to `p.cases` cases, stop at the first violation and shrink it: [`search_with`]
+/// without interruption or progress.
+pub fn search<C: Conjecture>(c: &C, p: &Params) -> Report {
+    search_with(c, p, &AtomicBool::new(false), || {})
 }
 
 /// Draw up to `p.cases` cases, stop at the first violation and shrink it; `tick` runs after
 /// each case; setting `stop` ends the search early (what was found so far is reported).
-pub fn search<C: Conjecture>(
+pub fn search_with<C: Conjecture + ?Sized>(
     c: &C,
     p: &Params,
     stop: &AtomicBool,
@@ -324,9 +423,10 @@ pub fn search<C: Conjecture>(
             len: p.len,
             state: p.state,
             eps: p.eps,
-            dtype: p.dtype.clone(),
+            dtype: p.dtype,
             delta: p.delta,
             interrupted,
+            parameters: c.parameters().to_vec(),
         },
         outcome,
         counterexample: ce,
@@ -334,8 +434,8 @@ pub fn search<C: Conjecture>(
         certificate: cert,
         explanation,
         measured,
-        command: command(c.id(), p),
-        replay: REPLAY.into(),
+        command: command_line(c.program(), c.id(), p, c.parameters()),
+        replay: replay_command(c.program()),
     }
 }
 
@@ -399,7 +499,7 @@ pub fn search_builtin(
     stop: &AtomicBool,
     tick: impl FnMut(),
 ) -> Result<Report, String> {
-    builtin!(id, c => Ok(search(c, p, stop, tick)), Err(format!("unknown conjecture `{id}` (known: {})", builtin_ids().join(", "))))
+    builtin!(id, c => Ok(search_with(c, p, stop, tick)), Err(format!("unknown conjecture `{id}` (known: {})", builtin_ids().join(", "))))
 }
 
 /// Replay a report of a built-in conjecture or of a theorem-suite failure

@@ -12,7 +12,7 @@
 
 use serde_json::Value;
 
-use super::{command, Conjecture, Params, Strength};
+use super::{command_line, replay_command, Conjecture, Params, Strength};
 use crate::report::{Outcome, Report};
 use crate::scalar::{lift, parse_exact, Exact, Field};
 
@@ -248,7 +248,7 @@ fn sig(x: f64, digits: usize) -> String {
 ///
 /// # Errors
 /// [`ReplayError::Mismatch`] naming `search.<flag>` or `command`.
-pub fn params_of(id: &str, report: &Report) -> Result<Params, ReplayError> {
+pub fn params_of<C: Conjecture + ?Sized>(c: &C, report: &Report) -> Result<Params, ReplayError> {
     let s = &report.search;
     let cases = flag(&report.command, "--cases")
         .and_then(|v| v.parse().ok())
@@ -263,10 +263,25 @@ pub fn params_of(id: &str, report: &Report) -> Result<Params, ReplayError> {
         eps: s.eps,
         cases,
         seed: s.seed,
-        dtype: s.dtype.clone(),
+        dtype: s.dtype,
         delta: s.delta,
     };
-    let want = command(id, &p);
+    let uses = c.parameters();
+    if s.parameters != uses {
+        let names = |ps: &[crate::report::Parameter]| {
+            let v: Vec<String> = ps
+                .iter()
+                .map(|p| serde_json::to_value(p).map_or(String::new(), |v| v.to_string()))
+                .collect();
+            format!("[{}]", v.join(", "))
+        };
+        return Err(ReplayError::Mismatch {
+            field: "search.parameters".into(),
+            reported: names(&s.parameters),
+            recomputed: names(uses),
+        });
+    }
+    let want = command_line(c.program(), c.id(), &p, uses);
     for f in ["len", "state", "eps", "seed", "dtype", "delta"] {
         let (in_command, from_search) = (
             flag(&report.command, &format!("--{f}")),
@@ -340,10 +355,10 @@ pub(crate) fn flag(command: &str, name: &str) -> Option<String> {
 ///
 /// # Errors
 /// The first field that disagrees, or why the certificate does not hold.
-pub fn replay<C: Conjecture>(c: &C, report: &Report) -> Result<Replayed, ReplayError> {
+pub fn replay<C: Conjecture + ?Sized>(c: &C, report: &Report) -> Result<Replayed, ReplayError> {
     let text = |s: &str| Value::String(s.into());
     compare("conjecture.id", &text(&report.conjecture.id), &text(c.id()))?;
-    let p = params_of(c.id(), report)?;
+    let p = params_of(c, report)?;
     compare(
         "conjecture.theorem",
         &text(&report.conjecture.theorem),
@@ -354,7 +369,11 @@ pub fn replay<C: Conjecture>(c: &C, report: &Report) -> Result<Replayed, ReplayE
         &text(&report.conjecture.statement),
         &text(&c.statement(&p)),
     )?;
-    compare("replay", &text(&report.replay), &text(super::REPLAY))?;
+    compare(
+        "replay",
+        &text(&report.replay),
+        &text(&replay_command(c.program())),
+    )?;
     let Some(case_v) = &report.counterexample else {
         if report.certificate.is_some() || report.counterexample_float.is_some() {
             return Err(ReplayError::Rejected(

@@ -16,7 +16,9 @@ use super::channel_in_softmax::channel_of;
 use super::replay::{compare, compare_measured, short_pair};
 use super::{exact_doc, float_doc, ReplayError, Replayed, REPLAY};
 use crate::interchange::Object;
-use crate::report::{exact_json, ConjectureInfo, Outcome, Report, SearchInfo, SCHEMA_VERSION};
+use crate::report::{
+    exact_json, ConjectureInfo, Dtype, Outcome, Parameter, Report, SearchInfo, SCHEMA_VERSION,
+};
 use crate::scalar::{parse_exact, Exact, Field};
 use crate::ssm::Channel;
 use crate::theorems::{suite, t1, t2, CaseResult, Counterexample};
@@ -71,9 +73,15 @@ pub fn report(c: &Counterexample, statement: &str, cases: usize, seed: u64) -> R
             len: c.channel.len(),
             state: c.channel.state(),
             eps: 0.0,
-            dtype: c.tier.into(),
+            // Tiers are the three number types (`Counterexample::tier`).
+            dtype: match c.tier {
+                "f32" => Dtype::F32,
+                "f64" => Dtype::F64,
+                _ => Dtype::Exact,
+            },
             delta: 0.0,
             interrupted: false,
+            parameters: Parameter::ALL.to_vec(),
         },
         outcome: Outcome::Counterexample,
         counterexample: Some(case),
@@ -135,7 +143,7 @@ pub fn replay(r: &Report) -> Result<Replayed, ReplayError> {
     let (Some(case_v), Some(cert)) = (&r.counterexample, &r.certificate) else {
         return Err(ReplayError::NoCertificate(r.outcome));
     };
-    let tier = &s.dtype[..];
+    let tier = s.dtype.as_str();
     let ch = channel_of(case_v).map_err(ReplayError::Rejected)?;
     let x = case_v
         .get("input")

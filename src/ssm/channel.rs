@@ -10,14 +10,28 @@ use crate::tensor::unravel;
 /// \qquad \bar A_t, \bar B_t, C_t \in K^N.$$
 ///
 /// Steps are 0-based in Rust (`t = 0..L`); the mathematics numbers them $1..L$.
-/// The three sequences are stored row-major as `L × N`.
-#[derive(Debug, Clone, PartialEq)]
+/// The three sequences are stored row-major as `L × N`. Its `Debug` form writes entries
+/// as they read (`3/4`, `-1`), one row per step.
+#[derive(Clone, PartialEq)]
 pub struct Channel<T> {
     len: usize,
     state: usize,
     abar: Vec<T>,
     bbar: Vec<T>,
     c: Vec<T>,
+}
+
+impl<T: std::fmt::Display> std::fmt::Debug for Channel<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        use crate::tensor::DisplayRows;
+        f.debug_struct("Channel")
+            .field("len", &self.len)
+            .field("state", &self.state)
+            .field("abar", &DisplayRows(&self.abar, self.state))
+            .field("bbar", &DisplayRows(&self.bbar, self.state))
+            .field("c", &DisplayRows(&self.c, self.state))
+            .finish()
+    }
 }
 
 impl<T: Field> Channel<T> {
