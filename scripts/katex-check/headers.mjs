@@ -32,7 +32,8 @@ function katexPackage() {
 /** Map from repository path to the exact content it must have. */
 export function build() {
   const k = katexPackage();
-  const render = readFileSync(join(ROOT, "docs", "katex", "render.js"), "utf8");
+  // Its comment lines stay in the file: each page carries only the code.
+  const render = readFileSync(join(ROOT, "docs", "katex", "render.js"), "utf8").replace(/^\s*\/\/.*\n/gm, "");
   for (const [name, text] of [["katex.min.js", k.js], ["render.js", render]]) {
     // Inlined in <head>: the HTML parser would end the script (or hide it) at these.
     for (const bad of ["</script", "<!--"]) {
