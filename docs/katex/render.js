@@ -23,6 +23,34 @@
     return found;
   }
 
+  // A search result's summary comes from the search index, where rustdoc writes a code span
+  // `$…$` as plain text: its formulas are put back into code spans first.
+  function searchFormulas() {
+    var found = [];
+    document.querySelectorAll(".search-results .desc").forEach(function (desc) {
+      var walker = document.createTreeWalker(desc, NodeFilter.SHOW_TEXT);
+      var texts = [];
+      while (walker.nextNode()) texts.push(walker.currentNode);
+      texts.forEach(function (node) {
+        var parts = node.data.split(/\$([^$]+)\$/);
+        if (parts.length < 3 || node.parentElement.closest("code, .math")) return;
+        var frag = document.createDocumentFragment();
+        parts.forEach(function (p, i) {
+          if (i % 2 === 0) {
+            if (p) frag.appendChild(document.createTextNode(p));
+            return;
+          }
+          var code = document.createElement("code");
+          code.textContent = "$" + p + "$";
+          frag.appendChild(code);
+          found.push({ el: code, tex: p, display: false });
+        });
+        node.replaceWith(frag);
+      });
+    });
+    return found;
+  }
+
   function render(list) {
     list.forEach(function (f) {
       if (!f.el.isConnected) return;
@@ -54,7 +82,7 @@
   }
 
   function renderIn(root) {
-    var list = formulas(root);
+    var list = formulas(root).concat(searchFormulas());
     if (list.length) withKatex(function () { render(list); });
   }
 
