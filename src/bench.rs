@@ -28,9 +28,9 @@ pub fn median_seconds<R>(mut f: impl FnMut() -> R, min_total: f64, max_reps: usi
 /// One row of the hidden-attention benchmark.
 #[derive(Debug, Clone, Serialize)]
 pub struct HiddenAttentionRow {
-    /// Sequence length $L$.
+    /// Sequence length `$L$`.
     pub len: usize,
-    /// State size $N$.
+    /// State size `$N$`.
     pub state: usize,
     /// [`attention_matrix()`] (discretisation included), seconds.
     pub ours_s: f64,
@@ -56,7 +56,7 @@ pub fn bench_channel(len: usize, state: usize) -> MambaChannel<f64> {
 }
 
 /// Time α̃ of one channel against the plain and the authors' loops at each length.
-/// The authors' $O(L^3)$ loop is skipped above `authors_max_len`.
+/// The authors' `$O(L^3)$` loop is skipped above `authors_max_len`.
 pub fn hidden_attention_rows(
     lens: &[usize],
     state: usize,
@@ -121,19 +121,19 @@ pub fn write_floor_seconds<T: FastFloat>(buf: &mut [T], min_total: f64, max_reps
 pub struct FastAlphaRow {
     /// Float type.
     pub dtype: &'static str,
-    /// Sequence length $L$.
+    /// Sequence length `$L$`.
     pub len: usize,
-    /// State size $N$.
+    /// State size `$N$`.
     pub state: usize,
     /// [`fast::discretize`] + [`fast::hidden_attention_into`] (chunk [`DEFAULT_CHUNK`]) into a
     /// preallocated `L × L` buffer, seconds.
     pub ours_s: f64,
-    /// [`plain_log_space`] (the plain $O(L^2N)$ loop), seconds.
+    /// [`plain_log_space`] (the plain `$O(L^2N)$` loop), seconds.
     pub plain_s: f64,
     /// faer's GEMM of an `(L × N)·(N × L)` product into a preallocated `L × L` buffer
     /// (one thread), seconds.
     pub gemm_s: f64,
-    /// Writing $L^2$ floats ([`write_floor_seconds`]), seconds.
+    /// Writing `$L^2$` floats ([`write_floor_seconds`]), seconds.
     pub write_floor_s: f64,
     /// `plain_s / ours_s`.
     pub ratio_vs_plain: f64,
@@ -207,17 +207,17 @@ pub fn fast_alpha_rows<T: FastFloat>(lens: &[usize], state: usize) -> Vec<FastAl
 pub struct LayerBench {
     /// Float type.
     pub dtype: &'static str,
-    /// Channels $D$.
+    /// Channels `$D$`.
     pub dim: usize,
-    /// Sequence length $L$.
+    /// Sequence length `$L$`.
     pub len: usize,
-    /// State size $N$.
+    /// State size `$N$`.
     pub state: usize,
-    /// Bytes written ($D L^2$ floats).
+    /// Bytes written (`$D L^2$` floats).
     pub bytes: usize,
     /// [`fast::layer_into`] (full selection), seconds.
     pub ours_s: f64,
-    /// Writing the same $D L^2$ floats ([`write_floor_seconds`]), seconds.
+    /// Writing the same `$D L^2$` floats ([`write_floor_seconds`]), seconds.
     pub write_floor_s: f64,
     /// `ours_s / write_floor_s`.
     pub ratio_vs_floor: f64,
@@ -286,11 +286,11 @@ pub struct ScanBench {
     pub dtype: &'static str,
     /// Batch size.
     pub batch: usize,
-    /// Channels $D$.
+    /// Channels `$D$`.
     pub dim: usize,
-    /// Sequence length $L$.
+    /// Sequence length `$L$`.
     pub len: usize,
-    /// State size $N$.
+    /// State size `$N$`.
     pub state: usize,
     /// Instruction set of the kernel on this machine.
     pub simd: &'static str,
@@ -300,7 +300,7 @@ pub struct ScanBench {
     pub plain_s: f64,
     /// `plain_s / ours_s`.
     pub ratio_vs_plain: f64,
-    /// $B D L N$ / `ours_s`.
+    /// `$B D L N$` / `ours_s`.
     pub state_updates_per_s: f64,
 }
 
@@ -373,19 +373,19 @@ pub fn scan_bench<T: FastFloat>(batch: usize, dim: usize, len: usize, state: usi
 pub struct BenchReport {
     /// Rayon worker threads.
     pub threads: usize,
-    /// Full α̃ of one channel (f32 and f64) at $N = 16$.
+    /// Full α̃ of one channel (f32 and f64) at `$N = 16$`.
     pub hidden_attention: Vec<FastAlphaRow>,
     /// All channels of a layer at once.
     pub layer: Option<LayerBench>,
     /// The batched scan.
     pub scan: ScanBench,
-    /// The generic row-by-row path against the authors' $O(L^3)$ loop (issue 2).
+    /// The generic row-by-row path against the authors' `$O(L^3)$` loop (issue 2).
     pub authors: Vec<HiddenAttentionRow>,
     /// Every head of one Mamba-2 layer at mamba2-130m shapes (f32 and f64).
     pub mamba2: Vec<crate::model::mamba2::bench::Mamba2Bench>,
 }
 
-/// The Mamba-2 section's shapes: mamba2-130m's 24 heads, one group, $N = 128$, $L = 1024$.
+/// The Mamba-2 section's shapes: mamba2-130m's 24 heads, one group, `$N = 128$`, `$L = 1024$`.
 pub const MAMBA2_SHAPES: (usize, usize, usize, usize) = (24, 1, 128, 1024);
 
 /// Run every section: `lens` are the α̃ lengths, `authors_lens` those of the comparison with

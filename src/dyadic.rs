@@ -1,5 +1,5 @@
-//! Dyadic rationals $m \cdot 2^e$ ($m \in \mathbb Z$, $e \in \mathbb Z$): the exact values of
-//! binary floating-point numbers, closed under $+$, $-$ and $\times$.
+//! Dyadic rationals `$m \cdot 2^e$` (`$m \in \mathbb Z$`, `$e \in \mathbb Z$`): the exact values of
+//! binary floating-point numbers, closed under `$+$`, `$-$` and `$\times$`.
 //!
 //! Sums and products of lifted floats never need a gcd: a [`Dyadic`] multiplies mantissas
 //! and adds exponents, and adds by shifting to the smaller exponent. This is the exact
@@ -14,7 +14,7 @@ use num_traits::{One, Signed, Zero};
 
 use crate::scalar::Exact;
 
-/// The exact value $m \cdot 2^e$, kept with $m$ odd (or $m = 0$, $e = 0$).
+/// The exact value `$m \cdot 2^e$`, kept with `$m$` odd (or `$m = 0$`, `$e = 0$`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dyadic {
     m: BigInt,
@@ -70,7 +70,7 @@ impl Dyadic {
         }
     }
 
-    /// $|x|$.
+    /// `$|x|$`.
     pub fn abs(&self) -> Self {
         Self {
             m: self.m.abs(),
@@ -78,7 +78,7 @@ impl Dyadic {
         }
     }
 
-    /// $x + y$, exactly.
+    /// `$x + y$`, exactly.
     pub fn add(&self, y: &Self) -> Self {
         if self.m.is_zero() {
             return y.clone();
@@ -92,12 +92,12 @@ impl Dyadic {
         Self::normalised(a + b, e)
     }
 
-    /// $x - y$, exactly.
+    /// `$x - y$`, exactly.
     pub fn sub(&self, y: &Self) -> Self {
         self.add(&Self { m: -&y.m, e: y.e })
     }
 
-    /// $x \cdot y$, exactly (the product of odd mantissas is odd: no normalisation).
+    /// `$x \cdot y$`, exactly (the product of odd mantissas is odd: no normalisation).
     pub fn mul(&self, y: &Self) -> Self {
         if self.m.is_zero() || y.m.is_zero() {
             return Self::zero();

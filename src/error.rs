@@ -89,7 +89,7 @@ pub enum Error {
         tensor: String,
     },
     /// A step size Δ that is not strictly positive: Mamba's parametrisation has
-    /// $\Delta = \mathrm{softplus}(\cdot) > 0$, and discretisation refuses $\Delta \le 0$
+    /// `$\Delta = \mathrm{softplus}(\cdot) > 0$`, and discretisation refuses `$\Delta \le 0$`
     /// (also a softplus that underflowed to 0).
     #[error("Δ = {value} at step {step}{}: Mamba's step size must be > 0", channel_suffix(*.channel))]
     NonPositiveDelta {
@@ -102,7 +102,7 @@ pub enum Error {
         value: f64,
     },
     /// A transition entry Ā is zero where the construction divides by it (T2b: the
-    /// running product $P_i = \prod_{k=1}^{i}\bar A_k$, so only steps $\ge 1$).
+    /// running product `$P_i = \prod_{k=1}^{i}\bar A_k$`, so only steps `$\ge 1$`).
     #[error("Ā[{step}][{state}] = 0: the factored form (T2b) divides by the running product of Ā over steps 1..={step}")]
     ZeroTransition {
         /// Step index (0-based, at least 1).

@@ -43,7 +43,7 @@ pub struct Case {
     pub expected: BTreeMap<String, Tensor<f64>>,
 }
 
-/// An `allclose`-style tolerance: $|g - e| \le \mathrm{atol} + \mathrm{rtol}\,|e|$.
+/// An `allclose`-style tolerance: `$|g - e| \le \mathrm{atol} + \mathrm{rtol}\,|e|$`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Tolerance {
     /// Relative tolerance.
@@ -68,9 +68,9 @@ pub const F32_TOLERANCE: Tolerance = Tolerance {
 pub struct CaseReport {
     /// Case name.
     pub name: String,
-    /// Largest $|g - e|$ over all compared outputs.
+    /// Largest `$|g - e|$` over all compared outputs.
     pub max_abs: f64,
-    /// Largest $|g - e| / |e|$ over entries with $|e| \ge$ `atol`.
+    /// Largest `$|g - e| / |e|$` over entries with `$|e| \ge$` `atol`.
     pub max_rel: f64,
     /// Whether every entry is within the tolerance.
     pub pass: bool,

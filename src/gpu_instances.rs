@@ -15,13 +15,13 @@
 //! rounding, no transcendental function and no compiler flag can make the device and the
 //! CPU disagree:
 //!
-//! - signed values ($\bar B$, $C$, $x$): a 24-bit integer $m$, $(m - 2^{23})\,2^{-22}
-//!   \in [-2, 2)$ ([`signed_value`]);
-//! - transitions: per state $n$ a decay exponent $k_n \in [0, 24]$, and per step a 24-bit
-//!   integer $m$, $d = \max(1, m \gg k_n)$, $\bar A = (2^{24} - d)\,2^{-24} \in [2^{-24}, 1)$
-//!   ([`transition_value`]). Large $k_n$ gives slowly decaying states ($1 - \bar A \approx
-//!   2^{-k_n - 1}$, the $\bar A = e^{\Delta A}$ near 1 of trained Mamba layers), small
-//!   $k_n$ fast ones, so the factored form (T2b) is sometimes in range and sometimes
+//! - signed values (`$\bar B$`, `$C$`, `$x$`): a 24-bit integer `$m$`, `$(m - 2^{23})\,2^{-22}
+//!   \in [-2, 2)$` ([`signed_value`]);
+//! - transitions: per state `$n$` a decay exponent `$k_n \in [0, 24]$`, and per step a 24-bit
+//!   integer `$m$`, `$d = \max(1, m \gg k_n)$`, `$\bar A = (2^{24} - d)\,2^{-24} \in [2^{-24}, 1)$`
+//!   ([`transition_value`]). Large `$k_n$` gives slowly decaying states (`$1 - \bar A \approx
+//!   2^{-k_n - 1}$`, the `$\bar A = e^{\Delta A}$` near 1 of trained Mamba layers), small
+//!   `$k_n$` fast ones, so the factored form (T2b) is sometimes in range and sometimes
 //!   refused, as on real layers.
 //!
 //! The CUDA text of the same generator is [`CUDA_SOURCE`]
@@ -29,9 +29,9 @@
 //!
 //! ## The per-instance error measure
 //! [`instance_errors`] is what the device kernel computes for each instance, here on the
-//! CPU: the `f32` scan, $\tilde\alpha x$ and factored outputs against an `f64` reference
-//! scan, each as the largest ratio $|\mathrm{fl}(y_i) - y_i| / \beta_i$ to the forward
-//! error bound $\beta_i$ of [`crate::theorems::bound`] (plus the `f64` reference's own
+//! CPU: the `f32` scan, `$\tilde\alpha x$` and factored outputs against an `f64` reference
+//! scan, each as the largest ratio `$|\mathrm{fl}(y_i) - y_i| / \beta_i$` to the forward
+//! error bound `$\beta_i$` of [`crate::theorems::bound`] (plus the `f64` reference's own
 //! bound), and the largest error relative to the magnitude scale. A ratio above 1 is a
 //! failure.
 
@@ -45,25 +45,25 @@ use crate::theorems::{t1, t2, CaseResult};
 /// The CUDA source of the generator (kept in step with this module by a test).
 pub const CUDA_SOURCE: &str = include_str!("gpu/kernels/instances.cu");
 
-/// $\lfloor 2^{64}/\varphi \rfloor$, the SplitMix64 increment.
+/// `$\lfloor 2^{64}/\varphi \rfloor$`, the SplitMix64 increment.
 pub const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
 /// First multiplier of the SplitMix64 finaliser.
 pub const MIX1: u64 = 0xBF58_476D_1CE4_E5B9;
 /// Second multiplier of the SplitMix64 finaliser.
 pub const MIX2: u64 = 0x94D0_49BB_1331_11EB;
 
-/// Stream of the per-state decay exponents $k_n$ (index $n$).
+/// Stream of the per-state decay exponents `$k_n$` (index `$n$`).
 pub const STREAM_DECAY: u32 = 0;
-/// Stream of $\bar A$ (index $tN + n$).
+/// Stream of `$\bar A$` (index `$tN + n$`).
 pub const STREAM_ABAR: u32 = 1;
-/// Stream of $\bar B$ (index $tN + n$).
+/// Stream of `$\bar B$` (index `$tN + n$`).
 pub const STREAM_BBAR: u32 = 2;
-/// Stream of $C$ (index $tN + n$).
+/// Stream of `$C$` (index `$tN + n$`).
 pub const STREAM_C: u32 = 3;
-/// Stream of the input $x$ (index $t$).
+/// Stream of the input `$x$` (index `$t$`).
 pub const STREAM_X: u32 = 4;
 
-/// Largest decay exponent $k_n$ (inclusive).
+/// Largest decay exponent `$k_n$` (inclusive).
 pub const MAX_DECAY: u64 = 24;
 
 /// The SplitMix64 finaliser, a bijection of `u64` with good avalanche.
@@ -87,7 +87,7 @@ pub fn draw(key: u64, stream: u32, index: u32) -> u64 {
     mix64(key.wrapping_add(counter.wrapping_mul(GOLDEN)))
 }
 
-/// A value in $[-2, 2)$ on the grid $2^{-22}\mathbb Z$ from the top 24 bits of `bits`
+/// A value in `$[-2, 2)$` on the grid `$2^{-22}\mathbb Z$` from the top 24 bits of `bits`
 /// (exact in `f32`).
 #[inline]
 pub fn signed_value(bits: u64) -> f32 {
@@ -95,21 +95,21 @@ pub fn signed_value(bits: u64) -> f32 {
     m as f32 * (1.0 / 4_194_304.0)
 }
 
-/// The decay exponent $k \in [0, 24]$ of a state from its draw.
+/// The decay exponent `$k \in [0, 24]$` of a state from its draw.
 #[inline]
 pub fn decay_exponent(bits: u64) -> u32 {
     ((bits >> 32) % (MAX_DECAY + 1)) as u32
 }
 
-/// A transition $\bar A = (2^{24} - \max(1, m \gg k))\,2^{-24} \in [2^{-24}, 1)$ from the
-/// top 24 bits $m$ of `bits` and the decay exponent `k` (exact in `f32`).
+/// A transition `$\bar A = (2^{24} - \max(1, m \gg k))\,2^{-24} \in [2^{-24}, 1)$` from the
+/// top 24 bits `$m$` of `bits` and the decay exponent `k` (exact in `f32`).
 #[inline]
 pub fn transition_value(bits: u64, k: u32) -> f32 {
     let d = ((bits >> 40) >> k).max(1);
     ((1u64 << 24) - d) as f32 * (1.0 / 16_777_216.0)
 }
 
-/// Instance `instance` of seed `seed`: a channel with $L$ = `len`, $N$ = `state` and
+/// Instance `instance` of seed `seed`: a channel with `$L$` = `len`, `$N$` = `state` and
 /// its input, exactly as the device generates it.
 ///
 /// # Panics
@@ -153,12 +153,12 @@ pub fn instance(seed: u64, instance: u64, len: usize, state: usize) -> (Channel<
 pub struct InstanceErrors {
     /// Largest error-to-bound ratio of the `f32` scan (T1, left side).
     pub scan: f64,
-    /// Largest error-to-bound ratio of the `f32` $\tilde\alpha x$ (T1, right side).
+    /// Largest error-to-bound ratio of the `f32` `$\tilde\alpha x$` (T1, right side).
     pub attention: f64,
     /// Largest error-to-bound ratio of the `f32` factored output (T2b); `None` when the
     /// factored form was refused because a factor left the normal range.
     pub factored: Option<f64>,
-    /// Largest error of any view relative to the magnitude scale $\max_i m_i$.
+    /// Largest error of any view relative to the magnitude scale `$\max_i m_i$`.
     pub relative: f64,
 }
 
@@ -192,23 +192,23 @@ impl InstanceErrors {
     }
 }
 
-/// Reference of one instance for the error measure: the `f64` scan $y$, the magnitude
-/// $m$ (the `f64` scan of the absolute channel on $|x|$) and the bound $\beta_i$.
+/// Reference of one instance for the error measure: the `f64` scan `$y$`, the magnitude
+/// `$m$` (the `f64` scan of the absolute channel on `$|x|$`) and the bound `$\beta_i$`.
 #[derive(Debug, Clone)]
 pub struct InstanceReference {
     /// The `f64` scan output.
     pub y: Vec<f64>,
-    /// The per-output bound $\beta_i$ for `f32` views, plus the `f64` reference's own bound.
+    /// The per-output bound `$\beta_i$` for `f32` views, plus the `f64` reference's own bound.
     pub bound: Vec<f64>,
-    /// $\max(\max_i m_i, $ `f64::MIN_POSITIVE`$)$.
+    /// `$\max(\max_i m_i, $` `f64::MIN_POSITIVE``$)$`.
     pub scale: f64,
 }
 
 /// The reference and bounds the device kernel computes for an instance:
-/// $\beta_i = \gamma_m(u_{32})\,m_i + \eta + 2\gamma_m(u_{64})\,m_i$ with $m = 3L + N + 4$
-/// and the underflow term $\eta = 2(L+2)\,L N\,\eta_0\max(1,\max|C|)\max(1,\max|\bar B|)
-/// \max(1,\max|x|)$ ($\eta_0$ the smallest `f32` subnormal), which dominates
-/// $(1+\gamma_m)\,\eta_0 W_t$ of [`crate::theorems::bound`] when every $|\bar A| \le 1$ (as in
+/// `$\beta_i = \gamma_m(u_{32})\,m_i + \eta + 2\gamma_m(u_{64})\,m_i$` with `$m = 3L + N + 4$`
+/// and the underflow term `$\eta = 2(L+2)\,L N\,\eta_0\max(1,\max|C|)\max(1,\max|\bar B|)
+/// \max(1,\max|x|)$` (`$\eta_0$` the smallest `f32` subnormal), which dominates
+/// `$(1+\gamma_m)\,\eta_0 W_t$` of [`crate::theorems::bound`] when every `$|\bar A| \le 1$` (as in
 /// every instance) and also covers the `f64` reference's own underflow.
 pub fn reference(ch: &Channel<f32>, x: &[f32]) -> InstanceReference {
     let (l, n) = (ch.len(), ch.state());
@@ -292,8 +292,8 @@ pub fn instance_errors(ch: &Channel<f32>, x: &[f32]) -> InstanceErrors {
 }
 
 /// Bucket of the per-instance error histogram for a worst ratio `r`: bucket 0 holds
-/// $r = 0$, bucket $b \ge 1$ holds $2^{b - 1 - 40} \le r < 2^{b - 40}$ (clamped to
-/// `1..HISTOGRAM_BUCKETS - 1`); ratios $\ge 1$ (failures) land in buckets $\ge 41$.
+/// `$r = 0$`, bucket `$b \ge 1$` holds `$2^{b - 1 - 40} \le r < 2^{b - 40}$` (clamped to
+/// `1..HISTOGRAM_BUCKETS - 1`); ratios `$\ge 1$` (failures) land in buckets `$\ge 41$`.
 pub fn histogram_bucket(r: f64) -> usize {
     if r <= 0.0 {
         return 0;
@@ -307,8 +307,8 @@ pub fn histogram_bucket(r: f64) -> usize {
 }
 
 /// The 64-bit key under which the device reduces "the worst instance" with one
-/// `atomicMax`: the `f32` bits of the (non-negative) value above, $2^{32} - 1 - i$ below,
-/// so that the largest value wins and, among equal values, the **lowest** index $i$ —
+/// `atomicMax`: the `f32` bits of the (non-negative) value above, `$2^{32} - 1 - i$` below,
+/// so that the largest value wins and, among equal values, the **lowest** index `$i$` —
 /// the instance the host's in-order scan keeps (strict `>`).
 pub fn worst_key(value: f32, index: u32) -> u64 {
     (u64::from(value.to_bits()) << 32) | u64::from(u32::MAX - index)
@@ -322,7 +322,7 @@ pub fn worst_from_key(key: u64) -> (f32, u32) {
 /// Number of buckets of the error histogram (the device kernel uses the same).
 pub const HISTOGRAM_BUCKETS: usize = 48;
 
-/// Lower edge $2^{b-41}$ of histogram bucket `b` (0 for bucket 0).
+/// Lower edge `$2^{b-41}$` of histogram bucket `b` (0 for bucket 0).
 pub fn bucket_lower_edge(b: usize) -> f64 {
     if b == 0 {
         0.0
@@ -374,8 +374,8 @@ fn worst_of(results: [CaseResult; 2]) -> Result<f64, String> {
 /// Regenerate instance `index` of `seed` and re-check it on the CPU (`gpu`: what the
 /// device reported for it, kept in the result for comparison).
 ///
-/// Cost: the exact scans of the checkers, $O(LN)$ big-rational operations on numbers of
-/// up to about $24L$ bits, plus the `f32`/`f64` $\tilde\alpha$ in $O(L^2N)$.
+/// Cost: the exact scans of the checkers, `$O(LN)$` big-rational operations on numbers of
+/// up to about `$24L$` bits, plus the `f32`/`f64` `$\tilde\alpha$` in `$O(L^2N)$`.
 pub fn recheck(
     seed: u64,
     index: u64,

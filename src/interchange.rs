@@ -4,11 +4,11 @@
 //!
 //! | kind | fields |
 //! | --- | --- |
-//! | `s6_channel` | `len` $L$, `state` $N$, `a_bar`, `b_bar`, `c`: $L$ rows of $N$ |
-//! | `linear_head` | `len`, `dim` $d$, `q`, `k`: $L$ rows of $d$; `gates`: $L$ rows of $d$, or `null` for plain linear attention |
+//! | `s6_channel` | `len` `$L$`, `state` `$N$`, `a_bar`, `b_bar`, `c`: `$L$` rows of `$N$` |
+//! | `linear_head` | `len`, `dim` `$d$`, `q`, `k`: `$L$` rows of `$d$`; `gates`: `$L$` rows of `$d$`, or `null` for plain linear attention |
 //! | `softmax_head` | `len`, `dim`, `q`, `k`, `scale` |
-//! | `matrix` | `rows` $L$, `data`: $L$ rows of $L$ |
-//! | `sss_channel` | `len`, `state`, `a`: $L$ matrices $N\times N$, `b`, `c`: $L$ rows of $N$ (general time-varying transitions, T5) |
+//! | `matrix` | `rows` `$L$`, `data`: `$L$` rows of `$L$` |
+//! | `sss_channel` | `len`, `state`, `a`: `$L$` matrices `$N\times N$`, `b`, `c`: `$L$` rows of `$N$` (general time-varying transitions, T5) |
 //!
 //! Rationals are written as strings `"p/q"` or `"p"`, or as JSON integers; `f64` values as
 //! JSON numbers. Values are held exactly ([`Exact`]; an `f64` is lifted exactly), so every

@@ -1,9 +1,9 @@
 //! Rational interval arithmetic for certificates that survive rounding (T6b).
 //!
-//! An [`Interval`] $[\ell, u]$ has exact rational endpoints; every operation returns an
+//! An [`Interval`] `$[\ell, u]$` has exact rational endpoints; every operation returns an
 //! interval containing every result of the operation on members of its operands, and
 //! [`Interval::round_out`] widens endpoints to `bits` significant bits (outward) to keep
-//! the numbers small. [`exp_enclosure`] encloses $e^x$ for rational $x$ with a Taylor
+//! the numbers small. [`exp_enclosure`] encloses `$e^x$` for rational `$x$` with a Taylor
 //! polynomial and a rigorous remainder, [`softmax_enclosure`] a softmax head's matrix and
 //! [`determinant_enclosure`] a determinant. An enclosure that excludes 0 *proves* the
 //! determinant nonzero — no floating-point step is trusted.
@@ -15,7 +15,7 @@ use num_traits::{One, Signed, Zero};
 use crate::attention::SoftmaxHead;
 use crate::scalar::Exact;
 
-/// A closed interval $[\ell, u]$ with rational endpoints, $\ell \le u$.
+/// A closed interval `$[\ell, u]$` with rational endpoints, `$\ell \le u$`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Interval {
     lo: Exact,
@@ -23,12 +23,12 @@ pub struct Interval {
 }
 
 impl Interval {
-    /// $[\ell, u]$; panics if $\ell > u$.
+    /// `$[\ell, u]$`; panics if `$\ell > u$`.
     pub fn new(lo: Exact, hi: Exact) -> Self {
         assert!(lo <= hi, "interval with lo > hi");
         Self { lo, hi }
     }
-    /// The point interval $[x, x]$.
+    /// The point interval `$[x, x]$`.
     pub fn point(x: Exact) -> Self {
         Self {
             lo: x.clone(),
@@ -43,15 +43,15 @@ impl Interval {
     pub fn hi(&self) -> &Exact {
         &self.hi
     }
-    /// Whether $x \in [\ell, u]$.
+    /// Whether `$x \in [\ell, u]$`.
     pub fn contains(&self, x: &Exact) -> bool {
         &self.lo <= x && x <= &self.hi
     }
-    /// Whether $0 \notin [\ell, u]$.
+    /// Whether `$0 \notin [\ell, u]$`.
     pub fn excludes_zero(&self) -> bool {
         self.lo.is_positive() || self.hi.is_negative()
     }
-    /// $u - \ell$.
+    /// `$u - \ell$`.
     pub fn width(&self) -> Exact {
         self.hi.clone() - &self.lo
     }
@@ -93,7 +93,7 @@ impl Interval {
     }
 }
 
-/// Round `x` to a multiple of $2^{e - \text{bits}}$ where $2^e \approx |x|$, down or up.
+/// Round `x` to a multiple of `$2^{e - \text{bits}}$` where `$2^e \approx |x|$`, down or up.
 fn round(x: &Exact, bits: u32, up: bool) -> Exact {
     if x.is_zero() {
         return x.clone();
@@ -115,14 +115,14 @@ fn round(x: &Exact, bits: u32, up: bool) -> Exact {
     }
 }
 
-/// An enclosure of $e^x$ for rational $x$: with $y = x/2^s$, $|y| \le 1/8$,
-/// $e^y \in T_n(y) \pm 2|y|^{n+1}/(n+1)!$ ($T_n$ the Taylor polynomial, remainder by
-/// Lagrange with $e^{|y|} < 2$), then squared $s$ times; endpoints rounded outward to
+/// An enclosure of `$e^x$` for rational `$x$`: with `$y = x/2^s$`, `$|y| \le 1/8$`,
+/// `$e^y \in T_n(y) \pm 2|y|^{n+1}/(n+1)!$` (`$T_n$` the Taylor polynomial, remainder by
+/// Lagrange with `$e^{|y|} < 2$`), then squared `$s$` times; endpoints rounded outward to
 /// `bits` significant bits at each step. The lower endpoint stays positive.
 ///
 /// Used by the T6b certificates ([`crate::construct::separation`]). The remainder is
-/// machine-checked (Coq: `exp_taylor_remainder`, $|e^y - T_n(y)| \le 2|y|^{n+1}/(n+1)!$ for
-/// $|y| \le 1/2$, and `exp_taylor_remainder_step`, the same as $2|y^n/n!|\,|y|/(n+1)$, the
+/// machine-checked (Coq: `exp_taylor_remainder`, `$|e^y - T_n(y)| \le 2|y|^{n+1}/(n+1)!$` for
+/// `$|y| \le 1/2$`, and `exp_taylor_remainder_step`, the same as `$2|y^n/n!|\,|y|/(n+1)$`, the
 /// test made after each term; `proofs/ExpRemainder.v`); the outward rounding of the terms
 /// and the squarings are interval analysis, not formalised.
 ///
@@ -182,15 +182,15 @@ fn quantum(x: &Exact, bits: u32) -> Exact {
     }
 }
 
-/// A rigorous enclosure of every entry of a softmax head's matrix ($L\times L$, rows of
-/// intervals; exact zeros above the diagonal): $a_{ij} = e^{z_{ij}}/\sum_{j'\le i}e^{z_{ij'}}$
-/// with the exact rational scores $z$ of [`SoftmaxHead::scores`].
+/// A rigorous enclosure of every entry of a softmax head's matrix (`$L\times L$`, rows of
+/// intervals; exact zeros above the diagonal): `$a_{ij} = e^{z_{ij}}/\sum_{j'\le i}e^{z_{ij'}}$`
+/// with the exact rational scores `$z$` of [`SoftmaxHead::scores`].
 pub fn softmax_enclosure(head: &SoftmaxHead<Exact>, bits: u32) -> Vec<Vec<Interval>> {
     let rows: Vec<usize> = (0..head.len()).collect();
     softmax_enclosure_rows(head, &rows, bits)
 }
 
-/// [`softmax_enclosure`] of the given rows only (each a full row of length $L$).
+/// [`softmax_enclosure`] of the given rows only (each a full row of length `$L$`).
 /// Enclosures of equal scores are computed once.
 pub fn softmax_enclosure_rows(
     head: &SoftmaxHead<Exact>,
@@ -276,17 +276,17 @@ pub fn determinant_enclosure(m: &[Vec<Interval>], bits: u32) -> Option<Interval>
 // the true value; no floating-point step is involved, so the result is the same on every
 // platform. They are about 100× faster than `exp_enclosure` (no gcd per operation).
 
-/// Arguments $x < -\mathtt{EXP\_FLOOR}$ of [`exp_interval`] are enclosed by
-/// $[0, 2^{-23637}] \ni e^x$ (since $e^{-16384} < 2^{-23637}$), which keeps the numbers
+/// Arguments `$x < -\mathtt{EXP\_FLOOR}$` of [`exp_interval`] are enclosed by
+/// `$[0, 2^{-23637}] \ni e^x$` (since `$e^{-16384} < 2^{-23637}$`), which keeps the numbers
 /// small.
 pub const EXP_FLOOR: i64 = 16384;
 
-/// [`exp_interval`] does not enclose $e^x$ for $x > \mathtt{EXP\_CEIL} = 2^{20}$ (the
+/// [`exp_interval`] does not enclose `$e^x$` for `$x > \mathtt{EXP\_CEIL} = 2^{20}$` (the
 /// result would have millions of bits).
 pub const EXP_CEIL: i64 = 1 << 20;
 
 impl Interval {
-    /// $\{|x| : x \in [\ell, u]\}$.
+    /// `$\{|x| : x \in [\ell, u]\}$`.
     pub fn abs(&self) -> Self {
         if !self.lo.is_negative() {
             self.clone()
@@ -296,13 +296,13 @@ impl Interval {
             Self::new(Exact::zero(), (-self.lo.clone()).max(self.hi.clone()))
         }
     }
-    /// The midpoint $(\ell + u)/2$.
+    /// The midpoint `$(\ell + u)/2$`.
     pub fn mid(&self) -> Exact {
         (self.lo.clone() + &self.hi) / Exact::from_integer(BigInt::from(2))
     }
 }
 
-/// $2^e$, exactly.
+/// `$2^e$`, exactly.
 fn pow2(e: i64) -> Exact {
     if e >= 0 {
         Exact::from_integer(BigInt::one() << e as usize)
@@ -311,7 +311,7 @@ fn pow2(e: i64) -> Exact {
     }
 }
 
-/// $\lfloor x\,2^w\rfloor$.
+/// `$\lfloor x\,2^w\rfloor$`.
 fn floor_scaled(x: &Exact, w: i64) -> BigInt {
     if w >= 0 {
         (x.numer() << w as usize).div_floor(x.denom())
@@ -320,22 +320,22 @@ fn floor_scaled(x: &Exact, w: i64) -> BigInt {
     }
 }
 
-/// $\lceil x\,2^w\rceil$.
+/// `$\lceil x\,2^w\rceil$`.
 fn ceil_scaled(x: &Exact, w: i64) -> BigInt {
     -floor_scaled(&-x.clone(), w)
 }
 
-/// $m\,2^e$ as a rational.
+/// `$m\,2^e$` as a rational.
 fn scaled(m: &BigInt, e: i64) -> Exact {
     Exact::from_integer(m.clone()) * pow2(e)
 }
 
-/// $e^y \in [\ell, u]\,2^{-w}$ for $y = Y 2^{-w}$, $|y| \le 1/8$.
+/// `$e^y \in [\ell, u]\,2^{-w}$` for `$y = Y 2^{-w}$`, `$|y| \le 1/8$`.
 ///
-/// Terms $t_k = \mathrm{trunc}(t_{k-1} Y / (k 2^w))$: each is off by $e_k \le e_{k-1}/8 + 1
-/// < 8/7$ units, the sum by $< 8K/7$; after the last term ($|t_K| \le 1$) the tail is
-/// $< 1$ unit (the exact tail after term $K$ is at most $2|y^K/K!|\,|y|/(K+1)$, Coq:
-/// `exp_taylor_remainder_step`). So $[\sum t_k - (2K+4), \sum t_k + (2K+4)]$ encloses $e^y$.
+/// Terms `$t_k = \mathrm{trunc}(t_{k-1} Y / (k 2^w))$`: each is off by `$e_k \le e_{k-1}/8 + 1
+/// < 8/7$` units, the sum by `$< 8K/7$`; after the last term (`$|t_K| \le 1$`) the tail is
+/// `$< 1$` unit (the exact tail after term `$K$` is at most `$2|y^K/K!|\,|y|/(K+1)$`, Coq:
+/// `exp_taylor_remainder_step`). So `$[\sum t_k - (2K+4), \sum t_k + (2K+4)]$` encloses `$e^y$`.
 fn exp_taylor(y: &BigInt, w: usize) -> (BigInt, BigInt) {
     let mut term = BigInt::one() << w;
     let mut sum = term.clone();
@@ -352,11 +352,11 @@ fn exp_taylor(y: &BigInt, w: usize) -> (BigInt, BigInt) {
     (&sum - &err, sum + err)
 }
 
-/// A rigorous enclosure of $e^x$ for rational $x$, endpoints rounded outward to `bits`
-/// significant bits: $y = x/2^s$ with $|y| \le 1/8$ enclosed by [`exp_taylor`] in
-/// fixed point with $w = \mathtt{bits} + s + 24$ fraction bits, then squared $s$ times
-/// with the lower end rounded down and the upper end up. For $x < -$[`EXP_FLOOR`] the
-/// enclosure is $[0, 2^{-23637}]$; for $x >$ [`EXP_CEIL`] there is none.
+/// A rigorous enclosure of `$e^x$` for rational `$x$`, endpoints rounded outward to `bits`
+/// significant bits: `$y = x/2^s$` with `$|y| \le 1/8$` enclosed by [`exp_taylor`] in
+/// fixed point with `$w = \mathtt{bits} + s + 24$` fraction bits, then squared `$s$` times
+/// with the lower end rounded down and the upper end up. For `$x < -$`[`EXP_FLOOR`] the
+/// enclosure is `$[0, 2^{-23637}]$`; for `$x >$` [`EXP_CEIL`] there is none.
 fn exp_point(x: &Exact, bits: u32) -> Option<Interval> {
     if x.is_zero() {
         return Some(Interval::point(Exact::one()));
@@ -395,10 +395,10 @@ fn exp_point(x: &Exact, bits: u32) -> Option<Interval> {
     Some(Interval::new(scaled(&lo, ex), scaled(&hi, ex)).round_out(bits))
 }
 
-/// A rigorous enclosure of $\{e^x : x \in X\}$ ($e^x$ is increasing: the lower end of
-/// $e^{\ell}$ and the upper end of $e^{u}$), endpoints with at most `bits` significant
+/// A rigorous enclosure of `$\{e^x : x \in X\}$` (`$e^x$` is increasing: the lower end of
+/// `$e^{\ell}$` and the upper end of `$e^{u}$`), endpoints with at most `bits` significant
 /// bits; fixed-point arithmetic, see [`EXP_FLOOR`] for very negative arguments. `None`
-/// when $u >$ [`EXP_CEIL`].
+/// when `$u >$` [`EXP_CEIL`].
 ///
 /// # Examples
 /// ```
@@ -416,12 +416,12 @@ pub fn exp_interval(x: &Interval, bits: u32) -> Option<Interval> {
     Some(Interval::new(lo.lo, exp_point(&x.hi, bits)?.hi))
 }
 
-/// $2\,\mathrm{atanh}(s) \in [\ell, u]\,2^{-w}$ for $s = S 2^{-w}$, $|s| \le 1/5$.
+/// `$2\,\mathrm{atanh}(s) \in [\ell, u]\,2^{-w}$` for `$s = S 2^{-w}$`, `$|s| \le 1/5$`.
 ///
-/// $\mathrm{atanh}(s) = \sum_i s^{2i+1}/(2i+1)$ with powers
-/// $p_i = \mathrm{trunc}(p_{i-1} S^2 / 2^{2w})$ (off by $\le s^2 e_{i-1} + 1 < 1.05$ units)
-/// and terms $\mathrm{trunc}(p_i/(2i+1))$ (off by $< 1.4$); after the last power
-/// ($|p_I| \le 1$) the tail is $< 0.1$ unit. So the sum is off by less than $2I + 3$.
+/// `$\mathrm{atanh}(s) = \sum_i s^{2i+1}/(2i+1)$` with powers
+/// `$p_i = \mathrm{trunc}(p_{i-1} S^2 / 2^{2w})$` (off by `$\le s^2 e_{i-1} + 1 < 1.05$` units)
+/// and terms `$\mathrm{trunc}(p_i/(2i+1))$` (off by `$< 1.4$`); after the last power
+/// (`$|p_I| \le 1$`) the tail is `$< 0.1$` unit. So the sum is off by less than `$2I + 3$`.
 fn two_atanh(s: &BigInt, w: usize) -> (BigInt, BigInt) {
     let den = BigInt::one() << (2 * w);
     let s2 = s * s;
@@ -437,10 +437,10 @@ fn two_atanh(s: &BigInt, w: usize) -> (BigInt, BigInt) {
     ((&sum - &err) * 2, (sum + err) * 2)
 }
 
-/// A rigorous enclosure of $\ln x$ for rational $x > 0$ (`None` for $x \le 0$):
-/// $x = m\,2^k$ with $m \in [2/3, 4/3]$, $\ln m = 2\,\mathrm{atanh}\frac{m-1}{m+1}$ and
-/// $\ln 2 = 2\,\mathrm{atanh}\frac13$, in fixed point with $\mathtt{bits} + 96$ fraction
-/// bits (more for large $|k|$); endpoints rounded outward to `bits` significant bits.
+/// A rigorous enclosure of `$\ln x$` for rational `$x > 0$` (`None` for `$x \le 0$`):
+/// `$x = m\,2^k$` with `$m \in [2/3, 4/3]$`, `$\ln m = 2\,\mathrm{atanh}\frac{m-1}{m+1}$` and
+/// `$\ln 2 = 2\,\mathrm{atanh}\frac13$`, in fixed point with `$\mathtt{bits} + 96$` fraction
+/// bits (more for large `$|k|$`); endpoints rounded outward to `bits` significant bits.
 ///
 /// # Examples
 /// ```
@@ -486,10 +486,10 @@ pub fn ln_enclosure(x: &Exact, bits: u32) -> Option<Interval> {
 }
 
 /// A rigorous enclosure of PyTorch's softplus (β = 1, threshold 20):
-/// $\mathrm{softplus}(z) = z$ for $z > 20$, else $\ln(1 + e^z)$ — the $\Delta$ of Mamba's
-/// parametrisation. With $u \in [u_\ell, u_h] \ni e^z$ ([`exp_interval`]): for
-/// $u_h \le 2^{-64}$ the alternating series gives $u - u^2/2 \le \ln(1+u) \le u - u^2/2 +
-/// u^3/3$; otherwise [`ln_enclosure`] of $1 + u_\ell$ and $1 + u_h$.
+/// `$\mathrm{softplus}(z) = z$` for `$z > 20$`, else `$\ln(1 + e^z)$` — the `$\Delta$` of Mamba's
+/// parametrisation. With `$u \in [u_\ell, u_h] \ni e^z$` ([`exp_interval`]): for
+/// `$u_h \le 2^{-64}$` the alternating series gives `$u - u^2/2 \le \ln(1+u) \le u - u^2/2 +
+/// u^3/3$`; otherwise [`ln_enclosure`] of `$1 + u_\ell$` and `$1 + u_h$`.
 ///
 /// # Examples
 /// ```

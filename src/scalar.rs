@@ -6,7 +6,7 @@
 //! | [`Field`] | `f32`, `f64`, [`Exact`] | scan, hidden attention (T1), gated form (T2a), factored form (T2b) |
 //! | [`Real`] | `f32`, `f64` | discretisation (ZOH / Euler), `selective_scan`, softplus, silu |
 //!
-//! Every finite `f64` (and `f32`) is a dyadic rational $m \cdot 2^e$; [`lift`] converts it
+//! Every finite `f64` (and `f32`) is a dyadic rational `$m \cdot 2^e$`; [`lift`] converts it
 //! *exactly*, so any float channel can be re-run on the exact path and its float result
 //! checked against the exact one.
 
@@ -68,14 +68,14 @@ pub trait Field:
     const NAME: &'static str;
     /// Whether arithmetic is exact (no rounding).
     const EXACT: bool;
-    /// Unit roundoff $u$ (half the machine epsilon); 0 for exact types.
+    /// Unit roundoff `$u$` (half the machine epsilon); 0 for exact types.
     fn unit_roundoff() -> f64;
-    /// Smallest positive normal value $\lambda$ (0 for exact types).
+    /// Smallest positive normal value `$\lambda$` (0 for exact types).
     fn min_normal() -> f64;
-    /// Smallest positive subnormal value $\eta_0$ (0 for exact types): the largest absolute
+    /// Smallest positive subnormal value `$\eta_0$` (0 for exact types): the largest absolute
     /// error of one rounded product, quotient or fused multiply-add whose result falls below
     /// the normal range (standard model with underflow,
-    /// $\mathrm{fl}(a \circ b) = (a \circ b)(1+\delta) + \eta$, $|\eta| \le \eta_0$).
+    /// `$\mathrm{fl}(a \circ b) = (a \circ b)(1+\delta) + \eta$`, `$|\eta| \le \eta_0$`).
     fn min_subnormal() -> f64;
     /// Largest finite value (∞ for exact types).
     fn max_finite() -> f64;
@@ -180,7 +180,7 @@ impl Field for Exact {
 
 /// The float tier: IEEE types with the transcendental functions Mamba needs.
 pub trait Real: Field + Copy + PartialOrd + num_traits::Float {
-    /// PyTorch's `softplus` (β = 1, threshold 20): $x$ if $x > 20$, else $\log(1 + e^x)$
+    /// PyTorch's `softplus` (β = 1, threshold 20): `$x$` if `$x > 20$`, else `$\log(1 + e^x)$`
     /// computed as `log1p(exp(x))`.
     fn softplus(self) -> Self {
         if self > Self::from_f64(20.0) {
@@ -189,11 +189,11 @@ pub trait Real: Field + Copy + PartialOrd + num_traits::Float {
             self.exp().ln_1p()
         }
     }
-    /// $\mathrm{silu}(x) = x\,\sigma(x) = x / (1 + e^{-x})$.
+    /// `$\mathrm{silu}(x) = x\,\sigma(x) = x / (1 + e^{-x})$`.
     fn silu(self) -> Self {
         self / (Self::one() + (-self).exp())
     }
-    /// Logistic sigmoid $\sigma(x) = 1/(1+e^{-x})$.
+    /// Logistic sigmoid `$\sigma(x) = 1/(1+e^{-x})$`.
     fn sigmoid(self) -> Self {
         Self::one() / (Self::one() + (-self).exp())
     }
@@ -201,7 +201,7 @@ pub trait Real: Field + Copy + PartialOrd + num_traits::Float {
 impl Real for f32 {}
 impl Real for f64 {}
 
-/// Exact lifting: the rational value of a finite `f64` (a dyadic rational $m\,2^e$).
+/// Exact lifting: the rational value of a finite `f64` (a dyadic rational `$m\,2^e$`).
 ///
 /// Returns `None` for NaN or ±∞. The conversion is exact: `lift(x).to_f64() == x`.
 ///
@@ -246,7 +246,7 @@ pub fn parse_exact(s: &str) -> Option<Exact> {
     }
 }
 
-/// A small rational $p/q$ (convenience for examples and tests).
+/// A small rational `$p/q$` (convenience for examples and tests).
 pub fn ratio(p: i64, q: i64) -> Exact {
     Exact::new(BigInt::from(p), BigInt::from(q))
 }

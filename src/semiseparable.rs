@@ -1,16 +1,18 @@
 //! Semiseparable rank (T4, T5, T6b): exact by rational Gaussian elimination, and in
 //! floats by singular values (faer), each with a *witness* submatrix.
 //!
-//! The lower-triangular $L\times L$ matrix $M$ is **$N$-semiseparable** when every
+//! The lower-triangular `$L\times L$` matrix `$M$` is **`$N$`-semiseparable** when every
 //! block
 //!
-//! $$H_j = M[j..L,\ 0..=j] \qquad (\text{rows } j..L-1,\ \text{columns } 0..j),\quad j = 0..L-1,$$
+//! ```math
+//! H_j = M[j..L,\ 0..=j] \qquad (\text{rows } j..L-1,\ \text{columns } 0..j),\quad j = 0..L-1,
+//! ```
 //!
-//! has rank $\le N$; its **semiseparable rank** is $\max_j \operatorname{rank} H_j$. The
-//! hidden attention of a state-$N$ channel is $N$-semiseparable (T4): $H_j = O_j R_j$ with
-//! $R_j$ the map $x_{0..j} \mapsto h_j \in K^N$ and $O_j$ the map $h_j \mapsto
-//! (y_j, \dots, y_{L-1})$ restricted to inputs up to $j$ — a factorisation through $K^N$.
-//! The same argument holds for *any* linear recurrence with state in $K^N$ (general
+//! has rank `$\le N$`; its **semiseparable rank** is `$\max_j \operatorname{rank} H_j$`. The
+//! hidden attention of a state-`$N$` channel is `$N$`-semiseparable (T4): `$H_j = O_j R_j$` with
+//! `$R_j$` the map `$x_{0..j} \mapsto h_j \in K^N$` and `$O_j$` the map `$h_j \mapsto
+//! (y_j, \dots, y_{L-1})$` restricted to inputs up to `$j$` — a factorisation through `$K^N$`.
+//! The same argument holds for *any* linear recurrence with state in `$K^N$` (general
 //! time-varying transitions), which makes the semiseparable rank a lower bound for the
 //! state size of every realisation (T5).
 
@@ -23,7 +25,7 @@ use crate::scalar::{Exact, Field};
 use crate::tensor::Matrix;
 
 /// A witness of rank: the rows and columns (indices into the full matrix) of a square
-/// submatrix that is nonsingular, so the matrix it was cut from has rank $\ge$ its size.
+/// submatrix that is nonsingular, so the matrix it was cut from has rank `$\ge$` its size.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Witness {
     /// Row indices (increasing).
@@ -33,13 +35,13 @@ pub struct Witness {
 }
 
 impl Witness {
-    /// Size $k$ of the witness submatrix.
+    /// Size `$k$` of the witness submatrix.
     pub fn size(&self) -> usize {
         self.rows.len()
     }
 
     /// Re-verify over the rationals: the submatrix of `m` is square and its determinant is
-    /// nonzero (exact), so $\operatorname{rank} m \ge k$.
+    /// nonzero (exact), so `$\operatorname{rank} m \ge k$`.
     pub fn verify(&self, m: &Matrix<Exact>) -> bool {
         self.rows.len() == self.cols.len()
             && self.rows.iter().all(|&r| r < m.rows())
@@ -66,7 +68,7 @@ pub fn submatrix<T: Field>(m: &Matrix<T>, rows: &[usize], cols: &[usize]) -> Mat
     Matrix::from_row_major(rows.len(), cols.len(), data).expect("rows × cols")
 }
 
-/// The block $H_j = M[j..L, 0..=j]$ and its row and column indices.
+/// The block `$H_j = M[j..L, 0..=j]$` and its row and column indices.
 pub fn block<T: Field>(m: &Matrix<T>, j: usize) -> (Matrix<T>, Vec<usize>, Vec<usize>) {
     let rows: Vec<usize> = (j..m.rows()).collect();
     let cols: Vec<usize> = (0..=j).collect();
@@ -74,7 +76,7 @@ pub fn block<T: Field>(m: &Matrix<T>, j: usize) -> (Matrix<T>, Vec<usize>, Vec<u
 }
 
 /// Exact rank of a rational matrix by Gaussian elimination with row pivoting, and a
-/// witness: the pivot rows × pivot columns, a nonsingular $r\times r$ submatrix.
+/// witness: the pivot rows × pivot columns, a nonsingular `$r\times r$` submatrix.
 ///
 /// # Examples
 /// ```
@@ -156,36 +158,38 @@ pub fn determinant(m: &Matrix<Exact>) -> Exact {
     det
 }
 
-/// **T4 certificate of the upper bound**: an exact rank-$N$ factorisation of one block
-/// $H_j = \tilde\alpha[j..L,\ 0..=j] = U V^\top$ with $U$ of size $(L-j)\times N$ and $V$
-/// of size $(j+1)\times N$, so $\operatorname{rank} H_j \le N$ (a [`Witness`] proves the
+/// **T4 certificate of the upper bound**: an exact rank-`$N$` factorisation of one block
+/// `$H_j = \tilde\alpha[j..L,\ 0..=j] = U V^\top$` with `$U$` of size `$(L-j)\times N$` and `$V$`
+/// of size `$(j+1)\times N$`, so `$\operatorname{rank} H_j \le N$` (a [`Witness`] proves the
 /// lower bound). Built from the channel by [`channel_block_factorisation`]:
 ///
-/// $$U_{i,n} = C_{i,n}\prod_{k=j+1}^{i}\bar A_{k,n},\qquad
-///   V_{j',n} = \Big(\prod_{k=j'+1}^{j}\bar A_{k,n}\Big)\bar B_{j',n},$$
+/// ```math
+/// U_{i,n} = C_{i,n}\prod_{k=j+1}^{i}\bar A_{k,n},\qquad
+/// V_{j',n} = \Big(\prod_{k=j'+1}^{j}\bar A_{k,n}\Big)\bar B_{j',n},
+/// ```
 ///
-/// since $\tilde\alpha_{ij'} = \sum_n C_{i,n}\prod_{k=j'+1}^{i}\bar A_{k,n}\bar B_{j',n}$
-/// and the product splits at $j$ ($j' \le j \le i$). Coq: `t4_semiseparable_rank`
+/// since `$\tilde\alpha_{ij'} = \sum_n C_{i,n}\prod_{k=j'+1}^{i}\bar A_{k,n}\bar B_{j',n}$`
+/// and the product splits at `$j$` (`$j' \le j \le i$`). Coq: `t4_semiseparable_rank`
 /// (`proofs/T4_Semiseparable.v`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct BlockFactorisation {
-    /// The split $j$ of the block $H_j$.
+    /// The split `$j$` of the block `$H_j$`.
     pub split: usize,
-    /// $U$: one row per block row $i = j..L-1$, $N$ columns.
+    /// `$U$`: one row per block row `$i = j..L-1$`, `$N$` columns.
     pub u: Matrix<Exact>,
-    /// $V$: one row per block column $j' = 0..=j$, $N$ columns.
+    /// `$V$`: one row per block column `$j' = 0..=j$`, `$N$` columns.
     pub v: Matrix<Exact>,
 }
 
 impl BlockFactorisation {
-    /// The certified upper bound: the number of columns of $U$ (and $V$).
+    /// The certified upper bound: the number of columns of `$U$` (and `$V$`).
     pub fn rank_bound(&self) -> usize {
         self.u.cols()
     }
 
-    /// Re-verify over the rationals against the full matrix `m`: $U$ has $L - j$ rows,
-    /// $V$ has $j+1$ rows, both have [`Self::rank_bound`] columns, and $U V^\top$ equals
-    /// the block $H_j$ of `m` entry by entry (exact multiplication, no tolerance).
+    /// Re-verify over the rationals against the full matrix `m`: `$U$` has `$L - j$` rows,
+    /// `$V$` has `$j+1$` rows, both have [`Self::rank_bound`] columns, and `$U V^\top$` equals
+    /// the block `$H_j$` of `m` entry by entry (exact multiplication, no tolerance).
     pub fn verify(&self, m: &Matrix<Exact>) -> bool {
         let (l, j, n) = (m.rows(), self.split, self.u.cols());
         if j >= l || m.cols() != l || self.u.rows() != l - j || self.v.rows() != j + 1 {
@@ -205,12 +209,12 @@ impl BlockFactorisation {
     }
 }
 
-/// The factorisation $H_j = U V^\top$ of [`BlockFactorisation`] for the split $j$ of a
-/// channel's $\tilde\alpha$ (T4), built from $\bar A$, $\bar B$, $C$ alone (not from
-/// $\tilde\alpha$), with $N$ columns.
+/// The factorisation `$H_j = U V^\top$` of [`BlockFactorisation`] for the split `$j$` of a
+/// channel's `$\tilde\alpha$` (T4), built from `$\bar A$`, `$\bar B$`, `$C$` alone (not from
+/// `$\tilde\alpha$`), with `$N$` columns.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] if $j \ge L$.
+/// [`Error::InvalidArgument`] if `$j \ge L$`.
 ///
 /// # Examples
 /// ```
@@ -265,13 +269,13 @@ pub fn channel_block_factorisation(
 /// The semiseparable rank of a lower-triangular matrix with its witness.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SemiseparableRank {
-    /// $\max_j \operatorname{rank} H_j$.
+    /// `$\max_j \operatorname{rank} H_j$`.
     pub rank: usize,
-    /// The split $j$ where the maximum is first reached.
+    /// The split `$j$` where the maximum is first reached.
     pub split: usize,
-    /// $\operatorname{rank} H_j$ for every $j$ (the state sizes of a minimal realisation).
+    /// `$\operatorname{rank} H_j$` for every `$j$` (the state sizes of a minimal realisation).
     pub ranks: Vec<usize>,
-    /// A nonsingular `rank × rank` submatrix of $H_{\text{split}}$, indices into the full matrix.
+    /// A nonsingular `rank × rank` submatrix of `$H_{\text{split}}$`, indices into the full matrix.
     pub witness: Witness,
 }
 
@@ -304,21 +308,23 @@ pub fn expect_lower_triangular<T: Field>(m: &Matrix<T>) -> Result<()> {
     Ok(())
 }
 
-/// **Exact semiseparable rank** $\max_j \operatorname{rank} M[j..L, 0..=j]$ with a witness
+/// **Exact semiseparable rank** `$\max_j \operatorname{rank} M[j..L, 0..=j]$` with a witness
 /// (T4, T5). Entries above the diagonal are ignored.
 ///
-/// $$\operatorname{ssrank} M = \max_{0\le j<L}\operatorname{rank} M[j..L,\ 0..=j],$$
+/// ```math
+/// \operatorname{ssrank} M = \max_{0\le j<L}\operatorname{rank} M[j..L,\ 0..=j],
+/// ```
 ///
 /// with a [`Witness`]: a nonsingular square submatrix of the block where the maximum is
 /// reached ([`Witness::verify`] recomputes its exact determinant).
 ///
-/// Coq: `ss_rank`, `t4_semiseparable_rank`, `t4_ss_rank_le_state` (T4: at most $N$ for
-/// the $\tilde\alpha$ of a state-$N$ channel), `t5_ss_rank_le_state` (T5: a lower bound
+/// Coq: `ss_rank`, `t4_semiseparable_rank`, `t4_ss_rank_le_state` (T4: at most `$N$` for
+/// the `$\tilde\alpha$` of a state-`$N$` channel), `t5_ss_rank_le_state` (T5: a lower bound
 /// on the state of every realisation) (`proofs/T4_Semiseparable.v`,
 /// `proofs/T5_Realisation.v`).
 ///
 /// # Complexity
-/// $O(L^4)$ rational operations (one elimination per split).
+/// `$O(L^4)$` rational operations (one elimination per split).
 ///
 /// # Examples
 /// ```
@@ -361,17 +367,17 @@ pub fn semiseparable_rank_exact(m: &Matrix<Exact>) -> SemiseparableRank {
 /// threshold, with the threshold used and a witness chosen by complete pivoting.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FloatSemiseparableRank {
-    /// $\max_j$ numerical rank of $H_j$.
+    /// `$\max_j$` numerical rank of `$H_j$`.
     pub rank: usize,
-    /// The split $j$ where the maximum is first reached.
+    /// The split `$j$` where the maximum is first reached.
     pub split: usize,
     /// Numerical rank of every block.
     pub ranks: Vec<usize>,
-    /// Singular values of $H_{\text{split}}$ (decreasing).
+    /// Singular values of `$H_{\text{split}}$` (decreasing).
     pub singular_values: Vec<f64>,
     /// The threshold below which a singular value counts as zero.
     pub threshold: f64,
-    /// `rank × rank` submatrix of $H_{\text{split}}$ chosen by complete pivoting.
+    /// `rank × rank` submatrix of `$H_{\text{split}}$` chosen by complete pivoting.
     pub witness: Witness,
 }
 
@@ -386,20 +392,22 @@ pub fn singular_values(m: &Matrix<f64>) -> Vec<f64> {
     s
 }
 
-/// The default rank threshold $\sigma_{\max} \cdot \max(\text{rows}, \text{cols}) \cdot
-/// \varepsilon$ with $\varepsilon = 2^{-52}$ (the convention of LAPACK-based `matrix_rank`),
+/// The default rank threshold `$\sigma_{\max} \cdot \max(\text{rows}, \text{cols}) \cdot
+/// \varepsilon$` with `$\varepsilon = 2^{-52}$` (the convention of LAPACK-based `matrix_rank`),
 /// which covers the backward error of the SVD itself; callers whose matrix carries a
-/// known entry error $E$ should add a bound on $\lVert E\rVert_2$ (e.g. $\lVert E\rVert_F$).
+/// known entry error `$E$` should add a bound on `$\lVert E\rVert_2$` (e.g. `$\lVert E\rVert_F$`).
 pub fn default_threshold(sigma_max: f64, rows: usize, cols: usize) -> f64 {
     sigma_max * rows.max(cols) as f64 * f64::EPSILON
 }
 
-/// **Float semiseparable rank** by faer SVD of every block $H_j$. A singular value counts
+/// **Float semiseparable rank** by faer SVD of every block `$H_j$`. A singular value counts
 /// when it exceeds `extra + default_threshold(σ_max(H_j), …)`; `extra` is the caller's
-/// bound on the spectral norm of the entry error of $M$ (0 for exact input):
+/// bound on the spectral norm of the entry error of `$M$` (0 for exact input):
 ///
-/// $$\operatorname{rank}_\tau H_j = \#\{k : \sigma_k(H_j) > \tau_j\},\qquad
-///   \tau_j = \texttt{extra} + \sigma_1(H_j)\max(m_j, n_j)\,2^{-52}.$$
+/// ```math
+/// \operatorname{rank}_\tau H_j = \#\{k : \sigma_k(H_j) > \tau_j\},\qquad
+/// \tau_j = \texttt{extra} + \sigma_1(H_j)\max(m_j, n_j)\,2^{-52}.
+/// ```
 ///
 /// Theorem T4 in floats (Coq: `t4_semiseparable_rank` for the exact rank; the threshold
 /// is numerical analysis, not formalised).
@@ -452,7 +460,7 @@ pub fn semiseparable_rank_f64(m: &Matrix<f64>, extra: f64) -> FloatSemiseparable
     best
 }
 
-/// A float-guided witness of size `k` inside the block $H_j$ of `m`: the first `k` pivots
+/// A float-guided witness of size `k` inside the block `$H_j$` of `m`: the first `k` pivots
 /// of Gaussian elimination with complete pivoting (indices into the full matrix). Meant
 /// to be certified exactly or in interval arithmetic afterwards (T6b).
 pub fn block_witness(m: &Matrix<f64>, j: usize, k: usize) -> Witness {

@@ -72,12 +72,12 @@ mod imp {
     use crate::scalar::{ratio, Exact, Real};
     use crate::ssm::{BRule, Channel, MambaChannel};
 
-    /// A small rational $p/q$ with $p \in [-8, 8]$, $q \in [1, 8]$.
+    /// A small rational `$p/q$` with `$p \in [-8, 8]$`, `$q \in [1, 8]$`.
     pub fn small_rational() -> BoxedStrategy<Exact> {
         (-8i64..=8, 1i64..=8).prop_map(|(p, q)| ratio(p, q)).boxed()
     }
 
-    /// The grid $\{-1, 0, \tfrac12, 1\}$ of the exhaustive tiny cases.
+    /// The grid `$\{-1, 0, \tfrac12, 1\}$` of the exhaustive tiny cases.
     pub const GRID: [(i64, i64); 4] = [(-1, 1), (0, 1), (1, 2), (1, 1)];
 
     /// A value of [`GRID`].
@@ -122,8 +122,8 @@ mod imp {
             .boxed()
     }
 
-    /// A random rational channel with its input: $L \in$ `len`, $N \in$ `state`, $\bar A$
-    /// entries from [`transition_value`] (including 0 and 1), $\bar B$, $C$, $x$ from
+    /// A random rational channel with its input: `$L \in$` `len`, `$N \in$` `state`, `$\bar A$`
+    /// entries from [`transition_value`] (including 0 and 1), `$\bar B$`, `$C$`, `$x$` from
     /// [`small_rational`].
     pub fn rational_channel_with_input(
         len: RangeInclusive<usize>,
@@ -132,7 +132,7 @@ mod imp {
         channel_from(len, state, transition_value, small_rational)
     }
 
-    /// A random rational channel (no input): $L \in$ `len`, $N \in$ `state`, entries as
+    /// A random rational channel (no input): `$L \in$` `len`, `$N \in$` `state`, entries as
     /// in [`rational_channel_with_input`]. Shrinks towards short channels of small state
     /// with entries near 0.
     pub fn rational_channel(
@@ -144,7 +144,7 @@ mod imp {
             .boxed()
     }
 
-    /// A channel and input with every entry on [`GRID`] $= \{-1, 0, \tfrac12, 1\}$.
+    /// A channel and input with every entry on [`GRID`] `$= \{-1, 0, \tfrac12, 1\}$`.
     pub fn grid_channel_with_input(
         len: RangeInclusive<usize>,
         state: RangeInclusive<usize>,
@@ -152,8 +152,8 @@ mod imp {
         channel_from(len, state, grid_value, grid_value)
     }
 
-    /// Every channel with $L = $ `len`, $N = 1$ and every entry of $\bar A$, $\bar B$, $C$,
-    /// $x$ on [`GRID`]: $4^{4L}$ cases (exhaustive tiny cases).
+    /// Every channel with `$L = $` `len`, `$N = 1$` and every entry of `$\bar A$`, `$\bar B$`, `$C$`,
+    /// `$x$` on [`GRID`]: `$4^{4L}$` cases (exhaustive tiny cases).
     pub fn exhaustive_grid(len: usize) -> impl Iterator<Item = (Channel<Exact>, Vec<Exact>)> {
         let entries = 4 * len;
         (0..4usize.pow(entries as u32)).map(move |mut code| {
@@ -173,10 +173,10 @@ mod imp {
         })
     }
 
-    /// Mamba-like parameters of one channel in a float type: $\Delta_t =
-    /// \mathrm{softplus}(r)$ with $r \in [-6, 3]$ (so $\Delta \in [0.0025, 3.05]$),
-    /// $A_n = -e^{s}$ with $s \in [-2, 2.5]$ (strictly negative, $|A| \le 12.2$), $B_t, C_t
-    /// \in [-2, 2]$ — the ranges of trained Mamba layers.
+    /// Mamba-like parameters of one channel in a float type: `$\Delta_t =
+    /// \mathrm{softplus}(r)$` with `$r \in [-6, 3]$` (so `$\Delta \in [0.0025, 3.05]$`),
+    /// `$A_n = -e^{s}$` with `$s \in [-2, 2.5]$` (strictly negative, `$|A| \le 12.2$`), `$B_t, C_t
+    /// \in [-2, 2]$` — the ranges of trained Mamba layers.
     pub fn mamba_channel<T: Real>(
         len: RangeInclusive<usize>,
         state: RangeInclusive<usize>,
@@ -202,8 +202,8 @@ mod imp {
             .boxed()
     }
 
-    /// A discretised Mamba-like float channel ([`mamba_channel`], Euler $\bar B$) with an
-    /// input $x \in [-2, 2]^L$.
+    /// A discretised Mamba-like float channel ([`mamba_channel`], Euler `$\bar B$`) with an
+    /// input `$x \in [-2, 2]^L$`.
     pub fn mamba_like_channel_with_input<T: Real>(
         len: RangeInclusive<usize>,
         state: RangeInclusive<usize>,
@@ -222,7 +222,7 @@ mod imp {
             .boxed()
     }
 
-    /// $2^k$ exactly, for $-1074 \le k \le 1023$ (subnormal powers included).
+    /// `$2^k$` exactly, for `$-1074 \le k \le 1023$` (subnormal powers included).
     fn pow2(k: i32) -> f64 {
         if k >= -1022 {
             f64::from_bits(((k + 1023) as u64) << 52)
@@ -231,12 +231,12 @@ mod imp {
         }
     }
 
-    /// A float value of any magnitude down to the format's smallest subnormal: $\pm m\,2^e$
-    /// with $m \in [1, 2)$ and $e$ uniform in $[e_{\min}, e_{\max}]$, where $e_{\min}$ is the
-    /// exponent of the smallest subnormal ($-1074$ in `f64`, $-149$ in `f32`) and
-    /// $e_{\max}$ is a third of the largest exponent less 8 (so that a product of three such
-    /// values, summed $L N \le 2^{16}$ times, stays finite); three draws in eight instead take
-    /// $e$ within 24 of half the smallest subnormal's exponent, so that products of two values
+    /// A float value of any magnitude down to the format's smallest subnormal: `$\pm m\,2^e$`
+    /// with `$m \in [1, 2)$` and `$e$` uniform in `$[e_{\min}, e_{\max}]$`, where `$e_{\min}$` is the
+    /// exponent of the smallest subnormal (`$-1074$` in `f64`, `$-149$` in `f32`) and
+    /// `$e_{\max}$` is a third of the largest exponent less 8 (so that a product of three such
+    /// values, summed `$L N \le 2^{16}$` times, stays finite); three draws in eight instead take
+    /// `$e$` within 24 of half the smallest subnormal's exponent, so that products of two values
     /// straddle the subnormal range; zero one time in eight. Rounded once to `T` (subnormal
     /// values are rounded to the format's subnormal grid).
     pub fn wide_value<T: Real>() -> BoxedStrategy<T> {
@@ -263,8 +263,8 @@ mod imp {
         .boxed()
     }
 
-    /// A transition of the wide tier: $0$, $1$, $-1$, a uniform value in $(0, 1)$, or a
-    /// value $2^{-k}$-small of any magnitude down to the smallest subnormal.
+    /// A transition of the wide tier: `$0$`, `$1$`, `$-1$`, a uniform value in `$(0, 1)$`, or a
+    /// value `$2^{-k}$`-small of any magnitude down to the smallest subnormal.
     pub fn wide_transition<T: Real>() -> BoxedStrategy<T> {
         let e_min = if T::unit_roundoff() < 1e-10 {
             -1074
@@ -283,11 +283,11 @@ mod imp {
         .boxed()
     }
 
-    /// The **wide tier**: a float channel with input whose $\bar B$, $C$ and $x$ entries range
+    /// The **wide tier**: a float channel with input whose `$\bar B$`, `$C$` and `$x$` entries range
     /// over the whole exponent range, subnormals included ([`wide_value`]), and whose
     /// transitions include 0, ±1 and subnormal values ([`wide_transition`]). It reaches the
     /// regime where products of normal numbers round to subnormal results, which the
-    /// Mamba-like tier ($B, C, x \in [-2, 2]$) never does; the float bounds of
+    /// Mamba-like tier (`$B, C, x \in [-2, 2]$`) never does; the float bounds of
     /// [`crate::theorems::bound`] must hold here too.
     pub fn wide_channel_with_input<T: Real>(
         len: RangeInclusive<usize>,
@@ -341,10 +341,10 @@ mod imp {
             .boxed()
     }
 
-    /// A rational causal gated linear head ($L\in$ `len`, $d \in$ `dim`) with value matrix
-    /// $V$ (`L × d_v`, $d_v \in 1..=2$). Gates are drawn per step either as full diagonal
+    /// A rational causal gated linear head (`$L\in$` `len`, `$d \in$` `dim`) with value matrix
+    /// `$V$` (`L × d_v`, `$d_v \in 1..=2$`). Gates are drawn per step either as full diagonal
     /// gates from [`transition_value`] (0 and 1 frequent), as one scalar per step
-    /// (Mamba-2/SSD), as a constant $\gamma$ (RetNet) or $\equiv 1$ (plain linear attention).
+    /// (Mamba-2/SSD), as a constant `$\gamma$` (RetNet) or `$\equiv 1$` (plain linear attention).
     pub fn rational_gated_head_with_values(
         len: RangeInclusive<usize>,
         dim: RangeInclusive<usize>,
@@ -401,7 +401,7 @@ mod imp {
             .boxed()
     }
 
-    /// A causal softmax head with small rational queries and keys and scale $1/s$, $s\in 1..=4$.
+    /// A causal softmax head with small rational queries and keys and scale `$1/s$`, `$s\in 1..=4$`.
     pub fn rational_softmax_head(
         len: RangeInclusive<usize>,
         dim: RangeInclusive<usize>,
@@ -419,7 +419,7 @@ mod imp {
             .boxed()
     }
 
-    /// A float causal softmax head, $q, k \in [-2, 2]^{L\times d}$, scale $1/\sqrt d$.
+    /// A float causal softmax head, `$q, k \in [-2, 2]^{L\times d}$`, scale `$1/\sqrt d$`.
     pub fn float_softmax_head<T: Real>(
         len: RangeInclusive<usize>,
         dim: RangeInclusive<usize>,
@@ -438,9 +438,9 @@ mod imp {
             .boxed()
     }
 
-    /// A Mamba-like float S6 layer (token width $D \in$ `width`, $d_v\in 1..=2$ channels,
-    /// state $N\in$ `state`, weights in $[-1, 1]$, $b_\Delta\in[-4, 1]$, $A = -e^{s}$,
-    /// $s\in[-2, 2]$) with a token sequence $\hat x \in [-1, 1]^{L\times D}$.
+    /// A Mamba-like float S6 layer (token width `$D \in$` `width`, `$d_v\in 1..=2$` channels,
+    /// state `$N\in$` `state`, weights in `$[-1, 1]$`, `$b_\Delta\in[-4, 1]$`, `$A = -e^{s}$`,
+    /// `$s\in[-2, 2]$`) with a token sequence `$\hat x \in [-1, 1]^{L\times D}$`.
     pub fn s6_layer_with_tokens<T: Real>(
         len: RangeInclusive<usize>,
         width: RangeInclusive<usize>,
@@ -479,8 +479,8 @@ mod imp {
             .boxed()
     }
 
-    /// A float linear-attention layer ($W_Q, W_K$: `d × D`, $W_V$: `d_v × D`, entries in
-    /// $[-1, 1]$) with tokens $\hat x\in[-1,1]^{L\times D}$.
+    /// A float linear-attention layer (`$W_Q, W_K$`: `d × D`, `$W_V$`: `d_v × D`, entries in
+    /// `$[-1, 1]$`) with tokens `$\hat x\in[-1,1]^{L\times D}$`.
     pub fn linear_attention_layer_with_tokens<T: Real>(
         len: RangeInclusive<usize>,
         width: RangeInclusive<usize>,
@@ -507,9 +507,9 @@ mod imp {
             .boxed()
     }
 
-    /// A pre-activation $z$ of $\Delta = \mathrm{softplus}(z)$: mostly $z \in [-6, 4]$ (trained
-    /// layers), one draw in four across PyTorch's softplus threshold, $z \in [18, 26]$
-    /// (where $\mathrm{softplus}(z) = z$ for $z > 20$), and $z = 20$ itself.
+    /// A pre-activation `$z$` of `$\Delta = \mathrm{softplus}(z)$`: mostly `$z \in [-6, 4]$` (trained
+    /// layers), one draw in four across PyTorch's softplus threshold, `$z \in [18, 26]$`
+    /// (where `$\mathrm{softplus}(z) = z$` for `$z > 20$`), and `$z = 20$` itself.
     pub fn preactivation() -> BoxedStrategy<f64> {
         prop_oneof![
             12 => -6.0f64..4.0,
@@ -519,8 +519,8 @@ mod imp {
         .boxed()
     }
 
-    /// A channel before the softplus (T7): pre-activations $z$ from [`preactivation`]
-    /// (crossing the softplus threshold at 20), $A = -e^s$, $s\in[-2, 2.5]$, $B, C\in[-2,2]$.
+    /// A channel before the softplus (T7): pre-activations `$z$` from [`preactivation`]
+    /// (crossing the softplus threshold at 20), `$A = -e^s$`, `$s\in[-2, 2.5]$`, `$B, C\in[-2,2]$`.
     pub fn preactivated<T: Real>(
         len: RangeInclusive<usize>,
         state: RangeInclusive<usize>,
@@ -563,12 +563,12 @@ mod imp {
         .boxed()
     }
 
-    /// A lower-triangular rational $L\times L$ matrix of semiseparable rank *exactly* $r$
-    /// ($r \in$ `rank`, $L \in$ `len` with $L \ge 2r - 1$, the largest rank an $L\times L$
-    /// matrix can have being $\lceil L/2\rceil$): the hidden attention of a channel with
-    /// $N = r$ and nonzero entries, of one of three kinds — nonzero $\bar A$ (generator
-    /// form), $\bar A$ with zeros (resets), or a general time-varying realisation — kept only
-    /// when its exact rank is $r$.
+    /// A lower-triangular rational `$L\times L$` matrix of semiseparable rank *exactly* `$r$`
+    /// (`$r \in$` `rank`, `$L \in$` `len` with `$L \ge 2r - 1$`, the largest rank an `$L\times L$`
+    /// matrix can have being `$\lceil L/2\rceil$`): the hidden attention of a channel with
+    /// `$N = r$` and nonzero entries, of one of three kinds — nonzero `$\bar A$` (generator
+    /// form), `$\bar A$` with zeros (resets), or a general time-varying realisation — kept only
+    /// when its exact rank is `$r$`.
     ///
     /// # Examples
     /// A downstream property test (T5: the minimal realisation has exactly that many states):

@@ -192,21 +192,21 @@ impl<T: Field> Matrix<T> {
     pub fn cols(&self) -> usize {
         self.cols
     }
-    /// Entry $(i, j)$.
+    /// Entry `$(i, j)$`.
     #[inline]
     pub fn get(&self, i: usize, j: usize) -> &T {
         &self.data[i * self.cols + j]
     }
-    /// Mutable entry $(i, j)$.
+    /// Mutable entry `$(i, j)$`.
     #[inline]
     pub fn get_mut(&mut self, i: usize, j: usize) -> &mut T {
         &mut self.data[i * self.cols + j]
     }
-    /// Row $i$.
+    /// Row `$i$`.
     pub fn row(&self, i: usize) -> &[T] {
         &self.data[i * self.cols..(i + 1) * self.cols]
     }
-    /// Mutable row $i$.
+    /// Mutable row `$i$`.
     pub fn row_mut(&mut self, i: usize) -> &mut [T] {
         &mut self.data[i * self.cols..(i + 1) * self.cols]
     }
@@ -215,7 +215,7 @@ impl<T: Field> Matrix<T> {
         &self.data
     }
 
-    /// The product $M x$.
+    /// The product `$M x$`.
     ///
     /// # Errors
     /// [`Error::Shape`] if `x.len() != cols`.
@@ -242,7 +242,7 @@ impl<T: Field> Matrix<T> {
     }
 }
 
-/// $\langle a, b\rangle = \sum_n a_n b_n$ (left to right).
+/// `$\langle a, b\rangle = \sum_n a_n b_n$` (left to right).
 #[inline]
 pub fn dot<T: Field>(a: &[T], b: &[T]) -> T {
     let mut acc = T::zero();

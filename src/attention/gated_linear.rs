@@ -4,13 +4,15 @@ use crate::error::{Error, Result};
 use crate::scalar::Field;
 use crate::tensor::{dot, expect_finite_result, Matrix};
 
-/// A causal gated linear attention head of dimension $d$ with diagonal gates
-/// $g_k \in K^d$: its attention matrix is
+/// A causal gated linear attention head of dimension `$d$` with diagonal gates
+/// `$g_k \in K^d$`: its attention matrix is
 ///
-/// $$a_{ij} = \Big\langle q_i,\ \Big(\prod_{k=j+1}^{i} g_k\Big) \odot k_j \Big\rangle \quad (j\le i),
-/// \qquad y_i = \sum_{j \le i} a_{ij}\, v_j .$$
+/// ```math
+/// a_{ij} = \Big\langle q_i,\ \Big(\prod_{k=j+1}^{i} g_k\Big) \odot k_j \Big\rangle \quad (j\le i),
+/// \qquad y_i = \sum_{j \le i} a_{ij}\, v_j .
+/// ```
 ///
-/// $g \equiv 1$ is plain causal linear attention, $g \equiv \gamma$ RetNet retention,
+/// `$g \equiv 1$` is plain causal linear attention, `$g \equiv \gamma$` RetNet retention,
 /// a per-step scalar gate Mamba-2/SSD. Queries, keys and gates are `L × d` matrices.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GatedLinearHead<T> {
@@ -45,33 +47,33 @@ impl<T: Field> GatedLinearHead<T> {
         Ok(Self { q, k, gates })
     }
 
-    /// Sequence length $L$.
+    /// Sequence length `$L$`.
     pub fn len(&self) -> usize {
         self.q.rows()
     }
-    /// Whether $L = 0$.
+    /// Whether `$L = 0$`.
     pub fn is_empty(&self) -> bool {
         self.q.rows() == 0
     }
-    /// Head dimension $d$.
+    /// Head dimension `$d$`.
     pub fn dim(&self) -> usize {
         self.q.cols()
     }
-    /// Queries $q_i$ (rows).
+    /// Queries `$q_i$` (rows).
     pub fn queries(&self) -> &Matrix<T> {
         &self.q
     }
-    /// Keys $k_j$ (rows).
+    /// Keys `$k_j$` (rows).
     pub fn keys(&self) -> &Matrix<T> {
         &self.k
     }
-    /// Gates $g_k$ (rows).
+    /// Gates `$g_k$` (rows).
     pub fn gates(&self) -> &Matrix<T> {
         &self.gates
     }
 
-    /// The causal attention matrix $a$, computed key by key: for each $j$ the gated key
-    /// $p = k_j$ is carried forward, $p \leftarrow g_i \odot p$, and scored against every
+    /// The causal attention matrix `$a$`, computed key by key: for each `$j$` the gated key
+    /// `$p = k_j$` is carried forward, `$p \leftarrow g_i \odot p$`, and scored against every
     /// later query. (The channel's [`crate::ssm::attention_matrix()`] runs query by query;
     /// the two orders agree exactly over the rationals — T2a.)
     ///
@@ -79,7 +81,7 @@ impl<T: Field> GatedLinearHead<T> {
     /// [`Error::NonFiniteResult`] on float overflow.
     ///
     /// # Complexity
-    /// $O(L^2 d)$.
+    /// `$O(L^2 d)$`.
     pub fn attention(&self) -> Result<Matrix<T>> {
         let l = self.len();
         let mut m = Matrix::zeros(l, l);
@@ -88,7 +90,7 @@ impl<T: Field> GatedLinearHead<T> {
         Ok(m)
     }
 
-    /// The output for scalar values $v_j$: $y_i = \sum_{j\le i} a_{ij} v_j$.
+    /// The output for scalar values `$v_j$`: `$y_i = \sum_{j\le i} a_{ij} v_j$`.
     ///
     /// # Errors
     /// [`Error::Shape`] if `v.len() != L`; [`Error::NonFiniteResult`] on float overflow.
@@ -109,7 +111,7 @@ impl<T: Field> GatedLinearHead<T> {
         Ok(y)
     }
 
-    /// Visit every causal score $(i, j, a_{ij})$, key-major.
+    /// Visit every causal score `$(i, j, a_{ij})$`, key-major.
     fn for_each_score(&self, mut f: impl FnMut(usize, usize, T)) {
         let l = self.len();
         let mut p = vec![T::zero(); self.dim()];

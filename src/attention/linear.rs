@@ -5,12 +5,14 @@ use crate::error::{Error, Result};
 use crate::scalar::Field;
 use crate::tensor::{dot, expect_finite_result, Matrix};
 
-/// A causal linear attention head of dimension $d$: queries $q_i$ and keys $k_j \in K^d$,
+/// A causal linear attention head of dimension `$d$`: queries `$q_i$` and keys `$k_j \in K^d$`,
 ///
-/// $$a_{ij} = \langle q_i, k_j\rangle \quad (j \le i),\qquad a_{ij} = 0 \quad (j > i),
-/// \qquad y_i = \sum_{j\le i} a_{ij} v_j ,$$
+/// ```math
+/// a_{ij} = \langle q_i, k_j\rangle \quad (j \le i),\qquad a_{ij} = 0 \quad (j > i),
+/// \qquad y_i = \sum_{j\le i} a_{ij} v_j ,
+/// ```
 ///
-/// i.e. $a = \mathrm{tril}(QK^\top)$: the gated head of [`GatedLinearHead`] with $g \equiv 1$.
+/// i.e. `$a = \mathrm{tril}(QK^\top)$`: the gated head of [`GatedLinearHead`] with `$g \equiv 1$`.
 ///
 /// # Examples
 /// ```
@@ -51,15 +53,15 @@ impl<T: Field> LinearHead<T> {
         Ok(Self { q, k })
     }
 
-    /// Sequence length $L$.
+    /// Sequence length `$L$`.
     pub fn len(&self) -> usize {
         self.q.rows()
     }
-    /// Whether $L = 0$.
+    /// Whether `$L = 0$`.
     pub fn is_empty(&self) -> bool {
         self.q.rows() == 0
     }
-    /// Head dimension $d$.
+    /// Head dimension `$d$`.
     pub fn dim(&self) -> usize {
         self.q.cols()
     }
@@ -72,7 +74,7 @@ impl<T: Field> LinearHead<T> {
         &self.k
     }
 
-    /// The attention matrix $\mathrm{tril}(QK^\top)$, $O(L^2 d)$. Fallible like
+    /// The attention matrix `$\mathrm{tril}(QK^\top)$`, `$O(L^2 d)$`. Fallible like
     /// [`GatedLinearHead::attention`] and [`crate::attention::SoftmaxHead::attention`].
     ///
     /// # Errors
@@ -89,8 +91,8 @@ impl<T: Field> LinearHead<T> {
         Ok(m)
     }
 
-    /// The output for scalar values, in recurrent form $S_i = S_{i-1} + k_i v_i$,
-    /// $y_i = \langle q_i, S_i\rangle$ — $O(Ld)$.
+    /// The output for scalar values, in recurrent form `$S_i = S_{i-1} + k_i v_i$`,
+    /// `$y_i = \langle q_i, S_i\rangle$` — `$O(Ld)$`.
     ///
     /// # Errors
     /// [`Error::Shape`] if `v.len() != L`; [`Error::NonFiniteResult`] on float overflow.
@@ -109,8 +111,8 @@ impl<T: Field> LinearHead<T> {
         Ok(y)
     }
 
-    /// The output for vector values $V \in K^{L\times d_v}$: column $c$ of the result is
-    /// [`Self::output`] of column $c$ of $V$.
+    /// The output for vector values `$V \in K^{L\times d_v}$`: column `$c$` of the result is
+    /// [`Self::output`] of column `$c$` of `$V$`.
     ///
     /// # Errors
     /// As [`Self::output`], with `V`'s row count checked.
@@ -119,7 +121,7 @@ impl<T: Field> LinearHead<T> {
         per_column(v, |col| self.output(col))
     }
 
-    /// The same head with gates $g \equiv 1$.
+    /// The same head with gates `$g \equiv 1$`.
     pub fn to_gated(&self) -> GatedLinearHead<T> {
         let ones = Matrix::from_row_major(
             self.len(),

@@ -5,10 +5,12 @@ use crate::error::{Error, Result};
 use crate::scalar::{Field, Real};
 use crate::tensor::{dot, expect_finite_result, Matrix};
 
-/// A causal softmax head of dimension $d$ with scale $s$ (usually $1/\sqrt d$):
+/// A causal softmax head of dimension `$d$` with scale `$s$` (usually `$1/\sqrt d$`):
 ///
-/// $$a_{ij} = \frac{\exp(s\langle q_i, k_j\rangle)}{\sum_{j'\le i}\exp(s\langle q_i, k_{j'}\rangle)}
-/// \quad (j\le i),\qquad a_{ij} = 0\quad (j > i),\qquad y_i = \sum_{j\le i} a_{ij} v_j .$$
+/// ```math
+/// a_{ij} = \frac{\exp(s\langle q_i, k_j\rangle)}{\sum_{j'\le i}\exp(s\langle q_i, k_{j'}\rangle)}
+/// \quad (j\le i),\qquad a_{ij} = 0\quad (j > i),\qquad y_i = \sum_{j\le i} a_{ij} v_j .
+/// ```
 ///
 /// Every causal row is a probability vector with positive entries (row-stochastic);
 /// T6 uses this to separate softmax heads from channels. Queries, keys and scale live in
@@ -33,7 +35,7 @@ pub struct SoftmaxHead<T> {
 }
 
 impl<T: Field> SoftmaxHead<T> {
-    /// A head from `L × d` queries and keys and a scale $s$.
+    /// A head from `L × d` queries and keys and a scale `$s$`.
     ///
     /// # Errors
     /// [`Error::Shape`] naming `k` if its shape differs from `q`'s;
@@ -63,15 +65,15 @@ impl<T: Field> SoftmaxHead<T> {
         Ok(Self { q, k, scale })
     }
 
-    /// Sequence length $L$.
+    /// Sequence length `$L$`.
     pub fn len(&self) -> usize {
         self.q.rows()
     }
-    /// Whether $L = 0$.
+    /// Whether `$L = 0$`.
     pub fn is_empty(&self) -> bool {
         self.q.rows() == 0
     }
-    /// Head dimension $d$.
+    /// Head dimension `$d$`.
     pub fn dim(&self) -> usize {
         self.q.cols()
     }
@@ -83,12 +85,12 @@ impl<T: Field> SoftmaxHead<T> {
     pub fn keys(&self) -> &Matrix<T> {
         &self.k
     }
-    /// The scale $s$.
+    /// The scale `$s$`.
     pub fn scale(&self) -> &T {
         &self.scale
     }
 
-    /// The causal scores $s\langle q_i, k_j\rangle$ for $j \le i$ (0 above the diagonal).
+    /// The causal scores `$s\langle q_i, k_j\rangle$` for `$j \le i$` (0 above the diagonal).
     pub fn scores(&self) -> Matrix<T> {
         let l = self.len();
         let mut m = Matrix::zeros(l, l);
@@ -112,7 +114,7 @@ impl<T: Field> SoftmaxHead<T> {
 
 impl<T: Real> SoftmaxHead<T> {
     /// The attention matrix, each row computed stably as
-    /// $\exp(z_{ij} - \max_{j'} z_{ij'}) / \sum_{j'} \exp(z_{ij'} - \max z)$.
+    /// `$\exp(z_{ij} - \max_{j'} z_{ij'}) / \sum_{j'} \exp(z_{ij'} - \max z)$`.
     ///
     /// # Errors
     /// [`Error::NonFiniteResult`] if a score overflows.
@@ -133,7 +135,7 @@ impl<T: Real> SoftmaxHead<T> {
         Ok(m)
     }
 
-    /// The output for scalar values: $y = a v$.
+    /// The output for scalar values: `$y = a v$`.
     ///
     /// # Errors
     /// [`Error::Shape`] if `v.len() != L`; as [`Self::attention`].
@@ -142,7 +144,7 @@ impl<T: Real> SoftmaxHead<T> {
         self.attention()?.mul_vec(v)
     }
 
-    /// The output for vector values $V \in \mathbb R^{L\times d_v}$, column by column.
+    /// The output for vector values `$V \in \mathbb R^{L\times d_v}$`, column by column.
     ///
     /// # Errors
     /// As [`Self::output`].

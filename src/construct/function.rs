@@ -8,27 +8,29 @@ use crate::scalar::{Field, Real};
 use crate::ssm::{BRule, Channel, MambaChannel};
 use crate::tensor::{dot, Matrix};
 
-/// An S6 layer in Mamba's parametrisation on tokens $\hat x_t \in \mathbb R^D$ with
-/// $d_v$ channels and state $N$ ($B$ and $C$ shared by the channels, as in Mamba):
+/// An S6 layer in Mamba's parametrisation on tokens `$\hat x_t \in \mathbb R^D$` with
+/// `$d_v$` channels and state `$N$` (`$B$` and `$C$` shared by the channels, as in Mamba):
 ///
-/// $$x_{t,c} = (W_x \hat x_t)_c,\quad \Delta_{t,c} = \mathrm{softplus}(\langle w_{\Delta,c},
-/// \hat x_t\rangle + b_{\Delta,c}),\quad B_t = W_B \hat x_t,\quad C_t = W_C \hat x_t,$$
+/// ```math
+/// x_{t,c} = (W_x \hat x_t)_c,\quad \Delta_{t,c} = \mathrm{softplus}(\langle w_{\Delta,c},
+/// \hat x_t\rangle + b_{\Delta,c}),\quad B_t = W_B \hat x_t,\quad C_t = W_C \hat x_t,
+/// ```
 ///
-/// $\bar A_{t,c} = \exp(\Delta_{t,c} A_c)$, $\bar B_{t,c} = \Delta_{t,c} B_t$ (Euler), and
-/// channel $c$ scans $x_{\cdot,c}$.
+/// `$\bar A_{t,c} = \exp(\Delta_{t,c} A_c)$`, `$\bar B_{t,c} = \Delta_{t,c} B_t$` (Euler), and
+/// channel `$c$` scans `$x_{\cdot,c}$`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct S6Layer<T> {
-    /// Input projection $W_x$, `d_v × D`.
+    /// Input projection `$W_x$`, `d_v × D`.
     pub w_x: Matrix<T>,
-    /// $W_\Delta$, `d_v × D` (row $c$ is $w_{\Delta,c}$).
+    /// `$W_\Delta$`, `d_v × D` (row `$c$` is `$w_{\Delta,c}$`).
     pub w_delta: Matrix<T>,
-    /// $b_\Delta$, length $d_v$.
+    /// `$b_\Delta$`, length `$d_v$`.
     pub b_delta: Vec<T>,
-    /// $A$, `d_v × N` (Mamba: every entry $< 0$).
+    /// `$A$`, `d_v × N` (Mamba: every entry `$< 0$`).
     pub a: Matrix<T>,
-    /// $W_B$, `N × D`.
+    /// `$W_B$`, `N × D`.
     pub w_b: Matrix<T>,
-    /// $W_C$, `N × D`.
+    /// `$W_C$`, `N × D`.
     pub w_c: Matrix<T>,
 }
 
@@ -37,29 +39,29 @@ fn mat_vec<T: Field>(w: &Matrix<T>, x: &[T]) -> Vec<T> {
 }
 
 impl<T: Real> S6Layer<T> {
-    /// Number of channels $d_v$.
+    /// Number of channels `$d_v$`.
     pub fn channels(&self) -> usize {
         self.w_x.rows()
     }
-    /// State size $N$.
+    /// State size `$N$`.
     pub fn state(&self) -> usize {
         self.a.cols()
     }
-    /// $\Delta_{t,c}$ as a function of the token $\hat x_t$.
+    /// `$\Delta_{t,c}$` as a function of the token `$\hat x_t$`.
     pub fn delta(&self, c: usize, xt: &[T]) -> T {
         (dot(self.w_delta.row(c), xt) + self.b_delta[c]).softplus()
     }
-    /// The query $q(\hat x_t) = W_C\hat x_t$ (shared by the channels).
+    /// The query `$q(\hat x_t) = W_C\hat x_t$` (shared by the channels).
     pub fn query(&self, xt: &[T]) -> Vec<T> {
         mat_vec(&self.w_c, xt)
     }
-    /// The key of channel $c$: $k_c(\hat x_t) = \mathrm{softplus}(\langle w_{\Delta,c},
-    /// \hat x_t\rangle + b_{\Delta,c})\, W_B \hat x_t$.
+    /// The key of channel `$c$`: `$k_c(\hat x_t) = \mathrm{softplus}(\langle w_{\Delta,c},
+    /// \hat x_t\rangle + b_{\Delta,c})\, W_B \hat x_t$`.
     pub fn key(&self, c: usize, xt: &[T]) -> Vec<T> {
         let d = self.delta(c, xt);
         mat_vec(&self.w_b, xt).into_iter().map(|b| d * b).collect()
     }
-    /// The gate of channel $c$: $g_c(\hat x_t) = \exp(\Delta_{t,c} A_c)$ (entrywise).
+    /// The gate of channel `$c$`: `$g_c(\hat x_t) = \exp(\Delta_{t,c} A_c)$` (entrywise).
     pub fn gate(&self, c: usize, xt: &[T]) -> Vec<T> {
         let d = self.delta(c, xt);
         self.a.row(c).iter().map(|&a| (d * a).exp()).collect()
@@ -84,7 +86,7 @@ impl<T: Real> S6Layer<T> {
         Ok(())
     }
 
-    /// Mamba's parameters of channel $c$ on the token sequence `xhat` (`L × D`).
+    /// Mamba's parameters of channel `$c$` on the token sequence `xhat` (`L × D`).
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] / [`Error::Shape`] for a bad channel or token width.
@@ -101,7 +103,7 @@ impl<T: Real> S6Layer<T> {
         })
     }
 
-    /// The discretised channel $c$ (Euler $\bar B$).
+    /// The discretised channel `$c$` (Euler `$\bar B$`).
     ///
     /// # Errors
     /// As [`Self::mamba_channel`] and [`MambaChannel::discretize`].
@@ -111,23 +113,25 @@ impl<T: Real> S6Layer<T> {
             .map_err(|e| e.in_channel(c))
     }
 
-    /// The scalar inputs $x_{t,c}$ of channel $c$.
+    /// The scalar inputs `$x_{t,c}$` of channel `$c$`.
     pub fn input(&self, xhat: &Matrix<T>, c: usize) -> Vec<T> {
         (0..xhat.rows())
             .map(|t| dot(self.w_x.row(c), xhat.row(t)))
             .collect()
     }
 
-    /// **T2a at function level**: channel $c$ of the layer as the gated linear head with
-    /// $q_i = q(\hat x_i)$, $k_j = k_c(\hat x_j)$, $g_k = g_c(\hat x_k)$. The same float
+    /// **T2a at function level**: channel `$c$` of the layer as the gated linear head with
+    /// `$q_i = q(\hat x_i)$`, `$k_j = k_c(\hat x_j)$`, `$g_k = g_c(\hat x_k)$`. The same float
     /// operations as [`Self::channel`], so the head's matrix equals the channel's
-    /// $\tilde\alpha$ bit for bit:
+    /// `$\tilde\alpha$` bit for bit:
     ///
-    /// $$q(\hat x) = W_C\hat x,\qquad k_c(\hat x) = \mathrm{softplus}(\langle w_{\Delta,c},
-    /// \hat x\rangle + b_{\Delta,c})\,W_B\hat x,\qquad g_c(\hat x) = \exp(\Delta_c(\hat x) A_c).$$
+    /// ```math
+    /// q(\hat x) = W_C\hat x,\qquad k_c(\hat x) = \mathrm{softplus}(\langle w_{\Delta,c},
+    /// \hat x\rangle + b_{\Delta,c})\,W_B\hat x,\qquad g_c(\hat x) = \exp(\Delta_c(\hat x) A_c).
+    /// ```
     ///
     /// Coq: `t2a_gated_form` (`proofs/T2_LinearAttention.v`) for every fixed token
-    /// sequence; that $q$, $k$, $g$ are these functions of the token is the definition of
+    /// sequence; that `$q$`, `$k$`, `$g$` are these functions of the token is the definition of
     /// the parametrisation, not a theorem.
     ///
     /// # Errors
@@ -160,7 +164,7 @@ impl<T: Real> S6Layer<T> {
         )
     }
 
-    /// The layer's output `L × d_v` (channel $c$ scanned on its inputs).
+    /// The layer's output `L × d_v` (channel `$c$` scanned on its inputs).
     ///
     /// # Errors
     /// As [`Self::channel`].
@@ -177,15 +181,15 @@ impl<T: Real> S6Layer<T> {
     }
 }
 
-/// A causal linear-attention layer $q_t = W_Q\hat x_t$, $k_t = W_K \hat x_t$,
-/// $v_t = W_V\hat x_t$, $y_i = \sum_{j\le i}\langle q_i, k_j\rangle v_j$.
+/// A causal linear-attention layer `$q_t = W_Q\hat x_t$`, `$k_t = W_K \hat x_t$`,
+/// `$v_t = W_V\hat x_t$`, `$y_i = \sum_{j\le i}\langle q_i, k_j\rangle v_j$`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LinearAttentionLayer<T> {
-    /// $W_Q$, `d × D`.
+    /// `$W_Q$`, `d × D`.
     pub w_q: Matrix<T>,
-    /// $W_K$, `d × D`.
+    /// `$W_K$`, `d × D`.
     pub w_k: Matrix<T>,
-    /// $W_V$, `d_v × D`.
+    /// `$W_V$`, `d_v × D`.
     pub w_v: Matrix<T>,
 }
 
@@ -193,7 +197,7 @@ impl<T: Field> LinearAttentionLayer<T> {
     /// The head on a token sequence (`L × D`).
     ///
     /// # Errors
-    /// [`Error::Shape`] if the token width is not $D$.
+    /// [`Error::Shape`] if the token width is not `$D$`.
     pub fn head(&self, xhat: &Matrix<T>) -> Result<LinearHead<T>> {
         if xhat.cols() != self.w_q.cols() {
             return Err(Error::Shape {
@@ -215,7 +219,7 @@ impl<T: Field> LinearAttentionLayer<T> {
         LinearHead::new(proj(&self.w_q)?, proj(&self.w_k)?)
     }
 
-    /// The values $v_t = W_V \hat x_t$, `L × d_v`.
+    /// The values `$v_t = W_V \hat x_t$`, `L × d_v`.
     pub fn values(&self, xhat: &Matrix<T>) -> Matrix<T> {
         let l = xhat.rows();
         Matrix::from_row_major(
@@ -237,12 +241,14 @@ impl<T: Field> LinearAttentionLayer<T> {
     }
 
     /// **T3 at function level, exact**: the layer as S6 channels in the general channel
-    /// type — for every value coordinate the channel with $\bar A \equiv 1$,
-    /// $\bar B_t = W_K\hat x_t$, $C_t = W_Q\hat x_t$ (one channel, shared), scanned on
-    /// $v_{\cdot,c}$. Its output equals [`Self::output`] exactly over the rationals:
+    /// type — for every value coordinate the channel with `$\bar A \equiv 1$`,
+    /// `$\bar B_t = W_K\hat x_t$`, `$C_t = W_Q\hat x_t$` (one channel, shared), scanned on
+    /// `$v_{\cdot,c}$`. Its output equals [`Self::output`] exactly over the rationals:
     ///
-    /// $$y_{i,c} = \sum_{j\le i}\langle W_Q\hat x_i, W_K\hat x_j\rangle (W_V\hat x_j)_c
-    ///   = \big(\tilde\alpha\, v_{\cdot,c}\big)_i,\qquad \tilde\alpha = \mathrm{tril}(QK^\top).$$
+    /// ```math
+    /// y_{i,c} = \sum_{j\le i}\langle W_Q\hat x_i, W_K\hat x_j\rangle (W_V\hat x_j)_c
+    /// = \big(\tilde\alpha\, v_{\cdot,c}\big)_i,\qquad \tilde\alpha = \mathrm{tril}(QK^\top).
+    /// ```
     ///
     /// Coq: `t3_linear_head_is_channel` (`proofs/T3_HeadIsChannel.v`).
     ///
@@ -265,18 +271,18 @@ impl<T: Field> LinearAttentionLayer<T> {
 }
 
 impl<T: Real> LinearAttentionLayer<T> {
-    /// **T3 under Mamba's strict $A<0$**: the S6 layer with $W_x = W_V$, $W_\Delta = 0$,
-    /// $b_\Delta = \mathrm{softplus}^{-1}(\delta) = \ln(e^{\delta}-1)$ (so $\Delta \equiv
-    /// \delta$ up to rounding), $A \equiv -a$, $W_B = W_K/\Delta$, $W_C = W_Q$. Then
-    /// $\bar B_t = W_K\hat x_t$ and $\bar A = e^{-\Delta a} \to 1$ as $\Delta \to 0$.
+    /// **T3 under Mamba's strict `$A<0$`**: the S6 layer with `$W_x = W_V$`, `$W_\Delta = 0$`,
+    /// `$b_\Delta = \mathrm{softplus}^{-1}(\delta) = \ln(e^{\delta}-1)$` (so `$\Delta \equiv
+    /// \delta$` up to rounding), `$A \equiv -a$`, `$W_B = W_K/\Delta$`, `$W_C = W_Q$`. Then
+    /// `$\bar B_t = W_K\hat x_t$` and `$\bar A = e^{-\Delta a} \to 1$` as `$\Delta \to 0$`.
     /// The error against the linear layer is bounded by [`linear_limit_bound`].
     ///
     /// Over the reals the bound is proven (Coq: `linear_limit_bound_sound`,
-    /// `linear_limit_bound_le`); the exact $\bar A\equiv1$ case is
+    /// `linear_limit_bound_le`); the exact `$\bar A\equiv1$` case is
     /// `t3_linear_head_is_channel`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] unless $\delta > 0$ and $a > 0$.
+    /// [`Error::InvalidArgument`] unless `$\delta > 0$` and `$a > 0$`.
     ///
     /// # Examples
     /// ```
@@ -312,26 +318,28 @@ impl<T: Real> LinearAttentionLayer<T> {
 }
 
 /// **The Δ → 0 bound of T3 under Mamba's parametrisation.** For the layer of
-/// [`LinearAttentionLayer::to_mamba`] with step $\Delta$ and $A \equiv -a$, every output
+/// [`LinearAttentionLayer::to_mamba`] with step `$\Delta$` and `$A \equiv -a$`, every output
 /// satisfies
 ///
-/// $$|y^{\mathrm{S6}}_{i,c} - y^{\mathrm{lin}}_{i,c}| \le \sum_{j\le i}\bigl(1 - e^{-\Delta a(i-j)}\bigr)
-///   \sum_n |q_{i,n}|\,|k_{j,n}|\,|v_{j,c}|
-///   \;\le\; \Delta\, a\,(L-1)\,\max_i\lVert q_i\rVert_2\,\max_j\lVert k_j\rVert_2\,\lVert v_{\cdot,c}\rVert_1$$
+/// ```math
+/// |y^{\mathrm{S6}}_{i,c} - y^{\mathrm{lin}}_{i,c}| \le \sum_{j\le i}\bigl(1 - e^{-\Delta a(i-j)}\bigr)
+/// \sum_n |q_{i,n}|\,|k_{j,n}|\,|v_{j,c}|
+/// \;\le\; \Delta\, a\,(L-1)\,\max_i\lVert q_i\rVert_2\,\max_j\lVert k_j\rVert_2\,\lVert v_{\cdot,c}\rVert_1
+/// ```
 ///
-/// since $|\bar A^{\,i-j} - 1| = 1 - e^{-\Delta a (i-j)} \le \Delta a (i-j)$. This returns the
-/// middle (per-entry) bound for every $(i, c)$ as an `L × d_v` matrix; the right-hand
-/// closed form is [`linear_limit_bound_closed`]. Both vanish linearly as $\Delta \to 0$.
+/// since `$|\bar A^{\,i-j} - 1| = 1 - e^{-\Delta a (i-j)} \le \Delta a (i-j)$`. This returns the
+/// middle (per-entry) bound for every `$(i, c)$` as an `L × d_v` matrix; the right-hand
+/// closed form is [`linear_limit_bound_closed`]. Both vanish linearly as `$\Delta \to 0$`.
 ///
-/// Theorem: T3 under Mamba's parametrisation, over the reals (the layer's $\bar A =
-/// e^{-\Delta a}$, $\bar B_j = k_j$, $C_i = q_i$ exactly; Coq definition `linear_limit_bound`
+/// Theorem: T3 under Mamba's parametrisation, over the reals (the layer's `$\bar A =
+/// e^{-\Delta a}$`, `$\bar B_j = k_j$`, `$C_i = q_i$` exactly; Coq definition `linear_limit_bound`
 /// in `proofs/T3_Limit.v`): Coq: `linear_limit_bound_sound`, `one_minus_exp_neg_le`,
 /// `linear_limit_bound_le`, `linear_limit_bound_le_closed` — this middle bound,
-/// $1 - e^{-x} \le x$, at most $\Delta a (L-1)\sum_{j\le i}\sum_n |q_{i,n}k_{j,n}|\,|v_{j,c}|$,
+/// `$1 - e^{-x} \le x$`, at most `$\Delta a (L-1)\sum_{j\le i}\sum_n |q_{i,n}k_{j,n}|\,|v_{j,c}|$`,
 /// and (with `cauchy_schwarz`) at most [`linear_limit_bound_closed`].
 ///
 /// # Examples
-/// $L = 2$, $d = d_v = 1$, $q = k = v = (1, 1)$, $\Delta a = 1/2$:
+/// `$L = 2$`, `$d = d_v = 1$`, `$q = k = v = (1, 1)$`, `$\Delta a = 1/2$`:
 /// ```
 /// use hidden_attention::{attention::LinearHead, tensor::Matrix,
 ///                        construct::function::{linear_limit_bound, linear_limit_bound_closed}};
@@ -368,8 +376,8 @@ pub fn linear_limit_bound(
     out
 }
 
-/// The closed form $\Delta a (L-1)\max\lVert q\rVert_2\max\lVert k\rVert_2\lVert v_{\cdot,c}\rVert_1$
-/// of [`linear_limit_bound`], per value coordinate $c$ (T3; example there). Over the reals
+/// The closed form `$\Delta a (L-1)\max\lVert q\rVert_2\max\lVert k\rVert_2\lVert v_{\cdot,c}\rVert_1$`
+/// of [`linear_limit_bound`], per value coordinate `$c$` (T3; example there). Over the reals
 /// the middle bound is within it for every output (Coq definition
 /// `linear_limit_bound_closed`, with the maxima and norms as computed here): Coq:
 /// `linear_limit_bound_le_closed`, `cauchy_schwarz`.

@@ -6,12 +6,14 @@ use crate::scalar::Field;
 use crate::ssm::{factored, gated_head, scan, Channel};
 use crate::tensor::Matrix;
 
-/// **T2a** — a channel as a causal gated linear attention head of dimension $N$:
-/// $g_k = \bar A_k$, $q_i = C_i$, $k_j = \bar B_j$; its attention matrix is $\tilde\alpha$
+/// **T2a** — a channel as a causal gated linear attention head of dimension `$N$`:
+/// `$g_k = \bar A_k$`, `$q_i = C_i$`, `$k_j = \bar B_j$`; its attention matrix is `$\tilde\alpha$`
 /// exactly, over any field. (The same as [`crate::ssm::gated_head`].)
 ///
-/// $$y_i = \sum_{j\le i}\Big\langle q_i,\ \Big(\prod_{k=j+1}^{i} g_k\Big)\odot k_j\Big\rangle x_j
-///   = \sum_{j\le i}\tilde\alpha_{ij}x_j .$$
+/// ```math
+/// y_i = \sum_{j\le i}\Big\langle q_i,\ \Big(\prod_{k=j+1}^{i} g_k\Big)\odot k_j\Big\rangle x_j
+/// = \sum_{j\le i}\tilde\alpha_{ij}x_j .
+/// ```
 ///
 /// Coq: `t2a_gated_form` (`proofs/T2_LinearAttention.v`).
 ///
@@ -26,17 +28,17 @@ pub fn channel_to_gated_head<T: Field>(ch: &Channel<T>) -> GatedLinearHead<T> {
     gated_head(ch)
 }
 
-/// **T2b** — a channel with no zero $\bar A_k$ entry ($k \ge 1$) as an *ungated* causal linear head:
-/// $Q_i = C_i \odot P_i$, $K_j = \bar B_j \oslash P_j$, $P_i = \prod_{k=1}^{i}\bar A_k$, so
-/// $\tilde\alpha = \mathrm{tril}(QK^\top)$.
+/// **T2b** — a channel with no zero `$\bar A_k$` entry (`$k \ge 1$`) as an *ungated* causal linear head:
+/// `$Q_i = C_i \odot P_i$`, `$K_j = \bar B_j \oslash P_j$`, `$P_i = \prod_{k=1}^{i}\bar A_k$`, so
+/// `$\tilde\alpha = \mathrm{tril}(QK^\top)$`.
 ///
 /// Coq: `t2b_factored_form`, `t2b_factored_form_mx`, `t2b_ungated_head`
-/// (`proofs/T2_LinearAttention.v`), under the same hypothesis (no $\bar A_k$ entry with
-/// $k \ge 1$ is 0; $\bar A_0$ never enters $\tilde\alpha$).
+/// (`proofs/T2_LinearAttention.v`), under the same hypothesis (no `$\bar A_k$` entry with
+/// `$k \ge 1$` is 0; `$\bar A_0$` never enters `$\tilde\alpha$`).
 ///
 /// # Errors
-/// [`Error::ZeroTransition`] naming the first zero $\bar A$ entry at a step $\ge 1$; in floats
-/// [`Error::FactorRange`] when $P$, $Q$ or $K$ leaves the normal range.
+/// [`Error::ZeroTransition`] naming the first zero `$\bar A$` entry at a step `$\ge 1$`; in floats
+/// [`Error::FactorRange`] when `$P$`, `$Q$` or `$K$` leaves the normal range.
 ///
 /// # Examples
 /// ```
@@ -50,20 +52,22 @@ pub fn channel_to_linear_head<T: Field>(ch: &Channel<T>) -> Result<LinearHead<T>
     LinearHead::new(f.q, f.k)
 }
 
-/// **T3** — a causal gated linear attention head with diagonal gates, of dimension $d$,
-/// is, on each value coordinate, the S6 channel with state $N = d$,
+/// **T3** — a causal gated linear attention head with diagonal gates, of dimension `$d$`,
+/// is, on each value coordinate, the S6 channel with state `$N = d$`,
 ///
-/// $$\bar A_k = g_k,\qquad \bar B_j = k_j,\qquad C_i = q_i,$$
+/// ```math
+/// \bar A_k = g_k,\qquad \bar B_j = k_j,\qquad C_i = q_i,
+/// ```
 ///
 /// whose hidden attention equals the head's matrix exactly (over any field, no condition
-/// on the gates: 0 is allowed). Plain linear attention ($g\equiv 1$), RetNet ($g \equiv
-/// \gamma$) and Mamba-2/SSD (a per-step scalar $g_k = a_k\mathbf 1$) are special cases
+/// on the gates: 0 is allowed). Plain linear attention (`$g\equiv 1$`), RetNet (`$g \equiv
+/// \gamma$`) and Mamba-2/SSD (a per-step scalar `$g_k = a_k\mathbf 1$`) are special cases
 /// (see [`scalar_gated_head`]).
 ///
 /// Coq: `t3_gated_head_is_channel`, `t3_gated_head_scores` (`proofs/T3_HeadIsChannel.v`).
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] for $d = 0$ (a channel has $N \ge 1$).
+/// [`Error::InvalidArgument`] for `$d = 0$` (a channel has `$N \ge 1$`).
 ///
 /// # Examples
 /// ```
@@ -85,13 +89,15 @@ pub fn gated_head_to_channel<T: Field>(head: &GatedLinearHead<T>) -> Result<Chan
     )
 }
 
-/// **T3** for plain causal linear attention $y_i = \sum_{j\le i}\langle q_i, k_j\rangle v_j$:
+/// **T3** for plain causal linear attention `$y_i = \sum_{j\le i}\langle q_i, k_j\rangle v_j$`:
 /// the channel with
 ///
-/// $$\bar A \equiv \mathbf 1,\qquad \bar B_j = k_j,\qquad C_i = q_i,\qquad
-///   \tilde\alpha = \mathrm{tril}(QK^\top),$$
+/// ```math
+/// \bar A \equiv \mathbf 1,\qquad \bar B_j = k_j,\qquad C_i = q_i,\qquad
+/// \tilde\alpha = \mathrm{tril}(QK^\top),
+/// ```
 ///
-/// exact over any field (with Mamba's strict $A<0$ see
+/// exact over any field (with Mamba's strict `$A<0$` see
 /// [`crate::construct::function::LinearAttentionLayer::to_mamba`]).
 ///
 /// Coq: `t3_linear_head_is_channel` (`proofs/T3_HeadIsChannel.v`).
@@ -115,15 +121,17 @@ pub fn linear_head_to_channel<T: Field>(head: &LinearHead<T>) -> Result<Channel<
     gated_head_to_channel(&head.to_gated())
 }
 
-/// **T3**, scalar gates: the gated head whose gate at step $k$ is the scalar $a_k$ on every
-/// coordinate (Mamba-2/SSD; RetNet when every $a_k = \gamma$), so that
+/// **T3**, scalar gates: the gated head whose gate at step `$k$` is the scalar `$a_k$` on every
+/// coordinate (Mamba-2/SSD; RetNet when every `$a_k = \gamma$`), so that
 ///
-/// $$a_{ij} = \Big(\prod_{k=j+1}^{i} a_k\Big)\langle q_i, k_j\rangle
-///   \quad\Big(= \gamma^{\,i-j}\langle q_i, k_j\rangle\text{ for RetNet}\Big),$$
+/// ```math
+/// a_{ij} = \Big(\prod_{k=j+1}^{i} a_k\Big)\langle q_i, k_j\rangle
+/// \quad\Big(= \gamma^{\,i-j}\langle q_i, k_j\rangle\text{ for RetNet}\Big),
+/// ```
 ///
-/// and [`gated_head_to_channel`] turns it into the channel with $\bar A_k = a_k\mathbf 1$.
+/// and [`gated_head_to_channel`] turns it into the channel with `$\bar A_k = a_k\mathbf 1$`.
 ///
-/// Coq: `t3_retention_head_is_channel` (constant $\gamma$), `t3_gated_head_is_channel`
+/// Coq: `t3_retention_head_is_channel` (constant `$\gamma$`), `t3_gated_head_is_channel`
 /// (`proofs/T3_HeadIsChannel.v`).
 ///
 /// # Errors
@@ -162,10 +170,12 @@ pub fn scalar_gated_head<T: Field>(
     GatedLinearHead::new(q, k, Matrix::from_row_major(l, d, g)?)
 }
 
-/// **T3**, vector values: the head's output for $V \in K^{L\times d_v}$ computed as T3
-/// states it, one channel ([`gated_head_to_channel`]) scanned per value coordinate $c$:
+/// **T3**, vector values: the head's output for `$V \in K^{L\times d_v}$` computed as T3
+/// states it, one channel ([`gated_head_to_channel`]) scanned per value coordinate `$c$`:
 ///
-/// $$Y_{i,c} = \sum_{j\le i} a_{ij} V_{j,c} = y_i\big(\bar A = g,\ \bar B = k,\ C = q;\ x = V_{\cdot,c}\big).$$
+/// ```math
+/// Y_{i,c} = \sum_{j\le i} a_{ij} V_{j,c} = y_i\big(\bar A = g,\ \bar B = k,\ C = q;\ x = V_{\cdot,c}\big).
+/// ```
 ///
 /// Coq: `t3_gated_head_is_channel` (`proofs/T3_HeadIsChannel.v`).
 ///
@@ -193,7 +203,7 @@ pub fn head_output_by_channels<T: Field>(
     channel_output_values(&ch, v)
 }
 
-/// Scan one channel on every column of $V$ (one value coordinate each).
+/// Scan one channel on every column of `$V$` (one value coordinate each).
 ///
 /// # Errors
 /// As [`scan()`].
@@ -202,7 +212,7 @@ pub fn channel_output_values<T: Field>(ch: &Channel<T>, v: &Matrix<T>) -> Result
 }
 
 /// The gated head's output for vector values, computed from its attention matrix
-/// ($Y = aV$), for comparison with [`head_output_by_channels`].
+/// (`$Y = aV$`), for comparison with [`head_output_by_channels`].
 ///
 /// # Errors
 /// As [`GatedLinearHead::attention`]; [`Error::Shape`] if `V` has the wrong row count.

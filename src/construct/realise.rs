@@ -2,15 +2,15 @@
 //!
 //! | construction | state | class | exact | condition |
 //! | --- | --- | --- | --- | --- |
-//! | [`realise_full`] | $N = L$ | diagonal, $\bar A \equiv 1$ | always | none |
-//! | [`realise_minimal`] | $N = $ semiseparable rank | general time-varying $N\times N$ transitions ([`TimeVaryingChannel`]) | always | none |
-//! | [`realise_diagonal`] | $N = $ semiseparable rank | diagonal $\bar A \in K^N$, entries 0 allowed | when found | see its docs; else a [`DiagonalCounterexample`] |
+//! | [`realise_full`] | `$N = L$` | diagonal, `$\bar A \equiv 1$` | always | none |
+//! | [`realise_minimal`] | `$N = $` semiseparable rank | general time-varying `$N\times N$` transitions ([`TimeVaryingChannel`]) | always | none |
+//! | [`realise_diagonal`] | `$N = $` semiseparable rank | diagonal `$\bar A \in K^N$`, entries 0 allowed | when found | see its docs; else a [`DiagonalCounterexample`] |
 //!
 //! No realisation of any class has fewer states than the semiseparable rank (the T4
 //! factorisation argument holds for general transitions), so the last two are minimal.
 //! *Minimal state = semiseparable rank* is therefore a theorem for **general time-varying
 //! transitions only** ([`realise_minimal`] attains it). For S6 channels (diagonal
-//! $\bar A$) the rank is only a lower bound: nothing here proves a diagonal realisation
+//! `$\bar A$`) the rank is only a lower bound: nothing here proves a diagonal realisation
 //! of that size exists, and [`realise_diagonal`] reaches it only when one of its
 //! constructions succeeds.
 
@@ -22,18 +22,20 @@ use crate::semiseparable::{expect_lower_triangular, rank_exact, semiseparable_ra
 use crate::ssm::{attention_matrix, Channel};
 use crate::tensor::{dot, Matrix};
 
-/// **T5, $N = L$**: every lower-triangular $M$ is the hidden attention of the channel with
+/// **T5, `$N = L$`**: every lower-triangular `$M$` is the hidden attention of the channel with
 ///
-/// $$\bar A_t \equiv \mathbf 1,\qquad \bar B_j = e_j,\qquad C_i = (M_{i,0},\dots,M_{i,i},0,\dots,0),$$
+/// ```math
+/// \bar A_t \equiv \mathbf 1,\qquad \bar B_j = e_j,\qquad C_i = (M_{i,0},\dots,M_{i,i},0,\dots,0),
+/// ```
 ///
-/// since $\tilde\alpha_{ij} = \langle C_i, e_j\rangle = M_{ij}$ for $j\le i$. Exact over any field.
+/// since `$\tilde\alpha_{ij} = \langle C_i, e_j\rangle = M_{ij}$` for `$j\le i$`. Exact over any field.
 ///
 /// Coq: `t5_realisation_full_state` (the same construction: `real_Abar`, `real_Bbar`,
 /// `real_C`), `t5_realisable_iff_lower_triangular` (`proofs/T5_Realisation.v`).
 ///
 /// # Errors
 /// [`Error::Shape`] if not square; [`Error::NotLowerTriangular`]; [`Error::InvalidArgument`]
-/// for $L = 0$.
+/// for `$L = 0$`.
 ///
 /// # Examples
 /// ```
@@ -58,17 +60,19 @@ pub fn realise_full<T: Field>(m: &Matrix<T>) -> Result<Channel<T>> {
 
 /// A channel with general time-varying transitions (the sequentially semiseparable form):
 ///
-/// $$h_t = A_t h_{t-1} + b_t x_t,\qquad y_t = \langle c_t, h_t\rangle,\qquad A_t\in K^{N\times N},$$
+/// ```math
+/// h_t = A_t h_{t-1} + b_t x_t,\qquad y_t = \langle c_t, h_t\rangle,\qquad A_t\in K^{N\times N},
+/// ```
 ///
-/// so $\tilde\alpha_{ij} = c_i^\top A_i A_{i-1}\cdots A_{j+1} b_j$ ($j\le i$). An S6 channel is
-/// the case of diagonal $A_t$.
+/// so `$\tilde\alpha_{ij} = c_i^\top A_i A_{i-1}\cdots A_{j+1} b_j$` (`$j\le i$`). An S6 channel is
+/// the case of diagonal `$A_t$`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimeVaryingChannel<T> {
-    /// $A_t$, one $N\times N$ matrix per step ($A_0$ acts on $h_{-1} = 0$).
+    /// `$A_t$`, one `$N\times N$` matrix per step (`$A_0$` acts on `$h_{-1} = 0$`).
     pub a: Vec<Matrix<T>>,
-    /// $b_t$ (rows), `L × N`.
+    /// `$b_t$` (rows), `L × N`.
     pub b: Matrix<T>,
-    /// $c_t$ (rows), `L × N`.
+    /// `$c_t$` (rows), `L × N`.
     pub c: Matrix<T>,
 }
 
@@ -77,15 +81,15 @@ impl<T: Field> TimeVaryingChannel<T> {
     pub fn len(&self) -> usize {
         self.b.rows()
     }
-    /// Whether $L = 0$.
+    /// Whether `$L = 0$`.
     pub fn is_empty(&self) -> bool {
         self.b.rows() == 0
     }
-    /// State size $N$.
+    /// State size `$N$`.
     pub fn state(&self) -> usize {
         self.b.cols()
     }
-    /// The S6 channel with $A_t = \mathrm{diag}(\bar A_t)$.
+    /// The S6 channel with `$A_t = \mathrm{diag}(\bar A_t)$`.
     pub fn from_channel(ch: &Channel<T>) -> Self {
         let (l, n) = (ch.len(), ch.state());
         let a = (0..l)
@@ -125,8 +129,8 @@ impl<T: Field> TimeVaryingChannel<T> {
             .collect();
         Channel::new(l, n, abar, self.b.data().to_vec(), self.c.data().to_vec()).ok()
     }
-    /// The hidden attention $\tilde\alpha_{ij} = c_i^\top A_i\cdots A_{j+1} b_j$, $O(L^2N^2)$:
-    /// for each $j$ the vector $p = b_j$ is carried forward, $p \leftarrow A_i p$.
+    /// The hidden attention `$\tilde\alpha_{ij} = c_i^\top A_i\cdots A_{j+1} b_j$`, `$O(L^2N^2)$`:
+    /// for each `$j$` the vector `$p = b_j$` is carried forward, `$p \leftarrow A_i p$`.
     pub fn attention(&self) -> Matrix<T> {
         let l = self.len();
         let mut out = Matrix::zeros(l, l);
@@ -164,7 +168,7 @@ fn mat_vec<T: Field>(m: &Matrix<T>, v: &[T]) -> Vec<T> {
     (0..m.rows()).map(|r| dot(m.row(r), v)).collect()
 }
 
-/// Solve $A x = b$ exactly ($A$ given by rows); a solution with free variables 0, or
+/// Solve `$A x = b$` exactly (`$A$` given by rows); a solution with free variables 0, or
 /// `None` when inconsistent.
 pub(crate) fn solve(a: &[Vec<Exact>], ncols: usize, b: &[Exact]) -> Option<Vec<Exact>> {
     let m = a.len();
@@ -213,7 +217,7 @@ pub(crate) fn solve(a: &[Vec<Exact>], ncols: usize, b: &[Exact]) -> Option<Vec<E
     Some(x)
 }
 
-/// Coefficients $w$ with $w^\top R = v$ for the rows of `basis` (length `width`).
+/// Coefficients `$w$` with `$w^\top R = v$` for the rows of `basis` (length `width`).
 fn express(basis: &[Vec<Exact>], width: usize, v: &[Exact]) -> Option<Vec<Exact>> {
     // columns of the system are the basis rows: (width × r) x = v
     let r = basis.len();
@@ -224,15 +228,15 @@ fn express(basis: &[Vec<Exact>], width: usize, v: &[Exact]) -> Option<Vec<Exact>
 }
 
 /// **T5, minimal state, general transitions (exact)**: the sequentially semiseparable
-/// realisation of a lower-triangular rational $M$ with state $N = $ its semiseparable
-/// rank $r = \max_j \operatorname{rank} H_j$, $H_j = M[j..L, 0..=j]$.
+/// realisation of a lower-triangular rational `$M$` with state `$N = $` its semiseparable
+/// rank `$r = \max_j \operatorname{rank} H_j$`, `$H_j = M[j..L, 0..=j]$`.
 ///
-/// Construction: at step $j$ the state is $h_j = R_j\, x_{0..j}$ where the rows of $R_j$
-/// are a basis of the row space of $H_j$ chosen among its rows ($r_j = \operatorname{rank}
-/// H_j$ of them, padded with zero rows to $N$). Then $c_j$ = the coordinates of row 0 of
-/// $H_j$ in that basis, $b_j$ = the last column of $R_j$, and $A_j$ solves $A_j R_{j-1} =
-/// R_j[:, 0..j]$ — solvable because the rows of $H_j$ restricted to columns $< j$ are rows
-/// of $H_{j-1}$. The result reproduces $M$ exactly, and no channel of any class does with
+/// Construction: at step `$j$` the state is `$h_j = R_j\, x_{0..j}$` where the rows of `$R_j$`
+/// are a basis of the row space of `$H_j$` chosen among its rows (`$r_j = \operatorname{rank}
+/// H_j$` of them, padded with zero rows to `$N$`). Then `$c_j$` = the coordinates of row 0 of
+/// `$H_j$` in that basis, `$b_j$` = the last column of `$R_j$`, and `$A_j$` solves `$A_j R_{j-1} =
+/// R_j[:, 0..j]$` — solvable because the rows of `$H_j$` restricted to columns `$< j$` are rows
+/// of `$H_{j-1}$`. The result reproduces `$M$` exactly, and no channel of any class does with
 /// fewer states (T4).
 ///
 /// Coq: the lower bound is `t5_state_lower_bound` / `t5_ss_rank_le_state`
@@ -244,7 +248,7 @@ fn express(basis: &[Vec<Exact>], width: usize, v: &[Exact]) -> Option<Vec<Exact>
 ///
 /// # Errors
 /// [`Error::Shape`] / [`Error::NotLowerTriangular`] for invalid input;
-/// [`Error::InvalidArgument`] for $L = 0$.
+/// [`Error::InvalidArgument`] for `$L = 0$`.
 ///
 /// # Examples
 /// ```
@@ -304,7 +308,7 @@ fn internal(what: &str) -> Error {
     }
 }
 
-/// Why [`realise_diagonal`] found no diagonal realisation with $N$ = semiseparable rank:
+/// Why [`realise_diagonal`] found no diagonal realisation with `$N$` = semiseparable rank:
 /// the matrix, its rank, the smallest diagonal realisation found, and the reason.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DiagonalCounterexample {
@@ -312,7 +316,7 @@ pub struct DiagonalCounterexample {
     pub matrix: Matrix<Exact>,
     /// Its semiseparable rank (the minimum over every class).
     pub rank: usize,
-    /// The smallest diagonal realisation found (at worst [`realise_full`], $N = L$).
+    /// The smallest diagonal realisation found (at worst [`realise_full`], `$N = L$`).
     pub best: Channel<Exact>,
     /// What each attempt ran into.
     pub reason: String,
@@ -321,25 +325,25 @@ pub struct DiagonalCounterexample {
 /// Outcome of [`realise_diagonal`].
 #[derive(Debug, Clone, PartialEq)]
 pub enum DiagonalOutcome {
-    /// A diagonal channel with $N$ = semiseparable rank whose $\tilde\alpha$ is the matrix.
+    /// A diagonal channel with `$N$` = semiseparable rank whose `$\tilde\alpha$` is the matrix.
     Found(Channel<Exact>),
     /// None found; the counterexample value says why.
     NotFound(Box<DiagonalCounterexample>),
 }
 
 /// **T5, minimal state, diagonal transitions (exact, when found).** Two constructions are
-/// tried, each verified by recomputing $\tilde\alpha$:
+/// tried, each verified by recomputing `$\tilde\alpha$`:
 ///
 /// 1. *Diagonalising the minimal realisation* ([`realise_minimal`]) by a time-varying change
-///    of basis $h'_t = T_t h_t$, $A'_t = T_t A_t T_{t-1}^{-1}$: at each step $G =
-///    A_t T_{t-1}^{-1}$ must have linearly independent nonzero columns; then $T_t$ maps
-///    them to unit vectors and $A'_t = \mathrm{diag}(1, \dots, 0, \dots)$ — so the result
-///    has $\bar A \in \{0, 1\}^N$. This covers e.g. block-diagonal and banded matrices
-///    ($\bar A = 0$ resets).
-/// 2. *Generator form* $\bar A\equiv 1$: greedily $M_{ij} = \langle C_i, \bar B_j\rangle$
-///    ($j \le i$), adding a state only when column $j$ is not a combination of the current
-///    query coordinates. This covers lower triangles of rank-$r$ matrices in general
-///    position (hence every diagonal channel with nonzero $\bar A$, rescaled as in T2b).
+///    of basis `$h'_t = T_t h_t$`, `$A'_t = T_t A_t T_{t-1}^{-1}$`: at each step `$G =
+///    A_t T_{t-1}^{-1}$` must have linearly independent nonzero columns; then `$T_t$` maps
+///    them to unit vectors and `$A'_t = \mathrm{diag}(1, \dots, 0, \dots)$` — so the result
+///    has `$\bar A \in \{0, 1\}^N$`. This covers e.g. block-diagonal and banded matrices
+///    (`$\bar A = 0$` resets).
+/// 2. *Generator form* `$\bar A\equiv 1$`: greedily `$M_{ij} = \langle C_i, \bar B_j\rangle$`
+///    (`$j \le i$`), adding a state only when column `$j$` is not a combination of the current
+///    query coordinates. This covers lower triangles of rank-`$r$` matrices in general
+///    position (hence every diagonal channel with nonzero `$\bar A$`, rescaled as in T2b).
 ///
 /// Outside these, [`DiagonalOutcome::NotFound`] carries the matrix, its rank, the smallest
 /// diagonal realisation found and the reason. *Not found* is not a proof that none exists:
@@ -483,7 +487,7 @@ fn diagonalise(r: &TimeVaryingChannel<Exact>) -> std::result::Result<Channel<Exa
     Channel::new(l, n, abar, bbar, c).map_err(|e| e.to_string())
 }
 
-/// Unit vectors completing the independent `cols` to a basis of $K^n$ (None if dependent).
+/// Unit vectors completing the independent `cols` to a basis of `$K^n$` (None if dependent).
 fn complete_basis(cols: &[Vec<Exact>], n: usize) -> Option<Vec<Vec<Exact>>> {
     let mut basis: Vec<Vec<Exact>> = cols.to_vec();
     if rank_of(&basis, n) < basis.len() {
@@ -554,11 +558,13 @@ fn inverse(m: &Matrix<Exact>) -> Option<Matrix<Exact>> {
 
 /// **T5, generator form** — attempt 2 of [`realise_diagonal`]: the greedy realisation
 ///
-/// $$\bar A \equiv \mathbf 1,\qquad M_{ij} = \langle C_i, \bar B_j\rangle\quad (j\le i),$$
+/// ```math
+/// \bar A \equiv \mathbf 1,\qquad M_{ij} = \langle C_i, \bar B_j\rangle\quad (j\le i),
+/// ```
 ///
-/// adding a state only when column $j$ (below the diagonal) is not a combination of the
-/// current query coordinates. Always succeeds, exactly, with some $N \le L$; $N$ may
-/// exceed the semiseparable rank (it equals it for lower triangles of rank-$r$ matrices
+/// adding a state only when column `$j$` (below the diagonal) is not a combination of the
+/// current query coordinates. Always succeeds, exactly, with some `$N \le L$`; `$N$` may
+/// exceed the semiseparable rank (it equals it for lower triangles of rank-`$r$` matrices
 /// in general position).
 ///
 /// Coq: not formalised (the full-state case is `t5_realisation_full_state`).
@@ -567,7 +573,7 @@ fn inverse(m: &Matrix<Exact>) -> Option<Matrix<Exact>> {
 /// As [`realise_minimal`].
 ///
 /// # Examples
-/// The lower triangle of the rank-1 matrix $uu^\top$, $u = (1, 2, 3)$:
+/// The lower triangle of the rank-1 matrix `$uu^\top$`, `$u = (1, 2, 3)$`:
 /// ```
 /// use hidden_attention::{construct::generator_form, scalar::ratio, ssm::attention_matrix as alpha,
 ///                        tensor::Matrix};

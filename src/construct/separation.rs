@@ -12,27 +12,27 @@ use crate::tensor::Matrix;
 /// exact certificate.
 #[derive(Debug, Clone, PartialEq)]
 pub enum SoftmaxObstruction {
-    /// A causal entry ($j\le i$) that is negative.
+    /// A causal entry (`$j\le i$`) that is negative.
     NegativeEntry {
-        /// Row $i$.
+        /// Row `$i$`.
         row: usize,
-        /// Column $j \le i$.
+        /// Column `$j \le i$`.
         col: usize,
         /// The entry.
         value: Exact,
     },
-    /// A causal entry that is exactly 0 ($e^{z} > 0$).
+    /// A causal entry that is exactly 0 (`$e^{z} > 0$`).
     ZeroEntry {
-        /// Row $i$.
+        /// Row `$i$`.
         row: usize,
-        /// Column $j\le i$.
+        /// Column `$j\le i$`.
         col: usize,
     },
     /// A row whose causal entries do not sum to 1.
     RowSum {
-        /// Row $i$.
+        /// Row `$i$`.
         row: usize,
-        /// $\sum_{j\le i} M_{ij}$.
+        /// `$\sum_{j\le i} M_{ij}$`.
         sum: Exact,
     },
 }
@@ -60,10 +60,10 @@ impl SoftmaxObstruction {
 }
 
 impl SoftmaxObstruction {
-    /// Re-verify **from the channel**, exactly and independently of $\tilde\alpha$: the
-    /// claimed entry $\tilde\alpha_{ij}$ is recomputed as $y_i$ of the scan of the unit
-    /// input $e_j$, and the claimed row sum $\sum_{j\le i}\tilde\alpha_{ij}$ as $y_i$ of
-    /// the scan of the all-ones input (T1: $y = \tilde\alpha x$). `false` if an index is out
+    /// Re-verify **from the channel**, exactly and independently of `$\tilde\alpha$`: the
+    /// claimed entry `$\tilde\alpha_{ij}$` is recomputed as `$y_i$` of the scan of the unit
+    /// input `$e_j$`, and the claimed row sum `$\sum_{j\le i}\tilde\alpha_{ij}$` as `$y_i$` of
+    /// the scan of the all-ones input (T1: `$y = \tilde\alpha x$`). `false` if an index is out
     /// of range or the recomputed value disagrees with the claim.
     ///
     /// # Examples
@@ -119,9 +119,11 @@ impl std::fmt::Display for SoftmaxObstruction {
 /// showing no causal softmax head has attention matrix `m`; `None` if `m` is
 /// row-stochastic with positive causal entries. A causal softmax head's matrix is
 ///
-/// $$S_{ij} = \frac{e^{s_{ij}}}{\sum_{k\le i} e^{s_{ik}}}\ (j\le i),\qquad S_{ij} = 0\ (j>i),$$
+/// ```math
+/// S_{ij} = \frac{e^{s_{ij}}}{\sum_{k\le i} e^{s_{ik}}}\ (j\le i),\qquad S_{ij} = 0\ (j>i),
+/// ```
 ///
-/// so $S_{ij} > 0$ and $\sum_{j\le i}S_{ij} = 1$; `m` failing either is no head's.
+/// so `$S_{ij} > 0$` and `$\sum_{j\le i}S_{ij} = 1$`; `m` failing either is no head's.
 ///
 /// Coq: `t6_negative_entry_not_softmax`, `t6_row_sum_not_softmax`,
 /// `t6_softmax_is_causal_stochastic` (zero entries), `t6_channel_not_softmax`
@@ -160,17 +162,17 @@ pub fn softmax_obstruction(m: &Matrix<Exact>) -> Option<SoftmaxObstruction> {
     None
 }
 
-/// **T6b** — a certificate that a softmax head's matrix has semiseparable rank $\ge k$:
-/// a $k\times k$ submatrix inside one block $H_j$ (every column $\le$ every row index)
+/// **T6b** — a certificate that a softmax head's matrix has semiseparable rank `$\ge k$`:
+/// a `$k\times k$` submatrix inside one block `$H_j$` (every column `$\le$` every row index)
 /// whose determinant, enclosed in rational interval arithmetic ([`crate::interval`]),
-/// excludes 0. By T4 no channel with state $N < k$ has this matrix as its $\tilde\alpha$.
+/// excludes 0. By T4 no channel with state `$N < k$` has this matrix as its `$\tilde\alpha$`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RankCertificate {
     /// The head (exact queries, keys, scale).
     pub head: SoftmaxHead<Exact>,
     /// Rows of the submatrix.
     pub rows: Vec<usize>,
-    /// Columns of the submatrix (all $\le$ `rows[0]`).
+    /// Columns of the submatrix (all `$\le$` `rows[0]`).
     pub cols: Vec<usize>,
     /// Significant bits of the interval arithmetic.
     pub bits: u32,
@@ -179,12 +181,12 @@ pub struct RankCertificate {
 }
 
 impl RankCertificate {
-    /// $k$: the certified lower bound on the semiseparable rank.
+    /// `$k$`: the certified lower bound on the semiseparable rank.
     pub fn size(&self) -> usize {
         self.rows.len()
     }
     /// Recompute the enclosure from the head alone and check it excludes 0, and that the
-    /// submatrix is square and lies inside a block $H_j$.
+    /// submatrix is square and lies inside a block `$H_j$`.
     pub fn verify(&self) -> bool {
         certify_softmax_rank(&self.head, &self.rows, &self.cols, self.bits)
             .is_some_and(|c| c.determinant == self.determinant)
@@ -193,15 +195,15 @@ impl RankCertificate {
 
 /// Enclose the determinant of the `rows × cols` submatrix of the head's matrix; a
 /// certificate when the enclosure excludes 0 (and the submatrix is square, in range and
-/// inside a block $H_j$), else `None`.
+/// inside a block `$H_j$`), else `None`.
 ///
-/// **T6b.** With $R$ the rows and $K$ the columns ($\max K \le \min R$, so the submatrix
-/// lies in $H_{\min R}$), $0 \notin [\det S_{R,K}]$ proves
-/// $\operatorname{rank} H_{\min R} \ge |R|$, hence (T4) no channel with $N < |R|$ has
-/// $\tilde\alpha = S$.
+/// **T6b.** With `$R$` the rows and `$K$` the columns (`$\max K \le \min R$`, so the submatrix
+/// lies in `$H_{\min R}$`), `$0 \notin [\det S_{R,K}]$` proves
+/// `$\operatorname{rank} H_{\min R} \ge |R|$`, hence (T4) no channel with `$N < |R|$` has
+/// `$\tilde\alpha = S$`.
 ///
-/// Coq: `t4_semiseparable_rank_general` (any submatrix with rows $\ge j$ and columns
-/// $\le j$ has rank $\le N$), `t6_softmax_not_channel`; the interval determinant itself is
+/// Coq: `t4_semiseparable_rank_general` (any submatrix with rows `$\ge j$` and columns
+/// `$\le j$` has rank `$\le N$`), `t6_softmax_not_channel`; the interval determinant itself is
 /// not formalised.
 ///
 /// # Examples
@@ -245,9 +247,9 @@ pub fn certify_softmax_rank(
 
 /// **T6b for any head**: a certified lower bound on the semiseparable rank of a rational
 /// softmax head's matrix. The float matrix guides the search (faer SVD for the split and
-/// numerical rank $r$, complete pivoting for the rows and columns); the certificate is
-/// the largest $k \le r$ whose submatrix's interval determinant excludes 0. `None` when
-/// not even a $1\times 1$ entry is certified (impossible for a softmax head, whose entries
+/// numerical rank `$r$`, complete pivoting for the rows and columns); the certificate is
+/// the largest `$k \le r$` whose submatrix's interval determinant excludes 0. `None` when
+/// not even a `$1\times 1$` entry is certified (impossible for a softmax head, whose entries
 /// are positive, unless the head is empty).
 ///
 /// **T6b**, as [`certify_softmax_rank`] (Coq: `t4_semiseparable_rank_general`).
@@ -268,14 +270,16 @@ pub fn certify_softmax_head(head: &SoftmaxHead<Exact>, bits: u32) -> Option<Rank
     })
 }
 
-/// The family of T6b: the causal softmax head on $L = 2n+1$ positions with $d = 1$,
-/// $q_i = k_i = i$ and scale $1/(n+1)$, so $a_{ij} \propto \exp(ij/(n+1))$ — a row-scaled
-/// Vandermonde matrix in the distinct nodes $e^{i/(n+1)}$, of semiseparable rank $n+1$:
+/// The family of T6b: the causal softmax head on `$L = 2n+1$` positions with `$d = 1$`,
+/// `$q_i = k_i = i$` and scale `$1/(n+1)$`, so `$a_{ij} \propto \exp(ij/(n+1))$` — a row-scaled
+/// Vandermonde matrix in the distinct nodes `$e^{i/(n+1)}$`, of semiseparable rank `$n+1$`:
 ///
-/// $$a_{ij} = \frac{e^{ij/(n+1)}}{\sum_{k\le i} e^{ik/(n+1)}}\quad (j\le i).$$
+/// ```math
+/// a_{ij} = \frac{e^{ij/(n+1)}}{\sum_{k\le i} e^{ik/(n+1)}}\quad (j\le i).
+/// ```
 ///
 /// Theorem T6b. Coq: `t6_softmax_ss_rank_unbounded` proves the same growth with the
-/// exp-free weights $w_{ik} = 1 + [i = k + N]$ (`proofs/T6_Softmax.v`).
+/// exp-free weights `$w_{ik} = 1 + [i = k + N]$` (`proofs/T6_Softmax.v`).
 ///
 /// # Examples
 /// ```
@@ -292,10 +296,10 @@ pub fn softmax_rank_family(n: usize) -> SoftmaxHead<Exact> {
     SoftmaxHead::new(q.clone(), q, ratio(1, n as i64 + 1)).expect("finite scale")
 }
 
-/// **T6b**: for state size $n$, a certificate that the softmax head of
-/// [`softmax_rank_family`]`(n)` has semiseparable rank $\ge n + 1$ (rows $n..=2n$,
-/// columns $0..=n$ of its matrix) — so no channel with $N = n$ reproduces it, and no
-/// fixed-$N$ channel reproduces every softmax head.
+/// **T6b**: for state size `$n$`, a certificate that the softmax head of
+/// [`softmax_rank_family`]`(n)` has semiseparable rank `$\ge n + 1$` (rows `$n..=2n$`,
+/// columns `$0..=n$` of its matrix) — so no channel with `$N = n$` reproduces it, and no
+/// fixed-`$N$` channel reproduces every softmax head.
 ///
 /// Coq: `t6_softmax_not_channel`, `t6_softmax_ss_rank_unbounded` (exp-free form),
 /// `t4_semiseparable_rank_general` (`proofs/T6_Softmax.v`, `proofs/T4_Semiseparable.v`).

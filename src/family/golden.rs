@@ -22,13 +22,13 @@ use super::ssd::{attention_matrix, chunked, scan, SsdHead};
 #[non_exhaustive]
 pub enum FamilyKind {
     /// Mamba-2's SSD: `X (B,T,H,P)`, `A (B,T,H)` the log of the scalar transition
-    /// ($\Delta_t A_h$), `B`, `C (B,T,H,N)`; expected `Y (B,T,H,P)`,
+    /// (`$\Delta_t A_h$`), `B`, `C (B,T,H,N)`; expected `Y (B,T,H,P)`,
     /// `final_state (B,H,P,N)`, `attention (B,H,T,T)`; `params.block_len` the chunk size.
     Ssd,
     /// A member of the gated-linear family ([`Member`]: GLA, simple GLA, retention, HGRN,
     /// RWKV-6, DPLR, DeltaNet, Gated DeltaNet, RG-LRU), run by
     /// [`crate::family::linear::golden::run_member`]: `o` through the recurrence and as
-    /// $A v$ (T14), and `final_state` where given; `params.scale` the query scale.
+    /// `$A v$` (T14), and `final_state` where given; `params.scale` the query scale.
     Linear(Member),
 }
 
@@ -54,11 +54,11 @@ pub struct FamilyCase {
 pub struct TensorReport {
     /// What was compared, e.g. `Y (chunked, block_len 4)`.
     pub what: String,
-    /// Largest $|g - e|$.
+    /// Largest `$|g - e|$`.
     pub max_abs: f64,
-    /// Largest $|g - e| / |e|$ over entries with $|e| \ge$ `atol`.
+    /// Largest `$|g - e| / |e|$` over entries with `$|e| \ge$` `atol`.
     pub max_rel: f64,
-    /// Every entry within $|g - e| \le \mathrm{atol} + \mathrm{rtol}|e|$ (and finite).
+    /// Every entry within `$|g - e| \le \mathrm{atol} + \mathrm{rtol}|e|$` (and finite).
     pub pass: bool,
     /// Number of compared values.
     pub compared: usize,
@@ -200,7 +200,7 @@ fn tensors(
     Ok(out)
 }
 
-/// `params.block_len`, a chunk size $\ge 1$.
+/// `params.block_len`, a chunk size `$\ge 1$`.
 fn block_len(case: &FamilyCase) -> Result<usize> {
     match case.params.get("block_len").and_then(Value::as_u64) {
         Some(q) if q >= 1 => Ok(q as usize),
@@ -276,11 +276,11 @@ fn compare<T: Real>(what: String, got: &[T], want: &Tensor<f64>, tol: Tolerance)
 
 /// Run a family case in float type `T` and compare with its expected tensors under `tol`.
 ///
-/// For `ssd`: every head $(b, h)$ is the [`SsdHead`] with $a_t = e^{A_{b,t,h}}$,
-/// $\bar B_t = B_{b,t,h}$, $C_t = C_{b,t,h}$ (the case's $X$ already carries $\Delta$, as
+/// For `ssd`: every head `$(b, h)$` is the [`SsdHead`] with `$a_t = e^{A_{b,t,h}}$`,
+/// `$\bar B_t = B_{b,t,h}$`, `$C_t = C_{b,t,h}$` (the case's `$X$` already carries `$\Delta$`, as
 /// `ssd_minimal_discrete` is called); compared are `Y` and `final_state` through the
 /// chunked algorithm with the case's `block_len` (T13) **and** through the scan,
-/// `attention` ($\tilde\alpha$, T8), and $\tilde\alpha X$ against `Y`.
+/// `attention` (`$\tilde\alpha$`, T8), and `$\tilde\alpha X$` against `Y`.
 ///
 /// # Errors
 /// [`Error::CaseFile`] if an input is non-finite or the computation fails (naming it).

@@ -1,5 +1,5 @@
-//! Chunked hidden attention $\tilde\alpha$ (T1 + T4): diagonal blocks by running products,
-//! off-diagonal panels as one rank-$N$ GEMM per row chunk (faer), rows of chunks in
+//! Chunked hidden attention `$\tilde\alpha$` (T1 + T4): diagonal blocks by running products,
+//! off-diagonal panels as one rank-`$N$` GEMM per row chunk (faer), rows of chunks in
 //! parallel (rayon). See the [module docs](super) for the factorisation and bounds (F1), (F2).
 
 use rayon::prelude::*;
@@ -12,14 +12,14 @@ use crate::scalar::Field;
 use crate::ssm::{Channel, MambaChannel};
 use crate::tensor::Matrix;
 
-/// The default chunk size $T$ (rows per GEMM panel and side of a diagonal block).
+/// The default chunk size `$T$` (rows per GEMM panel and side of a diagonal block).
 pub const DEFAULT_CHUNK: usize = 64;
 
 /// The factors of the chunked form: `q` row-major `L × N`, `k` transposed `N × L`
 /// (contiguous in the step, as the panel kernel reads it), `g` row-major `chunks × N`:
 /// `q[i] = C_i ⊙ ∏_{k=s_c+1}^{i} Ā_k`, `k[·, j] = B̄_j ⊙ ∏_{k=j+1}^{s_{c+1}} Ā_k`,
 /// `g[c] = ∏_{k=s_c+1}^{s_{c+1}} Ā_k` (the last chunk has no `k`, `g`); `qmax[c]`, `kmax[c]`
-/// (`chunks × N`) the largest $|q|$, $|k|$ of chunk `c` per state, which bound every term of
+/// (`chunks × N`) the largest `$|q|$`, `$|k|$` of chunk `c` per state, which bound every term of
 /// an off-diagonal block and let [`row_chunk`] skip the states whose terms all lie below the
 /// normal range.
 pub(crate) struct Factors<T> {
@@ -141,7 +141,7 @@ fn product_factors_impl<T: FastFloat>(v: &View<'_, T>, chunk: usize, f: &mut Fac
     }
 }
 
-/// Factors by exponentials of relative cumulative sums of $\Delta_k A_n$ (F2).
+/// Factors by exponentials of relative cumulative sums of `$\Delta_k A_n$` (F2).
 fn cumsum_factors<T: FastFloat>(
     m: &MambaChannel<T>,
     v: &View<'_, T>,
@@ -220,10 +220,10 @@ fn max_abs_into<T: FastFloat>(m: &mut [T], x: &[T]) {
 /// Rows `s..e` (chunk `c`) of α̃ into `rows` (`(e - s) × L`, row-major), with scratch
 /// `kbuf` (`≥ N × s`).
 ///
-/// A state $n$ of an earlier chunk $c'$ whose terms are all below $\lambda/2$ — by the bound
-/// $\max|q_{\cdot,n}|\,\max|k_{\cdot,n}|\,|d_n|$ of the block, $d_n$ the between-chunk
-/// decay — contributes zeros instead (each dropped term is off by less than $\lambda$, which
-/// the $\eta$ of (F1) covers); the columns left of the leftmost chunk with a live state are
+/// A state `$n$` of an earlier chunk `$c'$` whose terms are all below `$\lambda/2$` — by the bound
+/// `$\max|q_{\cdot,n}|\,\max|k_{\cdot,n}|\,|d_n|$` of the block, `$d_n$` the between-chunk
+/// decay — contributes zeros instead (each dropped term is off by less than `$\lambda$`, which
+/// the `$\eta$` of (F1) covers); the columns left of the leftmost chunk with a live state are
 /// written as zeros without a GEMM. For a decaying channel this confines the GEMM to the
 /// few chunks left of the diagonal and keeps subnormal products, which are one to two
 /// orders of magnitude slower than normal ones on x86, out of the panel.
@@ -292,7 +292,7 @@ fn row_chunk<T: FastFloat>(
     diagonal(v, s, h, rows);
 }
 
-/// Whether α̃ of this size is worth handing to the thread pool: below about $2^{21}$
+/// Whether α̃ of this size is worth handing to the thread pool: below about `$2^{21}$`
 /// multiply-adds the hand-off (waking a worker, blocking the caller) costs more than the
 /// second thread saves.
 fn worth_parallel(l: usize, n: usize) -> bool {
@@ -324,8 +324,8 @@ pub(crate) fn run<T: FastFloat>(
     }
 }
 
-/// Whether α̃ of the channel is certainly finite: all $|\bar A| \le 1$ and
-/// $N \max|C| \max|\bar B|$ below the overflow threshold (then every entry is bounded by it).
+/// Whether α̃ of the channel is certainly finite: all `$|\bar A| \le 1$` and
+/// `$N \max|C| \max|\bar B|$` below the overflow threshold (then every entry is bounded by it).
 pub(crate) fn certainly_finite<T: FastFloat>(v: &View<'_, T>) -> bool {
     let m = |x: &[T]| x.iter().fold(T::zero(), |acc, &y| acc.max(y.abs()));
     let bound = T::from_f64(v.state as f64) * m(v.c) * m(v.bbar);
@@ -351,23 +351,23 @@ pub(crate) fn check_result<T: FastFloat>(
     }
 }
 
-/// **T1 + T4, chunked.** The full hidden attention $\tilde\alpha$ of a float channel
+/// **T1 + T4, chunked.** The full hidden attention `$\tilde\alpha$` of a float channel
 /// written into `out` (row-major `L × L`, zeros above the diagonal), in chunks of `chunk`
 /// steps: diagonal blocks by the running product of T1, each row chunk's off-diagonal
-/// panel as the GEMM $Q_c (K^{(c)})^\top$ of the [module docs](super); rows of chunks in
+/// panel as the GEMM `$Q_c (K^{(c)})^\top$` of the [module docs](super); rows of chunks in
 /// parallel.
 ///
-/// Accuracy (F1): $|\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le
-/// \gamma_{i-j+N+1}M_{ij} + \eta$ against the exact path ([`super::entry_bound`]); no division, so no overflow for
-/// $|\bar A| \le 1$ at any length.
+/// Accuracy (F1): `$|\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le
+/// \gamma_{i-j+N+1}M_{ij} + \eta$` against the exact path ([`super::entry_bound`]); no division, so no overflow for
+/// `$|\bar A| \le 1$` at any length.
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] for `chunk = 0`; [`Error::DataLength`] if `out.len() != L²`;
-/// [`Error::NonFiniteResult`] if an entry overflows (possible only when some $|\bar A| > 1$).
+/// [`Error::NonFiniteResult`] if an entry overflows (possible only when some `$|\bar A| > 1$`).
 ///
 /// # Complexity
-/// $O(L^2N)$ flops (half of them in the GEMM), $O(L N)$ extra memory per thread, one write
-/// of each of the $L^2$ outputs.
+/// `$O(L^2N)$` flops (half of them in the GEMM), `$O(L N)$` extra memory per thread, one write
+/// of each of the `$L^2$` outputs.
 ///
 /// # Examples
 /// ```
@@ -408,9 +408,9 @@ pub fn attention_matrix<T: FastFloat>(ch: &Channel<T>, chunk: usize) -> Result<M
 
 /// **T1 + T4 from Mamba's parameters, with relative cumulative sums.** α̃ of the channel
 /// `m.discretize(Euler)` into `out` (`L × L`): the off-diagonal factors are exponentials of
-/// relative sums of $\Delta_k A_n$ that never leave $[-(T+1)\max|\Delta A|, 0]$ (prefix sums
+/// relative sums of `$\Delta_k A_n$` that never leave `$[-(T+1)\max|\Delta A|, 0]$` (prefix sums
 /// from each chunk start, suffix sums to the next chunk start), the diagonal blocks use
-/// $\bar A_k = e^{\Delta_k A}$ exactly as [`MambaChannel::discretize`] does.
+/// `$\bar A_k = e^{\Delta_k A}$` exactly as [`MambaChannel::discretize`] does.
 ///
 /// Accuracy (F2): [`super::mamba_entry_bound`] against the exact α̃ of the discretised channel.
 ///

@@ -1,4 +1,4 @@
-//! The diagonal blocks of the chunked form (T1): running products of $\bar A$ kept in SIMD
+//! The diagonal blocks of the chunked form (T1): running products of `$\bar A$` kept in SIMD
 //! lanes across the columns of a block, the same products as the generic row-by-row loop.
 //! Bound (F1) of the [module docs](super).
 

@@ -1,4 +1,4 @@
-//! Whole-layer extraction: the selected part of $\tilde\alpha$ for every channel of a
+//! Whole-layer extraction: the selected part of `$\tilde\alpha$` for every channel of a
 //! layer (one batch element), into a caller buffer or streamed to a `.npy` file without
 //! holding all channels at once. Channels run in parallel (rayon).
 
@@ -14,23 +14,23 @@ use crate::error::{Error, Result};
 
 /// One layer's SSM parameters for one batch element, in `mamba_ssm`'s layout:
 /// `delta` `(dim, L)` (after bias and softplus), `a` `(dim, N)`, and the input-dependent
-/// `b`, `c` `(N, L)` shared by all channels. Channel $d$ is the [`crate::ssm::MambaChannel`]
-/// $(\Delta_{d,\cdot}, A_{d,\cdot}, B^\top, C^\top)$, discretised with Euler's $\bar B$.
+/// `b`, `c` `(N, L)` shared by all channels. Channel `$d$` is the [`crate::ssm::MambaChannel`]
+/// `$(\Delta_{d,\cdot}, A_{d,\cdot}, B^\top, C^\top)$`, discretised with Euler's `$\bar B$`.
 #[derive(Debug, Clone, Copy)]
 pub struct LayerParams<'a, T> {
-    /// Number of channels $D$.
+    /// Number of channels `$D$`.
     pub dim: usize,
-    /// Sequence length $L$.
+    /// Sequence length `$L$`.
     pub len: usize,
-    /// State size $N$.
+    /// State size `$N$`.
     pub state: usize,
-    /// $\Delta$, `(dim, L)`.
+    /// `$\Delta$`, `(dim, L)`.
     pub delta: &'a [T],
-    /// $A$, `(dim, N)`.
+    /// `$A$`, `(dim, N)`.
     pub a: &'a [T],
-    /// $B$, `(N, L)`.
+    /// `$B$`, `(N, L)`.
     pub b: &'a [T],
-    /// $C$, `(N, L)`.
+    /// `$C$`, `(N, L)`.
     pub c: &'a [T],
 }
 
@@ -38,7 +38,7 @@ impl<T: FastFloat> LayerParams<'_, T> {
     /// Check sizes and finiteness.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for $N = 0$; [`Error::DataLength`] for an array of the
+    /// [`Error::InvalidArgument`] for `$N = 0$`; [`Error::DataLength`] for an array of the
     /// wrong size; [`Error::NonFinite`] for a NaN/∞.
     pub fn validate(&self) -> Result<()> {
         if self.state == 0 {
@@ -69,7 +69,7 @@ impl<T: FastFloat> LayerParams<'_, T> {
         Ok(())
     }
 
-    /// Channel $d$ as a [`crate::ssm::MambaChannel`] (for checks against the reference).
+    /// Channel `$d$` as a [`crate::ssm::MambaChannel`] (for checks against the reference).
     pub fn channel(&self, d: usize) -> crate::ssm::MambaChannel<T> {
         let (l, n) = (self.len, self.state);
         crate::ssm::MambaChannel {
@@ -187,12 +187,12 @@ fn channels_into<T: FastFloat>(
     }
 }
 
-/// **Whole layer into a caller buffer.** For every channel $d$ of the layer, the selected
-/// part of its $\tilde\alpha$ (see [`Selection`]) into `out`, laid out `(dim, …)` with
+/// **Whole layer into a caller buffer.** For every channel `$d$` of the layer, the selected
+/// part of its `$\tilde\alpha$` (see [`Selection`]) into `out`, laid out `(dim, …)` with
 /// [`Selection::output_len`] values per channel (`(dim, L, L)` for the full matrix).
 /// Channels run in parallel; each uses the chunked kernel sequentially.
 ///
-/// Accuracy: channel $d$'s block is bit-identical to
+/// Accuracy: channel `$d$`'s block is bit-identical to
 /// [`super::select_into`]`(&`[`super::discretize`]`(&params.channel(d))?, sel, chunk, ..)`,
 /// hence satisfies (F1) against the exact path of that channel, and (F1) with 6 more units
 /// per step against [`crate::ssm::MambaChannel::discretize`]'s ([`super::entry_bound_with`]).
@@ -202,7 +202,7 @@ fn channels_into<T: FastFloat>(
 /// `out.len() != dim · output_len`.
 ///
 /// # Complexity
-/// $D$ times the single-channel cost; $O(LN)$ scratch per thread.
+/// `$D$` times the single-channel cost; `$O(LN)$` scratch per thread.
 pub fn layer_into<T: FastFloat>(
     p: &LayerParams<'_, T>,
     sel: Selection,

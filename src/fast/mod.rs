@@ -1,126 +1,134 @@
-//! Fast float kernels (f32, f64) for the hidden attention $\tilde\alpha$ and the scan,
+//! Fast float kernels (f32, f64) for the hidden attention `$\tilde\alpha$` and the scan,
 //! each certified against the exact path by a stated forward error bound.
 //!
 //! | kernel | function | cost | bound |
 //! | --- | --- | --- | --- |
-//! | chunked $\tilde\alpha$ (products) | [`chunked::hidden_attention_into`] | $O(L^2 N)$ flops, one write of $L^2$ | [`entry_bound`], (F1) |
-//! | chunked $\tilde\alpha$ (relative cumsums of $\Delta A$) | [`chunked::mamba_hidden_attention_into`] | same | [`mamba_entry_bound`], (F2) |
-//! | one row / a band / all of $\tilde\alpha$ | [`select::select_into`] | $O(LN)$ / $O(LKN)$ / as chunked | (F1) |
-//! | whole layer into a buffer or a `.npy` stream | [`layer::layer_into`], [`layer::layer_to_npy`] | $D\times$ the above | (F1) |
-//! | batched selective scan | [`scan::scan_into`] | $O(BDLN)$ | [`scan_bound`], (F3) |
+//! | chunked `$\tilde\alpha$` (products) | [`chunked::hidden_attention_into`] | `$O(L^2 N)$` flops, one write of `$L^2$` | [`entry_bound`], (F1) |
+//! | chunked `$\tilde\alpha$` (relative cumsums of `$\Delta A$`) | [`chunked::mamba_hidden_attention_into`] | same | [`mamba_entry_bound`], (F2) |
+//! | one row / a band / all of `$\tilde\alpha$` | [`select::select_into`] | `$O(LN)$` / `$O(LKN)$` / as chunked | (F1) |
+//! | whole layer into a buffer or a `.npy` stream | [`layer::layer_into`], [`layer::layer_to_npy`] | `$D\times$` the above | (F1) |
+//! | batched selective scan | [`scan::scan_into`] | `$O(BDLN)$` | [`scan_bound`], (F3) |
 //!
 //! # The chunked form (T1 + T4)
-//! Split $0..L$ into chunks of $T$ steps, chunk $c$ starting at $s_c = cT$. For $j \le i$
-//! in chunks $c' < c$ the product $\prod_{k=j+1}^{i}\bar A_k$ splits at the chunk
-//! boundaries into three factors that are all $\le 1$ in modulus for a Mamba channel
-//! ($0 < \bar A = e^{\Delta A} \le 1$):
+//! Split `$0..L$` into chunks of `$T$` steps, chunk `$c$` starting at `$s_c = cT$`. For `$j \le i$`
+//! in chunks `$c' < c$` the product `$\prod_{k=j+1}^{i}\bar A_k$` splits at the chunk
+//! boundaries into three factors that are all `$\le 1$` in modulus for a Mamba channel
+//! (`$0 < \bar A = e^{\Delta A} \le 1$`):
 //!
-//! $$\tilde\alpha_{ij} = \sum_n \underbrace{C_{i,n}\!\!\prod_{k=s_c+1}^{i}\!\!\bar A_{k,n}}_{Q_{i,n}}\;
-//!   \underbrace{\prod_{c''=c'+1}^{c-1} G_{c'',n}}_{\text{between chunks}}\;
-//!   \underbrace{\bar B_{j,n}\!\!\prod_{k=j+1}^{s_{c'+1}}\!\!\bar A_{k,n}}_{K_{j,n}},
-//! \qquad G_{c,n} = \prod_{k=s_c+1}^{s_{c+1}} \bar A_{k,n},$$
+//! ```math
+//! \tilde\alpha_{ij} = \sum_n \underbrace{C_{i,n}\!\!\prod_{k=s_c+1}^{i}\!\!\bar A_{k,n}}_{Q_{i,n}}\;
+//! \underbrace{\prod_{c''=c'+1}^{c-1} G_{c'',n}}_{\text{between chunks}}\;
+//! \underbrace{\bar B_{j,n}\!\!\prod_{k=j+1}^{s_{c'+1}}\!\!\bar A_{k,n}}_{K_{j,n}},
+//! \qquad G_{c,n} = \prod_{k=s_c+1}^{s_{c+1}} \bar A_{k,n},
+//! ```
 //!
-//! so the whole off-diagonal panel of a row chunk is one rank-$N$ product
-//! $Q_c\, (K^{(c)})^\top$ — a $(T\times N)\cdot(N\times s_c)$ GEMM (faer) — which is T4
-//! ($\tilde\alpha$ is $N$-semiseparable) made computational. No factor is ever divided
+//! so the whole off-diagonal panel of a row chunk is one rank-`$N$` product
+//! `$Q_c\, (K^{(c)})^\top$` — a `$(T\times N)\cdot(N\times s_c)$` GEMM (faer) — which is T4
+//! (`$\tilde\alpha$` is `$N$`-semiseparable) made computational. No factor is ever divided
 //! by another, so nothing overflows where the naive factored form
-//! $Q_i = C_i\odot P_i,\ K_j = \bar B_j \oslash P_j$ (T2b, [`crate::ssm::factored()`]) does
-//! (after a few hundred steps $P_j$ underflows and $K_j$ overflows). The diagonal
-//! $T\times T$ blocks use the running product of T1. Rows of chunks run in parallel once $L^2N \ge 2^{21}$
+//! `$Q_i = C_i\odot P_i,\ K_j = \bar B_j \oslash P_j$` (T2b, [`crate::ssm::factored()`]) does
+//! (after a few hundred steps `$P_j$` underflows and `$K_j$` overflows). The diagonal
+//! `$T\times T$` blocks use the running product of T1. Rows of chunks run in parallel once `$L^2N \ge 2^{21}$`
 //! (rayon); a layer runs its channels in parallel.
 //!
 //! # Accuracy
-//! Write $M_{ij} = \sum_n |C_{i,n}|\prod_{k=j+1}^{i}|\bar A_{k,n}|\,|\bar B_{j,n}|$ (the
-//! hidden attention of the entrywise-absolute channel), $u$ the unit roundoff,
-//! $\gamma_m = mu/(1-mu)$ and $\lambda$ the smallest normal number.
+//! Write `$M_{ij} = \sum_n |C_{i,n}|\prod_{k=j+1}^{i}|\bar A_{k,n}|\,|\bar B_{j,n}|$` (the
+//! hidden attention of the entrywise-absolute channel), `$u$` the unit roundoff,
+//! `$\gamma_m = mu/(1-mu)$` and `$\lambda$` the smallest normal number.
 //!
-//! **(F1) product form.** Every term of an entry is a product of $C_{i,n}$, $\bar B_{j,n}$ and
-//! the $i-j$ factors $\bar A_{k,n}$, formed with at most $i-j+1$ rounded multiplications
+//! **(F1) product form.** Every term of an entry is a product of `$C_{i,n}$`, `$\bar B_{j,n}$` and
+//! the `$i-j$` factors `$\bar A_{k,n}$`, formed with at most `$i-j+1$` rounded multiplications
 //! in some order (running products inside chunks, the between-chunk product, the scaling
-//! of $K$), and the $N$ terms are summed by the GEMM or a dot product in some order
-//! ($N-1$ rounded additions, FMAs only remove roundings). The standard model gives, against
-//! the exact $\tilde\alpha$ of the same float channel ([`crate::ssm::Channel::to_exact`]),
+//! of `$K$`), and the `$N$` terms are summed by the GEMM or a dot product in some order
+//! (`$N-1$` rounded additions, FMAs only remove roundings). The standard model gives, against
+//! the exact `$\tilde\alpha$` of the same float channel ([`crate::ssm::Channel::to_exact`]),
 //!
-//! $$|\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le \gamma_{i-j+N+1}\, M_{ij} + \eta,
-//! \qquad \eta = 2(L+N+2)\,N\,\lambda\,\max(1,\max|C|)\max(1,\max|\bar B|)\,\hat P,$$
+//! ```math
+//! |\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le \gamma_{i-j+N+1}\, M_{ij} + \eta,
+//! \qquad \eta = 2(L+N+2)\,N\,\lambda\,\max(1,\max|C|)\max(1,\max|\bar B|)\,\hat P,
+//! ```
 //!
-//! with $\hat P = \max_n\prod_k \max(1, |\bar A_{k,n}|)$ ($=1$ for every Mamba channel). The
-//! term $\eta$ is derived in the standard model **with underflow**,
-//! $\mathrm{fl}(a\circ b) = (a\circ b)(1+\delta) + \eta'$, $|\eta'| \le \eta_0$ (the smallest
-//! subnormal; $\eta' = 0$ for sums, which are exact when subnormal). The chunked kernel
+//! with `$\hat P = \max_n\prod_k \max(1, |\bar A_{k,n}|)$` (`$=1$` for every Mamba channel). The
+//! term `$\eta$` is derived in the standard model **with underflow**,
+//! `$\mathrm{fl}(a\circ b) = (a\circ b)(1+\delta) + \eta'$`, `$|\eta'| \le \eta_0$` (the smallest
+//! subnormal; `$\eta' = 0$` for sums, which are exact when subnormal). The chunked kernel
 //! keeps subnormal numbers out of its hot loops (subnormal arithmetic is one to two orders
 //! of magnitude slower than normal arithmetic on x86, and a decaying channel makes most of
-//! α̃ underflow): a product whose operands' exponents say it could fall below $\lambda$ is
-//! flushed to 0 ([`FastFloat::mul_flush`], off by less than $2\lambda$), and a state whose
-//! terms in an off-diagonal block are all below $\lambda/2$ by the block's bound is dropped
-//! (off by less than $\lambda$). So every absolute error a term can collect — a flush, a
-//! dropped state, or the rounding of a subnormal result ($\le\eta_0 < \lambda$) — is below
-//! $2\lambda$; a term collects at most $i-j+3 \le L+N+2$ of them, and each is then
+//! α̃ underflow): a product whose operands' exponents say it could fall below `$\lambda$` is
+//! flushed to 0 ([`FastFloat::mul_flush`], off by less than `$2\lambda$`), and a state whose
+//! terms in an off-diagonal block are all below `$\lambda/2$` by the block's bound is dropped
+//! (off by less than `$\lambda$`). So every absolute error a term can collect — a flush, a
+//! dropped state, or the rounding of a subnormal result (`$\le\eta_0 < \lambda$`) — is below
+//! `$2\lambda$`; a term collects at most `$i-j+3 \le L+N+2$` of them, and each is then
 //! multiplied by the factors the term multiplies in afterwards, a sub-product of
-//! $C_{i,n}$, the $\bar A_{k,n}$ and $\bar B_{j,n}$ of modulus at most
-//! $\max(1, |C|)\max(1, |\bar B|)\hat P$ (and by the $(1+\delta)$ of later roundings, which
-//! the count's slack absorbs); $N$ terms stay below $\eta$. This is also the bound of the
+//! `$C_{i,n}$`, the `$\bar A_{k,n}$` and `$\bar B_{j,n}$` of modulus at most
+//! `$\max(1, |C|)\max(1, |\bar B|)\hat P$` (and by the `$(1+\delta)$` of later roundings, which
+//! the count's slack absorbs); `$N$` terms stay below `$\eta$`. This is also the bound of the
 //! generic row-by-row loop ([`crate::ssm::attention_matrix()`]): chunking costs nothing in
 //! accuracy. [`entry_bound`] evaluates it.
 //!
 //! Machine-checked for that generic loop, in its evaluation order, for binary64 and binary32
 //! with gradual underflow (Flocq's FLT format): Coq: `hidden_attention_entry_error` gives
-//! $|\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le ((1+u)^{i-j+N+1} - 1) M_{ij} +
-//! \eta_0 (1+u)^{i-j+N+1} \sum_n (|\bar B_{j,n}| V_{ijn} + 1)$, $V_{ijn} \le (i-j)\hat P$ the
+//! `$|\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le ((1+u)^{i-j+N+1} - 1) M_{ij} +
+//! \eta_0 (1+u)^{i-j+N+1} \sum_n (|\bar B_{j,n}| V_{ijn} + 1)$`, `$V_{ijn} \le (i-j)\hat P$` the
 //! absolute errors carried by the later step factors, and `pow_le_gamma` turns the first
-//! factor into $\gamma_{i-j+N+1}$; with $\eta_0 = 2u\lambda$ this is (F1) as stated, Coq:
+//! factor into `$\gamma_{i-j+N+1}$`; with `$\eta_0 = 2u\lambda$` this is (F1) as stated, Coq:
 //! `hidden_attention_within_fast_entry_bound` (Coq definitions `fast_eta` and
-//! `fast_entry_bound` for `eta` and [`entry_bound`], the maxima given as bounds; $C$ floats,
-//! $N \ge 1$, $(i-j+N+2)u \le 1$). The chunked kernels' flushes and dropped states, (F2) and
+//! `fast_entry_bound` for `eta` and [`entry_bound`], the maxima given as bounds; `$C$` floats,
+//! `$N \ge 1$`, `$(i-j+N+2)u \le 1$`). The chunked kernels' flushes and dropped states, (F2) and
 //! (F3) are not formalised.
 //!
 //! **(F2) relative cumulative sums.** [`chunked::mamba_hidden_attention_into`] starts from
-//! Mamba's $(\Delta, A, B, C)$ and forms the three off-diagonal factors as
-//! $e^{x}$ of *relative* sums $x$ of $\Delta_k A_n$ over at most $T+1$ steps (prefix sums from
+//! Mamba's `$(\Delta, A, B, C)$` and forms the three off-diagonal factors as
+//! `$e^{x}$` of *relative* sums `$x$` of `$\Delta_k A_n$` over at most `$T+1$` steps (prefix sums from
 //! the chunk start, suffix sums to the next chunk start, chunk totals), so every exponent is
-//! $\le 0$ and bounded by $(T+1)\max|\Delta A|$; the diagonal blocks use the step factors
-//! $\bar A_k = \mathrm{fl}(e^{\Delta_k A})$ exactly as [`crate::ssm::MambaChannel::discretize`]
-//! does. Against the exact $\tilde\alpha$ of the discretised channel (whose $\bar A_k$ are those
-//! rounded exponentials), with $X_{ijn} = \sum_{k=j+1}^{i} |\Delta_k A_n|$ and exponentials
-//! accurate to $|\epsilon| \le 2u$ (one ulp, as glibc's `exp`/`expf`),
+//! `$\le 0$` and bounded by `$(T+1)\max|\Delta A|$`; the diagonal blocks use the step factors
+//! `$\bar A_k = \mathrm{fl}(e^{\Delta_k A})$` exactly as [`crate::ssm::MambaChannel::discretize`]
+//! does. Against the exact `$\tilde\alpha$` of the discretised channel (whose `$\bar A_k$` are those
+//! rounded exponentials), with `$X_{ijn} = \sum_{k=j+1}^{i} |\Delta_k A_n|$` and exponentials
+//! accurate to `$|\epsilon| \le 2u$` (one ulp, as glibc's `exp`/`expf`),
 //!
-//! $$|\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le \sum_n |C_{i,n}\bar B_{j,n}|\,
-//!   e^{-X_{ijn}}\Big[(1+\gamma_{m})^2\,e^{2\gamma_{T+2} X_{ijn}} - 1\Big] + \eta,\qquad m = 5(i-j) + N + 8$$
+//! ```math
+//! |\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le \sum_n |C_{i,n}\bar B_{j,n}|\,
+//! e^{-X_{ijn}}\Big[(1+\gamma_{m})^2\,e^{2\gamma_{T+2} X_{ijn}} - 1\Big] + \eta,\qquad m = 5(i-j) + N + 8
+//! ```
 //!
-//! for $j$ in an earlier chunk than $i$, and (F1) inside a diagonal block (there the step
-//! factors are the exact channel's own). The factor $e^{\gamma_{T+2}X}$ is the rounding of the
-//! relative sums (each of at most $T+1$ rounded terms $\mathrm{fl}(\Delta_k A_n)$) and of the
-//! exact channel's own products $\mathrm{fl}(\Delta_k A_n)$; $m$ counts $2(i-j)$ units for the
-//! exact channel's step exponentials, $2$ units for each of our at most $i-j+1$ exponentials
-//! of sums, the at most $i-j+2$ multiplications and the $N-1$ additions; the square bounds
-//! the exact entry itself by $e^{-X}(1+\gamma_m)e^{\gamma_{T+2}X}$. Since
-//! $X e^{-X} \le 1/e$, the sum term adds at most about $\gamma_{T+2}/e\,\sum_n|C_{i,n}\bar B_{j,n}|$
+//! for `$j$` in an earlier chunk than `$i$`, and (F1) inside a diagonal block (there the step
+//! factors are the exact channel's own). The factor `$e^{\gamma_{T+2}X}$` is the rounding of the
+//! relative sums (each of at most `$T+1$` rounded terms `$\mathrm{fl}(\Delta_k A_n)$`) and of the
+//! exact channel's own products `$\mathrm{fl}(\Delta_k A_n)$`; `$m$` counts `$2(i-j)$` units for the
+//! exact channel's step exponentials, `$2$` units for each of our at most `$i-j+1$` exponentials
+//! of sums, the at most `$i-j+2$` multiplications and the `$N-1$` additions; the square bounds
+//! the exact entry itself by `$e^{-X}(1+\gamma_m)e^{\gamma_{T+2}X}$`. Since
+//! `$X e^{-X} \le 1/e$`, the sum term adds at most about `$\gamma_{T+2}/e\,\sum_n|C_{i,n}\bar B_{j,n}|$`
 //! in absolute terms however long the sequence: bounded exponents are what keep the chunked
-//! form accurate where global cumulative sums (error $\propto u\sum_{k\le i}|\Delta_k A|$, growing
-//! with $i$) and the naive factored form are not. [`mamba_entry_bound`] evaluates it.
+//! form accurate where global cumulative sums (error `$\propto u\sum_{k\le i}|\Delta_k A|$`, growing
+//! with `$i$`) and the naive factored form are not. [`mamba_entry_bound`] evaluates it.
 //!
 //! **(F3) scan.** [`scan::scan_into`] uses its own vectorised exponential (relative error at
-//! most $4u$, checked in the tests, and 0 below $\lambda$) instead of libm's, and forms
-//! $\mathrm{fl}(\mathrm{fl}(\Delta_t u_t) B_{t,n})$ instead of $\bar B_{t,n} u_t$; against the exact
+//! most `$4u$`, checked in the tests, and 0 below `$\lambda$`) instead of libm's, and forms
+//! `$\mathrm{fl}(\mathrm{fl}(\Delta_t u_t) B_{t,n})$` instead of `$\bar B_{t,n} u_t$`; against the exact
 //! scan of the discretised channel on the same input,
 //!
-//! $$|\mathrm{fl}(y_t) - y_t| \le \gamma_{9L+N+4}\,\mathrm{mag}_t + \eta^s_t,\qquad
+//! ```math
+//! |\mathrm{fl}(y_t) - y_t| \le \gamma_{9L+N+4}\,\mathrm{mag}_t + \eta^s_t,\qquad
 //! \eta^s_t = 2\lambda\Big[N + \sum_n \hat C_{t,n}\hat P_{t,n}\sum_{j\le t}\big(\hat B_{j,n} + 3
-//!   + 2H_{j-1,n}\big)\Big],$$
+//! + 2H_{j-1,n}\big)\Big],
+//! ```
 //!
-//! with $\mathrm{mag}$ the exact magnitude of [`crate::theorems::bound::magnitude`],
-//! $\hat v = \max(1,|v|)$, $\hat P_{t,n} = \prod_{k\le t}\max(1,|\bar A_{k,n}|)$ and
-//! $H_{j,n} = \sum_{i\le j}\prod_{k=i+1}^{j}|\bar A_{k,n}|\,|\bar B_{i,n}|\,|u_i|$ the state of the
+//! with `$\mathrm{mag}$` the exact magnitude of [`crate::theorems::bound::magnitude`],
+//! `$\hat v = \max(1,|v|)$`, `$\hat P_{t,n} = \prod_{k\le t}\max(1,|\bar A_{k,n}|)$` and
+//! `$H_{j,n} = \sum_{i\le j}\prod_{k=i+1}^{j}|\bar A_{k,n}|\,|\bar B_{i,n}|\,|u_i|$` the state of the
 //! entrywise-absolute channel. Derivation in the standard model with underflow: per step
-//! and state the kernel makes at most four absolute errors below $\lambda$ — the roundings
-//! of $\Delta_t u_t$ (carried on multiplied by $B_{t,n}$), of its product with $B_{t,n}$, of
-//! the state update, and the exponential's flush to 0 (an error below $\lambda$ in
-//! $\bar A_t$, multiplied by the computed state $|\hat h_{t-1}| \le 2H_{t-1} + 1$) — each then
-//! multiplied by $C_{t,n}$ and the later step factors; the read-out adds one per state
-//! ($N$); the factor 2 covers the later roundings $(1+\gamma_m) \le 2$. [`scan_bound`]
+//! and state the kernel makes at most four absolute errors below `$\lambda$` — the roundings
+//! of `$\Delta_t u_t$` (carried on multiplied by `$B_{t,n}$`), of its product with `$B_{t,n}$`, of
+//! the state update, and the exponential's flush to 0 (an error below `$\lambda$` in
+//! `$\bar A_t$`, multiplied by the computed state `$|\hat h_{t-1}| \le 2H_{t-1} + 1$`) — each then
+//! multiplied by `$C_{t,n}$` and the later step factors; the read-out adds one per state
+//! (`$N$`); the factor 2 covers the later roundings `$(1+\gamma_m) \le 2$`. [`scan_bound`]
 //! evaluates it.
 //!
-//! All bounds are evaluated in `f64` and inflated by $10^{-6}$ relative to absorb the
+//! All bounds are evaluated in `f64` and inflated by `$10^{-6}$` relative to absorb the
 //! rounding of their own evaluation; their absolute terms are normal numbers, so no
 //! absolute slack is needed. The exact checks in [`crate::theorems`] evaluate their bound
 //! exactly instead ([`crate::theorems::bound::output_bound_exact`]).
@@ -147,11 +155,11 @@ use crate::theorems::bound::gamma;
 /// The float types of the fast kernels: `f32` and `f64` (faer entities with a
 /// vectorisable exponential).
 pub trait FastFloat: Real + faer::ComplexField + faer::SimpleEntity + Default {
-    /// $e^x$ for every lane, branch-free so that it vectorises: Cody–Waite reduction
-    /// $x = k\ln 2 + r$, $|r| \le \ln 2/2$, a Taylor polynomial of degree 7 (f32) or 13
-    /// (f64) in Horner form, and $2^k$ by exponent bits. Relative error at most $4u$ on
-    /// $[\ln\lambda, \ln\max]$; 0 below $\ln\lambda$ (where $e^x < \lambda$); arguments
-    /// above $\ln\max$ are clamped (never used: Mamba exponents are $\le 0$).
+    /// `$e^x$` for every lane, branch-free so that it vectorises: Cody–Waite reduction
+    /// `$x = k\ln 2 + r$`, `$|r| \le \ln 2/2$`, a Taylor polynomial of degree 7 (f32) or 13
+    /// (f64) in Horner form, and `$2^k$` by exponent bits. Relative error at most `$4u$` on
+    /// `$[\ln\lambda, \ln\max]$`; 0 below `$\ln\lambda$` (where `$e^x < \lambda$`); arguments
+    /// above `$\ln\max$` are clamped (never used: Mamba exponents are `$\le 0$`).
     fn exp_lanes<const W: usize>(x: &mut [Self; W]) {
         Self::exp_lanes_with::<W, false>(x)
     }
@@ -159,12 +167,12 @@ pub trait FastFloat: Real + faer::ComplexField + faer::SimpleEntity + Default {
     /// instead of two: the same bound). Used by kernels compiled with the FMA feature;
     /// elsewhere `FMA = true` is correct but slow (software `fma`).
     fn exp_lanes_with<const W: usize, const FMA: bool>(x: &mut [Self; W]);
-    /// $\mathrm{fl}(x a)$, or $0$ when the product could fall below the normal range:
-    /// $x$ is replaced by $0$ before the multiplication when the binary exponents of $x$
-    /// and $a$ sum to less than that of $\lambda$ (then $|xa| < 2\lambda$). Branch-free (it
+    /// `$\mathrm{fl}(x a)$`, or `$0$` when the product could fall below the normal range:
+    /// `$x$` is replaced by `$0$` before the multiplication when the binary exponents of `$x$`
+    /// and `$a$` sum to less than that of `$\lambda$` (then `$|xa| < 2\lambda$`). Branch-free (it
     /// vectorises) and never forms a subnormal from normal operands, whose arithmetic is
     /// one to two orders of magnitude slower on x86; the flushed product is off by less
-    /// than $2\lambda$ in absolute terms, which the $\eta$ of (F1) covers.
+    /// than `$2\lambda$` in absolute terms, which the `$\eta$` of (F1) covers.
     fn mul_flush(x: Self, a: Self) -> Self;
     /// The NumPy dtype string (`"<f4"`, `"<f8"`).
     const NPY_DESCR: &'static str;
@@ -279,7 +287,7 @@ impl FastFloat for f64 {
     }
 }
 
-/// $a b + c$: fused (one rounding) when `FMA`, else two roundings.
+/// `$a b + c$`: fused (one rounding) when `FMA`, else two roundings.
 #[inline(always)]
 pub(crate) fn madd<T: FastFloat, const FMA: bool>(a: T, b: T, c: T) -> T {
     if FMA {
@@ -289,7 +297,7 @@ pub(crate) fn madd<T: FastFloat, const FMA: bool>(a: T, b: T, c: T) -> T {
     }
 }
 
-/// $e^x$ of one value by [`FastFloat::exp_lanes_with`] (for tests and scalar tails).
+/// `$e^x$` of one value by [`FastFloat::exp_lanes_with`] (for tests and scalar tails).
 pub fn fast_exp<T: FastFloat, const FMA: bool>(x: T) -> T {
     let mut v = [x];
     T::exp_lanes_with::<1, FMA>(&mut v);
@@ -321,8 +329,8 @@ pub fn simd_level() -> &'static str {
     }
 }
 
-/// $e^x$ in place for every entry, by [`FastFloat::exp_lanes_with`] in SIMD lanes
-/// (AVX-512 or AVX2+FMA where available). Relative error at most $4u$.
+/// `$e^x$` in place for every entry, by [`FastFloat::exp_lanes_with`] in SIMD lanes
+/// (AVX-512 or AVX2+FMA where available). Relative error at most `$4u$`.
 pub fn exp_in_place<T: FastFloat>(xs: &mut [T]) {
     #[cfg(target_arch = "x86_64")]
     {
@@ -368,17 +376,17 @@ fn exp_chunks<T: FastFloat, const W: usize, const FMA: bool>(xs: &mut [T]) {
     }
 }
 
-/// Discretise with the vectorised exponential: $\bar A_t = e^{\Delta_t A}$ by
-/// [`exp_in_place`] (within $4u$ of the true exponential of $\mathrm{fl}(\Delta_t A_n)$),
-/// $\bar B_t = \Delta_t B_t$ (Euler), $C_t$ unchanged. The kernels then satisfy (F1)
+/// Discretise with the vectorised exponential: `$\bar A_t = e^{\Delta_t A}$` by
+/// [`exp_in_place`] (within `$4u$` of the true exponential of `$\mathrm{fl}(\Delta_t A_n)$`),
+/// `$\bar B_t = \Delta_t B_t$` (Euler), `$C_t$` unchanged. The kernels then satisfy (F1)
 /// against the exact path of *this* channel; against the exact path of
-/// [`MambaChannel::discretize`] (libm's `exp`, within $2u$) each $\bar A$ differs by at
-/// most $6u$ relative, which adds $6(i-j)$ to the $\gamma$ index: $\gamma_{7(i-j)+N+1}M_{ij}
-/// + \eta$ ([`entry_bound_with`] with `per_step = 6`).
+/// [`MambaChannel::discretize`] (libm's `exp`, within `$2u$`) each `$\bar A$` differs by at
+/// most `$6u$` relative, which adds `$6(i-j)$` to the `$\gamma$` index:
+/// `$\gamma_{7(i-j)+N+1}M_{ij} + \eta$` ([`entry_bound_with`] with `per_step = 6`).
 ///
 /// # Errors
 /// As [`MambaChannel::discretize`], including [`Error::NonPositiveDelta`] for the first
-/// step with $\Delta_t \le 0$.
+/// step with `$\Delta_t \le 0$`.
 pub fn discretize<T: FastFloat>(m: &MambaChannel<T>) -> Result<Channel<T>> {
     let (l, n) = (m.delta.len(), m.a.len());
     for (name, v) in [("delta", &m.delta), ("A", &m.a)] {
@@ -443,8 +451,8 @@ pub(crate) fn check_out(name: &str, shape: &[usize], found: usize) -> Result<()>
     Ok(())
 }
 
-/// The underflow term $\eta = 2(L+N+2)\,N\,\lambda\,\max(1,\max|C|)\max(1,\max|\bar B|)\,\hat P$ of
-/// (F1)/(F2), with $\hat P = \max_n \prod_k \max(1, |\bar A_{k,n}|)$ (1 for every Mamba channel),
+/// The underflow term `$\eta = 2(L+N+2)\,N\,\lambda\,\max(1,\max|C|)\max(1,\max|\bar B|)\,\hat P$` of
+/// (F1)/(F2), with `$\hat P = \max_n \prod_k \max(1, |\bar A_{k,n}|)$` (1 for every Mamba channel),
 /// evaluated in `f64` and rounded up.
 fn eta<T: Field, S: Field>(ch: &Channel<S>) -> f64 {
     let (l, n) = (ch.len(), ch.state());
@@ -468,13 +476,13 @@ fn max_abs<T: Field>(v: &[T]) -> f64 {
 }
 
 /// Relative inflation of every bound evaluated in `f64`. Each bound has an absolute term
-/// at least $\lambda$ of its float type ($\ge 2^{-1022}$), over $2^{50}$ times the absolute
+/// at least `$\lambda$` of its float type (`$\ge 2^{-1022}$`), over `$2^{50}$` times the absolute
 /// error the `f64` evaluation can make in the subnormal range, so a relative inflation
 /// covers the evaluation's own rounding: no absolute slack is added.
 const SLACK_REL: f64 = 1e-6;
 
-/// Bound (F1) for every entry of $\tilde\alpha$ computed in the float type `T` (row-major
-/// `L × L`, 0 above the diagonal): $\gamma_{i-j+N+1} M_{ij} + \eta$, with $M$ computed from
+/// Bound (F1) for every entry of `$\tilde\alpha$` computed in the float type `T` (row-major
+/// `L × L`, 0 above the diagonal): `$\gamma_{i-j+N+1} M_{ij} + \eta$`, with `$M$` computed from
 /// the exact channel `exact` (the float channel lifted by [`Channel::to_exact`]). Proven for
 /// the row-by-row loop [`crate::ssm::attention_matrix()`] (module docs): Coq:
 /// `hidden_attention_within_fast_entry_bound`.
@@ -483,8 +491,8 @@ pub fn entry_bound<T: Field>(exact: &Channel<Exact>) -> Vec<f64> {
 }
 
 /// Bound (F1) with `per_step` extra units of roundoff per step factor:
-/// $\gamma_{(1+\text{per\_step})(i-j)+N+1} M_{ij} + \eta$ — for a channel whose $\bar A$ each
-/// differ from `exact`'s by at most `per_step`·$u$ relative (e.g. 6 for [`discretize`]
+/// `$\gamma_{(1+\text{per\_step})(i-j)+N+1} M_{ij} + \eta$` — for a channel whose `$\bar A$` each
+/// differ from `exact`'s by at most `per_step`·`$u$` relative (e.g. 6 for [`discretize`]
 /// against [`MambaChannel::discretize`]).
 pub fn entry_bound_with<T: Field>(exact: &Channel<Exact>, per_step: usize) -> Vec<f64> {
     let (l, n) = (exact.len(), exact.state());
@@ -501,9 +509,9 @@ pub fn entry_bound_with<T: Field>(exact: &Channel<Exact>, per_step: usize) -> Ve
     out
 }
 
-/// Bound (F1) evaluated entirely in `f64` from a float channel: $M_{ij}$ by the running
-/// product in `f64` (relative error at most $\gamma_{L+N+1}$ for $|\bar A| \le 1$, which the
-/// bound absorbs by using $\gamma_{i-j+N+1}(1+2\gamma_{L+N+1})$). For long sequences where the
+/// Bound (F1) evaluated entirely in `f64` from a float channel: `$M_{ij}$` by the running
+/// product in `f64` (relative error at most `$\gamma_{L+N+1}$` for `$|\bar A| \le 1$`, which the
+/// bound absorbs by using `$\gamma_{i-j+N+1}(1+2\gamma_{L+N+1})$`). For long sequences where the
 /// exact path is too slow; `O(L²N)`.
 pub fn entry_bound_f64<T: Field>(ch: &Channel<T>) -> Vec<f64> {
     let (l, n) = (ch.len(), ch.state());
@@ -562,9 +570,9 @@ pub fn mamba_entry_bound<T: Real>(m: &MambaChannel<T>, ch: &Channel<T>, chunk: u
     out
 }
 
-/// Bound (F3) for [`scan::scan_into`] on one channel: $\gamma_{9L+N+4}\,\mathrm{mag}_t +
-/// \eta^{s}_t$ per output (module docs), from the Mamba parameters `m` of the channel (the
-/// kernel multiplies $\mathrm{fl}(\Delta_t u_t)$ by $B_t$), its exact discretisation `exact`
+/// Bound (F3) for [`scan::scan_into`] on one channel: `$\gamma_{9L+N+4}\,\mathrm{mag}_t +
+/// \eta^{s}_t$` per output (module docs), from the Mamba parameters `m` of the channel (the
+/// kernel multiplies `$\mathrm{fl}(\Delta_t u_t)$` by `$B_t$`), its exact discretisation `exact`
 /// ([`MambaChannel::discretize`]`(Euler)` lifted by [`Channel::to_exact`]) and the exact
 /// input `x`.
 pub fn scan_bound<T: Field>(m: &MambaChannel<T>, exact: &Channel<Exact>, x: &[Exact]) -> Vec<f64> {

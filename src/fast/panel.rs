@@ -1,5 +1,5 @@
 //! The off-diagonal panels of the chunked form (T4 made computational): every block of
-//! $\tilde\alpha$ left of a row chunk's diagonal block is one rank-$N$ product $Q_c\,(K^{(c)})^\top$,
+//! `$\tilde\alpha$` left of a row chunk's diagonal block is one rank-`$N$` product `$Q_c\,(K^{(c)})^\top$`,
 //! a `(h × N)·(N × s)` GEMM — register-blocked SIMD kernels where the CPU has them, faer's
 //! GEMM otherwise. Bound (F1) of the [module docs](super).
 

@@ -1,11 +1,11 @@
 //! A fast batched selective scan (the recurrent view) over `(batch, dim)`, f32 and f64.
 //!
-//! Layout: Mamba's $B_t, C_t$ are shared by all channels of a batch element, so the
-//! kernel puts $W$ *channels* in the SIMD lanes (16 for f32, 8 for f64: one 64-byte
-//! vector) and keeps the state as $N$ vectors $h_n \in \mathbb R^W$. Every operation is
-//! then lane-wise — $h_n \leftarrow e^{\Delta A_n} h_n + (\Delta u) B_{t,n}$,
-//! $y \mathrel{+}= C_{t,n} h_n$ with $B_{t,n}$, $C_{t,n}$ broadcast — with no horizontal
-//! reduction, and $e^{\Delta A}$ is the branch-free [`FastFloat::exp_lanes`]. The kernel is
+//! Layout: Mamba's `$B_t, C_t$` are shared by all channels of a batch element, so the
+//! kernel puts `$W$` *channels* in the SIMD lanes (16 for f32, 8 for f64: one 64-byte
+//! vector) and keeps the state as `$N$` vectors `$h_n \in \mathbb R^W$`. Every operation is
+//! then lane-wise — `$h_n \leftarrow e^{\Delta A_n} h_n + (\Delta u) B_{t,n}$`,
+//! `$y \mathrel{+}= C_{t,n} h_n$` with `$B_{t,n}$`, `$C_{t,n}$` broadcast — with no horizontal
+//! reduction, and `$e^{\Delta A}$` is the branch-free [`FastFloat::exp_lanes`]. The kernel is
 //! compiled for AVX-512 and AVX2+FMA and chosen at run time; blocks of channels run in
 //! parallel (rayon).
 
@@ -21,21 +21,21 @@ use crate::error::{Error, Result};
 pub struct ScanParams<'a, T> {
     /// Batch size.
     pub batch: usize,
-    /// Number of channels $D$.
+    /// Number of channels `$D$`.
     pub dim: usize,
-    /// Sequence length $L$.
+    /// Sequence length `$L$`.
     pub len: usize,
-    /// State size $N$.
+    /// State size `$N$`.
     pub state: usize,
-    /// Input $u$, `(batch, dim, L)`.
+    /// Input `$u$`, `(batch, dim, L)`.
     pub u: &'a [T],
-    /// $\Delta$ after bias and softplus, `(batch, dim, L)`.
+    /// `$\Delta$` after bias and softplus, `(batch, dim, L)`.
     pub delta: &'a [T],
-    /// $A$, `(dim, N)`.
+    /// `$A$`, `(dim, N)`.
     pub a: &'a [T],
-    /// $B$, `(batch, N, L)`.
+    /// `$B$`, `(batch, N, L)`.
     pub b: &'a [T],
-    /// $C$, `(batch, N, L)`.
+    /// `$C$`, `(batch, N, L)`.
     pub c: &'a [T],
 }
 
@@ -43,7 +43,7 @@ impl<T: FastFloat> ScanParams<'_, T> {
     /// Check sizes and finiteness.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for $N = 0$; [`Error::DataLength`] for an array of the
+    /// [`Error::InvalidArgument`] for `$N = 0$`; [`Error::DataLength`] for an array of the
     /// wrong size; [`Error::NonFinite`] for a NaN/∞.
     pub fn validate(&self) -> Result<()> {
         self.check(true)
@@ -87,7 +87,7 @@ impl<T: FastFloat> ScanParams<'_, T> {
 }
 
 /// One block of up to `W` channels of one batch element. `bt`, `ct`: `(L, N)`;
-/// `y`: the block's `(w, L)` outputs. Returns whether every $\Delta$, $u$ read and every
+/// `y`: the block's `(w, L)` outputs. Returns whether every `$\Delta$`, `$u$` read and every
 /// output written is finite (the finiteness checks ride along with the loads and stores
 /// instead of a separate pass over the inputs).
 #[inline(always)]
@@ -257,20 +257,20 @@ fn scan_lanes<T: FastFloat, const W: usize>(p: &ScanParams<'_, T>, y: &mut [T]) 
     finite
 }
 
-/// **Fast batched scan.** $h_t = e^{\Delta_t A}\odot h_{t-1} + \Delta_t B_t u_t$, $h_0 = 0$,
-/// $y_t = \langle C_t, h_t\rangle$ for every `(batch, channel)`, into `y` `(batch, dim, L)`.
+/// **Fast batched scan.** `$h_t = e^{\Delta_t A}\odot h_{t-1} + \Delta_t B_t u_t$`, `$h_0 = 0$`,
+/// `$y_t = \langle C_t, h_t\rangle$` for every `(batch, channel)`, into `y` `(batch, dim, L)`.
 ///
 /// Accuracy (F3): against the exact [`crate::ssm::scan()`] of the channel
 /// [`crate::ssm::MambaChannel::discretize`]`(Euler)` on the same input,
-/// [`super::scan_bound`] ($\gamma_{9L+N+4}$ times the exact magnitude, the $6L$ extra units
-/// covering our exponential's $4u$ and libm's $2u$ per step).
+/// [`super::scan_bound`] (`$\gamma_{9L+N+4}$` times the exact magnitude, the `$6L$` extra units
+/// covering our exponential's `$4u$` and libm's `$2u$` per step).
 ///
 /// # Errors
 /// As [`ScanParams::validate`]; [`Error::DataLength`] if `y` is not `(batch, dim, L)`;
 /// [`Error::NonFiniteResult`] if an output overflows.
 ///
 /// # Complexity
-/// $O(B\,D\,L\,N)$ time; $O((2L+N)W)$ scratch per thread.
+/// `$O(B\,D\,L\,N)$` time; `$O((2L+N)W)$` scratch per thread.
 ///
 /// # Examples
 /// ```

@@ -1,21 +1,21 @@
-//! Only what the user needs: one row of $\tilde\alpha$ (a query position — the paper's
-//! CLS vector), a band (each query's $K$ most recent keys), or the full matrix.
+//! Only what the user needs: one row of `$\tilde\alpha$` (a query position — the paper's
+//! CLS vector), a band (each query's `$K$` most recent keys), or the full matrix.
 
 use super::chunked::{check_result, hidden_attention_into, View};
 use super::{check_chunk, check_out, FastFloat};
 use crate::error::{Error, Result};
 use crate::ssm::Channel;
 
-/// Which part of $\tilde\alpha$ to compute.
+/// Which part of `$\tilde\alpha$` to compute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Selection {
-    /// Row $i$: $\tilde\alpha_{i,j}$ for $j = 0..L$ (zeros for $j > i$); output length $L$.
-    /// Costs $O(iN)$.
+    /// Row `$i$`: `$\tilde\alpha_{i,j}$` for `$j = 0..L$` (zeros for `$j > i$`); output length `$L$`.
+    /// Costs `$O(iN)$`.
     Row(usize),
-    /// The band of the $K$ most recent keys: output `L × K` with entry $(i, d) =
-    /// \tilde\alpha_{i,\,i-d}$ for $d = 0..K$ (0 where $i - d < 0$). Costs $O(LKN)$.
+    /// The band of the `$K$` most recent keys: output `L × K` with entry `$(i, d) =
+    /// \tilde\alpha_{i,\,i-d}$` for `$d = 0..K$` (0 where `$i - d < 0$`). Costs `$O(LKN)$`.
     Band(usize),
-    /// All of $\tilde\alpha$, `L × L` row-major (the chunked kernel). Costs $O(L^2N)$.
+    /// All of `$\tilde\alpha$`, `L × L` row-major (the chunked kernel). Costs `$O(L^2N)$`.
     Full,
 }
 
@@ -37,7 +37,7 @@ impl Selection {
     /// Check the selection against a length `len`.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for a row index $\ge L$ or a band of width 0.
+    /// [`Error::InvalidArgument`] for a row index `$\ge L$` or a band of width 0.
     pub fn validate(&self, len: usize) -> Result<()> {
         match *self {
             Selection::Row(i) if i >= len => Err(Error::InvalidArgument {
@@ -53,7 +53,7 @@ impl Selection {
     }
 }
 
-/// Row $i$ by the running product $p \leftarrow p \odot \bar A_j$ from $j = i$ down to 0.
+/// Row `$i$` by the running product `$p \leftarrow p \odot \bar A_j$` from `$j = i$` down to 0.
 pub(crate) fn row_into<T: FastFloat>(v: &View<'_, T>, i: usize, out: &mut [T], p: &mut [T]) {
     let n = v.state;
     p.copy_from_slice(&v.c[i * n..(i + 1) * n]);
@@ -68,7 +68,7 @@ pub(crate) fn row_into<T: FastFloat>(v: &View<'_, T>, i: usize, out: &mut [T], p
     out[i + 1..].fill(T::zero());
 }
 
-/// The band `L × K`: row $i$ walks $j = i, i-1, \dots, i-K+1$.
+/// The band `L × K`: row `$i$` walks `$j = i, i-1, \dots, i-K+1$`.
 pub(crate) fn band_into<T: FastFloat>(v: &View<'_, T>, k: usize, out: &mut [T], p: &mut [T]) {
     let n = v.state;
     for (i, row) in out.chunks_mut(k).enumerate() {
@@ -106,7 +106,7 @@ fn dot<T: FastFloat>(a: &[T], b: &[T]) -> T {
     s
 }
 
-/// The selected part of $\tilde\alpha$ of a float channel into `out`
+/// The selected part of `$\tilde\alpha$` of a float channel into `out`
 /// (length [`Selection::output_len`]). `chunk` is the chunk size of [`Selection::Full`]
 /// (checked for every selection, so a bad request fails the same way whatever is selected).
 ///
@@ -114,9 +114,9 @@ fn dot<T: FastFloat>(a: &[T], b: &[T]) -> T {
 /// are the running product of T1, whose entries are the same products and sums.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] for a row index $\ge L$, a band width 0 or `chunk = 0`;
+/// [`Error::InvalidArgument`] for a row index `$\ge L$`, a band width 0 or `chunk = 0`;
 /// [`Error::DataLength`] if `out` has the wrong length; [`Error::NonFiniteResult`] on
-/// overflow (only possible when some $|\bar A| > 1$).
+/// overflow (only possible when some `$|\bar A| > 1$`).
 ///
 /// # Examples
 /// ```

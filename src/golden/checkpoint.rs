@@ -40,9 +40,9 @@ pub struct CheckpointCase {
 pub struct PartReport {
     /// Which part.
     pub part: String,
-    /// Largest $|g - e|$.
+    /// Largest `$|g - e|$`.
     pub max_abs: f64,
-    /// Largest $|g - e| / |e|$ over entries with $|e| \ge$ `atol`.
+    /// Largest `$|g - e| / |e|$` over entries with `$|e| \ge$` `atol`.
     pub max_rel: f64,
     /// Whether every entry is within the tolerance.
     pub pass: bool,
@@ -103,7 +103,7 @@ pub fn load_checkpoint_case(dir: &Path) -> Result<CheckpointCase> {
     })
 }
 
-/// Checkpoint cases: $|g - e| \le \mathrm{atol}\cdot\max|e| + \mathrm{rtol}\,|e|$ per
+/// Checkpoint cases: `$|g - e| \le \mathrm{atol}\cdot\max|e| + \mathrm{rtol}\,|e|$` per
 /// part, the absolute term relative to the part's largest entry.
 ///
 /// The reference run of `tiny-mamba-a` went through float32 in places (its logits and its
@@ -117,8 +117,8 @@ pub const CHECKPOINT_TOLERANCE: Tolerance = Tolerance {
 };
 
 /// Checkpoint cases whose reference ran wholly in float64 (`tiny-mamba2-a`,
-/// `tiny-falcon-mamba-a`: every float32 cast redirected to float64): $10^{-10}$ of each
-/// part's scale plus $10^{-10}$ relative. A float64 forward agrees to about $10^{-13}$.
+/// `tiny-falcon-mamba-a`: every float32 cast redirected to float64): `$10^{-10}$` of each
+/// part's scale plus `$10^{-10}$` relative. A float64 forward agrees to about `$10^{-13}$`.
 pub const CHECKPOINT_TOLERANCE_F64: Tolerance = Tolerance {
     rtol: 1e-10,
     atol: 1e-10,

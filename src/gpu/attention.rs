@@ -1,12 +1,12 @@
-//! Chunked hidden attention on the GPU (`kernels/attention.cu`): the full $L\times L$
-//! matrix $\tilde\alpha$ of many channels at once.
+//! Chunked hidden attention on the GPU (`kernels/attention.cu`): the full `$L\times L$`
+//! matrix `$\tilde\alpha$` of many channels at once.
 //!
-//! Positions are cut into tiles of [`TILE`] steps. For $i$ in row tile $I$ and $j$ in an
-//! earlier column tile $J$, the product $\prod_{k=j+1}^{i}\bar A_k$ splits into a prefix
-//! inside $I$, the whole tiles between ($G_{IJ}$) and a suffix inside $J$, so
-//! $\tilde\alpha_{ij} = \sum_n q_{i,n}\,G_{IJ,n}\,k_{j,n}$ with $q = C \odot$ prefix and
-//! $k = \bar B \odot$ suffix — products only, never a division (unlike the factored form
-//! T2b, nothing can overflow when $|\bar A| \le 1$), with at most $i - j + 3$ roundings per
+//! Positions are cut into tiles of [`TILE`] steps. For `$i$` in row tile `$I$` and `$j$` in an
+//! earlier column tile `$J$`, the product `$\prod_{k=j+1}^{i}\bar A_k$` splits into a prefix
+//! inside `$I$`, the whole tiles between (`$G_{IJ}$`) and a suffix inside `$J$`, so
+//! `$\tilde\alpha_{ij} = \sum_n q_{i,n}\,G_{IJ,n}\,k_{j,n}$` with `$q = C \odot$` prefix and
+//! `$k = \bar B \odot$` suffix — products only, never a division (unlike the factored form
+//! T2b, nothing can overflow when `$|\bar A| \le 1$`), with at most `$i - j + 3$` roundings per
 //! term, inside the bound of [`crate::theorems::bound`]. Diagonal tiles use running
 //! products down each column; the upper triangle is written as zeros. The state size is
 //! compiled into the kernels ([`Program::attention`]).
@@ -28,17 +28,17 @@ pub const THREADS: u32 = 256;
 /// Threads per block of `attention_prepare`.
 pub const PREPARE_THREADS: u32 = 256;
 
-/// Largest grid (blocks along x) of one launch, $2^{31} - 1$.
+/// Largest grid (blocks along x) of one launch, `$2^{31} - 1$`.
 pub const MAX_GRID: usize = (1 << 31) - 1;
 
 /// The launch grids of the two kernels for `channels` channels of length `len` and state
 /// `state`: `attention_prepare` runs one thread per (channel, tile, state),
-/// $\lceil C\,\lceil L/32\rceil N / 256\rceil$ blocks; `attention_tiles` one block per
-/// (channel, row tile), $C\,\lceil L/32\rceil$ blocks. Only these grids limit the size:
-/// both kernels address the $(C, L, L)$ output with 64-bit offsets.
+/// `$\lceil C\,\lceil L/32\rceil N / 256\rceil$` blocks; `attention_tiles` one block per
+/// (channel, row tile), `$C\,\lceil L/32\rceil$` blocks. Only these grids limit the size:
+/// both kernels address the `$(C, L, L)$` output with 64-bit offsets.
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] when a grid exceeds [`MAX_GRID`] blocks or $L$ does not
+/// [`Error::InvalidArgument`] when a grid exceeds [`MAX_GRID`] blocks or `$L$` does not
 /// fit a 32-bit kernel argument.
 pub fn launch_grids(channels: usize, len: usize, state: usize) -> Result<(u32, u32), Error> {
     let too_big = |what: &str, blocks: Option<usize>| {
@@ -72,13 +72,13 @@ pub fn launch_grids(channels: usize, len: usize, state: usize) -> Result<(u32, u
     Ok((prepare, tiles_grid))
 }
 
-/// Channels on the device and room for their $\tilde\alpha$ matrices.
+/// Channels on the device and room for their `$\tilde\alpha$` matrices.
 pub struct DeviceAttention {
     /// Number of channels.
     pub channels: usize,
-    /// Sequence length $L$.
+    /// Sequence length `$L$`.
     pub len: usize,
-    /// State size $N$.
+    /// State size `$N$`.
     pub state: usize,
     abar: CudaSlice<f32>,
     bbar: CudaSlice<f32>,
@@ -90,8 +90,8 @@ pub struct DeviceAttention {
 }
 
 impl DeviceAttention {
-    /// Bytes moved at least: the $L\times L$ output of every channel, the inputs, and the
-    /// prepared $q$, $k$ (written once, read once).
+    /// Bytes moved at least: the `$L\times L$` output of every channel, the inputs, and the
+    /// prepared `$q$`, `$k$` (written once, read once).
     pub fn min_bytes(&self) -> f64 {
         let (ch, l, n) = (self.channels, self.len, self.state);
         ((ch * l * l + 3 * ch * l * n + 4 * ch * l * n) * 4) as f64
@@ -111,7 +111,7 @@ impl Gpu {
     /// # Errors
     /// [`Error::InvalidArgument`] for `N > 32` or `N = 0`, or a problem too large for one
     /// grid ([`launch_grids`]); [`Error::DataLength`] for arrays of the wrong size;
-    /// [`GpuError::Driver`] when device memory runs out. Empty problems ($L = 0$ or no
+    /// [`GpuError::Driver`] when device memory runs out. Empty problems (`$L = 0$` or no
     /// channel) allocate one-element buffers (the driver refuses zero bytes).
     pub fn upload_attention(
         &self,
@@ -253,11 +253,11 @@ impl Gpu {
         self.attention_matrices(channels)
     }
 
-    /// $\tilde\alpha$ of every channel (all of one length and state size), in `f32`:
+    /// `$\tilde\alpha$` of every channel (all of one length and state size), in `f32`:
     /// within the bound of [`crate::ssm::attention_matrix`] of the exact matrix.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] if the channels differ in $L$ or $N$, or $N > 32$; as
+    /// [`Error::InvalidArgument`] if the channels differ in `$L$` or `$N$`, or `$N > 32$`; as
     /// [`Gpu::launch_attention`].
     pub fn attention_matrices(&self, channels: &[Channel<f32>]) -> GpuResult<Vec<Matrix<f32>>> {
         let Some(first) = channels.first() else {

@@ -15,7 +15,7 @@ use crate::tensor::Tensor;
 
 /// Goal: fraction of peak bandwidth of the full-layer hidden attention.
 pub const ATTENTION_BANDWIDTH_GOAL: f64 = 0.5;
-/// Goal: theorem-check instances ($L = 256$, $N = 16$) per minute.
+/// Goal: theorem-check instances (`$L = 256$`, `$N = 16$`) per minute.
 pub const CHECK_RATE_GOAL: f64 = 1e6;
 
 /// Sizes of the benchmark.
@@ -25,29 +25,29 @@ pub struct BenchConfig {
     pub scan_batch: usize,
     /// Scan: channels (`dim`).
     pub scan_dim: usize,
-    /// Scan: $L$.
+    /// Scan: `$L$`.
     pub scan_len: usize,
-    /// Scan: $N$.
+    /// Scan: `$N$`.
     pub scan_state: usize,
     /// Hidden attention: channels of the layer.
     pub channels: usize,
-    /// Hidden attention: $L$.
+    /// Hidden attention: `$L$`.
     pub len: usize,
-    /// Hidden attention: $N$.
+    /// Hidden attention: `$N$`.
     pub state: usize,
     /// Theorem check: instances.
     pub check_instances: u64,
-    /// Theorem check: $L$.
+    /// Theorem check: `$L$`.
     pub check_len: usize,
-    /// Theorem check: $N$.
+    /// Theorem check: `$N$`.
     pub check_state: usize,
     /// Timed repetitions (the median is reported).
     pub reps: usize,
 }
 
 impl Default for BenchConfig {
-    /// The sizes: a 1536-channel layer at $L = 1024$, $N = 16$; the scan of a
-    /// batch of 8 such sequences; $2^{18}$ check instances at $L = 256$, $N = 16$.
+    /// The sizes: a 1536-channel layer at `$L = 1024$`, `$N = 16$`; the scan of a
+    /// batch of 8 such sequences; `$2^{18}$` check instances at `$L = 256$`, `$N = 16$`.
     fn default() -> Self {
         Self {
             scan_batch: 8,
@@ -92,9 +92,9 @@ pub struct Throughput {
 pub struct CheckThroughput {
     /// Instances checked.
     pub instances: u64,
-    /// $L$.
+    /// `$L$`.
     pub len: usize,
-    /// $N$.
+    /// `$N$`.
     pub state: usize,
     /// Seconds (device part).
     pub seconds: f64,
@@ -123,7 +123,7 @@ pub struct BenchReport {
     pub check: CheckThroughput,
 }
 
-/// Deterministic Mamba-like values: $\bar A \in (1/2, 1)$, others in $[-2, 2)$.
+/// Deterministic Mamba-like values: `$\bar A \in (1/2, 1)$`, others in `$[-2, 2)$`.
 fn fill(n: usize, stream: u32, transition: bool) -> Vec<f32> {
     let key = mix64(u64::from(stream) + 17);
     (0..n)
@@ -180,7 +180,7 @@ fn throughput(
 }
 
 /// Run the benchmark. The layer is shrunk (and the report says so in `what`) when the
-/// device lacks the memory for all its $L \times L$ matrices.
+/// device lacks the memory for all its `$L \times L$` matrices.
 ///
 /// # Errors
 /// As [`Gpu::launch_scan`], [`Gpu::launch_attention`] and [`Gpu::theorem_check`].

@@ -1,11 +1,11 @@
-//! Theorem checks at scale (`kernels/check.cu`): T1 (scan $= \tilde\alpha x$) and T2b
+//! Theorem checks at scale (`kernels/check.cu`): T1 (scan `$= \tilde\alpha x$`) and T2b
 //! (factored form) on random instances generated on the device, errors reduced on the
 //! device, and a sample re-checked on the CPU exact and `f64` paths.
 //!
-//! Each instance $i$ of seed $s$ is [`crate::gpu_instances::instance`]`(s, i, L, N)`, bit
+//! Each instance `$i$` of seed `$s$` is [`crate::gpu_instances::instance`]`(s, i, L, N)`, bit
 //! for bit: the kernel builds it from the same counter-based generator, so any instance
 //! — in particular the worst — can be regenerated and re-checked on the CPU by index.
-//! Per instance the kernel computes the `f32` scan, $\tilde\alpha x$ (by rows, one running
+//! Per instance the kernel computes the `f32` scan, `$\tilde\alpha x$` (by rows, one running
 //! product) and the factored output, an `f64` reference scan and the magnitude, and the
 //! largest error-to-bound ratio of each view ([`crate::gpu_instances::instance_errors`] is
 //! the same measure on the CPU). The worst ratio, the worst relative error (with their
@@ -37,11 +37,11 @@ pub const THREADS: u32 = 256;
 /// What to check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct CheckConfig {
-    /// Number of instances (indices `0..instances`, at most $2^{32}$).
+    /// Number of instances (indices `0..instances`, at most `$2^{32}$`).
     pub instances: u64,
-    /// Sequence length $L$.
+    /// Sequence length `$L$`.
     pub len: usize,
-    /// State size $N$.
+    /// State size `$N$`.
     pub state: usize,
     /// Seed of the generator.
     pub seed: u64,
@@ -79,7 +79,7 @@ pub struct Worst {
 /// One bucket of the error histogram.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Bucket {
-    /// Lower edge of the per-instance worst ratio ($2^{b-41}$; 0 for bucket 0).
+    /// Lower edge of the per-instance worst ratio (`$2^{b-41}$`; 0 for bucket 0).
     pub lower: f64,
     /// Instances in the bucket.
     pub count: u64,
@@ -135,7 +135,7 @@ impl Gpu {
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for `L = 0`, `L > 8192`, `N = 0`, `N > 64` or more than
-    /// $2^{32}$ instances; [`super::GpuError::Compile`] / [`super::GpuError::Driver`].
+    /// `$2^{32}$` instances; [`super::GpuError::Compile`] / [`super::GpuError::Driver`].
     pub fn theorem_check(&self, cfg: &CheckConfig) -> GpuResult<CheckReport> {
         let (l, n) = (cfg.len, cfg.state);
         if l == 0 || l > MAX_LEN {

@@ -209,7 +209,7 @@ pub struct DeviceInfo {
     pub memory_clock_khz: i32,
     /// Memory bus width, bits.
     pub bus_width_bits: i32,
-    /// Peak memory bandwidth $2 \times$ clock $\times$ bus width / 8, bytes per second
+    /// Peak memory bandwidth `$2 \times$` clock `$\times$` bus width / 8, bytes per second
     /// (double data rate; the figure the bandwidth goal is a fraction of).
     pub peak_bandwidth: f64,
     /// The driver.
@@ -245,7 +245,7 @@ pub(crate) fn device_info(
     })
 }
 
-/// Peak bandwidth in bytes per second: $2 \times$ `clock_khz`$\cdot 10^3 \times$
+/// Peak bandwidth in bytes per second: `$2 \times$` `clock_khz``$\cdot 10^3 \times$`
 /// `bus_bits` / 8 (double data rate).
 pub fn peak_bandwidth(clock_khz: i32, bus_bits: i32) -> f64 {
     2.0 * f64::from(clock_khz) * 1e3 * f64::from(bus_bits) / 8.0

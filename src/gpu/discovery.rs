@@ -247,7 +247,7 @@ pub fn candidates() -> Vec<Candidate> {
 
 /// Index of the NVRTC to use among `versions` (each candidate's `(major, minor)`, in
 /// search order), for a driver supporting CUDA `driver` (`None`: no driver, treated as
-/// newer than any): the newest version $\le$ `driver`; when every version is newer, the
+/// newer than any): the newest version `$\le$` `driver`; when every version is newer, the
 /// oldest. Ties go to the earlier candidate. `None` for an empty list.
 pub fn choose(versions: &[(i32, i32)], driver: Option<(i32, i32)>) -> Option<usize> {
     let fits = |v: (i32, i32)| driver.map_or(true, |d| v <= d);

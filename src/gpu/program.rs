@@ -14,11 +14,11 @@ use super::{ATTENTION_CU, CHECK_CU, INSTANCES_CU, SCAN_CU};
 pub struct Program {
     /// The kernel file, e.g. `attention.cu`.
     pub file: &'static str,
-    /// Whether NVRTC may contract $a b + c$ into one fused rounding (`--fmad`); `false`
+    /// Whether NVRTC may contract `$a b + c$` into one fused rounding (`--fmad`); `false`
     /// keeps every float operation one IEEE rounding, the error model of
     /// [`crate::theorems::bound`].
     pub fmad: bool,
-    /// The state size $N$ compiled in (`-DHA_N=N`), for kernels specialised on it.
+    /// The state size `$N$` compiled in (`-DHA_N=N`), for kernels specialised on it.
     pub state: Option<usize>,
 }
 
@@ -37,7 +37,7 @@ impl Program {
         state: None,
     };
 
-    /// The chunked hidden attention (`attention.cu`) for state size $N$ = `state`: every
+    /// The chunked hidden attention (`attention.cu`) for state size `$N$` = `state`: every
     /// loop over the states has a compile-time trip count.
     pub fn attention(state: usize) -> Program {
         Program {

@@ -159,7 +159,7 @@ impl Gpu {
     }
 
     /// `selective_scan_ref` on the GPU in `f32`: same semantics as
-    /// [`crate::ssm::selective_scan()`] (Euler $\bar B$, ZOH $\bar A$, `D`, `z`,
+    /// [`crate::ssm::selective_scan()`] (Euler `$\bar B$`, ZOH `$\bar A$`, `D`, `z`,
     /// `delta_bias`, softplus, `last_state`), within `f32` rounding of it.
     ///
     /// # Errors

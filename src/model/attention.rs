@@ -1,4 +1,4 @@
-//! Hidden attention of a real layer: the S6 matrix $\tilde\alpha$ of every inner channel
+//! Hidden attention of a real layer: the S6 matrix `$\tilde\alpha$` of every inner channel
 //! (as the paper's authors compute it), from the layer's own Δ, B, C.
 
 use rayon::prelude::*;
@@ -13,7 +13,7 @@ use crate::tensor::Tensor;
 /// through the core's [`crate::ssm::SelectiveScanInput::channel`].
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] for a channel index ≥ $d_{in}$; errors of the core.
+/// [`Error::InvalidArgument`] for a channel index ≥ `$d_{in}$`; errors of the core.
 pub fn layer_channels<T: Real>(
     mixer: &MixerWeights<T>,
     trace: &MixerTrace<T>,
@@ -42,21 +42,23 @@ pub fn layer_channels<T: Real>(
         .collect()
 }
 
-/// **T1 on a real layer.** The hidden attention $\tilde\alpha^{(e)}$ of the channels
+/// **T1 on a real layer.** The hidden attention `$\tilde\alpha^{(e)}$` of the channels
 /// `channels` (all when `None`), shape `(channels, L, L)`:
 ///
-/// $$\tilde\alpha^{(e)}_{ij} = \Big\langle C_i,\ \Big(\prod_{k=j+1}^{i} e^{\Delta_{e,k} A_e}\Big)\odot \Delta_{e,j} B_j\Big\rangle\quad (j\le i),$$
+/// ```math
+/// \tilde\alpha^{(e)}_{ij} = \Big\langle C_i,\ \Big(\prod_{k=j+1}^{i} e^{\Delta_{e,k} A_e}\Big)\odot \Delta_{e,j} B_j\Big\rangle\quad (j\le i),
+/// ```
 ///
-/// with $\Delta_{e,t} = \mathrm{softplus}(W_\Delta\,\mathrm{dt}_{low,t} + b_\Delta)_e$ and the
-/// layer's `x_proj` $B_t$, $C_t$ — the authors' matrices (no conv, gate or D folded in;
-/// see [`crate::model::mixer_operator`] for that). The S6 output of channel $e$ is
-/// $\tilde\alpha^{(e)} u_e$, where $u_e$ is the channel's conv + SiLU output.
+/// with `$\Delta_{e,t} = \mathrm{softplus}(W_\Delta\,\mathrm{dt}_{low,t} + b_\Delta)_e$` and the
+/// layer's `x_proj` `$B_t$`, `$C_t$` — the authors' matrices (no conv, gate or D folded in;
+/// see [`crate::model::mixer_operator`] for that). The S6 output of channel `$e$` is
+/// `$\tilde\alpha^{(e)} u_e$`, where `$u_e$` is the channel's conv + SiLU output.
 ///
 /// # Errors
 /// As [`layer_channels`].
 ///
 /// # Complexity
-/// $O(C L^2 N)$, parallel over channels.
+/// `$O(C L^2 N)$`, parallel over channels.
 pub fn layer_attention<T: Real>(
     mixer: &MixerWeights<T>,
     trace: &MixerTrace<T>,
@@ -74,7 +76,7 @@ pub fn layer_attention<T: Real>(
     Tensor::new("hidden attention", vec![chans.len(), l, l], data)
 }
 
-/// The channel mean $\frac1{d_{in}}\sum_e \tilde\alpha^{(e)}$ of one layer, `(L, L)`,
+/// The channel mean `$\frac1{d_{in}}\sum_e \tilde\alpha^{(e)}$` of one layer, `(L, L)`,
 /// without holding every channel's matrix at once.
 ///
 /// # Errors
@@ -110,9 +112,9 @@ pub fn layer_attention_mean<T: Real>(
     Ok(sum.into_iter().map(|v| v * inv).collect())
 }
 
-/// The true query row $\tilde\alpha_{i,\cdot}$ of a channel (core
-/// [`hidden_attention_row`]): includes the diagonal term $\langle C_i, \bar B_i\rangle$ and
-/// the transition $\bar A_i$ at the query position.
+/// The true query row `$\tilde\alpha_{i,\cdot}$` of a channel (core
+/// [`hidden_attention_row`]): includes the diagonal term `$\langle C_i, \bar B_i\rangle$` and
+/// the transition `$\bar A_i$` at the query position.
 ///
 /// # Errors
 /// As [`hidden_attention_row`].
@@ -120,13 +122,13 @@ pub fn query_row<T: Real>(ch: &Channel<T>, i: usize) -> Result<Vec<T>> {
     hidden_attention_row(ch, i)
 }
 
-/// The authors' "CLS row" vector for query position $i$ (as their Vision Mamba code
-/// forms it): $v_j = \langle C_i, (\prod_{k=j+1}^{i-1} \bar A_k)\odot \bar B_j\rangle$ for
-/// $j < i$, and $v_i = 0$ — the diagonal term is dropped and the product stops before the
-/// query position. The true row ([`query_row`]) is $\tilde\alpha_{ij} =
-/// \langle C_i \odot \bar A_i, (\prod_{k=j+1}^{i-1}\bar A_k)\odot\bar B_j\rangle$ for
-/// $j<i$ and $\langle C_i, \bar B_i\rangle$ at $j=i$: the two differ by the per-state
-/// factor $\bar A_i = e^{\Delta_i A}$ and by the diagonal.
+/// The authors' "CLS row" vector for query position `$i$` (as their Vision Mamba code
+/// forms it): `$v_j = \langle C_i, (\prod_{k=j+1}^{i-1} \bar A_k)\odot \bar B_j\rangle$` for
+/// `$j < i$`, and `$v_i = 0$` — the diagonal term is dropped and the product stops before the
+/// query position. The true row ([`query_row`]) is `$\tilde\alpha_{ij} =
+/// \langle C_i \odot \bar A_i, (\prod_{k=j+1}^{i-1}\bar A_k)\odot\bar B_j\rangle$` for
+/// `$j<i$` and `$\langle C_i, \bar B_i\rangle$` at `$j=i$`: the two differ by the per-state
+/// factor `$\bar A_i = e^{\Delta_i A}$` and by the diagonal.
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] if `i >= L`.

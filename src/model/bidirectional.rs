@@ -1,16 +1,18 @@
 //! Bidirectional (Vision Mamba) layers: a forward scan and a scan over the flipped
 //! sequence, each with its own conv, x_proj, dt_proj, A, D; in_proj and out_proj shared.
 //!
-//! With $J$ the flip ($J_{ij} = [i + j = L-1]$), the backward branch computes
-//! $y_b = J\,f_b(Jx)$, so its hidden attention in the forward frame is $J\tilde\alpha_bJ$
+//! With `$J$` the flip (`$J_{ij} = [i + j = L-1]$`), the backward branch computes
+//! `$y_b = J\,f_b(Jx)$`, so its hidden attention in the forward frame is `$J\tilde\alpha_bJ$`
 //! (upper triangular). The pair's hidden attention is
 //!
-//! $$\tilde\alpha_{pair} = \tilde\alpha_f + J\tilde\alpha_b J
-//! \qquad(\tfrac12(\tilde\alpha_f + J\tilde\alpha_bJ)\ \text{when the outputs are averaged}),$$
+//! ```math
+//! \tilde\alpha_{pair} = \tilde\alpha_f + J\tilde\alpha_b J
+//! \qquad(\tfrac12(\tilde\alpha_f + J\tilde\alpha_bJ)\ \text{when the outputs are averaged}),
+//! ```
 //!
 //! a full (non-causal) matrix. The S6 matrices act on the two branches' own S6 inputs
-//! ($u_f$, and $J u_b$ from the flipped conv), so the sum is the authors' picture; the
-//! whole-mixer operators act on the common conv input $x$, so $M_f + JM_bJ$ reproduces the
+//! (`$u_f$`, and `$J u_b$` from the flipped conv), so the sum is the authors' picture; the
+//! whole-mixer operators act on the common conv input `$x$`, so `$M_f + JM_bJ$` reproduces the
 //! layer's mixer output exactly (up to the affine conv-bias terms).
 
 use crate::error::Result;
@@ -39,9 +41,9 @@ pub struct BidirectionalMixer<T> {
 pub struct BidirectionalTrace<T> {
     /// Forward branch trace (its `out` is unused).
     pub forward: MixerTrace<T>,
-    /// Backward branch trace, in the flipped frame (position $t$ is $L-1-t$).
+    /// Backward branch trace, in the flipped frame (position `$t$` is `$L-1-t$`).
     pub backward: MixerTrace<T>,
-    /// Gated output of the pair, $(y_f + Jy_b)\cdot w$, `(d_in, L)`, $w = \frac12$ or 1.
+    /// Gated output of the pair, `$(y_f + Jy_b)\cdot w$`, `(d_in, L)`, `$w = \frac12$` or 1.
     pub y: Vec<T>,
     /// Output after `out_proj`, `(L, d)`.
     pub out: Vec<T>,
@@ -106,7 +108,7 @@ impl<T: Real> BidirectionalMixer<T> {
         })
     }
 
-    /// $w(\tilde\alpha_f + J\tilde\alpha_bJ)$ for the channels `channels`, `(C, L, L)`.
+    /// `$w(\tilde\alpha_f + J\tilde\alpha_bJ)$` for the channels `channels`, `(C, L, L)`.
     ///
     /// # Errors
     /// As [`layer_attention`].
@@ -135,8 +137,8 @@ impl<T: Real> BidirectionalMixer<T> {
         )
     }
 
-    /// The pair's whole-mixer operator of channel `e`: $w(M_f + JM_bJ)$ and
-    /// $w(\beta_f + J\beta_b)$, so that the pair's gated output is $Mx + \beta$ exactly.
+    /// The pair's whole-mixer operator of channel `e`: `$w(M_f + JM_bJ)$` and
+    /// `$w(\beta_f + J\beta_b)$`, so that the pair's gated output is `$Mx + \beta$` exactly.
     ///
     /// # Errors
     /// As [`mixer_operator`].

@@ -2,12 +2,12 @@
 //! Δ, B, C → S6 with D skip → ⊙ SiLU(z) → out_proj) → residual.
 //!
 //! Falcon-Mamba is the same block with weightless RMS norms on the low-rank Δ input, on
-//! $B_t$ and on $C_t$ after `x_proj` ([`MixerWeights::inner_norm_eps`]); the trace keeps the
+//! `$B_t$` and on `$C_t$` after `x_proj` ([`MixerWeights::inner_norm_eps`]); the trace keeps the
 //! normalised values, so the channels and hidden attention of a Falcon-Mamba layer are
-//! those of its normalised $B$, $C$, Δ.
+//! those of its normalised `$B$`, `$C$`, Δ.
 //!
 //! The S6 itself is the core's [`selective_scan()`]: the block only prepares its inputs
-//! `u`, `delta` (= $W_\Delta\,\mathrm{dt}_{low}$), `delta_bias` (= $b_\Delta$), `A`, `B`, `C`, `D`.
+//! `u`, `delta` (= `$W_\Delta\,\mathrm{dt}_{low}$`), `delta_bias` (= `$b_\Delta$`), `A`, `B`, `C`, `D`.
 
 use crate::error::{Error, Result};
 use crate::model::linear::linear;
@@ -18,15 +18,15 @@ use crate::tensor::Tensor;
 /// Sizes of one mixer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MixerDims {
-    /// Model width $d$.
+    /// Model width `$d$`.
     pub d_model: usize,
-    /// Inner width $d_{in}$ (S6 channels).
+    /// Inner width `$d_{in}$` (S6 channels).
     pub d_inner: usize,
-    /// State size $N$.
+    /// State size `$N$`.
     pub d_state: usize,
-    /// Convolution kernel size $K$.
+    /// Convolution kernel size `$K$`.
     pub d_conv: usize,
-    /// Δ rank $R$.
+    /// Δ rank `$R$`.
     pub dt_rank: usize,
 }
 
@@ -49,7 +49,7 @@ pub struct MixerWeights<T> {
     pub dt_proj_w: Vec<T>,
     /// `dt_proj.bias`, `(d_in)`.
     pub dt_proj_b: Vec<T>,
-    /// $A = -e^{A_{\log}}$, `(d_in, N)`.
+    /// `$A = -e^{A_{\log}}$`, `(d_in, N)`.
     pub a: Vec<T>,
     /// Skip `D`, `(d_in)`.
     pub d: Vec<T>,
@@ -58,7 +58,7 @@ pub struct MixerWeights<T> {
     /// `out_proj.bias`, `(d)`.
     pub out_proj_bias: Option<Vec<T>>,
     /// Falcon-Mamba: the ε of the weightless RMS norms applied to the low-rank Δ input, to
-    /// $B_t$ and to $C_t$ (each over its own features) right after `x_proj`; `None` for
+    /// `$B_t$` and to `$C_t$` (each over its own features) right after `x_proj`; `None` for
     /// Mamba-1.
     pub inner_norm_eps: Option<f64>,
 }
@@ -66,7 +66,7 @@ pub struct MixerWeights<T> {
 /// Everything a mixer computed on one sequence (channel-major arrays are `(d_in, L)`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MixerTrace<T> {
-    /// Sequence length $L$.
+    /// Sequence length `$L$`.
     pub len: usize,
     /// The mixer's input (the normalised residual stream), `(L, d)`.
     pub input: Vec<T>,
@@ -76,30 +76,30 @@ pub struct MixerTrace<T> {
     pub z: Vec<T>,
     /// Convolution output with bias, before SiLU, `(d_in, L)`.
     pub conv: Vec<T>,
-    /// $u = \mathrm{SiLU}(\text{conv})$: the S6 input, `(d_in, L)`.
+    /// `$u = \mathrm{SiLU}(\text{conv})$`: the S6 input, `(d_in, L)`.
     pub u: Vec<T>,
     /// Low-rank Δ input, `(L, R)` (Falcon-Mamba: after its RMS norm).
     pub dt_low: Vec<T>,
-    /// $W_\Delta\,\mathrm{dt}_{low}$ without bias, `(d_in, L)`.
+    /// `$W_\Delta\,\mathrm{dt}_{low}$` without bias, `(d_in, L)`.
     pub delta_pre: Vec<T>,
-    /// $B_t$, `(L, N)` (Falcon-Mamba: after its RMS norm).
+    /// `$B_t$`, `(L, N)` (Falcon-Mamba: after its RMS norm).
     pub b: Vec<T>,
-    /// $C_t$, `(L, N)`.
+    /// `$C_t$`, `(L, N)`.
     pub c: Vec<T>,
-    /// Falcon-Mamba: the RMS factors $r_t = (\overline{v_t^2} + \varepsilon)^{-1/2}$ of the
-    /// inner norms, `(L, 3)` (Δ input, $B$, $C$); the fields above hold the normalised
+    /// Falcon-Mamba: the RMS factors `$r_t = (\overline{v_t^2} + \varepsilon)^{-1/2}$` of the
+    /// inner norms, `(L, 3)` (Δ input, `$B$`, `$C$`); the fields above hold the normalised
     /// values. Empty for Mamba-1.
     pub inner_rms: Vec<T>,
-    /// S6 output plus skip, $y_{s} + D u$, `(d_in, L)`.
+    /// S6 output plus skip, `$y_{s} + D u$`, `(d_in, L)`.
     pub y1: Vec<T>,
-    /// Gated output $(y_s + D u) \odot \mathrm{SiLU}(z)$, `(d_in, L)`.
+    /// Gated output `$(y_s + D u) \odot \mathrm{SiLU}(z)$`, `(d_in, L)`.
     pub y: Vec<T>,
     /// `out_proj` output, `(L, d)`.
     pub out: Vec<T>,
 }
 
-/// RMSNorm of every row of `x` (`(L, d)`): $w \odot x_t / \sqrt{\overline{x_t^2} + \varepsilon}$.
-/// Returns the normalised rows and the factors $r_t = (\overline{x_t^2}+\varepsilon)^{-1/2}$.
+/// RMSNorm of every row of `x` (`(L, d)`): `$w \odot x_t / \sqrt{\overline{x_t^2} + \varepsilon}$`.
+/// Returns the normalised rows and the factors `$r_t = (\overline{x_t^2}+\varepsilon)^{-1/2}$`.
 pub fn rms_norm<T: Real>(x: &[T], d: usize, w: &[T], eps: f64) -> (Vec<T>, Vec<T>) {
     let l = x.len() / d;
     let mut out = vec![T::zero(); x.len()];
@@ -234,7 +234,7 @@ impl<T: Real> MixerWeights<T> {
     }
 
     /// The discretised S6 channel `e` of one trace (Δ after bias and softplus,
-    /// $\bar A = e^{\Delta A}$, $\bar B = \Delta B$), through the core's
+    /// `$\bar A = e^{\Delta A}$`, `$\bar B = \Delta B$`), through the core's
     /// [`SelectiveScanInput::channel`].
     ///
     /// # Errors
@@ -301,7 +301,7 @@ impl<T: Real> MixerWeights<T> {
 }
 
 /// Causal depthwise convolution as PyTorch's `conv1d(padding = K-1)[..., :L]`:
-/// $c_{e,t} = b_e + \sum_{k=0}^{K-1} w_{e,k}\, x_{e,\,t+k-(K-1)}$ (terms before the start are 0).
+/// `$c_{e,t} = b_e + \sum_{k=0}^{K-1} w_{e,k}\, x_{e,\,t+k-(K-1)}$` (terms before the start are 0).
 pub fn causal_conv<T: Real>(x: &[T], l: usize, w: &[T], k: usize, bias: Option<&[T]>) -> Vec<T> {
     let di = x.len() / l.max(1);
     let mut out = vec![T::zero(); di * l];

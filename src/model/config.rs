@@ -3,13 +3,13 @@
 //!
 //! | meaning | `transformers` key | `mamba_ssm` key |
 //! | --- | --- | --- |
-//! | model width $d$ | `hidden_size` | `d_model` |
+//! | model width `$d$` | `hidden_size` | `d_model` |
 //! | layers | `num_hidden_layers` | `n_layer` |
 //! | vocabulary | `vocab_size` | `vocab_size` rounded up to `pad_vocab_size_multiple` |
-//! | state size $N$ | `state_size` | `ssm_cfg.d_state` (16) |
-//! | inner width $d_{in}$ | `intermediate_size` (or `expand`·$d$) | `ssm_cfg.expand`·$d$ (2$d$) |
+//! | state size `$N$` | `state_size` | `ssm_cfg.d_state` (16) |
+//! | inner width `$d_{in}$` | `intermediate_size` (or `expand`·`$d$`) | `ssm_cfg.expand`·`$d$` (2`$d$`) |
 //! | conv kernel | `conv_kernel` | `ssm_cfg.d_conv` (4) |
-//! | Δ rank $R$ | `time_step_rank` (`"auto"` = ⌈d/16⌉) | `ssm_cfg.dt_rank` (⌈d/16⌉) |
+//! | Δ rank `$R$` | `time_step_rank` (`"auto"` = ⌈d/16⌉) | `ssm_cfg.dt_rank` (⌈d/16⌉) |
 //! | in/out projection bias | `use_bias` | `ssm_cfg.bias` (false) |
 //! | conv bias | `use_conv_bias` | `ssm_cfg.conv_bias` (true) |
 //! | RMSNorm ε | `layer_norm_epsilon` | `norm_epsilon` (1e-5) |
@@ -44,19 +44,19 @@ impl Naming {
 /// The sizes and switches of a Mamba-1 language model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MambaConfig {
-    /// Model width $d$ (`hidden_size` / `d_model`).
+    /// Model width `$d$` (`hidden_size` / `d_model`).
     pub d_model: usize,
     /// Number of layers.
     pub n_layer: usize,
     /// Vocabulary size (rows of the embedding; padded for `mamba_ssm`).
     pub vocab_size: usize,
-    /// State size $N$.
+    /// State size `$N$`.
     pub d_state: usize,
-    /// Inner width $d_{in}$ (channels of the S6).
+    /// Inner width `$d_{in}$` (channels of the S6).
     pub d_inner: usize,
     /// Depthwise convolution kernel size.
     pub d_conv: usize,
-    /// Rank $R$ of the Δ projection.
+    /// Rank `$R$` of the Δ projection.
     pub dt_rank: usize,
     /// Bias on `in_proj` and `out_proj`.
     pub use_bias: bool,
@@ -71,7 +71,7 @@ pub struct MambaConfig {
     /// Mamba-1 or Falcon-Mamba (a Mamba-2 configuration is refused by [`MambaConfig::parse`]).
     pub kind: ModelKind,
     /// Falcon-Mamba's ε (`mixer_rms_eps`) of the weightless RMS norms on the low-rank Δ
-    /// input, on $B$ and on $C$; `None` for Mamba-1.
+    /// input, on `$B$` and on `$C$`; `None` for Mamba-1.
     pub mixer_rms_eps: Option<f64>,
 }
 

@@ -2,18 +2,18 @@
 //! rollout and Mamba-Attr, and the gradient Mamba-Attr needs (a hand-written backward pass
 //! through every block, checked against finite differences in the tests).
 //!
-//! Per layer $\ell$ the map is $A_\ell = \max(0, \frac1{d_{in}}\sum_e\tilde\alpha^{(\ell,e)})$
+//! Per layer `$\ell$` the map is `$A_\ell = \max(0, \frac1{d_{in}}\sum_e\tilde\alpha^{(\ell,e)})$`
 //! divided by its largest entry (per-layer normalisation; the causal mask is kept, so the
 //! upper triangle stays 0). Then
 //!
-//! - **raw**: $\frac1{|\mathcal L|}\sum_{\ell\in\mathcal L} A_\ell$;
-//! - **rollout**: $\hat A_\ell = \mathrm{rownorm}(I + A_\ell)$, $R = \hat A_{n-1}\cdots\hat A_{s}$;
-//! - **attr** (Mamba-Attr): $s_\ell\[j\] = \max_m \max(0, \partial \text{logit}/\partial h_\ell\[j,m\])$
-//!   with $h_\ell$ the residual stream after layer $\ell$ (equal to the gradient w.r.t. the
-//!   layer's mixer output), scaled to max 1; $A_\ell\[i,j\]\,s_\ell\[j\]$ rolled out as above.
+//! - **raw**: `$\frac1{|\mathcal L|}\sum_{\ell\in\mathcal L} A_\ell$`;
+//! - **rollout**: `$\hat A_\ell = \mathrm{rownorm}(I + A_\ell)$`, `$R = \hat A_{n-1}\cdots\hat A_{s}$`;
+//! - **attr** (Mamba-Attr): `$s_\ell[j] = \max_m \max(0, \partial \text{logit}/\partial h_\ell[j,m])$`
+//!   with `$h_\ell$` the residual stream after layer `$\ell$` (equal to the gradient w.r.t. the
+//!   layer's mixer output), scaled to max 1; `$A_\ell[i,j]\,s_\ell[j]$` rolled out as above.
 //!
-//! The explanation of position $P$ is row $P$ of the $L\times L$ result. These are true
-//! rows of $\tilde\alpha$ (diagonal term and $\bar A_P$ included); the authors' published
+//! The explanation of position `$P$` is row `$P$` of the `$L\times L$` result. These are true
+//! rows of `$\tilde\alpha$` (diagonal term and `$\bar A_P$` included); the authors' published
 //! vector drops both — see [`crate::model::attention::authors_cls_row`].
 
 use rayon::prelude::*;
@@ -36,7 +36,7 @@ pub enum Method {
     Attr,
 }
 
-/// The per-layer maps $A_\ell$ (`L × L`, row-major, f64).
+/// The per-layer maps `$A_\ell$` (`L × L`, row-major, f64).
 ///
 /// # Errors
 /// Errors of [`layer_attention_mean`].
@@ -85,7 +85,7 @@ pub fn raw(maps: &[Vec<f64>], start: usize) -> Vec<f64> {
     out
 }
 
-/// Rollout $R = \hat A_{n-1}\cdots\hat A_{s}$ with $\hat A = \mathrm{rownorm}(I + A)$.
+/// Rollout `$R = \hat A_{n-1}\cdots\hat A_{s}$` with `$\hat A = \mathrm{rownorm}(I + A)$`.
 pub fn rollout(maps: &[Vec<f64>], start: usize, l: usize) -> Vec<f64> {
     let mut r: Vec<f64> = (0..l * l)
         .map(|k| if k / l == k % l { 1.0 } else { 0.0 })
@@ -386,7 +386,7 @@ pub fn predicted_token<T: Real, M: Mixer<T>, C: BackboneConfig>(
         .0
 }
 
-/// The Mamba-Attr weights of every layer: $s_\ell\[j\] = \max_m \max(0, g_\ell\[j, m\])$
+/// The Mamba-Attr weights of every layer: `$s_\ell[j] = \max_m \max(0, g_\ell[j, m])$`
 /// scaled to max 1 (all 0 when no entry is positive), from the gradients `grads` of
 /// [`logit_gradients`] (`grads[ℓ]` w.r.t. the residual stream after layer ℓ).
 pub fn attr_weights<T: Real, M: Mixer<T>, C: BackboneConfig>(

@@ -23,12 +23,12 @@ pub trait Explainable<T: Real>: Mixer<T> {
     fn attention_block(&self, trace: &Self::Trace, units: &[usize]) -> Result<Tensor<T>>;
     /// Number of whole-mixer operators of a layer (inner channels).
     fn operator_units(&self) -> usize;
-    /// The operators $M$ of `channels`, `(channels, L, L)`.
+    /// The operators `$M$` of `channels`, `(channels, L, L)`.
     ///
     /// # Errors
     /// Errors of the operator.
     fn operator_block(&self, trace: &Self::Trace, channels: &[usize]) -> Result<Tensor<T>>;
-    /// $\partial\,\text{logit}/\partial o$ `(L, d_{in})` for the operator outputs $o$ (the
+    /// `$\partial\,\text{logit}/\partial o$` `(L, d_{in})` for the operator outputs `$o$` (the
     /// input of `out_proj`), from the gradient `g_out` `(L, d)` w.r.t. the mixer output.
     fn operator_output_grad(&self, trace: &Self::Trace, g_out: &[T]) -> Vec<T>;
     /// The operator input of channel `e` at position `j`.

@@ -1,18 +1,20 @@
 //! Faithfulness of explanations on a known-answer set: does the explanation of the
 //! prediction at the last position point at the evidence?
 //!
-//! For each sequence (length $L$, target $P = L-1$, candidates $0..P$, $n = L$ of them) and
-//! each [`Method`], the relevance row $r$ is ranked with fractional ranks (ties share the
+//! For each sequence (length `$L$`, target `$P = L-1$`, candidates `$0..P$`, `$n = L$` of them) and
+//! each [`Method`], the relevance row `$r$` is ranked with fractional ranks (ties share the
 //! mean of their ranks):
 //!
-//! $$\mathrm{rank}(j) = 1 + \#\{k \le P: r_k > r_j\} + \tfrac12\,\#\{k \le P,\ k \ne j: r_k = r_j\}.$$
+//! ```math
+//! \mathrm{rank}(j) = 1 + \#\{k \le P: r_k > r_j\} + \tfrac12\,\#\{k \le P,\ k \ne j: r_k = r_j\}.
+//! ```
 //!
 //! The rank of the evidence is the best rank among the evidence positions. Reported per
 //! method: **top-1** and **top-3** (fraction of sequences with evidence rank ≤ 1, ≤ 3), the
 //! **mean rank**, the same for the MARK position where the set gives one, and the
-//! perturbation areas of [`crate::model::perturbation`]. Chance, for $k$ evidence positions
-//! among $n$: $P(\text{best rank} \le t) = 1 - \binom{n-k}{t}/\binom{n}{t}$ and mean best
-//! rank $(n+1)/(k+1)$ (8.5 for $n = 16$, $k = 1$), averaged over the sequences.
+//! perturbation areas of [`crate::model::perturbation`]. Chance, for `$k$` evidence positions
+//! among `$n$`: `$P(\text{best rank} \le t) = 1 - \binom{n-k}{t}/\binom{n}{t}$` and mean best
+//! rank `$(n+1)/(k+1)$` (8.5 for `$n = 16$`, `$k = 1$`), averaged over the sequences.
 
 use rayon::prelude::*;
 use serde::Serialize;

@@ -25,8 +25,8 @@ pub trait Mixer<T: Real>: Sync {
     fn forward_batch(&self, inputs: &[&[T]]) -> Result<Vec<Self::Trace>>;
     /// The mixer output `(L, d)` of a trace.
     fn output(trace: &Self::Trace) -> &[T];
-    /// The reverse pass: $\partial/\partial(\text{input})$ `(L, d)` from
-    /// $\partial/\partial(\text{output})$ `g_out` `(L, d)`, at the trace's input.
+    /// The reverse pass: `$\partial/\partial(\text{input})$` `(L, d)` from
+    /// `$\partial/\partial(\text{output})$` `g_out` `(L, d)`, at the trace's input.
     ///
     /// # Errors
     /// Errors of the mixer's own recomputation.
@@ -35,7 +35,7 @@ pub trait Mixer<T: Real>: Sync {
 
 /// The sizes of the skeleton every model kind shares.
 pub trait BackboneConfig {
-    /// Model width $d$.
+    /// Model width `$d$`.
     fn d_model(&self) -> usize;
     /// Vocabulary size.
     fn vocab_size(&self) -> usize;
@@ -113,7 +113,7 @@ pub struct ModelTrace<T, Tr = MixerTrace<T>> {
     pub tokens: Vec<usize>,
     /// The residual stream entering each layer, `(L, d)` each; entry 0 is the embedding.
     pub residual_in: Vec<Vec<T>>,
-    /// RMSNorm factors $r_t$ of each layer's pre-norm, `(L)` each.
+    /// RMSNorm factors `$r_t$` of each layer's pre-norm, `(L)` each.
     pub rms: Vec<Vec<T>>,
     /// Each layer's mixer trace.
     pub mixers: Vec<Tr>,

@@ -2,8 +2,8 @@
 //! the matrix, tick labels (positions, or token strings when given), axis titles, a
 //! colour bar with round-valued ticks and a title; grids of channels ([`grid`]).
 //!
-//! Axes: the rows are the query positions $i$, the columns the key positions $j$ of
-//! $\tilde\alpha_{i,j}$ (T1); ticks are labelled with positions $0..L-1$, or with the
+//! Axes: the rows are the query positions `$i$`, the columns the key positions `$j$` of
+//! `$\tilde\alpha_{i,j}$` (T1); ticks are labelled with positions `$0..L-1$`, or with the
 //! token strings when the caller gives them, and the axis titles stay "query position i"
 //! and "key position j" either way.
 
@@ -21,7 +21,7 @@ pub enum ColorScale {
     Sequential,
     /// Viridis from 0 to the data's max (non-negative quantities such as relevance).
     FromZero,
-    /// Blue–white–red on $[-m, m]$, $m = \max|v|$.
+    /// Blue–white–red on `$[-m, m]$`, `$m = \max|v|$`.
     Diverging,
 }
 
@@ -71,8 +71,8 @@ pub fn fmt_num(v: f64) -> String {
     }
 }
 
-/// "Nice" tick values in `[lo, hi]`: multiples of a step $m\cdot 10^k$, $m \in \{1, 2,
-/// 2.5, 5\}$, at most `max_ticks` of them (at least 2 when `lo < hi`), each with a label
+/// "Nice" tick values in `[lo, hi]`: multiples of a step `$m\cdot 10^k$`, `$m \in \{1, 2,
+/// 2.5, 5\}$`, at most `max_ticks` of them (at least 2 when `lo < hi`), each with a label
 /// that shows just the digits the step needs (`-2e-4`, `0.25`, `1`).
 pub fn nice_ticks(lo: f64, hi: f64, max_ticks: usize) -> Vec<(f64, String)> {
     let max_ticks = max_ticks.max(2);
@@ -348,11 +348,11 @@ impl Heatmap {
         self
     }
 
-    /// The value range $[lo, hi]$ drawn, whether the colours diverge about 0, and the
-    /// colour-bar ticks. Over the finite values $v$: diverging, $[-m, m]$ with
-    /// $m = \max|v|$; otherwise $[\min v, \max v]$ (from $\min(0, \min v)$ for
-    /// [`ColorScale::FromZero`]). A constant map $v \equiv c$ (one position, or equal
-    /// values) gets $[c - d, c + d]$, $d = |c|/20$, and one tick: $c$ itself.
+    /// The value range `$[lo, hi]$` drawn, whether the colours diverge about 0, and the
+    /// colour-bar ticks. Over the finite values `$v$`: diverging, `$[-m, m]$` with
+    /// `$m = \max|v|$`; otherwise `$[\min v, \max v]$` (from `$\min(0, \min v)$` for
+    /// [`ColorScale::FromZero`]). A constant map `$v \equiv c$` (one position, or equal
+    /// values) gets `$[c - d, c + d]$`, `$d = |c|/20$`, and one tick: `$c$` itself.
     pub fn range(&self) -> (f64, f64, bool, Vec<(f64, String)>) {
         let finite = self.data.iter().copied().filter(|v| v.is_finite());
         let (lo, hi) = finite.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| {

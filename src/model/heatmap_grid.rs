@@ -8,9 +8,9 @@ use crate::model::heatmap::{
 };
 
 /// A grid of small heatmaps, `ncols` to a row, each scaled to its own largest |value|
-/// $m$ (diverging colours on $[-m, m]$) and captioned with it, with tick labels on the
+/// `$m$` (diverging colours on `$[-m, m]$`) and captioned with it, with tick labels on the
 /// outer panels (the first panel's labels and axis titles) and a shared colour bar in
-/// units of each panel's $m$.
+/// units of each panel's `$m$`.
 pub fn grid(panels: &[Heatmap], ncols: usize, title: &str) -> Figure {
     let ncols = ncols.clamp(1, panels.len().max(1));
     let nrows = panels.len().div_ceil(ncols).max(1);

@@ -4,7 +4,7 @@ use rayon::prelude::*;
 
 use crate::scalar::Real;
 
-/// $\sum_i a_i b_i$ with eight interleaved partial sums (vectorises; the summation order
+/// `$\sum_i a_i b_i$` with eight interleaved partial sums (vectorises; the summation order
 /// differs from a left-to-right loop only by rounding).
 #[inline]
 pub fn fast_dot<T: Real>(a: &[T], b: &[T]) -> T {

@@ -1,23 +1,27 @@
 //! The whole-mixer operator of a channel: conv, SiLU, S6, D skip and gate folded into one
-//! $L\times L$ matrix plus an affine term.
+//! `$L\times L$` matrix plus an affine term.
 //!
-//! For inner channel $e$ with conv input $x \in \mathbb R^L$ (the x half of `in_proj`):
+//! For inner channel `$e$` with conv input `$x \in \mathbb R^L$` (the x half of `in_proj`):
 //!
-//! $$c = Kx + b_{conv}\mathbf 1,\quad u = \mathrm{SiLU}(c) = S c,\quad
-//! y = G\,(\tilde\alpha + D I)\,u,$$
+//! ```math
+//! c = Kx + b_{conv}\mathbf 1,\quad u = \mathrm{SiLU}(c) = S c,\quad
+//! y = G\,(\tilde\alpha + D I)\,u,
+//! ```
 //!
-//! with $K$ the lower-triangular Toeplitz band of the causal depthwise conv
-//! ($K_{tm} = w_{m-t+K-1}$ for $t-K+1 \le m \le t$), $S = \mathrm{diag}\,\sigma(c_t)$,
-//! $\tilde\alpha$ the channel's hidden attention, $D$ its skip and
-//! $G = \mathrm{diag}\,\mathrm{SiLU}(z_t)$ the gate. Hence
+//! with `$K$` the lower-triangular Toeplitz band of the causal depthwise conv
+//! (`$K_{tm} = w_{m-t+K-1}$` for `$t-K+1 \le m \le t$`), `$S = \mathrm{diag}\,\sigma(c_t)$`,
+//! `$\tilde\alpha$` the channel's hidden attention, `$D$` its skip and
+//! `$G = \mathrm{diag}\,\mathrm{SiLU}(z_t)$` the gate. Hence
 //!
-//! $$y = M x + \beta,\qquad M = G(\tilde\alpha + DI)SK,\qquad \beta = G(\tilde\alpha+DI)S\,b_{conv}\mathbf 1 .$$
+//! ```math
+//! y = M x + \beta,\qquad M = G(\tilde\alpha + DI)SK,\qquad \beta = G(\tilde\alpha+DI)S\,b_{conv}\mathbf 1 .
+//! ```
 //!
-//! **Exact:** at the given input, $Mx + \beta$ *is* the mixer channel's output (the identity
-//! $\mathrm{SiLU}(c) = \sigma(c)\,c$ holds exactly; floats agree to rounding, ~1e-15
-//! relative in f64). **Linearised:** $M$ and $\beta$ depend on the input through
-//! $\sigma(c)$, Δ, B, C (which come from $x$) and $z$ — they are frozen at this input, so
-//! $M$ is a data-dependent linear map like attention, not the Jacobian $\partial y/\partial x$.
+//! **Exact:** at the given input, `$Mx + \beta$` *is* the mixer channel's output (the identity
+//! `$\mathrm{SiLU}(c) = \sigma(c)\,c$` holds exactly; floats agree to rounding, ~1e-15
+//! relative in f64). **Linearised:** `$M$` and `$\beta$` depend on the input through
+//! `$\sigma(c)$`, Δ, B, C (which come from `$x$`) and `$z$` — they are frozen at this input, so
+//! `$M$` is a data-dependent linear map like attention, not the Jacobian `$\partial y/\partial x$`.
 
 use rayon::prelude::*;
 
@@ -28,19 +32,19 @@ use crate::scalar::Real;
 use crate::ssm::{attention_matrix, Channel};
 use crate::tensor::Tensor;
 
-/// $M$ (`L × L`, lower triangular) and $\beta$ (`L`) of one channel.
+/// `$M$` (`L × L`, lower triangular) and `$\beta$` (`L`) of one channel.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MixerOperator<T> {
     /// Sequence length.
     pub len: usize,
-    /// $M$, row-major.
+    /// `$M$`, row-major.
     pub matrix: Vec<T>,
-    /// $\beta$, the conv bias carried through (zero without a conv bias).
+    /// `$\beta$`, the conv bias carried through (zero without a conv bias).
     pub bias: Vec<T>,
 }
 
 impl<T: Real> MixerOperator<T> {
-    /// $Mx + \beta$.
+    /// `$Mx + \beta$`.
     pub fn apply(&self, x: &[T]) -> Vec<T> {
         let l = self.len;
         (0..l)
@@ -74,11 +78,11 @@ fn fold<T: Real>(
     ))
 }
 
-/// $M = \mathrm{diag}(g)\,(\tilde\alpha + D I)\,\mathrm{diag}\,\sigma(c)\,K$ and
-/// $\beta = \mathrm{diag}(g)(\tilde\alpha + D I)\,\mathrm{diag}\,\sigma(c)\,b_{conv}\mathbf 1$
-/// for one channel: `alpha(i, j)` its hidden attention ($j \le i$), `w` its conv taps
-/// ($K$ entries), `conv` the conv output $c$ (with bias, before SiLU), `gate` the per-token
-/// output factor $g$ (Mamba-1: $\mathrm{SiLU}(z_t)$; Mamba-2: also the gated norm's
+/// `$M = \mathrm{diag}(g)\,(\tilde\alpha + D I)\,\mathrm{diag}\,\sigma(c)\,K$` and
+/// `$\beta = \mathrm{diag}(g)(\tilde\alpha + D I)\,\mathrm{diag}\,\sigma(c)\,b_{conv}\mathbf 1$`
+/// for one channel: `alpha(i, j)` its hidden attention (`$j \le i$`), `w` its conv taps
+/// (`$K$` entries), `conv` the conv output `$c$` (with bias, before SiLU), `gate` the per-token
+/// output factor `$g$` (Mamba-1: `$\mathrm{SiLU}(z_t)$`; Mamba-2: also the gated norm's
 /// weight and per-token scale).
 pub(crate) fn fold_parts<T: Real>(
     alpha: impl Fn(usize, usize) -> T,
@@ -120,13 +124,13 @@ pub(crate) fn fold_parts<T: Real>(
     }
 }
 
-/// The whole-mixer operator $(M, \beta)$ of channel `e` on one sequence.
+/// The whole-mixer operator `$(M, \beta)$` of channel `e` on one sequence.
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] for `e ≥ d_in`; errors of the core hidden attention.
 ///
 /// # Complexity
-/// $O(L^2 (N + K))$.
+/// `$O(L^2 (N + K))$`.
 pub fn mixer_operator<T: Real>(
     mixer: &MixerWeights<T>,
     trace: &MixerTrace<T>,
@@ -138,7 +142,7 @@ pub fn mixer_operator<T: Real>(
     fold(mixer, trace, e, &ch)
 }
 
-/// The matrices $M$ of the channels `channels` (all when `None`), `(channels, L, L)`.
+/// The matrices `$M$` of the channels `channels` (all when `None`), `(channels, L, L)`.
 ///
 /// # Errors
 /// As [`mixer_operator`].
@@ -163,8 +167,8 @@ pub fn layer_mixer_operators<T: Real>(
     )
 }
 
-/// Largest $|(Mx + \beta)_t - y_t|$ over the channels `channels`, relative to
-/// $\max_t |y_t|$ of each channel — the check that the folded operator reproduces the
+/// Largest `$|(Mx + \beta)_t - y_t|$` over the channels `channels`, relative to
+/// `$\max_t |y_t|$` of each channel — the check that the folded operator reproduces the
 /// forward pass.
 ///
 /// # Errors

@@ -1,10 +1,10 @@
 //! Perturbation tests: remove input tokens in the order an explanation ranks them and
 //! watch the probability of the right answer.
 //!
-//! For a sequence of length $L$ explained at its last position $P = L-1$, the removable
-//! positions are $0..P-1$ ($n = L-1$ of them; the query token itself is kept, since
+//! For a sequence of length `$L$` explained at its last position `$P = L-1$`, the removable
+//! positions are `$0..P-1$` (`$n = L-1$` of them; the query token itself is kept, since
 //! removing it changes the question). "Removing" replaces a token by the set's PAD id.
-//! With $S$ steps, step $s$ removes the first $\mathrm{round}(s\,n/S)$ positions of the
+//! With `$S$` steps, step `$s$` removes the first `$\mathrm{round}(s\,n/S)$` positions of the
 //! order:
 //!
 //! - **positive** order: most relevant first — a faithful explanation makes the
@@ -13,9 +13,9 @@
 //!   is good).
 //!
 //! Ties in relevance are broken by position (earlier first), so a constant relevance gives
-//! the same order in both directions. The curves are $p_s = \mathrm{softmax}(\text{logits}_P)\[a\]$
-//! for the right answer $a$ and $\mathrm{acc}_s = \[\arg\max \text{logits}_P = a\]$, and the
-//! areas are trapezoids over the removed fraction $s/S \in \[0, 1\]$.
+//! the same order in both directions. The curves are `$p_s = \mathrm{softmax}(\text{logits}_P)[a]$`
+//! for the right answer `$a$` and `$\mathrm{acc}_s = [\arg\max \text{logits}_P = a]$`, and the
+//! areas are trapezoids over the removed fraction `$s/S \in [0, 1]$`.
 
 use crate::error::{Error, Result};
 use crate::model::forward::{Logits, MambaModel};
@@ -25,7 +25,7 @@ use crate::scalar::{Field, Real};
 /// each step.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Curve {
-    /// Removed fraction $s/S$ of each point.
+    /// Removed fraction `$s/S$` of each point.
     pub fractions: Vec<f64>,
     /// Probability of the right answer.
     pub prob: Vec<f64>,
@@ -64,7 +64,7 @@ impl Curve {
     }
 }
 
-/// Trapezoidal area $\sum_s \frac{(x_{s+1}-x_s)(y_s + y_{s+1})}{2}$.
+/// Trapezoidal area `$\sum_s \frac{(x_{s+1}-x_s)(y_s + y_{s+1})}{2}$`.
 pub fn auc(x: &[f64], y: &[f64]) -> f64 {
     x.windows(2)
         .zip(y.windows(2))

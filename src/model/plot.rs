@@ -10,8 +10,8 @@ use crate::model::faithfulness::FaithfulnessReport;
 use crate::model::figure::Figure;
 use crate::model::heatmap::{ColorScale, Heatmap};
 
-/// The rank distribution: one row per method, one column per rank $1..n$ (a fractional
-/// rank $r$ falls in column $\lceil r\rceil$), the colour the fraction of sequences.
+/// The rank distribution: one row per method, one column per rank `$1..n$` (a fractional
+/// rank `$r$` falls in column `$\lceil r\rceil$`), the colour the fraction of sequences.
 pub fn rank_distribution(report: &FaithfulnessReport) -> Figure {
     let n = report
         .methods

@@ -9,8 +9,8 @@ use crate::model::forward::{LayerWeights, MambaModel};
 use crate::model::kind::ModelKind;
 use crate::scalar::Real;
 
-/// The configuration of mamba-130m: $d = 768$, 24 layers, $d_{in} = 1536$, $N = 16$,
-/// $R = 48$, conv kernel 4, vocabulary 50280, tied embeddings.
+/// The configuration of mamba-130m: `$d = 768$`, 24 layers, `$d_{in} = 1536$`, `$N = 16$`,
+/// `$R = 48$`, conv kernel 4, vocabulary 50280, tied embeddings.
 pub fn mamba_130m_config() -> MambaConfig {
     MambaConfig {
         d_model: 768,
@@ -32,8 +32,8 @@ pub fn mamba_130m_config() -> MambaConfig {
 
 impl<T: Real> MambaModel<T> {
     /// A model with `config`'s shapes and weights drawn as Mamba initialises them
-    /// (uniform fan-in scaled projections, $A_{\log} = \log(1..N)$, $D = 1$, $\Delta$ bias
-    /// the inverse softplus of a log-uniform step in $[10^{-3}, 10^{-1}]$), from `seed`.
+    /// (uniform fan-in scaled projections, `$A_{\log} = \log(1..N)$`, `$D = 1$`, `$\Delta$` bias
+    /// the inverse softplus of a log-uniform step in `$[10^{-3}, 10^{-1}]$`), from `seed`.
     pub fn random(config: MambaConfig, seed: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let c = &config;

@@ -1,37 +1,37 @@
 //! Relevance of the input positions for one prediction: every explanation method that
 //! [`crate::model::faithfulness`] measures, side by side, with baselines.
 //!
-//! The prediction explained is logit $k$ (the arg max unless given) at the target position
-//! $P$; a method returns a relevance $r_j$ for $j \le P$ (positions after $P$ get 0 and are
-//! never ranked). Notation: layer $\ell$, inner channel $e$ of $d_{in}$, $\tilde\alpha^{(\ell,e)}$
-//! the channel's hidden attention, $M^{(\ell,e)} = G(\tilde\alpha + DI)SK$ its whole-mixer
-//! operator ([`crate::model::mixer_operator`]), $x^{(\ell,e)}$ its conv input,
-//! $g_\ell = \partial\,\text{logit}/\partial h_\ell$ the gradient w.r.t. the residual stream
-//! after layer $\ell$ (exact hand-written reverse pass, [`crate::model::explain::logit_gradients`]).
+//! The prediction explained is logit `$k$` (the arg max unless given) at the target position
+//! `$P$`; a method returns a relevance `$r_j$` for `$j \le P$` (positions after `$P$` get 0 and are
+//! never ranked). Notation: layer `$\ell$`, inner channel `$e$` of `$d_{in}$`, `$\tilde\alpha^{(\ell,e)}$`
+//! the channel's hidden attention, `$M^{(\ell,e)} = G(\tilde\alpha + DI)SK$` its whole-mixer
+//! operator ([`crate::model::mixer_operator`]), `$x^{(\ell,e)}$` its conv input,
+//! `$g_\ell = \partial\,\text{logit}/\partial h_\ell$` the gradient w.r.t. the residual stream
+//! after layer `$\ell$` (exact hand-written reverse pass, [`crate::model::explain::logit_gradients`]).
 //!
-//! **Aggregation over channels** (one $L\times L$ map per layer, then normalisation):
+//! **Aggregation over channels** (one `$L\times L$` map per layer, then normalisation):
 //!
-//! | suffix | map $A_\ell$ | normalisation |
+//! | suffix | map `$A_\ell$` | normalisation |
 //! | --- | --- | --- |
-//! | (none) | $\max(0, \frac1{d_{in}}\sum_e X^{(\ell,e)})$ (ReLU of the channel mean) | $/\max A_\ell$ |
-//! | `-abs` | $\frac1{d_{in}}\sum_e \lvert X^{(\ell,e)}\rvert$ | $/\max A_\ell$ |
-//! | `-signed` | $\frac1{d_{in}}\sum_e X^{(\ell,e)}$ | $/\max\lvert A_\ell\rvert$ (sign kept) |
+//! | (none) | `$\max(0, \frac1{d_{in}}\sum_e X^{(\ell,e)})$` (ReLU of the channel mean) | `$/\max A_\ell$` |
+//! | `-abs` | `$\frac1{d_{in}}\sum_e \lvert X^{(\ell,e)}\rvert$` | `$/\max A_\ell$` |
+//! | `-signed` | `$\frac1{d_{in}}\sum_e X^{(\ell,e)}$` | `$/\max\lvert A_\ell\rvert$` (sign kept) |
 //!
-//! with $X = \tilde\alpha$ (plain names) or $X = M$ (`mixer-` names). The normalisation is
+//! with `$X = \tilde\alpha$` (plain names) or `$X = M$` (`mixer-` names). The normalisation is
 //! per layer (whole matrix), so layers weigh equally; it does not change the ranking
 //! within one layer. Min-max scaling is for display only: it never changes a ranking.
 //!
-//! **Combination over layers:** `raw` = $\frac1n\sum_\ell A_\ell$; `rollout` =
-//! $\hat A_{n-1}\cdots\hat A_0$ with $\hat A = \mathrm{rownorm}(I + A)$; `attr` (Mamba-Attr)
-//! rolls out $A_\ell\[i,j\]\,s_\ell\[j\]$ with $s_\ell\[j\] = \max_m\max(0, g_\ell\[j,m\])$ scaled to
-//! max 1. The relevance is row $P$. Rollout is only defined for non-negative maps, so the
+//! **Combination over layers:** `raw` = `$\frac1n\sum_\ell A_\ell$`; `rollout` =
+//! `$\hat A_{n-1}\cdots\hat A_0$` with `$\hat A = \mathrm{rownorm}(I + A)$`; `attr` (Mamba-Attr)
+//! rolls out `$A_\ell[i,j]\,s_\ell[j]$` with `$s_\ell[j] = \max_m\max(0, g_\ell[j,m])$` scaled to
+//! max 1. The relevance is row `$P$`. Rollout is only defined for non-negative maps, so the
 //! signed aggregation comes with `raw` only.
 //!
-//! **Positions.** $M$ acts on the conv input $x$, so `mixer-*` rows are over input
-//! positions (the conv is folded in). $\tilde\alpha$ acts on $u = \mathrm{SiLU}(\mathrm{conv}(x))$:
-//! its column $j$ is the *post-conv* position $j$, which mixes inputs $j-K+1..j$; the
+//! **Positions.** `$M$` acts on the conv input `$x$`, so `mixer-*` rows are over input
+//! positions (the conv is folded in). `$\tilde\alpha$` acts on `$u = \mathrm{SiLU}(\mathrm{conv}(x))$`:
+//! its column `$j$` is the *post-conv* position `$j$`, which mixes inputs `$j-K+1..j$`; the
 //! α̃ methods are measured as they are, on those positions. In layers after the first,
-//! position $j$ is the residual stream at $j$ (token $j$ plus what earlier layers moved
+//! position `$j$` is the residual stream at `$j$` (token `$j$` plus what earlier layers moved
 //! there) for every method.
 
 use rand::{Rng, SeedableRng};
@@ -62,10 +62,10 @@ pub enum Method {
     AttrAbs,
     /// α̃, signed channel mean, mean over layers.
     RawSigned,
-    /// The true query row $\tilde\alpha_{P,\cdot}$: ReLU of its channel mean, scaled to
+    /// The true query row `$\tilde\alpha_{P,\cdot}$`: ReLU of its channel mean, scaled to
     /// row max 1 per layer, mean over layers.
     AlphaRow,
-    /// The authors' published CLS-row vector (drops $\bar A_P$ and the diagonal), with the
+    /// The authors' published CLS-row vector (drops `$\bar A_P$` and the diagonal), with the
     /// same aggregation as [`Method::AlphaRow`].
     AuthorsRow,
     /// M, ReLU of the channel mean, mean over layers.
@@ -85,22 +85,22 @@ pub enum Method {
     /// M, layer 0 only, signed channel mean (the first mixer, which reads the tokens
     /// themselves).
     MixerFirst,
-    /// Gradient-weighted M ⊙ input: $r_j = \sum_\ell\sum_e x^{(\ell,e)}_j
-    /// \sum_i \frac{\partial\,\text{logit}}{\partial y^{(\ell,e)}_i} M^{(\ell,e)}_{ij}$ — each
+    /// Gradient-weighted M ⊙ input: `$r_j = \sum_\ell\sum_e x^{(\ell,e)}_j
+    /// \sum_i \frac{\partial\,\text{logit}}{\partial y^{(\ell,e)}_i} M^{(\ell,e)}_{ij}$` — each
     /// mixer's output split exactly by source position, weighted by its effect on the logit.
     MixerGradInput,
-    /// [`Method::MixerGradInput`] with magnitudes: $r_j = \sum_\ell\sum_e \big|x^{(\ell,e)}_j
-    /// \sum_i \frac{\partial\,\text{logit}}{\partial y^{(\ell,e)}_i} M^{(\ell,e)}_{ij}\big|$.
+    /// [`Method::MixerGradInput`] with magnitudes: `$r_j = \sum_\ell\sum_e \big|x^{(\ell,e)}_j
+    /// \sum_i \frac{\partial\,\text{logit}}{\partial y^{(\ell,e)}_i} M^{(\ell,e)}_{ij}\big|$`.
     MixerGradInputAbs,
-    /// Gradient × input at the embedding: $r_j = \sum_m g_{emb}\[j,m\]\,h_0\[j,m\]$ (signed).
+    /// Gradient × input at the embedding: `$r_j = \sum_m g_{emb}[j,m]\,h_0[j,m]$` (signed).
     GradInput,
-    /// $\lvert$gradient × input$\rvert$: $r_j = \lvert\sum_m g_{emb}\[j,m\]\,h_0\[j,m\]\rvert$.
+    /// `$\lvert$`gradient × input`$\rvert$`: `$r_j = \lvert\sum_m g_{emb}[j,m]\,h_0[j,m]\rvert$`.
     GradInputAbs,
-    /// Saliency: $r_j = \lVert g_{emb}\[j,\cdot\]\rVert_2$.
+    /// Saliency: `$r_j = \lVert g_{emb}[j,\cdot]\rVert_2$`.
     Saliency,
     /// Baseline: uniform random relevance, seeded (ChaCha8).
     Random,
-    /// Baseline: $r_j = j$ (the latest token is the most relevant).
+    /// Baseline: `$r_j = j$` (the latest token is the most relevant).
     Recency,
 }
 
@@ -204,7 +204,7 @@ impl Method {
 /// A relevance vector, and the `L × L` matrix it is a row of where the method has one.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Relevance {
-    /// $r_j$ for $j < L$ (0 after the target).
+    /// `$r_j$` for `$j < L$` (0 after the target).
     pub row: Vec<f64>,
     /// The relevance matrix (raw, rollout and Mamba-Attr methods), row-major.
     pub matrix: Option<Vec<f64>>,

@@ -2,8 +2,8 @@
 //!
 //! False, and refuted by an exact certificate (T6a; Coq: `t6_negative_entry_not_softmax`,
 //! `t6_row_sum_not_softmax`): a causal softmax head's matrix has *positive* entries on and
-//! below the diagonal and rows summing to 1, so an entry $\tilde\alpha_{ij} \le 0$ ($j\le i$)
-//! or a row sum $\ne 1$ rules every softmax head out.
+//! below the diagonal and rows summing to 1, so an entry `$\tilde\alpha_{ij} \le 0$` (`$j\le i$`)
+//! or a row sum `$\ne 1$` rules every softmax head out.
 
 use proptest::strategy::{BoxedStrategy, Strategy};
 use serde_json::{json, Value};

@@ -1,9 +1,9 @@
 //! `diagonal-realisation`: "every lower-triangular matrix of semiseparable rank ≤ N has a
 //! diagonal-transition channel realisation with state N" (T5).
 //!
-//! True for $N = 1$ (a one-state transition is diagonal). For $N \ge 2$ the toolkit's
+//! True for `$N = 1$` (a one-state transition is diagonal). For `$N \ge 2$` the toolkit's
 //! constructions ([`realise_diagonal`]: diagonalising the minimal realisation, or the
-//! generator form $\bar A \equiv 1$) may find none; that is reported as an
+//! generator form `$\bar A \equiv 1$`) may find none; that is reported as an
 //! **unproven candidate** — *not found is not a proof that none exists* — so this
 //! conjecture never produces a replayable counterexample.
 

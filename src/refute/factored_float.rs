@@ -1,10 +1,10 @@
 //! `factored-float`: "the float factored form (T2b) agrees with the exact α̃ within ε up to
 //! length L".
 //!
-//! The *naive* float factored form $\mathrm{fl}(\langle C_i \odot P_i, \bar B_j \oslash P_j\rangle)$
-//! (the one [`crate::ssm::factored()`] refuses to return once $P$ leaves the normal range) is
-//! compared entry by entry with the exact $\tilde\alpha$ of the same (exactly lifted)
-//! channel, relative to the magnitude $\sum_n |C_{i,n}| \prod_k |\bar A_{k,n}| |\bar B_{j,n}|$.
+//! The *naive* float factored form `$\mathrm{fl}(\langle C_i \odot P_i, \bar B_j \oslash P_j\rangle)$`
+//! (the one [`crate::ssm::factored()`] refuses to return once `$P$` leaves the normal range) is
+//! compared entry by entry with the exact `$\tilde\alpha$` of the same (exactly lifted)
+//! channel, relative to the magnitude `$\sum_n |C_{i,n}| \prod_k |\bar A_{k,n}| |\bar B_{j,n}|$`.
 //! The search finds the first row — the length — where it breaks, per dtype.
 
 use proptest::strategy::{BoxedStrategy, Strategy};
@@ -28,8 +28,8 @@ pub const ID: &str = "factored-float";
 /// The conjecture.
 pub struct FactoredFloat;
 
-/// The naive float entry $\langle C_i \odot P_i, \bar B_j \oslash P_j\rangle$ in `T`,
-/// with $P_t = \prod_{k=1}^{t} \bar A_k$ the running product in `T` as in
+/// The naive float entry `$\langle C_i \odot P_i, \bar B_j \oslash P_j\rangle$` in `T`,
+/// with `$P_t = \prod_{k=1}^{t} \bar A_k$` the running product in `T` as in
 /// [`crate::ssm::factored()`] (no range checks).
 pub fn naive_entry<T: Field>(ch: &Channel<T>, i: usize, j: usize) -> T {
     let n = ch.state();
@@ -51,7 +51,7 @@ pub fn naive_entry<T: Field>(ch: &Channel<T>, i: usize, j: usize) -> T {
     acc
 }
 
-/// $|\,\cdot\,|$-magnitude of entry $(i, j)$, exactly.
+/// `$|\,\cdot\,|$`-magnitude of entry `$(i, j)$`, exactly.
 fn magnitude(ch: &Channel<Exact>, i: usize, j: usize) -> Exact {
     let mut acc = Exact::from_integer(0.into());
     for s in 0..ch.state() {
@@ -64,7 +64,7 @@ fn magnitude(ch: &Channel<Exact>, i: usize, j: usize) -> Exact {
     acc
 }
 
-/// Whether $\varepsilon \ge \gamma_m = mu/(1 - mu)$, $m = 3L + N + 4$, decided exactly in
+/// Whether `$\varepsilon \ge \gamma_m = mu/(1 - mu)$`, `$m = 3L + N + 4$`, decided exactly in
 /// rationals (the formula of [`crate::theorems::bound::gamma`], without its rounding).
 fn eps_covers_gamma<T: Field>(l: usize, n: usize, eps: f64) -> bool {
     let mu = Exact::from_integer((3 * l + n + 4).into()) * T::unit_roundoff().to_exact();
@@ -75,20 +75,20 @@ fn eps_covers_gamma<T: Field>(l: usize, n: usize, eps: f64) -> bool {
 /// The first entry, row by row, where the naive float factored form is off by more than
 /// `eps` times the magnitude (or not finite).
 ///
-/// **Which rows are compared.** Row $i$ is accepted *without* an exact comparison only when
-/// the forward error bound provably holds for it: $\varepsilon \ge \gamma_{3L+N+4}$
-/// (decided in rationals), every computed $P_{t}$ ($t \le i$) is a normal number, every
-/// computed $Q_{i,s}$, $K_{j,s}$ ($j \le i$) and product $Q_{i,s}K_{j,s}$ is normal or is
-/// an exact zero because an operand (for $Q$: $C_{i,s}$, for $K$: $\bar B_{j,s}$) is zero,
+/// **Which rows are compared.** Row `$i$` is accepted *without* an exact comparison only when
+/// the forward error bound provably holds for it: `$\varepsilon \ge \gamma_{3L+N+4}$`
+/// (decided in rationals), every computed `$P_{t}$` (`$t \le i$`) is a normal number, every
+/// computed `$Q_{i,s}$`, `$K_{j,s}$` (`$j \le i$`) and product `$Q_{i,s}K_{j,s}$` is normal or is
+/// an exact zero because an operand (for `$Q$`: `$C_{i,s}$`, for `$K$`: `$\bar B_{j,s}$`) is zero,
 /// and every computed entry of the row is finite. Then each product and quotient is
-/// $\mathrm{fl}(a\circ b) = (a\circ b)(1+\delta)^{\pm1}$, $|\delta| \le u$ (the result is
+/// `$\mathrm{fl}(a\circ b) = (a\circ b)(1+\delta)^{\pm1}$`, `$|\delta| \le u$` (the result is
 /// normal, or it is the smallest normal rounded up from just below it), sums obey the
 /// same model without underflow (a sum that lands among the subnormals is exact) and
 /// without overflow (the entry is finite), so
-/// $|\mathrm{fl}(\hat\alpha_{ij}) - \tilde\alpha_{ij}| \le \gamma_{3L+N+4}\,\mathrm{magnitude}_{ij}$
+/// `$|\mathrm{fl}(\hat\alpha_{ij}) - \tilde\alpha_{ij}| \le \gamma_{3L+N+4}\,\mathrm{magnitude}_{ij}$`
 /// (Higham, Lemma 3.1; [`crate::theorems::bound`]) and the row passes. Every other row —
 /// a zero from a nonzero source, a subnormal, an infinity, or a smaller ε — is compared
-/// exactly in dyadic arithmetic, at $O(iN)$ big-integer operations.
+/// exactly in dyadic arithmetic, at `$O(iN)$` big-integer operations.
 fn first_break<T: Field>(ch: &Channel<T>, eps: f64) -> Option<Value> {
     break_search(ch, eps, true)
 }
@@ -195,7 +195,7 @@ fn break_search<T: Field>(ch: &Channel<T>, eps: f64, skip_proven: bool) -> Optio
     None
 }
 
-/// $|\mathrm{fl} - \tilde\alpha| / \mathrm{magnitude}$ as the nearest `f64` (∞ for a
+/// `$|\mathrm{fl} - \tilde\alpha| / \mathrm{magnitude}$` as the nearest `f64` (∞ for a
 /// non-finite float value or a zero magnitude with a nonzero error).
 fn relative(err: Option<Exact>, mag: &Exact) -> f64 {
     match err {

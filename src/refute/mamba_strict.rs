@@ -1,17 +1,19 @@
 //! `mamba-strict-linear-attention`: "a Mamba-parametrised S6 layer with strictly negative
-//! $A$ reproduces a given causal linear attention layer within ε at step Δ" (T3).
+//! `$A$` reproduces a given causal linear attention layer within ε at step Δ" (T3).
 //!
-//! The S6 layer is the one of [`LinearAttentionLayer::to_mamba`] with $A \equiv -1$, taken
-//! in exact real arithmetic: $b_\Delta = \mathrm{softplus}^{-1}(\delta)$ makes
-//! $\Delta \equiv \delta$, $W_B = W_K/\delta$ makes $\bar B_t = W_K\hat x_t$, and
-//! $\bar A = e^{-\delta}$, so with $q, k, v$ the linear layer's queries, keys and values
+//! The S6 layer is the one of [`LinearAttentionLayer::to_mamba`] with `$A \equiv -1$`, taken
+//! in exact real arithmetic: `$b_\Delta = \mathrm{softplus}^{-1}(\delta)$` makes
+//! `$\Delta \equiv \delta$`, `$W_B = W_K/\delta$` makes `$\bar B_t = W_K\hat x_t$`, and
+//! `$\bar A = e^{-\delta}$`, so with `$q, k, v$` the linear layer's queries, keys and values
 //!
-//! $$y^{\mathrm{S6}}_{i,c} - y^{\mathrm{lin}}_{i,c} = \sum_{j\le i}\langle q_i, k_j\rangle
-//!   \bigl(e^{-\delta(i-j)} - 1\bigr)\,v_{j,c},$$
+//! ```math
+//! y^{\mathrm{S6}}_{i,c} - y^{\mathrm{lin}}_{i,c} = \sum_{j\le i}\langle q_i, k_j\rangle
+//! \bigl(e^{-\delta(i-j)} - 1\bigr)\,v_{j,c},
+//! ```
 //!
 //! whose size is at most [`linear_limit_bound`](crate::construct::function::linear_limit_bound)
-//! $= O(\delta)$. Certificate: an output
-//! coordinate whose gap, enclosed in rational interval arithmetic with $e^{-\delta d}$ by
+//! `$= O(\delta)$`. Certificate: an output
+//! coordinate whose gap, enclosed in rational interval arithmetic with `$e^{-\delta d}$` by
 //! [`exp_interval`] (the case's floats lifted exactly, no floating-point step), lies above
 //! ε — a proof; an enclosure that contains ε is reported as **evidence**. An f64 screen
 //! (IEEE `+ − ×` only, no `libm`) skips coordinates whose gap is far below ε.
@@ -42,7 +44,7 @@ pub const BITS: u32 = 128;
 /// The conjecture.
 pub struct MambaStrict;
 
-/// The exact queries, keys and values of the case and the enclosures of $e^{-\delta d}$.
+/// The exact queries, keys and values of the case and the enclosures of `$e^{-\delta d}$`.
 struct Prepared {
     q: Matrix<Exact>,
     k: Matrix<Exact>,
@@ -51,7 +53,7 @@ struct Prepared {
     bits: u32,
 }
 
-/// Enclosures at one output coordinate $(i, c)$.
+/// Enclosures at one output coordinate `$(i, c)$`.
 struct Gap {
     s6: Interval,
     linear: Exact,
@@ -92,8 +94,8 @@ impl Prepared {
         })
     }
 
-    /// $y^{\mathrm{S6}}_{i,c}$, $y^{\mathrm{lin}}_{i,c}$, their gap and the T3 bound
-    /// $\sum_j (1 - e^{-\delta(i-j)})\sum_n|q_{i,n}k_{j,n}||v_{j,c}|$.
+    /// `$y^{\mathrm{S6}}_{i,c}$`, `$y^{\mathrm{lin}}_{i,c}$`, their gap and the T3 bound
+    /// `$\sum_j (1 - e^{-\delta(i-j)})\sum_n|q_{i,n}k_{j,n}||v_{j,c}|$`.
     fn at(&self, i: usize, c: usize) -> Gap {
         let zero = || Exact::from_integer(0.into());
         let one = Interval::point(Exact::from_integer(1.into()));

@@ -1,15 +1,15 @@
-//! `paper-approx`: "the paper's ReLU approximation $\hat\alpha = \tilde Q\tilde H\tilde K$
-//! of $\tilde\alpha$ is within ε" (T7).
+//! `paper-approx`: "the paper's ReLU approximation `$\hat\alpha = \tilde Q\tilde H\tilde K$`
+//! of `$\tilde\alpha$` is within ε" (T7).
 //!
-//! Certificate: an entry $(i, j)$ and rigorous enclosures, in rational interval arithmetic
-//! with outward rounding ([`crate::interval`]), of the exact $\tilde\alpha_{ij}$ (with
-//! $\Delta_k = \mathrm{softplus}(z_k)$ enclosed by [`softplus_enclosure`] and
-//! $e^{A_n S}$ by [`exp_interval`]), of $\hat\alpha_{ij}$, of the gap
-//! $|\tilde\alpha_{ij} - \hat\alpha_{ij}|$ and of the T7 bound. The case's floats are
+//! Certificate: an entry `$(i, j)$` and rigorous enclosures, in rational interval arithmetic
+//! with outward rounding ([`crate::interval`]), of the exact `$\tilde\alpha_{ij}$` (with
+//! `$\Delta_k = \mathrm{softplus}(z_k)$` enclosed by [`softplus_enclosure`] and
+//! `$e^{A_n S}$` by [`exp_interval`]), of `$\hat\alpha_{ij}$`, of the gap
+//! `$|\tilde\alpha_{ij} - \hat\alpha_{ij}|$` and of the T7 bound. The case's floats are
 //! lifted exactly; no floating-point step enters the certificate. The lower end of the gap
 //! above ε is a proof; an enclosure that straddles ε is reported as **evidence**. f64
 //! arithmetic only chooses which entries to enclose (entries whose f64 gap is below ε by
-//! more than $10^{-9}$ of the magnitude are skipped).
+//! more than `$10^{-9}$` of the magnitude are skipped).
 
 use std::collections::BTreeMap;
 
@@ -106,23 +106,23 @@ fn case_from_json(v: &Value) -> Result<Preactivated<f64>, String> {
     Ok(p)
 }
 
-/// Rigorous enclosures at one entry $(i, j)$, $j \le i$.
+/// Rigorous enclosures at one entry `$(i, j)$`, `$j \le i$`.
 #[derive(Debug, Clone, PartialEq)]
 struct EntryEnclosure {
-    /// $\tilde\alpha_{ij} = \sum_n C_{i,n}B_{j,n}\Delta_j e^{A_n S}$, $S = \sum_{k=j+1}^{i}\Delta_k$.
+    /// `$\tilde\alpha_{ij} = \sum_n C_{i,n}B_{j,n}\Delta_j e^{A_n S}$`, `$S = \sum_{k=j+1}^{i}\Delta_k$`.
     alpha: Interval,
-    /// $\hat\alpha_{ij} = \sum_n C_{i,n}B_{j,n}\mathrm{ReLU}(z_j) e^{A_n\hat S}$,
-    /// $\hat S = \sum_{k=j+1}^{i}\mathrm{ReLU}(z_k)$.
+    /// `$\hat\alpha_{ij} = \sum_n C_{i,n}B_{j,n}\mathrm{ReLU}(z_j) e^{A_n\hat S}$`,
+    /// `$\hat S = \sum_{k=j+1}^{i}\mathrm{ReLU}(z_k)$`.
     approx: Interval,
-    /// $|\tilde\alpha_{ij} - \hat\alpha_{ij}|$.
+    /// `$|\tilde\alpha_{ij} - \hat\alpha_{ij}|$`.
     gap: Interval,
-    /// The T7 bound of [`crate::construct::approximation::relu_bound`] at $(i, j)$.
+    /// The T7 bound of [`crate::construct::approximation::relu_bound`] at `$(i, j)$`.
     t7_bound: Interval,
 }
 
-/// Enclose $\tilde\alpha_{ij}$, $\hat\alpha_{ij}$, their gap and the T7 bound for the exact
+/// Enclose `$\tilde\alpha_{ij}$`, `$\hat\alpha_{ij}$`, their gap and the T7 bound for the exact
 /// values of the case's floats (finite: the strategy and `parse_case` ensure it), at
-/// `bits` significant bits (T7), for $j \le i < L$.
+/// `bits` significant bits (T7), for `$j \le i < L$`.
 fn enclose_entry(p: &Preactivated<f64>, i: usize, j: usize, bits: u32) -> EntryEnclosure {
     let n = p.state();
     let ex = |v: f64| lift(v).expect("finite case");

@@ -1,11 +1,11 @@
 //! `softmax-in-channel`: "every causal softmax head on length L equals the hidden attention
 //! of some channel with state N".
 //!
-//! False for every fixed $N$ (T6b). Certificate: a $k\times k$ submatrix, $k = N+1$, inside
-//! one block $H_j$ (rows $\ge j$, columns $\le j$) of the head's matrix, whose determinant,
+//! False for every fixed `$N$` (T6b). Certificate: a `$k\times k$` submatrix, `$k = N+1$`, inside
+//! one block `$H_j$` (rows `$\ge j$`, columns `$\le j$`) of the head's matrix, whose determinant,
 //! enclosed in rational interval arithmetic with `exp` enclosed by a Taylor polynomial and a
-//! rigorous remainder ([`crate::interval`]), excludes 0. So the block has rank $\ge N+1$,
-//! while every block of a state-$N$ channel's $\tilde\alpha$ has rank $\le N$ (T4; Coq:
+//! rigorous remainder ([`crate::interval`]), excludes 0. So the block has rank `$\ge N+1$`,
+//! while every block of a state-`$N$` channel's `$\tilde\alpha$` has rank `$\le N$` (T4; Coq:
 //! `t4_semiseparable_rank`, `t5_state_lower_bound`).
 
 use proptest::strategy::{BoxedStrategy, Strategy};
@@ -32,7 +32,7 @@ pub const BITS: u32 = 128;
 pub struct SoftmaxInChannel;
 
 /// The head's matrix to about 19 digits, from the midpoints of rigorous 64-bit enclosures
-/// of $e^{z_{ij} - \max_{j'} z_{ij'}}$: the same numbers on every platform (no libm), so
+/// of `$e^{z_{ij} - \max_{j'} z_{ij'}}$`: the same numbers on every platform (no libm), so
 /// the search's choice of submatrix, and hence the certificate, is reproducible.
 pub fn guide_matrix(head: &SoftmaxHead<Exact>) -> Matrix<f64> {
     let (l, z) = (head.len(), head.scores());
@@ -55,7 +55,7 @@ pub fn guide_matrix(head: &SoftmaxHead<Exact>) -> Matrix<f64> {
     m
 }
 
-/// Rows and columns of a `k × k` submatrix of block $H_j$ chosen by Gaussian elimination
+/// Rows and columns of a `k × k` submatrix of block `$H_j$` chosen by Gaussian elimination
 /// with complete pivoting on the f64 block (a heuristic choice; the certificate is exact).
 fn pivot_submatrix(
     a: &crate::tensor::Matrix<f64>,

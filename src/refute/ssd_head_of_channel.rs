@@ -1,12 +1,12 @@
-//! `ssd-head-of-channel`: "every diagonal (Mamba-1) channel of state $N$ is an SSD
-//! (Mamba-2) head of state $N$" (T12).
+//! `ssd-head-of-channel`: "every diagonal (Mamba-1) channel of state `$N$` is an SSD
+//! (Mamba-2) head of state `$N$`" (T12).
 //!
-//! True when no transition entry at a step $\ge 1$ is zero (T12 (b):
+//! True when no transition entry at a step `$\ge 1$` is zero (T12 (b):
 //! [`crate::family::ssd::realise::channel_to_ssd`]), false in general: the certificate of
 //! T12 (c) ([`SsdObstruction`], proof in [`crate::family::ssd::realise`]) — a nonzero
-//! entry $\tilde\alpha_{ts}$, $s < t$, and $N+1$ indices in $[s, t]$ on which $\tilde\alpha$
-//! is diagonal with nonzero diagonal — proves that no SSD head of state $N$ has the
-//! channel's hidden attention. The smallest example has $N = 2$, $L = 4$.
+//! entry `$\tilde\alpha_{ts}$`, `$s < t$`, and `$N+1$` indices in `$[s, t]$` on which `$\tilde\alpha$`
+//! is diagonal with nonzero diagonal — proves that no SSD head of state `$N$` has the
+//! channel's hidden attention. The smallest example has `$N = 2$`, `$L = 4$`.
 
 use proptest::prelude::*;
 use serde_json::{json, Value};
@@ -26,10 +26,10 @@ pub const ID: &str = "ssd-head-of-channel";
 /// The conjecture.
 pub struct SsdHeadOfChannel;
 
-/// Candidate channels: state $N$ = `state` (a certificate for state $N$ needs a channel
-/// of state $N$; state 1 is always an SSD head), $L \in [\lceil len/2\rceil, len]$, per
+/// Candidate channels: state `$N$` = `state` (a certificate for state `$N$` needs a channel
+/// of state `$N$`; state 1 is always an SSD head), `$L \in [\lceil len/2\rceil, len]$`, per
 /// state coordinate a mode — transitions all 0, all 1, or drawn (0 and 1 likely) — and
-/// sparse $\bar B$, $C$ (0 one time in two), so that zero transitions and isolated
+/// sparse `$\bar B$`, `$C$` (0 one time in two), so that zero transitions and isolated
 /// long-range entries, the ingredients of a certificate, occur.
 fn candidates(len: usize, state: usize) -> BoxedStrategy<Channel<Exact>> {
     let sparse = || prop_oneof![1 => Just(ratio(0, 1)), 1 => strategies::small_rational()];
@@ -124,7 +124,7 @@ impl Conjecture for SsdHeadOfChannel {
 }
 
 /// The certificate as JSON: the obstruction and, for the reader, the values it rests on
-/// ($\tilde\alpha_{ts}$ and the diagonal entries), exactly.
+/// (`$\tilde\alpha_{ts}$` and the diagonal entries), exactly.
 fn certificate(c: &SsdObstruction, a: &crate::tensor::Matrix<Exact>) -> Value {
     json!({
         "kind": "ssd_state_obstruction",

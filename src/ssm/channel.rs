@@ -1,4 +1,4 @@
-//! The discretised S6 channel $(\bar A_t, \bar B_t, C_t)_{t=1..L}$ with state size $N$.
+//! The discretised S6 channel `$(\bar A_t, \bar B_t, C_t)_{t=1..L}$` with state size `$N$`.
 
 use crate::error::{Error, Result};
 use crate::scalar::{Exact, Field};
@@ -6,10 +6,12 @@ use crate::tensor::unravel;
 
 /// One discretised selective-SSM channel over a field `T`:
 ///
-/// $$h_t = \bar A_t \odot h_{t-1} + \bar B_t x_t,\quad h_0 = 0,\quad y_t = \langle C_t, h_t\rangle,
-/// \qquad \bar A_t, \bar B_t, C_t \in K^N.$$
+/// ```math
+/// h_t = \bar A_t \odot h_{t-1} + \bar B_t x_t,\quad h_0 = 0,\quad y_t = \langle C_t, h_t\rangle,
+/// \qquad \bar A_t, \bar B_t, C_t \in K^N.
+/// ```
 ///
-/// Steps are 0-based in Rust (`t = 0..L`); the mathematics numbers them $1..L$.
+/// Steps are 0-based in Rust (`t = 0..L`); the mathematics numbers them `$1..L$`.
 /// The three sequences are stored row-major as `L × N`. Its `Debug` form writes entries
 /// as they read (`3/4`, `-1`), one row per step.
 #[derive(Clone, PartialEq)]
@@ -35,7 +37,7 @@ impl<T: std::fmt::Display> std::fmt::Debug for Channel<T> {
 }
 
 impl<T: Field> Channel<T> {
-    /// A channel from row-major `L × N` arrays $\bar A$, $\bar B$, $C$.
+    /// A channel from row-major `L × N` arrays `$\bar A$`, `$\bar B$`, `$C$`.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for `N = 0`; [`Error::DataLength`] when an array is not
@@ -73,42 +75,42 @@ impl<T: Field> Channel<T> {
         })
     }
 
-    /// Sequence length $L$.
+    /// Sequence length `$L$`.
     pub fn len(&self) -> usize {
         self.len
     }
-    /// Whether $L = 0$.
+    /// Whether `$L = 0$`.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
-    /// State size $N$.
+    /// State size `$N$`.
     pub fn state(&self) -> usize {
         self.state
     }
-    /// $\bar A_t \in K^N$.
+    /// `$\bar A_t \in K^N$`.
     #[inline]
     pub fn abar(&self, t: usize) -> &[T] {
         &self.abar[t * self.state..(t + 1) * self.state]
     }
-    /// $\bar B_t \in K^N$.
+    /// `$\bar B_t \in K^N$`.
     #[inline]
     pub fn bbar(&self, t: usize) -> &[T] {
         &self.bbar[t * self.state..(t + 1) * self.state]
     }
-    /// $C_t \in K^N$.
+    /// `$C_t \in K^N$`.
     #[inline]
     pub fn c(&self, t: usize) -> &[T] {
         &self.c[t * self.state..(t + 1) * self.state]
     }
-    /// All of $\bar A$, row-major `L × N`.
+    /// All of `$\bar A$`, row-major `L × N`.
     pub fn abar_all(&self) -> &[T] {
         &self.abar
     }
-    /// All of $\bar B$, row-major `L × N`.
+    /// All of `$\bar B$`, row-major `L × N`.
     pub fn bbar_all(&self) -> &[T] {
         &self.bbar
     }
-    /// All of $C$, row-major `L × N`.
+    /// All of `$C$`, row-major `L × N`.
     pub fn c_all(&self) -> &[T] {
         &self.c
     }
@@ -129,7 +131,7 @@ impl<T: Field> Channel<T> {
         self.map(|v| v.to_exact())
     }
 
-    /// Check an input sequence `x` has length $L$.
+    /// Check an input sequence `x` has length `$L$`.
     pub(crate) fn expect_input(&self, x: &[T]) -> Result<()> {
         if x.len() != self.len {
             return Err(Error::Shape {

@@ -1,46 +1,46 @@
-//! Mamba's parametrisation → a discretised channel (zero-order hold for $\bar A$,
-//! Euler or exact zero-order hold for $\bar B$).
+//! Mamba's parametrisation → a discretised channel (zero-order hold for `$\bar A$`,
+//! Euler or exact zero-order hold for `$\bar B$`).
 
 use crate::error::{Error, Result};
 use crate::scalar::Real;
 use crate::ssm::channel::Channel;
 
-/// How $\bar B$ is obtained from $(\Delta, A, B)$; $\bar A = e^{\Delta A}$ in both.
+/// How `$\bar B$` is obtained from `$(\Delta, A, B)$`; `$\bar A = e^{\Delta A}$` in both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum BRule {
-    /// Euler: $\bar B = \Delta B$ — Mamba's (and `selective_scan_ref`'s) choice.
+    /// Euler: `$\bar B = \Delta B$` — Mamba's (and `selective_scan_ref`'s) choice.
     #[default]
     Euler,
-    /// Exact zero-order hold: $\bar B = (\Delta A)^{-1}(e^{\Delta A} - 1)\,\Delta B
-    /// = \mathrm{expm1}(\Delta A)/A \cdot B$ (and $\Delta B$ where $A = 0$).
+    /// Exact zero-order hold: `$\bar B = (\Delta A)^{-1}(e^{\Delta A} - 1)\,\Delta B
+    /// = \mathrm{expm1}(\Delta A)/A \cdot B$` (and `$\Delta B$` where `$A = 0$`).
     Zoh,
 }
 
 /// One channel in Mamba's parametrisation, before discretisation: step sizes
-/// $\Delta_t$ (after bias and softplus), $A \in \mathbb R^N$ (real; Mamba has $A<0$),
-/// and input-dependent $B_t, C_t \in \mathbb R^N$ (row-major `L × N`).
+/// `$\Delta_t$` (after bias and softplus), `$A \in \mathbb R^N$` (real; Mamba has `$A<0$`),
+/// and input-dependent `$B_t, C_t \in \mathbb R^N$` (row-major `L × N`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct MambaChannel<T> {
-    /// $\Delta_t$, length $L$.
+    /// `$\Delta_t$`, length `$L$`.
     pub delta: Vec<T>,
-    /// $A$, length $N$.
+    /// `$A$`, length `$N$`.
     pub a: Vec<T>,
-    /// $B_t$, row-major `L × N`.
+    /// `$B_t$`, row-major `L × N`.
     pub b: Vec<T>,
-    /// $C_t$, row-major `L × N`.
+    /// `$C_t$`, row-major `L × N`.
     pub c: Vec<T>,
 }
 
 impl<T: Real> MambaChannel<T> {
-    /// Discretise: $\bar A_t = e^{\Delta_t A}$ (zero-order hold), $\bar B_t$ by `rule`,
-    /// $C_t$ unchanged. Mamba's step sizes are $\Delta_t = \mathrm{softplus}(\cdot) > 0$;
-    /// $\Delta_t \le 0$ is refused (it would make $\bar A_t = 1$ or a growing $e^{\Delta A}$
-    /// and $\bar B_t = 0$ or sign-flipped — no Mamba channel).
+    /// Discretise: `$\bar A_t = e^{\Delta_t A}$` (zero-order hold), `$\bar B_t$` by `rule`,
+    /// `$C_t$` unchanged. Mamba's step sizes are `$\Delta_t = \mathrm{softplus}(\cdot) > 0$`;
+    /// `$\Delta_t \le 0$` is refused (it would make `$\bar A_t = 1$` or a growing `$e^{\Delta A}$`
+    /// and `$\bar B_t = 0$` or sign-flipped — no Mamba channel).
     ///
     /// # Errors
     /// [`Error::DataLength`] if `b`/`c` are not `L × N`; [`Error::NonFinite`] for NaN/∞
-    /// inputs or if $e^{\Delta A}$ overflows (possible only for $\Delta A > 0$);
-    /// [`Error::NonPositiveDelta`] naming the first step with $\Delta_t \le 0$ (channel
+    /// inputs or if `$e^{\Delta A}$` overflows (possible only for `$\Delta A > 0$`);
+    /// [`Error::NonPositiveDelta`] naming the first step with `$\Delta_t \le 0$` (channel
     /// `None`: layer-level callers add it with [`Error::in_channel`]).
     ///
     /// # Examples

@@ -1,43 +1,45 @@
-//! The factored view (T2b): $\tilde\alpha = \mathrm{tril}(Q K^\top)$, an ungated causal
-//! linear attention head of dimension $N$.
+//! The factored view (T2b): `$\tilde\alpha = \mathrm{tril}(Q K^\top)$`, an ungated causal
+//! linear attention head of dimension `$N$`.
 
 use crate::error::{Error, RangeLoss, Result};
 use crate::scalar::{Class, Field};
 use crate::ssm::channel::Channel;
 use crate::tensor::{dot, expect_finite_result, Matrix};
 
-/// Queries and keys of the factored form: row $i$ of `q` is $Q_i$, row $j$ of `k` is $K_j$.
+/// Queries and keys of the factored form: row `$i$` of `q` is `$Q_i$`, row `$j$` of `k` is `$K_j$`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Factored<T> {
-    /// $Q$, `L × N`.
+    /// `$Q$`, `L × N`.
     pub q: Matrix<T>,
-    /// $K$, `L × N`.
+    /// `$K$`, `L × N`.
     pub k: Matrix<T>,
 }
 
 /// **T2b — a channel is an ungated causal linear attention head.** With the prefix
 /// products taken *after the first step*,
 ///
-/// $$P_i = \prod_{k=1}^{i} \bar A_k\ \text{(entrywise, 0-based steps; } P_0 = \mathbf 1),\qquad
+/// ```math
+/// P_i = \prod_{k=1}^{i} \bar A_k\ \text{(entrywise, 0-based steps; } P_0 = \mathbf 1),\qquad
 /// Q_i = C_i \odot P_i,\qquad K_j = \bar B_j \oslash P_j,\qquad
-/// \tilde\alpha = \mathrm{tril}(Q K^\top),$$
+/// \tilde\alpha = \mathrm{tril}(Q K^\top),
+/// ```
 ///
-/// since $P_i \oslash P_j = \prod_{k=j+1}^{i}\bar A_k$ for $j \le i$. Valid whenever no
-/// $\bar A_k$ entry with $k \ge 1$ is 0: $\bar A_0$ never enters $\tilde\alpha$, so it may be
-/// 0 (Coq: `t2b_factored_form`, hypothesis `Abar_neq0` on steps $k \ge 1$). Exact over the
-/// rationals. In floats $P_i$ decays geometrically (Mamba: $P_i = e^{A\sum_{k=1}^{i}
-/// \Delta_k}$) and leaves the normal range after a few hundred steps; then $K_j$ overflows
-/// or $P_i$ is subnormal and the product $Q_i K_j$ is garbage. This function refuses that
+/// since `$P_i \oslash P_j = \prod_{k=j+1}^{i}\bar A_k$` for `$j \le i$`. Valid whenever no
+/// `$\bar A_k$` entry with `$k \ge 1$` is 0: `$\bar A_0$` never enters `$\tilde\alpha$`, so it may be
+/// 0 (Coq: `t2b_factored_form`, hypothesis `Abar_neq0` on steps `$k \ge 1$`). Exact over the
+/// rationals. In floats `$P_i$` decays geometrically (Mamba: `$P_i = e^{A\sum_{k=1}^{i}
+/// \Delta_k}$`) and leaves the normal range after a few hundred steps; then `$K_j$` overflows
+/// or `$P_i$` is subnormal and the product `$Q_i K_j$` is garbage. This function refuses that
 /// case.
 ///
 /// # Errors
-/// - [`Error::ZeroTransition`] naming the first `(step, state)` with $\bar A = 0$ at a step
-///   $\ge 1$ (a zero at step 0 is not an error);
+/// - [`Error::ZeroTransition`] naming the first `(step, state)` with `$\bar A = 0$` at a step
+///   `$\ge 1$` (a zero at step 0 is not an error);
 /// - [`Error::FactorRange`] (floats) naming the quantity (`P`, `Q` or `K`), underflow or
 ///   overflow, and the first step where a value left the normal range.
 ///
 /// # Complexity
-/// $O(LN)$.
+/// `$O(LN)$`.
 ///
 /// # Examples
 /// ```
@@ -101,7 +103,7 @@ fn range_check<T: Field>(
 }
 
 impl<T: Field> Factored<T> {
-    /// $\mathrm{tril}(Q K^\top)$: entry $(i, j)$ is $\langle Q_i, K_j\rangle$ for $j \le i$.
+    /// `$\mathrm{tril}(Q K^\top)$`: entry `$(i, j)$` is `$\langle Q_i, K_j\rangle$` for `$j \le i$`.
     pub fn attention(&self) -> Matrix<T> {
         let l = self.q.rows();
         let mut m = Matrix::zeros(l, l);
@@ -114,7 +116,7 @@ impl<T: Field> Factored<T> {
     }
 
     /// The head's output by causal linear attention in recurrent form:
-    /// $S_i = S_{i-1} + K_i x_i$, $y_i = \langle Q_i, S_i\rangle$ — $O(LN)$.
+    /// `$S_i = S_{i-1} + K_i x_i$`, `$y_i = \langle Q_i, S_i\rangle$` — `$O(LN)$`.
     ///
     /// # Errors
     /// [`Error::Shape`] if `x.len() != L`; [`Error::NonFiniteResult`] on float overflow.

@@ -6,11 +6,13 @@ use crate::scalar::Field;
 use crate::ssm::channel::Channel;
 use crate::tensor::Matrix;
 
-/// **T2a — a channel is a causal gated linear attention head** of dimension $N$ with
-/// gates $g_k = \bar A_k$, queries $q_i = C_i$, keys $k_j = \bar B_j$ (and scalar values
-/// $v_j = x_j$):
+/// **T2a — a channel is a causal gated linear attention head** of dimension `$N$` with
+/// gates `$g_k = \bar A_k$`, queries `$q_i = C_i$`, keys `$k_j = \bar B_j$` (and scalar values
+/// `$v_j = x_j$`):
 ///
-/// $$y_i = \sum_{j\le i} \Big\langle q_i, \Big(\prod_{k=j+1}^{i} g_k\Big)\odot k_j\Big\rangle v_j .$$
+/// ```math
+/// y_i = \sum_{j\le i} \Big\langle q_i, \Big(\prod_{k=j+1}^{i} g_k\Big)\odot k_j\Big\rangle v_j .
+/// ```
 ///
 /// Exact over any field (Coq: `t2a_gated_form`).
 ///

@@ -1,21 +1,21 @@
-//! The recurrent view: the selective scan of one channel, $O(LN)$.
+//! The recurrent view: the selective scan of one channel, `$O(LN)$`.
 
 use crate::error::Result;
 use crate::scalar::Field;
 use crate::ssm::channel::Channel;
 use crate::tensor::{dot, expect_finite_result};
 
-/// Output of [`scan`]: the outputs $y_t$ and the final state $h_L$.
+/// Output of [`scan`]: the outputs `$y_t$` and the final state `$h_L$`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ScanOutput<T> {
-    /// $y_t = \langle C_t, h_t\rangle$ for $t = 0..L$.
+    /// `$y_t = \langle C_t, h_t\rangle$` for `$t = 0..L$`.
     pub y: Vec<T>,
-    /// $h_L \in K^N$ (the `last_state` of `mamba_ssm`).
+    /// `$h_L \in K^N$` (the `last_state` of `mamba_ssm`).
     pub last_state: Vec<T>,
 }
 
-/// Recurrent view: run $h_t = \bar A_t \odot h_{t-1} + \bar B_t x_t$, $h_0 = 0$,
-/// $y_t = \langle C_t, h_t\rangle$.
+/// Recurrent view: run `$h_t = \bar A_t \odot h_{t-1} + \bar B_t x_t$`, `$h_0 = 0$`,
+/// `$y_t = \langle C_t, h_t\rangle$`.
 ///
 /// This is the definition every other view is checked against (T1, T2).
 ///
@@ -24,7 +24,7 @@ pub struct ScanOutput<T> {
 /// `x`; [`crate::Error::NonFiniteResult`] if a float computation overflows.
 ///
 /// # Complexity
-/// $O(LN)$ time, $O(N)$ extra memory.
+/// `$O(LN)$` time, `$O(N)$` extra memory.
 ///
 /// # Examples
 /// ```

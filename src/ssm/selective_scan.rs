@@ -12,12 +12,12 @@ use crate::ssm::discretize::{BRule, MambaChannel};
 use crate::ssm::scan::scan;
 use crate::tensor::{expect_finite_result, Tensor};
 
-/// The state matrix $A$ of shape `(dim, N)`.
+/// The state matrix `$A$` of shape `(dim, N)`.
 #[derive(Debug, Clone, PartialEq)]
 pub enum StateMatrix<T> {
-    /// Real $A$ (Mamba: $A = -e^{A_{\log}} < 0$).
+    /// Real `$A$` (Mamba: `$A = -e^{A_{\log}} < 0$`).
     Real(Tensor<T>),
-    /// Complex $A = $ `re + i·im` — not supported yet.
+    /// Complex `$A = $` `re + i·im` — not supported yet.
     Complex {
         /// Real part.
         re: Tensor<T>,
@@ -70,9 +70,9 @@ pub struct ScanDims {
     pub batch: usize,
     /// Number of channels.
     pub dim: usize,
-    /// Sequence length $L$.
+    /// Sequence length `$L$`.
     pub len: usize,
-    /// State size $N$.
+    /// State size `$N$`.
     pub state: usize,
 }
 
@@ -217,8 +217,8 @@ impl<T: Real> SelectiveScanInput<T> {
         Ok(out)
     }
 
-    /// Mamba's parameters of channel `(b, d)`: $\Delta$ after `delta_bias` and softplus,
-    /// $A_d$, and that channel's $B_t$, $C_t$.
+    /// Mamba's parameters of channel `(b, d)`: `$\Delta$` after `delta_bias` and softplus,
+    /// `$A_d$`, and that channel's `$B_t$`, `$C_t$`.
     ///
     /// # Errors
     /// As [`Self::validate`], plus [`Error::InvalidArgument`] for `b`/`d` out of range.
@@ -249,7 +249,7 @@ impl<T: Real> SelectiveScanInput<T> {
         })
     }
 
-    /// The discretised channel `(b, d)` ($\bar A = e^{\Delta A}$, $\bar B = \Delta B$).
+    /// The discretised channel `(b, d)` (`$\bar A = e^{\Delta A}$`, `$\bar B = \Delta B$`).
     ///
     /// # Errors
     /// As [`Self::mamba_channel`] and [`MambaChannel::discretize`].
@@ -261,7 +261,7 @@ impl<T: Real> SelectiveScanInput<T> {
 }
 
 /// `selective_scan_ref`: for every batch element `b` and channel `d`, discretise
-/// (Euler $\bar B$, ZOH $\bar A$) and [`scan`] the channel on `u[b, d, :]`, then
+/// (Euler `$\bar B$`, ZOH `$\bar A$`) and [`scan`] the channel on `u[b, d, :]`, then
 /// `out = y + D·u` and `out *= silu(z)`.
 ///
 /// # Errors
@@ -269,7 +269,7 @@ impl<T: Real> SelectiveScanInput<T> {
 /// [`SelectiveScanInput::validate`]; [`Error::NonFiniteResult`] on overflow.
 ///
 /// # Complexity
-/// $O(B\,D\,L\,N)$.
+/// `$O(B\,D\,L\,N)$`.
 pub fn selective_scan<T: Real>(input: &SelectiveScanInput<T>) -> Result<SelectiveScanOutput<T>> {
     let dims = input.validate()?;
     let ScanDims {

@@ -1,40 +1,42 @@
-//! The hidden attention matrix $\tilde\alpha$ of a channel (T1), $O(L^2 N)$.
+//! The hidden attention matrix `$\tilde\alpha$` of a channel (T1), `$O(L^2 N)$`.
 
 use crate::error::Result;
 use crate::scalar::Field;
 use crate::ssm::channel::Channel;
 use crate::tensor::{dot, expect_finite_result, Matrix};
 
-/// **T1 — hidden attention (unrolling).** The lower-triangular $L\times L$ matrix
+/// **T1 — hidden attention (unrolling).** The lower-triangular `$L\times L$` matrix
 ///
-/// $$\tilde\alpha_{ij} = \Big\langle C_i,\ \Big(\prod_{k=j+1}^{i} \bar A_k\Big) \odot \bar B_j\Big\rangle
-/// \quad (j \le i), \qquad \tilde\alpha_{ij} = 0 \quad (j > i),$$
+/// ```math
+/// \tilde\alpha_{ij} = \Big\langle C_i,\ \Big(\prod_{k=j+1}^{i} \bar A_k\Big) \odot \bar B_j\Big\rangle
+/// \quad (j \le i), \qquad \tilde\alpha_{ij} = 0 \quad (j > i),
+/// ```
 ///
-/// so that the channel's output is $y = \tilde\alpha\, x$ over any commutative ring
+/// so that the channel's output is `$y = \tilde\alpha\, x$` over any commutative ring
 /// (Coq: `t1_scan_eq_hidden_attention`).
 ///
-/// Row $i$ is computed right to left with one running product
-/// $p \leftarrow p \odot \bar A_j$, never the $O(L^3)$ product loop and never a division.
-/// In floats this is stable: each entry is a product of at most $i-j$ factors and an
-/// $N$-term sum, so in the standard model with underflow
-/// ($\mathrm{fl}(a\circ b) = (a\circ b)(1+\delta) + \eta$, $|\eta| \le \eta_0$ the smallest
+/// Row `$i$` is computed right to left with one running product
+/// `$p \leftarrow p \odot \bar A_j$`, never the `$O(L^3)$` product loop and never a division.
+/// In floats this is stable: each entry is a product of at most `$i-j$` factors and an
+/// `$N$`-term sum, so in the standard model with underflow
+/// (`$\mathrm{fl}(a\circ b) = (a\circ b)(1+\delta) + \eta$`, `$|\eta| \le \eta_0$` the smallest
 /// subnormal)
-/// $|\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le \gamma_{i-j+N+1} \sum_n |C_{i,n}|
+/// `$|\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le \gamma_{i-j+N+1} \sum_n |C_{i,n}|
 /// \prod_k |\bar A_{k,n}|\, |\bar B_{j,n}| + (1+\gamma_{i-j+N+1})(i-j+1)\,N\,\eta_0
-/// \max(1,|\bar B_j|)\hat P$ with $\gamma_m = mu/(1-mu)$ and $\hat P = \prod_k \max(1, |\bar A_k|)$
-/// (1 for Mamba). With $|\bar A| \le 1$ (Mamba) the running product cannot overflow. It can
+/// \max(1,|\bar B_j|)\hat P$` with `$\gamma_m = mu/(1-mu)$` and `$\hat P = \prod_k \max(1, |\bar A_k|)$`
+/// (1 for Mamba). With `$|\bar A| \le 1$` (Mamba) the running product cannot overflow. It can
 /// underflow: a running product below the normal range loses relative accuracy, and when
-/// $|\bar B_{j}| > 1$ the true entry may still be normal (for example $C = 2^{-1070}$,
-/// $\bar B = 2^{60}$), so an underflowed entry is *not* evidence that the true one is
+/// `$|\bar B_{j}| > 1$` the true entry may still be normal (for example `$C = 2^{-1070}$`,
+/// `$\bar B = 2^{60}$`), so an underflowed entry is *not* evidence that the true one is
 /// negligible; the absolute term above bounds what is lost, and the checks of
 /// [`crate::theorems::bound`] compare against it exactly.
 ///
 /// # Errors
 /// [`crate::Error::NonFiniteResult`] if a float entry overflows (possible only when
-/// some $|\bar A| > 1$).
+/// some `$|\bar A| > 1$`).
 ///
 /// # Complexity
-/// $O(L^2 N)$ time, $O(L^2 + N)$ memory.
+/// `$O(L^2 N)$` time, `$O(L^2 + N)$` memory.
 ///
 /// # Examples
 /// ```
@@ -69,7 +71,7 @@ fn fill_row<T: Field>(ch: &Channel<T>, i: usize, row: &mut [T], p: &mut [T]) {
     }
 }
 
-/// One row $\tilde\alpha_{i,\cdot}$ (a query position), $O(iN)$.
+/// One row `$\tilde\alpha_{i,\cdot}$` (a query position), `$O(iN)$`.
 ///
 /// # Errors
 /// [`crate::Error::InvalidArgument`] if `i >= L`; as [`attention_matrix`] otherwise.

@@ -29,9 +29,9 @@ pub fn rational_transition(dk: usize) -> BoxedStrategy<Transition<Exact>> {
     .boxed()
 }
 
-/// A family head of length $L \in$ `len`, key dimension $d_k \in$ `dk` (one transition kind
+/// A family head of length `$L \in$` `len`, key dimension `$d_k \in$` `dk` (one transition kind
 /// per head; one head in four reads before the step with a bonus, as RWKV-6) and values
-/// `(L, d_v)`, $d_v \in$ `dv`. Returns `(head, values, d_v)`.
+/// `(L, d_v)`, `$d_v \in$` `dv`. Returns `(head, values, d_v)`.
 pub fn rational_family_head_with_values(
     len: RangeInclusive<usize>,
     dk: RangeInclusive<usize>,
@@ -87,9 +87,9 @@ pub fn rational_family_head_with_values(
         .boxed()
 }
 
-/// An HGRN head ($b \equiv 1$, gates $a_t \in (0, 2]$) or an RG-LRU head
-/// ($a_t \in (0, 1)$, write factors $b_s = m_s i_s \in (0, 1)$), $d_k = 1$, $q \equiv 1$,
-/// of length $L \in$ `len` (T17).
+/// An HGRN head (`$b \equiv 1$`, gates `$a_t \in (0, 2]$`) or an RG-LRU head
+/// (`$a_t \in (0, 1)$`, write factors `$b_s = m_s i_s \in (0, 1)$`), `$d_k = 1$`, `$q \equiv 1$`,
+/// of length `$L \in$` `len` (T17).
 pub fn positive_elementwise_head(len: RangeInclusive<usize>) -> BoxedStrategy<FamilyHead<Exact>> {
     use crate::scalar::ratio;
     (len, any::<bool>())

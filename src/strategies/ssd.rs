@@ -11,9 +11,9 @@ use crate::family::ssd::{SsdHead, SsdLayerInput};
 use crate::scalar::{Exact, Real};
 use crate::tensor::Tensor;
 
-/// A rational SSD head with its input: $L \in$ `len`, $N \in$ `state`, transitions $a_t$
-/// from [`transition_value`] (0 and 1 one time in three each), $\bar B$, $C$, $x$ from
-/// [`small_rational`]. Pass `state` reaching $L/2$ and beyond to cover $N \ge L/2$.
+/// A rational SSD head with its input: `$L \in$` `len`, `$N \in$` `state`, transitions `$a_t$`
+/// from [`transition_value`] (0 and 1 one time in three each), `$\bar B$`, `$C$`, `$x$` from
+/// [`small_rational`]. Pass `state` reaching `$L/2$` and beyond to cover `$N \ge L/2$`.
 pub fn rational_ssd_head_with_input(
     len: RangeInclusive<usize>,
     state: RangeInclusive<usize>,
@@ -36,8 +36,8 @@ pub fn rational_ssd_head_with_input(
         .boxed()
 }
 
-/// [`rational_ssd_head_with_input`] with a chunk size $Q \in [1, L + 2]$ (sizes that do
-/// not divide $L$, $Q = 1$, $Q = L$ and $Q > L$ all occur).
+/// [`rational_ssd_head_with_input`] with a chunk size `$Q \in [1, L + 2]$` (sizes that do
+/// not divide `$L$`, `$Q = 1$`, `$Q = L$` and `$Q > L$` all occur).
 pub fn rational_ssd_head_with_chunk(
     len: RangeInclusive<usize>,
     state: RangeInclusive<usize>,
@@ -50,9 +50,9 @@ pub fn rational_ssd_head_with_chunk(
         .boxed()
 }
 
-/// A Mamba-2-like float head with its input: $\Delta_t = \mathrm{softplus}(r)$,
-/// $r \in [-6, 3]$, $A_h = -e^{s}$, $s \in [-2, 2.5]$, $a_t = e^{\Delta_t A_h}$,
-/// $\bar B_t = \Delta_t B_t$, $B, C, x \in [-2, 2]$, and a chunk size $Q \in [1, L+2]$.
+/// A Mamba-2-like float head with its input: `$\Delta_t = \mathrm{softplus}(r)$`,
+/// `$r \in [-6, 3]$`, `$A_h = -e^{s}$`, `$s \in [-2, 2.5]$`, `$a_t = e^{\Delta_t A_h}$`,
+/// `$\bar B_t = \Delta_t B_t$`, `$B, C, x \in [-2, 2]$`, and a chunk size `$Q \in [1, L+2]$`.
 pub fn mamba2_head_with_input<T: Real>(
     len: RangeInclusive<usize>,
     state: RangeInclusive<usize>,
@@ -82,8 +82,8 @@ pub fn mamba2_head_with_input<T: Real>(
 }
 
 /// The **wide tier** for SSD heads: transitions from [`wide_transition`] (0, ±1,
-/// subnormal), $\bar B$, $C$, $x$ from [`wide_value`] (the whole exponent range,
-/// subnormals included), and a chunk size $Q \in [1, L+2]$.
+/// subnormal), `$\bar B$`, `$C$`, `$x$` from [`wide_value`] (the whole exponent range,
+/// subnormals included), and a chunk size `$Q \in [1, L+2]$`.
 pub fn wide_ssd_head_with_input<T: Real>(
     len: RangeInclusive<usize>,
     state: RangeInclusive<usize>,
@@ -105,9 +105,9 @@ pub fn wide_ssd_head_with_input<T: Real>(
         .boxed()
 }
 
-/// A raw step size for the layer: mostly in $[-6, 3]$; one in four near PyTorch's
-/// softplus threshold ($[18, 26]$, or exactly 20 — the last value still passed through
-/// $\log(1+e^x)$).
+/// A raw step size for the layer: mostly in `$[-6, 3]$`; one in four near PyTorch's
+/// softplus threshold (`$[18, 26]$`, or exactly 20 — the last value still passed through
+/// `$\log(1+e^x)$`).
 pub fn raw_step() -> BoxedStrategy<f64> {
     prop_oneof![
         6 => -6.0f64..3.0,
@@ -117,11 +117,11 @@ pub fn raw_step() -> BoxedStrategy<f64> {
     .boxed()
 }
 
-/// A float SSD layer input: batch $\le 2$, $L \in$ `len`, $G \in$ `groups` groups and
-/// $H = G\cdot k$ heads with $k \in$ `heads_per_group`, head dim $P \in$ `head_dim`, state $N \in$ `state`; raw `dt` from [`raw_step`] with
-/// `dt_bias = 0` (so the threshold is reached), $A_h = -e^{s}$, $B, C, x \in [-2, 2]$, $D$
-/// per head, per channel or absent, `dt_limit` $(0, \infty)$ or a finite $(lo, hi)$ that
-/// clamps, chunk size $Q \in [1, L+2]$.
+/// A float SSD layer input: batch `$\le 2$`, `$L \in$` `len`, `$G \in$` `groups` groups and
+/// `$H = G\cdot k$` heads with `$k \in$` `heads_per_group`, head dim `$P \in$` `head_dim`, state `$N \in$` `state`; raw `dt` from [`raw_step`] with
+/// `dt_bias = 0` (so the threshold is reached), `$A_h = -e^{s}$`, `$B, C, x \in [-2, 2]$`, `$D$`
+/// per head, per channel or absent, `dt_limit` `$(0, \infty)$` or a finite `$(lo, hi)$` that
+/// clamps, chunk size `$Q \in [1, L+2]$`.
 pub fn ssd_layer_input<T: Real>(
     len: RangeInclusive<usize>,
     groups: RangeInclusive<usize>,
@@ -175,9 +175,9 @@ pub fn ssd_layer_input<T: Real>(
         .boxed()
 }
 
-/// A case of the $\Delta\to0$ limit (T11): $A_h = -e^{s}$, $s \in [-2, 2.5]$ (strictly
-/// negative), $\Delta_t = \mathrm{softplus}(r)$, $r \in [-6, 3]$, $B, C \in [-2, 2]$,
-/// $L \in$ `len`, $N \in$ `state`, and a scale $\varepsilon = 10^{e}$, $e \in [-4, 0]$.
+/// A case of the `$\Delta\to0$` limit (T11): `$A_h = -e^{s}$`, `$s \in [-2, 2.5]$` (strictly
+/// negative), `$\Delta_t = \mathrm{softplus}(r)$`, `$r \in [-6, 3]$`, `$B, C \in [-2, 2]$`,
+/// `$L \in$` `len`, `$N \in$` `state`, and a scale `$\varepsilon = 10^{e}$`, `$e \in [-4, 0]$`.
 pub fn ssd_limit_case(
     len: RangeInclusive<usize>,
     state: RangeInclusive<usize>,

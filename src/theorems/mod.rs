@@ -190,14 +190,14 @@ fn shrink<V, T: ValueTree<Value = V>>(
 /// under test, a GPU result — against the exact output of the lifted case under the bound of
 /// [`bound`] (standard model with underflow, evaluated and compared exactly). The verdict
 /// is a proof either way: `Ok(Ok(Some(e)))` (every output within its bound; `e` the largest
-/// error relative to $\max_t \mathrm{mag}_t$) or a [`Counterexample`] naming the first output
+/// error relative to `$\max_t \mathrm{mag}_t$`) or a [`Counterexample`] naming the first output
 /// out of bound, with its error and bound.
 ///
 /// # Errors
-/// [`crate::Error::Shape`] if `x` or `got` is not of length $L$, [`crate::Error::NonFinite`]
+/// [`crate::Error::Shape`] if `x` or `got` is not of length `$L$`, [`crate::Error::NonFinite`]
 /// for a NaN/∞ in `x` (a non-finite entry of `got` is a counterexample).
 ///
-/// The bound covers the evaluation orders of this crate's scan, $\tilde\alpha x$, gated and
+/// The bound covers the evaluation orders of this crate's scan, `$\tilde\alpha x$`, gated and
 /// factored views (T1, T2); an implementation with another order may need another bound.
 ///
 /// # Examples
@@ -235,7 +235,7 @@ pub(crate) struct Reference {
     channel: Channel<Exact>,
     input: Vec<Exact>,
     y: Vec<Exact>,
-    /// Exact bounds per output; `None` when $mu \ge 1$ (no bound).
+    /// Exact bounds per output; `None` when `$mu \ge 1$` (no bound).
     exact_bounds: Option<Vec<Exact>>,
     /// The same rounded up to `f64` (∞ when there is no bound).
     bounds: Vec<f64>,
@@ -289,7 +289,7 @@ impl Reference {
     /// Compare float outputs `got` of `view` with the exact ones under the bound.
     ///
     /// Returns the largest error relative to the magnitude scale
-    /// $\max_i \mathrm{magnitude}_i$, or a counterexample naming the first index out of bound.
+    /// `$\max_i \mathrm{magnitude}_i$`, or a counterexample naming the first index out of bound.
     pub(crate) fn check<T: Field>(
         &self,
         theorem: &'static str,

@@ -15,12 +15,12 @@ use crate::strategies;
 pub enum Metric {
     /// Exact equality of rationals: no number.
     Exact,
-    /// Largest $|\text{float} - \text{exact}|$ over the outputs, relative to
-    /// $\max_i \sum_j |\tilde\alpha_{ij}||x_j|$.
+    /// Largest `$|\text{float} - \text{exact}|$` over the outputs, relative to
+    /// `$\max_i \sum_j |\tilde\alpha_{ij}||x_j|$`.
     RelativeError,
-    /// Largest error divided by its proven bound (a pass is $\le 1$).
+    /// Largest error divided by its proven bound (a pass is `$\le 1$`).
     ErrorOverBound,
-    /// Largest $\sigma_{N+1}(H_j)/\sigma_1(H_j)$ over the blocks (how far from rank $N$).
+    /// Largest `$\sigma_{N+1}(H_j)/\sigma_1(H_j)$` over the blocks (how far from rank `$N$`).
     SingularRatio,
 }
 
@@ -189,8 +189,8 @@ fn limit_cases() -> BoxedStrategy<LimitCase> {
         .boxed()
 }
 
-/// T4 f64 cases: state $N \le 8$ and $L \ge 2N + 2$, so the block $H_N$ has $L - N \ge N+2$
-/// rows and $N + 1$ columns and "rank $\le N$" constrains it.
+/// T4 f64 cases: state `$N \le 8$` and `$L \ge 2N + 2$`, so the block `$H_N$` has `$L - N \ge N+2$`
+/// rows and `$N + 1$` columns and "rank `$\le N$`" constrains it.
 fn t4_float_cases() -> BoxedStrategy<Pair<f64>> {
     (1usize..=8)
         .prop_flat_map(|n| strategies::mamba_like_channel_with_input::<f64>(2 * n + 2..=48, n..=n))
@@ -207,8 +207,8 @@ fn obstruction_cases() -> BoxedStrategy<ObstructionCase> {
         .boxed()
 }
 
-/// T6b cases: mostly random [`t6::RankCase::Vandermonde`] heads ($n \le 5$, $L = 2n+1$
-/// plus up to 2, $a, c \in \pm 4$, $b, e \in \pm[1/4, 4]$ nonzero, $s = 1/m$, $m \le 4$;
+/// T6b cases: mostly random [`t6::RankCase::Vandermonde`] heads (`$n \le 5$`, `$L = 2n+1$`
+/// plus up to 2, `$a, c \in \pm 4$`, `$b, e \in \pm[1/4, 4]$` nonzero, `$s = 1/m$`, `$m \le 4$`;
 /// one in eight is the family [`crate::construct::separation::softmax_rank_family`]`(n)`
 /// itself), one in four any rational softmax head.
 fn rank_cases() -> BoxedStrategy<t6::RankCase> {
@@ -257,7 +257,7 @@ pub enum SingleCase {
 
 /// Longest sequence on which `--case` runs the exact checks T1, T2, T3, T6a.
 pub const CASE_EXACT_MAX_LEN: usize = 256;
-/// Longest sequence on which `--case` runs the exact checks T4 and T5 ($O(L^4)$).
+/// Longest sequence on which `--case` runs the exact checks T4 and T5 (`$O(L^4)$`).
 pub const CASE_RANK_MAX_LEN: usize = 32;
 /// Longest sequence on which `--case` runs the float check of T4 (an SVD per block).
 pub const CASE_FLOAT_RANK_MAX_LEN: usize = 512;
@@ -284,9 +284,9 @@ fn once<V: Clone + std::fmt::Debug + Send + Sync + 'static>(
 }
 
 /// The rows of `hattn check --case`: every check that applies to one channel and input,
-/// and a note for each check skipped because $L$ is too long for it. Exact cases get the
-/// exact checks of T1, T2a/b, T3 (the channel as a gated head with values $x$), T4, T5 (on
-/// its $\tilde\alpha$) and T6a; float cases the float checks of T1, T2a/b and T4 on their
+/// and a note for each check skipped because `$L$` is too long for it. Exact cases get the
+/// exact checks of T1, T2a/b, T3 (the channel as a gated head with values `$x$`), T4, T5 (on
+/// its `$\tilde\alpha$`) and T6a; float cases the float checks of T1, T2a/b and T4 on their
 /// tier, then the same exact checks on the exactly lifted case.
 pub fn case_rows(case: &SingleCase) -> (Vec<CheckRow>, Vec<String>) {
     let (mut rows, mut skipped) = (Vec::new(), Vec::new());

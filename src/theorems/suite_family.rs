@@ -1,6 +1,6 @@
 //! The gated-linear family rows of the `hattn check` table: T14 (unrolling), T15
 //! (semiseparable rank), T16 (channel realisations), T17 (softmax separation), exact, on heads drawn from the public family strategies
-//! (every transition kind, both readouts, gates 0 and 1, $d_k \ge L/2$ included).
+//! (every transition kind, both readouts, gates 0 and 1, `$d_k \ge L/2$` included).
 
 use super::suite::{row, CheckRow, Metric};
 use super::{t14, t15, t16, t17};

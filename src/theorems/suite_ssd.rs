@@ -115,7 +115,7 @@ pub(super) fn rows() -> Vec<CheckRow> {
     ]
 }
 
-/// T9 f64 cases: as for T4, state $N \le 6$ and $L \ge 2N + 2$.
+/// T9 f64 cases: as for T4, state `$N \le 6$` and `$L \ge 2N + 2$`.
 fn t9_float_cases() -> BoxedStrategy<(crate::family::ssd::SsdHead<f64>, Vec<f64>, usize)> {
     (1usize..=6)
         .prop_flat_map(|n| strategies::mamba2_head_with_input::<f64>(2 * n + 2..=40, n..=n))

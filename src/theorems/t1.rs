@@ -1,4 +1,4 @@
-//! T1 — hidden attention (unrolling): the scan equals $\tilde\alpha x$.
+//! T1 — hidden attention (unrolling): the scan equals `$\tilde\alpha x$`.
 
 use super::{CaseResult, Counterexample, Reference, Theorem};
 use crate::scalar::{Exact, Field};
@@ -44,7 +44,7 @@ pub fn check_exact(ch: &Channel<Exact>, x: &[Exact]) -> CaseResult {
     }
 }
 
-/// Float check of T1: the float scan and the float $\tilde\alpha x$ each within the bound
+/// Float check of T1: the float scan and the float `$\tilde\alpha x$` each within the bound
 /// of [`super::bound`] of the exact output of the lifted case.
 pub fn check_float<T: Field>(ch: &Channel<T>, x: &[T]) -> CaseResult {
     let r = Reference::new(ch, x);

@@ -1,5 +1,5 @@
 //! T10 — an SSD head is a scalar-gated linear attention head, both ways, and an ungated
-//! one ($\tilde\alpha = \mathrm{tril}(QK^\top)$) iff no transition $a_r$, $r \ge 1$, is 0.
+//! one (`$\tilde\alpha = \mathrm{tril}(QK^\top)$`) iff no transition `$a_r$`, `$r \ge 1$`, is 0.
 // A failing case returns the whole counterexample by value (as t1 and t2 do).
 #![allow(clippy::result_large_err)]
 
@@ -20,12 +20,12 @@ pub const THEOREM: Theorem = Theorem {
 };
 
 /// Exact check of T10 on a rational head and input:
-/// - gated form: [`ssd_to_gated_head`] has matrix $\tilde\alpha$ and output the scan's;
+/// - gated form: [`ssd_to_gated_head`] has matrix `$\tilde\alpha$` and output the scan's;
 /// - converse: [`scalar_gated_to_ssd`] of it is the head again, and RetNet retention
-///   with fixed $\gamma = a_{L-1}$ ([`retention_head`]) becomes the SSD head $a \equiv \gamma$
+///   with fixed `$\gamma = a_{L-1}$` ([`retention_head`]) becomes the SSD head `$a \equiv \gamma$`
 ///   with the same matrix;
-/// - ungated: if no $a_r$ ($r\ge1$) is 0, [`ssd_factored`] gives
-///   $\mathrm{tril}(QK^\top) = \tilde\alpha$ and its recurrent output is the scan's;
+/// - ungated: if no `$a_r$` (`$r\ge1$`) is 0, [`ssd_factored`] gives
+///   `$\mathrm{tril}(QK^\top) = \tilde\alpha$` and its recurrent output is the scan's;
 ///   otherwise it is refused with [`Error::ZeroTransition`] naming exactly the first zero.
 pub fn check_exact(case: &(SsdHead<Exact>, Vec<Exact>)) -> CaseResult {
     let (head, x) = case;

@@ -1,4 +1,4 @@
-//! T11 — the $\Delta\to0$ limit of an SSD head with strict $A_h<0$, with an explicit
+//! T11 — the `$\Delta\to0$` limit of an SSD head with strict `$A_h<0$`, with an explicit
 //! bound, checked with certified interval enclosures of the exponentials.
 // A failing case returns the whole counterexample by value (as t1 and t2 do).
 #![allow(clippy::result_large_err)]
@@ -18,12 +18,12 @@ pub const THEOREM: Theorem = Theorem {
 /// Bits kept by the interval enclosures.
 const BITS: u32 = 96;
 
-/// Check of T11 on one case at scale $\varepsilon$ (inputs are floats, lifted exactly):
-/// for every $s \le t$ the certified enclosure of $|\tilde\alpha_\varepsilon -
-/// \tilde\alpha_0|_{ts} = |G_{ts}|(1 - e^{x_{ts}})$ ([`exp_enclosure`]) lies below the
-/// exact bound $|G_{ts}||x_{ts}|$ of [`SsdLimit::bound`]; and the bound is not vacuous:
-/// where $G_{ts} \ne 0$ and $|x_{ts}| \le 1/2$, the error at $\varepsilon$ is certified more
-/// than 4 times the error at $\varepsilon/8$ (linear convergence). Returns the largest
+/// Check of T11 on one case at scale `$\varepsilon$` (inputs are floats, lifted exactly):
+/// for every `$s \le t$` the certified enclosure of `$|\tilde\alpha_\varepsilon -
+/// \tilde\alpha_0|_{ts} = |G_{ts}|(1 - e^{x_{ts}})$` ([`exp_enclosure`]) lies below the
+/// exact bound `$|G_{ts}||x_{ts}|$` of [`SsdLimit::bound`]; and the bound is not vacuous:
+/// where `$G_{ts} \ne 0$` and `$|x_{ts}| \le 1/2$`, the error at `$\varepsilon$` is certified more
+/// than 4 times the error at `$\varepsilon/8$` (linear convergence). Returns the largest
 /// (upper end of the error enclosure) / bound.
 pub fn check(case: &(SsdLimit, f64)) -> CaseResult {
     let (lim, eps) = case;

@@ -1,5 +1,5 @@
 //! T12 — SSD heads and Mamba-1 (diagonal) channels: (a) every SSD head is a channel with
-//! equal diagonal entries; (b) a channel with no zero transition entry at steps $\ge 1$ is
+//! equal diagonal entries; (b) a channel with no zero transition entry at steps `$\ge 1$` is
 //! an SSD head of the same state; (c) otherwise not necessarily, with certificates.
 // A failing case returns the whole counterexample by value (as t1 and t2 do).
 #![allow(clippy::result_large_err)]
@@ -22,12 +22,12 @@ pub const THEOREM: Theorem = Theorem {
 
 /// Exact check of T12 (a), (b) on a rational channel and input (Coq:
 /// `t12_ssd_head_is_channel`):
-/// - (a) the SSD head with $a_t = \bar A_{t,0}$ and the channel's $\bar B$, $C$ has, as
+/// - (a) the SSD head with `$a_t = \bar A_{t,0}$` and the channel's `$\bar B$`, `$C$` has, as
 ///   [`SsdHead::to_channel`], the same matrix and the same scan;
-/// - (b) if no entry of $\bar A_k$, $k \ge 1$, is 0, [`channel_to_ssd`] is an SSD head of
+/// - (b) if no entry of `$\bar A_k$`, `$k \ge 1$`, is 0, [`channel_to_ssd`] is an SSD head of
 ///   the same state with the channel's matrix and output; otherwise it is refused with
 ///   [`Error::ZeroTransition`] naming the first zero, and any certificate that
-///   [`find_obstruction`] finds for state $N$ re-verifies.
+///   [`find_obstruction`] finds for state `$N$` re-verifies.
 pub fn check_exact(case: &(Channel<Exact>, Vec<Exact>)) -> CaseResult {
     let (ch, x) = case;
     let f = |what: String| fail(THEOREM.id, "exact", what, Some(ch.clone()));
@@ -88,10 +88,10 @@ pub fn check_exact(case: &(Channel<Exact>, Vec<Exact>)) -> CaseResult {
     }
 }
 
-/// Exact check of T12 (c) for one length $L \ge 3$: the example channel of state 2
-/// ([`channel_needing_ssd_state`]) has a certificate for SSD state $L - 2$ that
-/// re-verifies (so no SSD head of state $L-2$ reproduces it), none is found for state
-/// $L - 1$, and [`realise_full`] gives an SSD head of state $L$ with its matrix.
+/// Exact check of T12 (c) for one length `$L \ge 3$`: the example channel of state 2
+/// ([`channel_needing_ssd_state`]) has a certificate for SSD state `$L - 2$` that
+/// re-verifies (so no SSD head of state `$L-2$` reproduces it), none is found for state
+/// `$L - 1$`, and [`realise_full`] gives an SSD head of state `$L$` with its matrix.
 pub fn check_obstruction(len: &usize) -> CaseResult {
     let len = *len;
     let ch = channel_needing_ssd_state(len)

@@ -1,5 +1,5 @@
 //! T13 — the chunked SSD algorithm (Mamba-2's `ssd_minimal_discrete` order) equals the
-//! scan, exactly, for every chunk size $Q \ge 1$.
+//! scan, exactly, for every chunk size `$Q \ge 1$`.
 // A failing case returns the whole counterexample by value (as t1 and t2 do).
 #![allow(clippy::result_large_err)]
 
@@ -14,9 +14,9 @@ pub const THEOREM: Theorem = Theorem {
     statement: "chunked SSD (intra-chunk (CB̄ᵀ∘M)x, chunk states, inter-chunk recurrence, state→output) = scan, for every chunk size Q ≥ 1",
 };
 
-/// Exact check of T13 on one rational case with chunk size $Q$: the chunked output and
-/// final state equal the scan's (rationals, no tolerance), for $Q$ and for $Q = 1$ and
-/// $Q = L$; chunk size 0 is a typed error, not a result.
+/// Exact check of T13 on one rational case with chunk size `$Q$`: the chunked output and
+/// final state equal the scan's (rationals, no tolerance), for `$Q$` and for `$Q = 1$` and
+/// `$Q = L$`; chunk size 0 is a typed error, not a result.
 pub fn check_exact(case: &(SsdHead<Exact>, Vec<Exact>, usize)) -> CaseResult {
     let (head, x, q) = case;
     let fail = |what: String| head_fail(THEOREM.id, "exact", what, head, x);
@@ -42,10 +42,10 @@ pub fn check_exact(case: &(SsdHead<Exact>, Vec<Exact>, usize)) -> CaseResult {
     Ok(None)
 }
 
-/// Float check of T13: the float chunked output with chunk size $Q$ is within the bound
+/// Float check of T13: the float chunked output with chunk size `$Q$` is within the bound
 /// of [`crate::family::ssd::bound`] (derived for this evaluation order among others) of
 /// the exact output (the exact scan) of the exactly lifted case. Returns the largest
-/// error relative to $\max_t \mathrm{mag}_t$.
+/// error relative to `$\max_t \mathrm{mag}_t$`.
 pub fn check_float<T: Field>(case: &(SsdHead<T>, Vec<T>, usize)) -> CaseResult {
     let (head, x, q) = case;
     let (eh, ex) = (

@@ -1,7 +1,7 @@
 //! T14 — the gated-linear family is attention (unrolling): every member's recurrence
-//! $S_t = M_t S_{t-1} + b_t v_t^\top$, $o_t = S_t^\top q_t$ equals $o = A v$ with
-//! $A_{ts} = q_t^\top (M_t\cdots M_{s+1})\,b_s$ ($s \le t$), and for RWKV-6's readout
-//! $A_{ts} = q_t^\top(M_{t-1}\cdots M_{s+1})\,k_s$ ($s < t$), $A_{tt} = q_t^\top\mathrm{diag}(u)\,k_t$
+//! `$S_t = M_t S_{t-1} + b_t v_t^\top$`, `$o_t = S_t^\top q_t$` equals `$o = A v$` with
+//! `$A_{ts} = q_t^\top (M_t\cdots M_{s+1})\,b_s$` (`$s \le t$`), and for RWKV-6's readout
+//! `$A_{ts} = q_t^\top(M_{t-1}\cdots M_{s+1})\,k_s$` (`$s < t$`), `$A_{tt} = q_t^\top\mathrm{diag}(u)\,k_t$`
 //! (Coq: `t14_matrix_transition_unrolling`, `t14_rwkv6_unrolling`,
 //! `t14_diagonal_family_unrolling`, `t14_delta_rule_unrolling`).
 // A failing case returns the whole counterexample by value (as t1 and t2 do).
@@ -21,7 +21,7 @@ pub const THEOREM: Theorem = Theorem {
     statement: "gated-linear family: S_t = M_t S_{t−1} + b_t v_tᵀ, o_t = S_tᵀ q_t equals o = A v, A_ts = q_tᵀ (M_t⋯M_{s+1}) b_s (RWKV-6: M_{t−1}⋯M_{s+1}, bonus u on the diagonal)",
 };
 
-/// The dense $d_k \times d_k$ matrix of a transition.
+/// The dense `$d_k \times d_k$` matrix of a transition.
 pub fn dense<T: Field>(m: &Transition<T>, dk: usize) -> Matrix<T> {
     let mut out = Matrix::zeros(dk, dk);
     for j in 0..dk {
@@ -36,7 +36,7 @@ pub fn dense<T: Field>(m: &Transition<T>, dk: usize) -> Matrix<T> {
     out
 }
 
-/// The closed form of $A$ by explicit matrix products (independent of
+/// The closed form of `$A$` by explicit matrix products (independent of
 /// [`FamilyHead::attention_matrix`], which carries a row vector).
 pub fn closed_form(head: &FamilyHead<Exact>) -> Matrix<Exact> {
     let (l, dk) = (head.len(), head.dk);
@@ -100,7 +100,7 @@ pub fn readout_name(head: &FamilyHead<Exact>) -> String {
 
 /// Exact check of T14 on a rational head and values `(L, d_v)`: the carried
 /// [`FamilyHead::attention_matrix`] equals the [`closed_form`] entry by entry, is 0 above
-/// the diagonal, and $A v$ equals the recurrence's output for every value coordinate.
+/// the diagonal, and `$A v$` equals the recurrence's output for every value coordinate.
 pub fn check_exact(case: &(FamilyHead<Exact>, Vec<Exact>, usize)) -> CaseResult {
     let (head, v, dv) = case;
     let f = |what: String| {

@@ -1,11 +1,11 @@
 //! T15 — semiseparable rank of the family's implicit attention: every block
-//! $A[j.., ..j]$ has rank $\le d_k$ (readout after the step); with RWKV-6's readout the
-//! strictly lower blocks $A[j+1.., ..j]$ have rank $\le d_k$ and the blocks through the
-//! diagonal $A[j.., ..j]$ rank $\le d_k + 1$ (the bonus row is not part of the chain).
+//! `$A[j.., ..j]$` has rank `$\le d_k$` (readout after the step); with RWKV-6's readout the
+//! strictly lower blocks `$A[j+1.., ..j]$` have rank `$\le d_k$` and the blocks through the
+//! diagonal `$A[j.., ..j]$` rank `$\le d_k + 1$` (the bonus row is not part of the chain).
 //!
 //! Certified both ways: the upper bound by an explicit factorisation
-//! $A[j.., ..j] = U V$ with $U_t = q_t^\top M_t\cdots M_{j+1}$ and
-//! $V_s = M_j\cdots M_{s+1} b_s$ (RWKV-6: $M_{t-1}\cdots M_{j+1}$ and the row $j$ kept apart),
+//! `$A[j.., ..j] = U V$` with `$U_t = q_t^\top M_t\cdots M_{j+1}$` and
+//! `$V_s = M_j\cdots M_{s+1} b_s$` (RWKV-6: `$M_{t-1}\cdots M_{j+1}$` and the row `$j$` kept apart),
 //! multiplied out and compared exactly; the rank itself by exact elimination with a
 //! nonsingular minor as witness ([`crate::semiseparable::rank_exact`]).
 // A failing case returns the whole counterexample by value (as t1 and t2 do).
@@ -27,7 +27,7 @@ pub const THEOREM: Theorem = Theorem {
 };
 
 /// The factorisation of the block of rows `first..L` and columns `0..=j`:
-/// `(U (rows × d_k), V (d_k × (j+1)))` with $U V$ equal to the block.
+/// `(U (rows × d_k), V (d_k × (j+1)))` with `$U V$` equal to the block.
 pub fn block_factors(
     head: &FamilyHead<Exact>,
     j: usize,
@@ -63,9 +63,9 @@ pub fn block_factors(
     (u, v)
 }
 
-/// Exact check of T15 on a rational head: for every split $j$, the factorisation
-/// [`block_factors`] multiplies out to the block of $A$ (so its rank is $\le d_k$, or
-/// $\le d_k + 1$ through RWKV-6's diagonal row), and the exact rank respects the bound.
+/// Exact check of T15 on a rational head: for every split `$j$`, the factorisation
+/// [`block_factors`] multiplies out to the block of `$A$` (so its rank is `$\le d_k$`, or
+/// `$\le d_k + 1$` through RWKV-6's diagonal row), and the exact rank respects the bound.
 pub fn check_exact(case: &(FamilyHead<Exact>, Vec<Exact>, usize)) -> CaseResult {
     let head = &case.0;
     let f = |what: String| fail(THEOREM.id, "exact", what, diagonal_channel(head));

@@ -1,11 +1,11 @@
 //! T16 — realisations of the family as Mamba (diagonal S6) channels: a head with diagonal
 //! or scalar transitions read after the step is, per value coordinate, the channel of
-//! state $d_k$ with $\bar A_t = \mathrm{diag}\,M_t$, $\bar B = b$, $C = q$ (T3; Coq
+//! state `$d_k$` with `$\bar A_t = \mathrm{diag}\,M_t$`, `$\bar B = b$`, `$C = q$` (T3; Coq
 //! `t14_diagonal_family_is_channel`, `t14_elementwise_is_channel`); RWKV-6 with no zero
-//! decay at steps $1 \le s \le L-2$ is the channel of state $2d_k$ of
+//! decay at steps `$1 \le s \le L-2$` is the channel of state `$2d_k$` of
 //! [`crate::family::linear::realise::rwkv6_channel`]; a head with a non-diagonal
 //! transition (DPLR, the delta rule) is refused by name — its realisation is the head
-//! itself, a time-varying non-diagonal model of state $d_k$ (T14).
+//! itself, a time-varying non-diagonal model of state `$d_k$` (T14).
 // A failing case returns the whole counterexample by value (as t1 and t2 do).
 #![allow(clippy::result_large_err)]
 
@@ -25,7 +25,7 @@ pub const THEOREM: Theorem = Theorem {
 };
 
 /// Exact check of T16 on a rational head and values (module docs): the constructed
-/// channel's $\tilde\alpha$ equals the head's $A$ and its scan, per value coordinate, the
+/// channel's `$\tilde\alpha$` equals the head's `$A$` and its scan, per value coordinate, the
 /// head's output; or the construction is refused with the right typed error.
 pub fn check_exact(case: &(FamilyHead<Exact>, Vec<Exact>, usize)) -> CaseResult {
     let (head, v, dv) = case;

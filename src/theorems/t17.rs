@@ -1,10 +1,10 @@
-//! T17 — HGRN and RG-LRU are never causal softmax heads: with positive gates $a_t > 0$
-//! their implicit attention is $A_{ts} = (\prod_{r=s+1}^{t} a_r)\,b_s$ per channel, with
-//! $b \equiv 1$ (HGRN: row 1 sums to $1 + a_1 > 1$) or $b_0 = i_0 \in (0, 1)$ (RG-LRU:
-//! row 0 is $i_0 < 1$); a softmax row sums to 1, so the row-sum obstruction of T6a
+//! T17 — HGRN and RG-LRU are never causal softmax heads: with positive gates `$a_t > 0$`
+//! their implicit attention is `$A_{ts} = (\prod_{r=s+1}^{t} a_r)\,b_s$` per channel, with
+//! `$b \equiv 1$` (HGRN: row 1 sums to `$1 + a_1 > 1$`) or `$b_0 = i_0 \in (0, 1)$` (RG-LRU:
+//! row 0 is `$i_0 < 1$`); a softmax row sums to 1, so the row-sum obstruction of T6a
 //! ([`crate::construct::separation::SoftmaxObstruction::RowSum`]) certifies it, exactly.
 //! (The members with free queries and keys can equal a given softmax matrix on one input
-//! once $d_k \ge$ its semiseparable rank — T15 with T6b bounds this from below.)
+//! once `$d_k \ge$` its semiseparable rank — T15 with T6b bounds this from below.)
 // A failing case returns the whole counterexample by value (as t1 and t2 do).
 #![allow(clippy::result_large_err)]
 
@@ -22,10 +22,10 @@ pub const THEOREM: Theorem = Theorem {
     statement: "HGRN (row 1 sums to 1 + a_1) and RG-LRU (row 0 is i_0 < 1) with positive gates are never causal softmax heads: exact row-sum certificate",
 };
 
-/// Exact check of T17 on an HGRN head ($b \equiv 1$) or an RG-LRU head ($b_0 < 1$), both
-/// with $d_k = 1$, $q \equiv 1$ and positive scalar transitions
+/// Exact check of T17 on an HGRN head (`$b \equiv 1$`) or an RG-LRU head (`$b_0 < 1$`), both
+/// with `$d_k = 1$`, `$q \equiv 1$` and positive scalar transitions
 /// ([`crate::strategies::positive_elementwise_head`]): the obstruction found re-verifies
-/// and is the predicted one — row 0 when $b_0 \ne 1$, else row 1 (sum $1 + a_1$). A
+/// and is the predicted one — row 0 when `$b_0 \ne 1$`, else row 1 (sum `$1 + a_1$`). A
 /// one-step HGRN head is the softmax head of length 1 and has no certificate.
 pub fn check_exact(head: &FamilyHead<Exact>) -> CaseResult {
     let f = |what: String| fail(THEOREM.id, "exact", what, diagonal_channel(head));

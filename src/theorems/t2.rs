@@ -12,10 +12,10 @@ pub const THEOREM: Theorem = Theorem {
 };
 
 /// Exact check of T2 on one rational case:
-/// (a) the gated head's matrix equals $\tilde\alpha$ and its output equals the scan;
-/// (b) if no $\bar A_k$ entry with $k \ge 1$ is 0 ($\bar A_0$ never enters
-/// $\tilde\alpha$, so a zero there is allowed), $\mathrm{tril}(QK^\top) = \tilde\alpha$ and the
-/// factored recurrent output equals the scan; if some entry at a step $\ge 1$ is 0,
+/// (a) the gated head's matrix equals `$\tilde\alpha$` and its output equals the scan;
+/// (b) if no `$\bar A_k$` entry with `$k \ge 1$` is 0 (`$\bar A_0$` never enters
+/// `$\tilde\alpha$`, so a zero there is allowed), `$\mathrm{tril}(QK^\top) = \tilde\alpha$` and the
+/// factored recurrent output equals the scan; if some entry at a step `$\ge 1$` is 0,
 /// [`factored()`] must refuse with [`Error::ZeroTransition`] naming the first such zero.
 pub fn check_exact(ch: &Channel<Exact>, x: &[Exact]) -> CaseResult {
     let fail = |what: String| Counterexample {
@@ -102,9 +102,9 @@ pub fn check_float<T: Field>(ch: &Channel<T>, x: &[T]) -> CaseResult {
     Ok(Some(e1.unwrap_or(0.0).max(e2.unwrap_or(0.0))))
 }
 
-/// Whether the factored recurrence $S_i = S_{i-1} + K_i x_i$, $y_i = \langle Q_i, S_i\rangle$
-/// must overflow: some exact $\sum_{j\le i}|K_{j,n} x_j|$ or $|Q_{i,n}|\sum_{j\le i}|K_{j,n}x_j|$
-/// (of the float $Q$, $K$, $x$, computed exactly) reaches half the largest finite value.
+/// Whether the factored recurrence `$S_i = S_{i-1} + K_i x_i$`, `$y_i = \langle Q_i, S_i\rangle$`
+/// must overflow: some exact `$\sum_{j\le i}|K_{j,n} x_j|$` or `$|Q_{i,n}|\sum_{j\le i}|K_{j,n}x_j|$`
+/// (of the float `$Q$`, `$K$`, `$x$`, computed exactly) reaches half the largest finite value.
 fn factored_overflows<T: Field>(f: &crate::ssm::Factored<T>, x: &[T]) -> bool {
     let limit = Exact::from_f64(T::max_finite() / 2.0);
     let n = f.k.cols();

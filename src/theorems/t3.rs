@@ -1,7 +1,7 @@
 //! T3 — a causal gated linear attention head with diagonal gates is an S6 channel per
-//! value coordinate; with Mamba's strict $A<0$, plain linear attention is reached as
-//! $\Delta\to 0$ within an explicit bound. Also T2a at function level (an S6 layer's
-//! channel is a head whose $q$, $k$, gate are functions of the input).
+//! value coordinate; with Mamba's strict `$A<0$`, plain linear attention is reached as
+//! `$\Delta\to 0$` within an explicit bound. Also T2a at function level (an S6 layer's
+//! channel is a head whose `$q$`, `$k$`, gate are functions of the input).
 // A failing case returns the whole counterexample by value (as t1 and t2 do).
 #![allow(clippy::result_large_err)]
 
@@ -41,11 +41,11 @@ pub(crate) fn fail(
     }
 }
 
-/// Exact check of T3 on a rational gated head with values $V$: the channel
-/// ([`gated_head_to_channel`]) has the head's matrix as $\tilde\alpha$; scanning it per
-/// value coordinate gives the head's output $aV$; head → channel → head and
-/// channel → head → channel are identities; the ungated head ($g\equiv1$) maps to the
-/// channel with $\bar A \equiv 1$ with the same matrix.
+/// Exact check of T3 on a rational gated head with values `$V$`: the channel
+/// ([`gated_head_to_channel`]) has the head's matrix as `$\tilde\alpha$`; scanning it per
+/// value coordinate gives the head's output `$aV$`; head → channel → head and
+/// channel → head → channel are identities; the ungated head (`$g\equiv1$`) maps to the
+/// channel with `$\bar A \equiv 1$` with the same matrix.
 pub fn check_exact(case: &(GatedLinearHead<Exact>, Matrix<Exact>)) -> CaseResult {
     let (head, v) = case;
     let f = |what: String, ch: Option<Channel<Exact>>| fail(THEOREM.id, "exact", what, ch);
@@ -91,11 +91,11 @@ pub fn check_exact(case: &(GatedLinearHead<Exact>, Matrix<Exact>)) -> CaseResult
 
 /// Float check of T3 under Mamba's parametrisation (the bound itself is proven over the
 /// reals, Coq: `linear_limit_bound_sound`; the rounding allowance is not): the S6 layer of
-/// [`LinearAttentionLayer::to_mamba`] with step $\Delta$ and $A\equiv -a$ is within
-/// [`linear_limit_bound`] (plus a rounding allowance $8(L+d+8)\varepsilon\sum_j
-/// \langle|W_Q||\hat x_i|,|W_K||\hat x_j|\rangle (|W_V||\hat x_j|)_c$) of the linear layer, and the bound is not vacuous: at
-/// $\Delta/8$ the error is smaller by a factor $> 4$ (when it is above rounding level and
-/// $\Delta a (L-1) \le 1/2$, where $1 - e^{-x}$ is within 25% of linear).
+/// [`LinearAttentionLayer::to_mamba`] with step `$\Delta$` and `$A\equiv -a$` is within
+/// [`linear_limit_bound`] (plus a rounding allowance `$8(L+d+8)\varepsilon\sum_j
+/// \langle|W_Q||\hat x_i|,|W_K||\hat x_j|\rangle (|W_V||\hat x_j|)_c$`) of the linear layer, and the bound is not vacuous: at
+/// `$\Delta/8$` the error is smaller by a factor `$> 4$` (when it is above rounding level and
+/// `$\Delta a (L-1) \le 1/2$`, where `$1 - e^{-x}$` is within 25% of linear).
 /// Returns the largest error relative to the bound.
 pub fn check_mamba_limit(case: &(LinearAttentionLayer<f64>, Matrix<f64>, f64, f64)) -> CaseResult {
     let (layer, x, delta, a) = case;
@@ -171,13 +171,13 @@ pub fn check_mamba_limit(case: &(LinearAttentionLayer<f64>, Matrix<f64>, f64, f6
     Ok(Some(ratio))
 }
 
-/// T2a at function level (f64): channel $c$ of an S6 layer, read as the head with
-/// $q = W_C\hat x$, $k = \mathrm{softplus}(\cdot)W_B\hat x$, $g = \exp(\Delta A)$, *is* the
+/// T2a at function level (f64): channel `$c$` of an S6 layer, read as the head with
+/// `$q = W_C\hat x$`, `$k = \mathrm{softplus}(\cdot)W_B\hat x$`, `$g = \exp(\Delta A)$`, *is* the
 /// channel bit for bit (T3's channel of the head equals the discretised channel), for
 /// every channel of the layer. Then the float results are compared with the **exactly
-/// lifted** case (the float $(q, k, g)$ and inputs lifted with [`crate::scalar::lift`]):
-/// over the rationals the head's matrix (key by key) equals $\tilde\alpha$ (query by
-/// query) and the head's output equals the scan; the float $\tilde\alpha$ and float head
+/// lifted** case (the float `$(q, k, g)$` and inputs lifted with [`crate::scalar::lift`]):
+/// over the rationals the head's matrix (key by key) equals `$\tilde\alpha$` (query by
+/// query) and the head's output equals the scan; the float `$\tilde\alpha$` and float head
 /// matrix are within the entry bound of [`entry_bound`] of the exact matrix, and the float
 /// head output and the float layer output within [`super::bound::output_bound`] of the
 /// exact output. Returns the largest error / bound.
@@ -219,30 +219,32 @@ struct FloatViews {
     layer_y: Vec<f64>,
 }
 
-/// The entry bound of a float $\tilde\alpha$ of a channel over `T` (either order of the
-/// products): with $m = 2L+N+4$ and $u$, $\lambda$ the unit roundoff and smallest normal of
-/// `T` and $\eta_0 = 2\lambda u$ its smallest subnormal (the model of [`super::bound`]),
+/// The entry bound of a float `$\tilde\alpha$` of a channel over `T` (either order of the
+/// products): with `$m = 2L+N+4$` and `$u$`, `$\lambda$` the unit roundoff and smallest normal of
+/// `T` and `$\eta_0 = 2\lambda u$` its smallest subnormal (the model of [`super::bound`]),
 ///
-/// $$|\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le \gamma_m\,|\tilde\alpha|_{ij}
-///   + \eta\,\tilde\alpha^{\ge1}_{ij},\qquad \eta = (L+1)\,\eta_0\,(1+\gamma_m),$$
+/// ```math
+/// |\mathrm{fl}(\tilde\alpha_{ij}) - \tilde\alpha_{ij}| \le \gamma_m\,|\tilde\alpha|_{ij}
+/// + \eta\,\tilde\alpha^{\ge1}_{ij},\qquad \eta = (L+1)\,\eta_0\,(1+\gamma_m),
+/// ```
 ///
-/// $|\tilde\alpha|$ the $\tilde\alpha$ of the entrywise-absolute channel and
-/// $\tilde\alpha^{\ge 1}$ that of the channel with entries $\max(1, |\cdot|)$. Each term
-/// $C\prod\bar A\,\bar B$ takes at most $L$ rounded products and the dot product $N$
-/// rounded sums ($\gamma_m$); a product falling below $\lambda$ adds at most $\eta_0$,
+/// `$|\tilde\alpha|$` the `$\tilde\alpha$` of the entrywise-absolute channel and
+/// `$\tilde\alpha^{\ge 1}$` that of the channel with entries `$\max(1, |\cdot|)$`. Each term
+/// `$C\prod\bar A\,\bar B$` takes at most `$L$` rounded products and the dot product `$N$`
+/// rounded sums (`$\gamma_m$`); a product falling below `$\lambda$` adds at most `$\eta_0$`,
 /// later multiplied by factors of modulus at most
-/// $\max(1,|\cdot|)$ each; sums add no underflow error. $|\tilde\alpha|$ and
-/// $\tilde\alpha^{\ge1}$ are themselves computed in f64 (nonnegative terms: by the same
-/// bound with $\gamma'$, $\eta'$ of f64, $|\tilde\alpha| \le (\mathrm{fl}|\tilde\alpha| +
-/// \eta'\tilde\alpha^{\ge1})/(1-\gamma')$ and $\tilde\alpha^{\ge1} \le
-/// \mathrm{fl}\,\tilde\alpha^{\ge1}/(1-\gamma')$), and the result is inflated by
-/// $10^{-9}$ relative for its own rounding.
+/// `$\max(1,|\cdot|)$` each; sums add no underflow error. `$|\tilde\alpha|$` and
+/// `$\tilde\alpha^{\ge1}$` are themselves computed in f64 (nonnegative terms: by the same
+/// bound with `$\gamma'$`, `$\eta'$` of f64, `$|\tilde\alpha| \le (\mathrm{fl}|\tilde\alpha| +
+/// \eta'\tilde\alpha^{\ge1})/(1-\gamma')$` and `$\tilde\alpha^{\ge1} \le
+/// \mathrm{fl}\,\tilde\alpha^{\ge1}/(1-\gamma')$`), and the result is inflated by
+/// `$10^{-9}$` relative for its own rounding.
 ///
-/// The formula $\gamma_m|\tilde\alpha|_{ij} + \eta\,\tilde\alpha^{\ge1}_{ij}$ is proven for
+/// The formula `$\gamma_m|\tilde\alpha|_{ij} + \eta\,\tilde\alpha^{\ge1}_{ij}$` is proven for
 /// binary64 and binary32 with gradual underflow, in both evaluation orders (Coq definition
 /// `entry_bound`, `proofs/EntryBound.v`): Coq: `hidden_attention_within_entry_bound`,
-/// `gated_score_within_entry_bound` — [`attention_matrix`], the running product from $C_i$
-/// ($C$ floats), and the gated head's matrix, the running product from $k_j$ ($\bar B$
+/// `gated_score_within_entry_bound` — [`attention_matrix`], the running product from `$C_i$`
+/// (`$C$` floats), and the gated head's matrix, the running product from `$k_j$` (`$\bar B$`
 /// floats). Its evaluation in `f64` here is not formalised.
 pub fn entry_bound<T: Field>(ch: &Channel<T>) -> crate::error::Result<Vec<f64>> {
     let (l, n) = (ch.len(), ch.state());
@@ -265,8 +267,8 @@ pub fn entry_bound<T: Field>(ch: &Channel<T>) -> crate::error::Result<Vec<f64>> 
         .collect())
 }
 
-/// The exact $\tilde\alpha$ of a float channel, query by query, in dyadic arithmetic
-/// (row-major $L\times L$).
+/// The exact `$\tilde\alpha$` of a float channel, query by query, in dyadic arithmetic
+/// (row-major `$L\times L$`).
 fn alpha_dyadic(ch: &Channel<f64>) -> Vec<Dyadic> {
     let l = ch.len();
     let lift = |v: &[f64]| -> Vec<Dyadic> { v.iter().map(|&x| dyadic(x)).collect() };

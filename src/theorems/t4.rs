@@ -1,4 +1,4 @@
-//! T4 — the hidden attention of a state-$N$ channel is $N$-semiseparable.
+//! T4 — the hidden attention of a state-`$N$` channel is `$N$`-semiseparable.
 // A failing case returns the whole counterexample by value (as t1 and t2 do).
 #![allow(clippy::result_large_err)]
 
@@ -17,12 +17,12 @@ pub const THEOREM: Theorem = Theorem {
     statement: "α̃ of a state-N channel is N-semiseparable: rank α̃[j..L, 0..=j] ≤ N for every j",
 };
 
-/// Exact check of both sides of the bound. Upper bound: for every split $j$ the exact
-/// factorisation $H_j = UV^\top$ with $N$ columns ([`channel_block_factorisation`], built
-/// from $\bar A, \bar B, C$) multiplies out to the block of $\tilde\alpha$ computed
-/// independently ([`attention_matrix()`]), so $\operatorname{rank} H_j \le N$. Lower side:
-/// the exact semiseparable rank is $\le N$, every block rank is $\le \min(N, L-j, j+1)$,
-/// and its witness (a nonsingular submatrix, $\operatorname{rank} \ge$ its size)
+/// Exact check of both sides of the bound. Upper bound: for every split `$j$` the exact
+/// factorisation `$H_j = UV^\top$` with `$N$` columns ([`channel_block_factorisation`], built
+/// from `$\bar A, \bar B, C$`) multiplies out to the block of `$\tilde\alpha$` computed
+/// independently ([`attention_matrix()`]), so `$\operatorname{rank} H_j \le N$`. Lower side:
+/// the exact semiseparable rank is `$\le N$`, every block rank is `$\le \min(N, L-j, j+1)$`,
+/// and its witness (a nonsingular submatrix, `$\operatorname{rank} \ge$` its size)
 /// re-verifies.
 pub fn check_exact(case: &(Channel<Exact>, Vec<Exact>)) -> CaseResult {
     let ch = &case.0;
@@ -31,7 +31,7 @@ pub fn check_exact(case: &(Channel<Exact>, Vec<Exact>)) -> CaseResult {
     check_exact_against(ch, &a)
 }
 
-/// The exact T4 check of `a`, claimed to be the $\tilde\alpha$ of `ch`.
+/// The exact T4 check of `a`, claimed to be the `$\tilde\alpha$` of `ch`.
 fn check_exact_against(ch: &Channel<Exact>, a: &crate::tensor::Matrix<Exact>) -> CaseResult {
     let f = |what: String| fail(THEOREM.id, "exact", what, Some(ch.clone()));
     let l = ch.len();
@@ -71,10 +71,10 @@ fn check_exact_against(ch: &Channel<Exact>, a: &crate::tensor::Matrix<Exact>) ->
     Ok(None)
 }
 
-/// Float check: the float semiseparable rank (faer SVD) of the float $\tilde\alpha$ is
-/// $\le N$ when the threshold includes the entry-error bound $\lVert E\rVert_F \le
-/// \gamma_{L+N+2}\lVert\,|C|\prod|\bar A|\,|\bar B|\,\rVert_F$. Returns the largest
-/// $\sigma_{N+1}(H_j)/\sigma_1(H_j)$ seen (how far from rank $N$ the float blocks are).
+/// Float check: the float semiseparable rank (faer SVD) of the float `$\tilde\alpha$` is
+/// `$\le N$` when the threshold includes the entry-error bound `$\lVert E\rVert_F \le
+/// \gamma_{L+N+2}\lVert\,|C|\prod|\bar A|\,|\bar B|\,\rVert_F$`. Returns the largest
+/// `$\sigma_{N+1}(H_j)/\sigma_1(H_j)$` seen (how far from rank `$N$` the float blocks are).
 pub fn check_float<T: Field>(case: &(Channel<T>, Vec<T>)) -> CaseResult {
     let ch = &case.0;
     let f = |what: String| fail(THEOREM.id, T::NAME, what, Some(ch.to_exact()));

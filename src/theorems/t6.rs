@@ -41,10 +41,10 @@ pub fn check_obstruction(case: &((Channel<Exact>, Vec<Exact>), SoftmaxHead<Exact
 }
 
 /// Exact check of T6a on one rational channel: the obstruction [`softmax_obstruction`]
-/// finds on $\tilde\alpha$ (or its absence) is confirmed independently of $\tilde\alpha$ —
-/// it equals the first defect found from scans of the channel (column $j$ of
-/// $\tilde\alpha$ is the output on the unit input $e_j$, the row sums the output on
-/// $(1,\dots,1)$), and it re-verifies on the channel
+/// finds on `$\tilde\alpha$` (or its absence) is confirmed independently of `$\tilde\alpha$` —
+/// it equals the first defect found from scans of the channel (column `$j$` of
+/// `$\tilde\alpha$` is the output on the unit input `$e_j$`, the row sums the output on
+/// `$(1,\dots,1)$`), and it re-verifies on the channel
 /// ([`SoftmaxObstruction::verify_on_channel`]).
 pub fn check_channel_obstruction(case: &(Channel<Exact>, Vec<Exact>)) -> CaseResult {
     let ch = &case.0;
@@ -79,8 +79,8 @@ fn obstruction_against(ch: &Channel<Exact>, a: &Matrix<Exact>) -> CaseResult {
     Ok(None)
 }
 
-/// The first obstruction in row order (entries $j \le i$, then the row sum), computed
-/// from scans of the channel only: column $j$ is the scan of $e_j$ (T1).
+/// The first obstruction in row order (entries `$j \le i$`, then the row sum), computed
+/// from scans of the channel only: column `$j$` is the scan of `$e_j$` (T1).
 fn first_defect_by_scans(ch: &Channel<Exact>) -> crate::error::Result<Option<SoftmaxObstruction>> {
     let l = ch.len();
     let mut cols = Vec::with_capacity(l);
@@ -114,19 +114,19 @@ fn first_defect_by_scans(ch: &Channel<Exact>) -> crate::error::Result<Option<Sof
 /// A case of the T6b row: a rational softmax head whose semiseparable rank is certified.
 #[derive(Debug, Clone)]
 pub enum RankCase {
-    /// The Vandermonde-type head on `len` positions with $d = 1$, $q_i = a + b i$,
-    /// $k_j = c + e j$ and scale $s$ ($b, e, s \ne 0$). On rows $n..=2n$ and columns
-    /// $0..=n$ its matrix is $r_i w_i^{j}$ with $r_i = e^{s q_i c}/Z_i$ and distinct nodes
-    /// $w_i = e^{s e q_i}$, so the submatrix is nonsingular with
-    /// $\det = \prod_i r_i \prod_{i<i'}(w_{i'} - w_i)$ and no state-$n$ channel
+    /// The Vandermonde-type head on `len` positions with `$d = 1$`, `$q_i = a + b i$`,
+    /// `$k_j = c + e j$` and scale `$s$` (`$b, e, s \ne 0$`). On rows `$n..=2n$` and columns
+    /// `$0..=n$` its matrix is `$r_i w_i^{j}$` with `$r_i = e^{s q_i c}/Z_i$` and distinct nodes
+    /// `$w_i = e^{s e q_i}$`, so the submatrix is nonsingular with
+    /// `$\det = \prod_i r_i \prod_{i<i'}(w_{i'} - w_i)$` and no state-`$n$` channel
     /// reproduces the head. [`crate::construct::separation::softmax_rank_family`]`(n)` is
-    /// the case $a = c = 0$, $b = e = 1$, $s = 1/(n+1)$, `len` $= 2n+1$.
+    /// the case `$a = c = 0$`, `$b = e = 1$`, `$s = 1/(n+1)$`, `len` `$= 2n+1$`.
     Vandermonde {
-        /// The state size $n$ to exceed.
+        /// The state size `$n$` to exceed.
         n: usize,
-        /// $L \ge 2n + 1$.
+        /// `$L \ge 2n + 1$`.
         len: usize,
-        /// $(a, b, c, e, s)$.
+        /// `$(a, b, c, e, s)$`.
         params: [Exact; 5],
     },
     /// Any rational softmax head: the certificate is searched for by
@@ -154,15 +154,15 @@ impl RankCase {
 }
 
 /// Exact check of T6b on one head, certificate computed and verified per case (nothing
-/// cached). Vandermonde case: the certificate on rows $n..=2n$, columns $0..=n$ exists
-/// (its 64-bit interval determinant excludes 0) and has size $n+1$, and it is verified
+/// cached). Vandermonde case: the certificate on rows `$n..=2n$`, columns `$0..=n$` exists
+/// (its 64-bit interval determinant excludes 0) and has size `$n+1$`, and it is verified
 /// independently of the interval code: the closed form of [`RankCase::Vandermonde`]
-/// (sign and $\ln|\det|$ in f64) has the enclosure's sign and lies in its range up to
-/// $10^{-6}$ in $\ln$. Any head: the certificate found by the search has size
-/// $1 \le k \le \min(\lceil L/2\rceil,$ float rank$)$, lies in one block and
+/// (sign and `$\ln|\det|$` in f64) has the enclosure's sign and lies in its range up to
+/// `$10^{-6}$` in `$\ln$`. Any head: the certificate found by the search has size
+/// `$1 \le k \le \min(\lceil L/2\rceil,$` float rank`$)$`, lies in one block and
 /// re-verifies ([`RankCertificate::verify`]). In both, the f64 determinant of the
 /// certified submatrix (LU of the f64 softmax matrix) lies within the enclosure up to
-/// the perturbation bound $10^{-9}\prod_i\lVert\text{row}_i\rVert_2$.
+/// the perturbation bound `$10^{-9}\prod_i\lVert\text{row}_i\rVert_2$`.
 pub fn check_rank_case(case: &RankCase) -> CaseResult {
     let head = case.head();
     let f = |what: String| fail(THEOREM.id, "exact", format!("{what}; head {head:?}"), None);
@@ -237,9 +237,9 @@ pub fn check_rank_case(case: &RankCase) -> CaseResult {
 }
 
 /// T6b for the family [`crate::construct::separation::softmax_rank_family`]`(n)`: the
-/// [`RankCase::Vandermonde`] case $a = c = 0$, $b = e = 1$, $s = 1/(n+1)$, $L = 2n+1$,
-/// checked by [`check_rank_case`] (certificate of size $n+1$ on rows $n..=2n$, columns
-/// $0..=n$).
+/// [`RankCase::Vandermonde`] case `$a = c = 0$`, `$b = e = 1$`, `$s = 1/(n+1)$`, `$L = 2n+1$`,
+/// checked by [`check_rank_case`] (certificate of size `$n+1$` on rows `$n..=2n$`, columns
+/// `$0..=n$`).
 pub fn check_rank(n: &usize) -> CaseResult {
     let int = |v: i64| Exact::from_integer(v.into());
     check_rank_case(&RankCase::Vandermonde {
@@ -255,8 +255,8 @@ pub fn check_rank(n: &usize) -> CaseResult {
     })
 }
 
-/// The sign and $\ln|\det|$ of the Vandermonde case's certified submatrix from its closed
-/// form, in f64 (log-sum-exp for $Z_i$, `ln(-expm1)` for the node differences).
+/// The sign and `$\ln|\det|$` of the Vandermonde case's certified submatrix from its closed
+/// form, in f64 (log-sum-exp for `$Z_i$`, `ln(-expm1)` for the node differences).
 fn vandermonde_ln_det(case: &RankCase) -> (f64, f64) {
     let RankCase::Vandermonde { n, params, .. } = case else {
         unreachable!("only called on Vandermonde cases")
@@ -285,7 +285,7 @@ fn vandermonde_ln_det(case: &RankCase) -> (f64, f64) {
     (sign, ln)
 }
 
-/// $\ln|x|$ of a nonzero rational, in f64, without overflow or underflow.
+/// `$\ln|x|$` of a nonzero rational, in f64, without overflow or underflow.
 fn ln_abs(x: &Exact) -> f64 {
     let part = |v: &num_bigint::BigInt| {
         let bits = v.bits();
@@ -297,9 +297,9 @@ fn ln_abs(x: &Exact) -> f64 {
 }
 
 /// The f64 determinant of the certified submatrix (LU with partial pivoting of the f64
-/// softmax matrix) lies within the enclosure widened by $10^{-9}\prod_i\lVert
-/// \text{row}_i\rVert_2$ (Hadamard: a relative row perturbation $\delta$ moves the
-/// determinant by at most $((1+\delta)^k - 1)\prod_i\lVert\text{row}_i\rVert_2$).
+/// softmax matrix) lies within the enclosure widened by `$10^{-9}\prod_i\lVert
+/// \text{row}_i\rVert_2$` (Hadamard: a relative row perturbation `$\delta$` moves the
+/// determinant by at most `$((1+\delta)^k - 1)\prod_i\lVert\text{row}_i\rVert_2$`).
 fn float_determinant_agrees(cert: &RankCertificate) -> Result<(), String> {
     let a = cert
         .head
@@ -349,8 +349,8 @@ fn float_determinant_agrees(cert: &RankCertificate) -> Result<(), String> {
     Ok(())
 }
 
-/// Consistency of T4 and T6b on one rational channel of state $N$: its $\tilde\alpha$ has
-/// semiseparable rank $\le N$, strictly below the certified $N+1$ of the softmax family.
+/// Consistency of T4 and T6b on one rational channel of state `$N$`: its `$\tilde\alpha$` has
+/// semiseparable rank `$\le N$`, strictly below the certified `$N+1$` of the softmax family.
 pub fn check_channel_below_family(case: &(Channel<Exact>, Vec<Exact>)) -> CaseResult {
     let ch = &case.0;
     let a = attention_matrix(ch)

@@ -1,5 +1,5 @@
-//! T7 — the paper's softplus → ReLU approximation $\tilde Q\tilde H\tilde K$, with a proven
-//! error bound; exact where Mamba's softplus is the identity ($z > 20$), not exact below.
+//! T7 — the paper's softplus → ReLU approximation `$\tilde Q\tilde H\tilde K$`, with a proven
+//! error bound; exact where Mamba's softplus is the identity (`$z > 20$`), not exact below.
 //! The statement is machine-checked over the reals (Coq: `relu_gap_spec`, `relu_gap_zero`,
 //! `relu_gap_pos`, `relu_gap_le_ln2`, `relu_bound_sound`, `relu_bound_exact_entry`,
 //! `relu_bound_le_closed`, in `proofs/T7_Softplus.v`); the float allowances [`check_float`]
@@ -22,26 +22,26 @@ pub const THEOREM: Theorem = Theorem {
 };
 
 /// Float check of T7 as stated for Mamba's (PyTorch's) softplus, which is the identity
-/// above $z = 20$. With $u = 16(L+N+8)$ unit roundoffs, $m$ = [`magnitude`] and an
-/// absolute underflow allowance $\eta = (LN+1)(L+1)\lambda(1 + \max|C,B|^2)$ ($\lambda$ the
+/// above `$z = 20$`. With `$u = 16(L+N+8)$` unit roundoffs, `$m$` = [`magnitude`] and an
+/// absolute underflow allowance `$\eta = (LN+1)(L+1)\lambda(1 + \max|C,B|^2)$` (`$\lambda$` the
 /// smallest normal number — it covers exponentials and products that underflow, e.g.
-/// $\bar A = e^{\Delta A} = 0$ in f32 for $\Delta A < -104$):
+/// `$\bar A = e^{\Delta A} = 0$` in f32 for `$\Delta A < -104$`):
 ///
-/// - **bound**: every $|\tilde\alpha_{ij} - \hat\alpha_{ij}| \le$ [`relu_bound`]$_{ij} + u\,m_{ij}
-///   + \eta$, and the sharp bound is within [`relu_bound_closed`];
-/// - **exact where it says exact**: where every $z_k$, $j \le k \le i$, is above 20
+/// - **bound**: every `$|\tilde\alpha_{ij} - \hat\alpha_{ij}| \le$`
+///   [`relu_bound`]`$_{ij} + u\,m_{ij} + \eta$`, and the sharp bound is within [`relu_bound_closed`];
+/// - **exact where it says exact**: where every `$z_k$`, `$j \le k \le i$`, is above 20
 ///   ([`exact_entry`]) both bounds are exactly 0, so the error must be rounding only; on
-///   the diagonal with $z_i > 20$ additionally $\varepsilon(z_i) = 0$ and the computed
-///   $\Delta_i = \mathrm{softplus}(z_i)$ is $z_i = \mathrm{ReLU}(z_i)$ bit for bit;
-/// - **not exact where it says not exact**: for $z_i \le 20$, $\varepsilon(z_i) > 0$, the
-///   diagonal error equals $\sum_n C_{i,n}B_{i,n}\,\varepsilon(z_i)$ within the allowance, and
+///   the diagonal with `$z_i > 20$` additionally `$\varepsilon(z_i) = 0$` and the computed
+///   `$\Delta_i = \mathrm{softplus}(z_i)$` is `$z_i = \mathrm{ReLU}(z_i)$` bit for bit;
+/// - **not exact where it says not exact**: for `$z_i \le 20$`, `$\varepsilon(z_i) > 0$`, the
+///   diagonal error equals `$\sum_n C_{i,n}B_{i,n}\,\varepsilon(z_i)$` within the allowance, and
 ///   it is nonzero wherever that prediction exceeds twice the allowance. Below that (f32
-///   for $z_i \gtrsim 8$: $\varepsilon(20) \approx 2\cdot10^{-9}$ is under f32's resolution,
-///   and $\mathrm{softplus}(20) = 20$ in f32) only the equality within the allowance is
+///   for `$z_i \gtrsim 8$`: `$\varepsilon(20) \approx 2\cdot10^{-9}$` is under f32's resolution,
+///   and `$\mathrm{softplus}(20) = 20$` in f32) only the equality within the allowance is
 ///   tested: the float result cannot show a difference the rounding hides.
 ///
-/// A failure names the entry and carries the pre-activations $z$ and $A$ in `what` (the
-/// channel slot holds the discretised channel, where an underflowed $\bar A$ reads 0).
+/// A failure names the entry and carries the pre-activations `$z$` and `$A$` in `what` (the
+/// channel slot holds the discretised channel, where an underflowed `$\bar A$` reads 0).
 /// Returns the largest error / (bound + allowance) ratio.
 pub fn check_float<T: Real>(p: &Preactivated<T>) -> CaseResult {
     let f = |what: String| -> Counterexample {

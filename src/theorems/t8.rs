@@ -1,5 +1,5 @@
-//! T8 — SSD unrolling: the scan of an SSD (Mamba-2) head equals $\tilde\alpha x$ with
-//! $\tilde\alpha_{ts} = (C_t\cdot\bar B_s)\prod_{r=s+1}^{t}a_r$.
+//! T8 — SSD unrolling: the scan of an SSD (Mamba-2) head equals `$\tilde\alpha x$` with
+//! `$\tilde\alpha_{ts} = (C_t\cdot\bar B_s)\prod_{r=s+1}^{t}a_r$`.
 // A failing case returns the whole counterexample by value (as t1 and t2 do).
 #![allow(clippy::result_large_err)]
 
@@ -15,7 +15,7 @@ pub const THEOREM: Theorem = Theorem {
 };
 
 /// A counterexample on an SSD head: its channel slot holds the head as the channel
-/// $\bar A_t = a_t\mathbf 1$ (T12), exactly.
+/// `$\bar A_t = a_t\mathbf 1$` (T12), exactly.
 pub(crate) fn head_fail(
     theorem: &'static str,
     tier: &'static str,
@@ -33,8 +33,8 @@ pub(crate) fn head_fail(
 }
 
 /// Exact check of T8 on one rational case: every entry of [`attention_matrix()`] equals
-/// the formula evaluated independently ($\langle C_t, \bar B_s\rangle$ times the product
-/// $a_{s+1}\cdots a_t$ formed left to right; 0 above the diagonal), and
+/// the formula evaluated independently (`$\langle C_t, \bar B_s\rangle$` times the product
+/// `$a_{s+1}\cdots a_t$` formed left to right; 0 above the diagonal), and
 /// `scan(head, x).y == α̃ · x` (equality of rationals).
 pub fn check_exact(case: &(SsdHead<Exact>, Vec<Exact>)) -> CaseResult {
     let (head, x) = case;
@@ -75,7 +75,7 @@ pub fn check_exact(case: &(SsdHead<Exact>, Vec<Exact>)) -> CaseResult {
 
 /// Compare float outputs `got` of `view` with the exact output `y` of the lifted case
 /// under the exact per-output bounds `bounds` (`None`: no bound). Returns the largest
-/// error relative to $\max_t \mathrm{mag}_t$.
+/// error relative to `$\max_t \mathrm{mag}_t$`.
 pub(crate) fn within_bound<T: Field>(
     theorem: &'static str,
     view: &str,
@@ -112,11 +112,11 @@ pub(crate) fn within_bound<T: Field>(
     Ok(Some(worst))
 }
 
-/// Float check of T8: the float scan, the float $\tilde\alpha x$ and the float chunked
-/// algorithm with chunk size $Q$ are each within the bound of
+/// Float check of T8: the float scan, the float `$\tilde\alpha x$` and the float chunked
+/// algorithm with chunk size `$Q$` are each within the bound of
 /// [`crate::family::ssd::bound`] (standard model with underflow, evaluated exactly) of
 /// the exact output of the exactly lifted case. Returns the largest error relative to
-/// $\max_t \mathrm{mag}_t$.
+/// `$\max_t \mathrm{mag}_t$`.
 pub fn check_float<T: Field>(case: &(SsdHead<T>, Vec<T>, usize)) -> CaseResult {
     let (head, x, q) = case;
     let (eh, ex) = (
@@ -142,12 +142,12 @@ pub fn check_float<T: Field>(case: &(SsdHead<T>, Vec<T>, usize)) -> CaseResult {
 
 /// T8 at layer level, on a float [`SsdLayerInput`]: after discretisation in `T`, the
 /// exactly lifted layer satisfies, over the rationals, chunked forward (T13, the input's
-/// chunk size) = scan forward = $\tilde\alpha^{(h)}x + Dx$ for every head and head
+/// chunk size) = scan forward = `$\tilde\alpha^{(h)}x + Dx$` for every head and head
 /// coordinate; and the float chunked forward is within the bound of
-/// [`crate::family::ssd::bound`] extended by the skip: with $b_t$ that bound, the sum
-/// $\mathrm{fl}(\hat y_t + \mathrm{fl}(D x_t))$ is within
-/// $(1+u)(b_t + u|Dx_t| + \eta_0) + u(\mathrm{mag}_t + |Dx_t|)$. Returns the largest error
-/// relative to $\max \mathrm{mag}$.
+/// [`crate::family::ssd::bound`] extended by the skip: with `$b_t$` that bound, the sum
+/// `$\mathrm{fl}(\hat y_t + \mathrm{fl}(D x_t))$` is within
+/// `$(1+u)(b_t + u|Dx_t| + \eta_0) + u(\mathrm{mag}_t + |Dx_t|)$`. Returns the largest error
+/// relative to `$\max \mathrm{mag}$`.
 pub fn check_layer<T: Real>(input: &SsdLayerInput<T>) -> CaseResult {
     let empty = |what: String| super::t3::fail(THEOREM.id, T::NAME, what, None);
     let layer = input

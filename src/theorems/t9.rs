@@ -1,5 +1,5 @@
-//! T9 — the hidden attention of an SSD head of state $N$ is $N$-semiseparable, with the
-//! structure $\tilde\alpha = (C\bar B^\top)\circ M$, $M$ the 1-semiseparable decay mask.
+//! T9 — the hidden attention of an SSD head of state `$N$` is `$N$`-semiseparable, with the
+//! structure `$\tilde\alpha = (C\bar B^\top)\circ M$`, `$M$` the 1-semiseparable decay mask.
 // A failing case returns the whole counterexample by value (as t1 and t2 do).
 #![allow(clippy::result_large_err)]
 
@@ -21,10 +21,10 @@ fn as_t9(mut c: Counterexample) -> Counterexample {
 }
 
 /// Exact check of T9 (Coq: `t9_ssd_semiseparable`): on and below the diagonal
-/// $\tilde\alpha_{ts} = G_{ts}M_{ts}$ with $G = C\bar B^\top$ ([`gram()`]) and $M$
-/// ([`decay_mask()`]), $\tilde\alpha$ is 0 above it; $M$ has exact semiseparable rank
-/// $\le 1$ with a re-verified witness; and the rank bound $N$ is certified both ways as in
-/// T4 ([`t4::check_exact`] on the channel of T12: an explicit rank-$N$ factorisation of
+/// `$\tilde\alpha_{ts} = G_{ts}M_{ts}$` with `$G = C\bar B^\top$` ([`gram()`]) and `$M$`
+/// ([`decay_mask()`]), `$\tilde\alpha$` is 0 above it; `$M$` has exact semiseparable rank
+/// `$\le 1$` with a re-verified witness; and the rank bound `$N$` is certified both ways as in
+/// T4 ([`t4::check_exact`] on the channel of T12: an explicit rank-`$N$` factorisation of
 /// every block, and a nonsingular witness of the exact rank).
 pub fn check_exact(case: &(SsdHead<Exact>, Vec<Exact>)) -> CaseResult {
     let (head, x) = case;
@@ -62,9 +62,9 @@ pub fn check_exact(case: &(SsdHead<Exact>, Vec<Exact>)) -> CaseResult {
 }
 
 /// Float check of T9: the float semiseparable rank (faer SVD) of the float
-/// $\tilde\alpha$ is $\le N$ with the threshold of [`t4::check_float`] (on the channel of
-/// T12, whose $\tilde\alpha$ is the head's). Returns the largest
-/// $\sigma_{N+1}(H_j)/\sigma_1(H_j)$.
+/// `$\tilde\alpha$` is `$\le N$` with the threshold of [`t4::check_float`] (on the channel of
+/// T12, whose `$\tilde\alpha$` is the head's). Returns the largest
+/// `$\sigma_{N+1}(H_j)/\sigma_1(H_j)$`.
 pub fn check_float<T: Field>(case: &(SsdHead<T>, Vec<T>, usize)) -> CaseResult {
     t4::check_float(&(case.0.to_channel(), case.1.clone())).map_err(as_t9)
 }

@@ -118,10 +118,10 @@ fn realise(m: &Matrix<Exact>, minimal: bool) -> hidden_attention::Result<Object>
 }
 
 /// Exact check of a realisation, independent of the construction and of the α̃ formula:
-/// scanning the unit vector $e_j$ through the channel gives column $j$ of its hidden
-/// attention (T1: $y = \tilde\alpha\, e_j$), which must equal column $j$ of `m` entry by entry
-/// (above the diagonal too: the realisation must be causal). $O(L^2N)$ for a diagonal
-/// channel, $O(L^2N^2)$ for general transitions, all in exact rationals.
+/// scanning the unit vector `$e_j$` through the channel gives column `$j$` of its hidden
+/// attention (T1: `$y = \tilde\alpha\, e_j$`), which must equal column `$j$` of `m` entry by entry
+/// (above the diagonal too: the realisation must be causal). `$O(L^2N)$` for a diagonal
+/// channel, `$O(L^2N^2)$` for general transitions, all in exact rationals.
 fn verify_realisation(object: &Object, m: &Matrix<Exact>) -> hidden_attention::Result<()> {
     let l = m.rows();
     for j in 0..l {

@@ -1,6 +1,6 @@
 //! Golden cases of the gated-linear family (kinds `gla`, `simple_gla`, `retention`, `hgrn`,
 //! `rwkv6`, `dplr`, `delta_rule`, `gated_delta_rule`, `rglru`): the member's layer is built
-//! from the case's inputs and run twice — through the recurrence, and as $A v$ from each
+//! from the case's inputs and run twice — through the recurrence, and as `$A v$` from each
 //! head's implicit attention matrix (T14) — and both outputs, and the recurrence's final
 //! state, are compared with the expected tensors.
 
@@ -36,7 +36,7 @@ fn compare<T: Real>(what: &str, got: &[T], expected: &Tensor<f64>, tol: Toleranc
 }
 
 /// Run the case of `member` given its `inputs`, `expected` tensors and `scale` (from
-/// `params.scale`; `None`: $d_k^{-1/2}$): `o` through the recurrence and through $A v$,
+/// `params.scale`; `None`: `$d_k^{-1/2}$`): `o` through the recurrence and through `$A v$`,
 /// and `final_state` where the case has one.
 ///
 /// # Errors

@@ -1,56 +1,60 @@
 //! One head of the gated-linear family as a time-varying linear state-space model with a
 //! matrix state, and its implicit attention matrix (T14).
 //!
-//! State $S_t \in \mathbb F^{d_k\times d_v}$, $S_{-1} = 0$:
+//! State `$S_t \in \mathbb F^{d_k\times d_v}$`, `$S_{-1} = 0$`:
 //!
-//! $$S_t = M_t S_{t-1} + b_t v_t^\top,\qquad o_t = S_t^\top q_t,$$
+//! ```math
+//! S_t = M_t S_{t-1} + b_t v_t^\top,\qquad o_t = S_t^\top q_t,
+//! ```
 //!
-//! with a per-step transition $M_t$ ([`Transition`]: diagonal, scalar, diagonal plus rank
-//! one, or a scaled Householder-like $g(I - \beta k k^\top)$), a write vector $b_t$ (the key,
-//! times $\beta_t$ for the delta rule) and a query $q_t$ (scale folded in). Then
-//! $o = A v$ per value coordinate with the implicit attention
+//! with a per-step transition `$M_t$` ([`Transition`]: diagonal, scalar, diagonal plus rank
+//! one, or a scaled Householder-like `$g(I - \beta k k^\top)$`), a write vector `$b_t$` (the key,
+//! times `$\beta_t$` for the delta rule) and a query `$q_t$` (scale folded in). Then
+//! `$o = A v$` per value coordinate with the implicit attention
 //!
-//! $$A_{ts} = q_t^\top (M_t M_{t-1}\cdots M_{s+1})\, b_s \quad (s \le t),\qquad A_{ts} = 0\ (s > t),$$
+//! ```math
+//! A_{ts} = q_t^\top (M_t M_{t-1}\cdots M_{s+1})\, b_s \quad (s \le t),\qquad A_{ts} = 0\ (s > t),
+//! ```
 //!
 //! later times on the left (Coq: `t14_matrix_transition_unrolling`). RWKV-6 reads the state
-//! *before* the step and adds a bonus $u$ on the diagonal
-//! ([`Readout::BeforeWithBonus`]): $o_t = (S_{t-1} + \mathrm{diag}(u)\,k_t v_t^\top)^\top q_t$,
-//! so $A_{ts} = q_t^\top(M_{t-1}\cdots M_{s+1})\,k_s$ for $s < t$ and
-//! $A_{tt} = q_t^\top\mathrm{diag}(u)\,k_t$ (Coq: `t14_rwkv6_unrolling`).
+//! *before* the step and adds a bonus `$u$` on the diagonal
+//! ([`Readout::BeforeWithBonus`]): `$o_t = (S_{t-1} + \mathrm{diag}(u)\,k_t v_t^\top)^\top q_t$`,
+//! so `$A_{ts} = q_t^\top(M_{t-1}\cdots M_{s+1})\,k_s$` for `$s < t$` and
+//! `$A_{tt} = q_t^\top\mathrm{diag}(u)\,k_t$` (Coq: `t14_rwkv6_unrolling`).
 
 use crate::error::{Error, Result};
 use crate::scalar::{Exact, Field};
 use crate::tensor::Matrix;
 
-/// The transition $M_t$ of one step ($d_k \times d_k$).
+/// The transition `$M_t$` of one step (`$d_k \times d_k$`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Transition<T> {
-    /// $M = \mathrm{diag}(g)$ (GLA, HGRN, RWKV-6, RG-LRU).
+    /// `$M = \mathrm{diag}(g)$` (GLA, HGRN, RWKV-6, RG-LRU).
     Diagonal(Vec<T>),
-    /// $M = g I$ (simple GLA / SSD, RetNet's fixed $\gamma$).
+    /// `$M = g I$` (simple GLA / SSD, RetNet's fixed `$\gamma$`).
     Scalar(T),
-    /// $M = \mathrm{diag}(g) + \beta\alpha^\top$ (DPLR / RWKV-7).
+    /// `$M = \mathrm{diag}(g) + \beta\alpha^\top$` (DPLR / RWKV-7).
     DiagonalPlusRankOne {
-        /// The diagonal $g$.
+        /// The diagonal `$g$`.
         diag: Vec<T>,
-        /// The column $\beta$.
+        /// The column `$\beta$`.
         beta: Vec<T>,
-        /// The row $\alpha$.
+        /// The row `$\alpha$`.
         alpha: Vec<T>,
     },
-    /// $M = g\,(I - \beta k k^\top)$ (DeltaNet with $g = 1$, Gated DeltaNet).
+    /// `$M = g\,(I - \beta k k^\top)$` (DeltaNet with `$g = 1$`, Gated DeltaNet).
     Householder {
-        /// The gate $g$.
+        /// The gate `$g$`.
         gate: T,
-        /// The strength $\beta$.
+        /// The strength `$\beta$`.
         beta: T,
-        /// The key $k$.
+        /// The key `$k$`.
         key: Vec<T>,
     },
 }
 
 impl<T: Field> Transition<T> {
-    /// $M S$ for a state `s` of `dk` rows (row-major `dk × dv`).
+    /// `$M S$` for a state `s` of `dk` rows (row-major `dk × dv`).
     pub fn apply(&self, s: &[T], dk: usize) -> Vec<T> {
         let dv = s.len() / dk.max(1);
         match self {
@@ -85,7 +89,7 @@ impl<T: Field> Transition<T> {
         }
     }
 
-    /// $r^\top M$ for a row vector `r` of length $d_k$.
+    /// `$r^\top M$` for a row vector `r` of length `$d_k$`.
     pub fn left(&self, r: &[T]) -> Vec<T> {
         match self {
             Transition::Diagonal(g) => r.iter().zip(g).map(|(a, b)| a.clone() * b).collect(),
@@ -133,38 +137,38 @@ impl<T: Field> Transition<T> {
 /// When the output reads the state.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Readout<T> {
-    /// $o_t = S_t^\top q_t$ (every member but RWKV-6).
+    /// `$o_t = S_t^\top q_t$` (every member but RWKV-6).
     After,
-    /// RWKV-6: $o_t = (S_{t-1} + \mathrm{diag}(u)\,b_t v_t^\top)^\top q_t$ with the bonus $u$.
+    /// RWKV-6: `$o_t = (S_{t-1} + \mathrm{diag}(u)\,b_t v_t^\top)^\top q_t$` with the bonus `$u$`.
     BeforeWithBonus(Vec<T>),
 }
 
-/// One head: queries, write vectors and transitions over $L$ steps.
+/// One head: queries, write vectors and transitions over `$L$` steps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FamilyHead<T> {
-    /// Key dimension $d_k$.
+    /// Key dimension `$d_k$`.
     pub dk: usize,
-    /// Queries $q_t$ (scale folded in), `(L, d_k)`.
+    /// Queries `$q_t$` (scale folded in), `(L, d_k)`.
     pub q: Vec<T>,
-    /// Write vectors $b_t$, `(L, d_k)`.
+    /// Write vectors `$b_t$`, `(L, d_k)`.
     pub b: Vec<T>,
-    /// Transitions $M_t$, one per step.
+    /// Transitions `$M_t$`, one per step.
     pub m: Vec<Transition<T>>,
     /// The readout.
     pub readout: Readout<T>,
 }
 
 impl<T: Field> FamilyHead<T> {
-    /// Sequence length $L$.
+    /// Sequence length `$L$`.
     pub fn len(&self) -> usize {
         self.m.len()
     }
-    /// Whether $L = 0$.
+    /// Whether `$L = 0$`.
     pub fn is_empty(&self) -> bool {
         self.m.is_empty()
     }
 
-    /// Check the sizes: $q$, $b$ are $L \times d_k$, every transition and the bonus $d_k$.
+    /// Check the sizes: `$q$`, `$b$` are `$L \times d_k$`, every transition and the bonus `$d_k$`.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] naming the first part at fault.
@@ -261,15 +265,15 @@ impl<T: Field> FamilyHead<T> {
         Ok((o, s))
     }
 
-    /// The implicit attention matrix $A$ (`L × L`, lower triangular) with $o = A v$ per
+    /// The implicit attention matrix `$A$` (`L × L`, lower triangular) with `$o = A v$` per
     /// value coordinate (T14; module docs for the closed form), by carrying the row vector
-    /// $q_t^\top M_t \cdots M_{s+1}$ from $s = t$ down.
+    /// `$q_t^\top M_t \cdots M_{s+1}$` from `$s = t$` down.
     ///
     /// # Errors
     /// As [`Self::validate`].
     ///
     /// # Complexity
-    /// $O(L^2 d_k)$.
+    /// `$O(L^2 d_k)$`.
     pub fn attention_matrix(&self) -> Result<Matrix<T>> {
         self.validate()?;
         let (l, dk) = (self.len(), self.dk);

@@ -1,24 +1,24 @@
 //! The members of the gated-linear family as [`FamilyHead`]s, built from their inputs in
 //! the conventions of the reference implementations (flash-linear-attention's naive
 //! recurrences, `transformers`' RG-LRU): log-gates exponentiated, the query scaled by
-//! `scale` (default $d_k^{-1/2}$), the delta rule's $\beta$ folded into the write vector.
+//! `scale` (default `$d_k^{-1/2}$`), the delta rule's `$\beta$` folded into the write vector.
 //!
-//! | member | $M_t$ | $b_t$ | readout |
+//! | member | `$M_t$` | `$b_t$` | readout |
 //! | --- | --- | --- | --- |
-//! | [`Member::Gla`] | $\mathrm{diag}(e^{g^k_t})$ | $k_t$ | after |
-//! | [`Member::SimpleGla`] | $e^{g_t} I$ | $k_t$ | after |
-//! | [`Member::Retention`] | $\gamma_h I$, $\gamma_h = 1 - 2^{-5-h}$ | $k_t$ | after |
-//! | [`Member::Hgrn`] | $e^{g_t}$ (per channel, $d_k = 1$) | 1 | after |
-//! | [`Member::Rwkv6`] | $\mathrm{diag}(e^{w_t})$ | $k_t$ | before, bonus $u$ |
-//! | [`Member::Dplr`] | $\mathrm{diag}(e^{g^k_t}) + \beta_t\alpha_t^\top$ | $k_t$ | after |
-//! | [`Member::DeltaRule`] | $I - \beta_t k_t k_t^\top$ | $\beta_t k_t$ | after |
-//! | [`Member::GatedDeltaRule`] | $e^{g_t}(I - \beta_t k_t k_t^\top)$ | $\beta_t k_t$ | after |
-//! | [`Member::Rglru`] | $a_t$ (per channel) | $m_t i_t$ | after |
+//! | [`Member::Gla`] | `$\mathrm{diag}(e^{g^k_t})$` | `$k_t$` | after |
+//! | [`Member::SimpleGla`] | `$e^{g_t} I$` | `$k_t$` | after |
+//! | [`Member::Retention`] | `$\gamma_h I$`, `$\gamma_h = 1 - 2^{-5-h}$` | `$k_t$` | after |
+//! | [`Member::Hgrn`] | `$e^{g_t}$` (per channel, `$d_k = 1$`) | 1 | after |
+//! | [`Member::Rwkv6`] | `$\mathrm{diag}(e^{w_t})$` | `$k_t$` | before, bonus `$u$` |
+//! | [`Member::Dplr`] | `$\mathrm{diag}(e^{g^k_t}) + \beta_t\alpha_t^\top$` | `$k_t$` | after |
+//! | [`Member::DeltaRule`] | `$I - \beta_t k_t k_t^\top$` | `$\beta_t k_t$` | after |
+//! | [`Member::GatedDeltaRule`] | `$e^{g_t}(I - \beta_t k_t k_t^\top)$` | `$\beta_t k_t$` | after |
+//! | [`Member::Rglru`] | `$a_t$` (per channel) | `$m_t i_t$` | after |
 //!
-//! RG-LRU: $i_t = \sigma(x_t W_i + b_i)$, $r_t = \sigma(x_t W_a + b_a)$ blockwise over heads,
-//! $\log a_t = -8 r_t\,\mathrm{softplus}(\Lambda)$, $m_t = \sqrt{1 - a_t^2}$ except $m_0 = 1$
-//! (reset at position 0); $h_t = a_t h_{t-1} + m_t i_t x_t$ — so with the gates computed
-//! from this input, $o = A x$ per channel with $A_{ts} = (\prod_{r=s+1}^{t} a_r)\,m_s i_s$.
+//! RG-LRU: `$i_t = \sigma(x_t W_i + b_i)$`, `$r_t = \sigma(x_t W_a + b_a)$` blockwise over heads,
+//! `$\log a_t = -8 r_t\,\mathrm{softplus}(\Lambda)$`, `$m_t = \sqrt{1 - a_t^2}$` except `$m_0 = 1$`
+//! (reset at position 0); `$h_t = a_t h_{t-1} + m_t i_t x_t$` — so with the gates computed
+//! from this input, `$o = A x$` per channel with `$A_{ts} = (\prod_{r=s+1}^{t} a_r)\,m_s i_s$`.
 
 use std::collections::BTreeMap;
 
@@ -32,13 +32,13 @@ use crate::tensor::Tensor;
 pub enum Member {
     /// Gated linear attention (diagonal key gates).
     Gla,
-    /// Simple GLA (a scalar gate per head; Mamba-2's SSD without $B$/$C$ naming).
+    /// Simple GLA (a scalar gate per head; Mamba-2's SSD without `$B$`/`$C$` naming).
     SimpleGla,
     /// RetNet's retention (a fixed decay per head).
     Retention,
     /// HGRN (elementwise, no query or key).
     Hgrn,
-    /// RWKV-6 (diagonal decay, bonus $u$ on the diagonal).
+    /// RWKV-6 (diagonal decay, bonus `$u$` on the diagonal).
     Rwkv6,
     /// Diagonal plus rank one (RWKV-7).
     Dplr,
@@ -108,7 +108,7 @@ pub struct MemberLayer<T> {
     pub heads: Vec<FamilyHead<T>>,
     /// The values of each head, `(L, d_v)`.
     pub values: Vec<Vec<T>>,
-    /// Value dimension $d_v$.
+    /// Value dimension `$d_v$`.
     pub dv: usize,
     /// `(batch, heads, L)` for the output layout.
     pub dims: (usize, usize, usize),
@@ -130,7 +130,7 @@ fn shape4(t: &Tensor<f64>, name: &str) -> Result<[usize; 4]> {
 
 impl<T: Real> MemberLayer<T> {
     /// Build the layer of `member` from named float inputs (the golden cases' `inputs`) and
-    /// the query scale (`None`: $d_k^{-1/2}$).
+    /// the query scale (`None`: `$d_k^{-1/2}$`).
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] naming a missing input or a shape that disagrees.
@@ -252,7 +252,7 @@ impl<T: Real> MemberLayer<T> {
         })
     }
 
-    /// HGRN and RG-LRU: one head of $d_k = d_v = 1$ per (batch, channel).
+    /// HGRN and RG-LRU: one head of `$d_k = d_v = 1$` per (batch, channel).
     fn elementwise(member: Member, inputs: &BTreeMap<String, Tensor<f64>>) -> Result<Self> {
         let x = input(inputs, "x")?;
         let [bsz, l, w]: [usize; 3] = x.shape().try_into().map_err(|_| Error::InvalidArgument {
@@ -304,7 +304,7 @@ impl<T: Real> MemberLayer<T> {
 
     /// Run every head: outputs in the member's output layout and final states
     /// `(B, H, K, V)` (`(B, D)` for the elementwise members), through the recurrence — or,
-    /// with `via_attention`, outputs as $A v$ from each head's implicit attention (T14).
+    /// with `via_attention`, outputs as `$A v$` from each head's implicit attention (T14).
     ///
     /// # Errors
     /// Errors of [`FamilyHead::run`] and [`FamilyHead::attention_matrix`].
@@ -345,7 +345,7 @@ impl<T: Real> MemberLayer<T> {
     }
 }
 
-/// RG-LRU's gates for every (batch, time, channel): $(a_t, m_t i_t)$.
+/// RG-LRU's gates for every (batch, time, channel): `$(a_t, m_t i_t)$`.
 fn rglru_gates<T: Real>(
     inputs: &BTreeMap<String, Tensor<f64>>,
     bsz: usize,

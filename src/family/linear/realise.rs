@@ -1,20 +1,20 @@
 //! Realisations of family heads as Mamba (diagonal S6) channels (T16).
 //!
-//! - **Diagonal members** (GLA, simple GLA, RetNet, HGRN, RG-LRU: every $M_t$ diagonal or
-//!   scalar, readout after the step): per value coordinate, the channel of state $d_k$ with
-//!   $\bar A_t = \mathrm{diag}\,M_t$, $\bar B_t = b_t$, $C_t = q_t$ has $\tilde\alpha = A$
+//! - **Diagonal members** (GLA, simple GLA, RetNet, HGRN, RG-LRU: every `$M_t$` diagonal or
+//!   scalar, readout after the step): per value coordinate, the channel of state `$d_k$` with
+//!   `$\bar A_t = \mathrm{diag}\,M_t$`, `$\bar B_t = b_t$`, `$C_t = q_t$` has `$\tilde\alpha = A$`
 //!   (T3; Coq `t14_diagonal_family_is_channel`).
-//! - **RWKV-6** ($M_t = \mathrm{diag}(w_t)$, readout before the step, bonus $u$), when no
-//!   decay entry at steps $1 \le s \le L-2$ is 0: the channel of state $2d_k$ with
-//!   $\bar A_1 = (1, 0)$, $\bar A_t = (w_{t-1}, 0)$ for $t \ge 2$,
-//!   $\bar B_t = (k_t \oslash \omega_t,\ u\odot k_t - k_t\oslash \omega_t)$ with
-//!   $\omega_t = w_t$ for $1 \le t \le L-2$ and $\omega_t = 1$ at $t = 0$ and $t = L-1$,
-//!   and $C_t = (q_t, q_t)$ has $\tilde\alpha = A$: for $s < t$ the first half gives
-//!   $q_t^\top (w_{t-1}\cdots w_{s+1})\,w_s\,(k_s\oslash w_s)$ for $s \ge 1$ and
-//!   $q_t^\top(w_{t-1}\cdots w_1)\,k_0$ for $s = 0$, i.e. $q_t^\top(w_{t-1}\cdots w_{s+1})k_s$,
-//!   and the second half nothing ($\bar A = 0$); on the diagonal the two halves sum to
-//!   $q_t^\top(u\odot k_t)$. The bonus sits off the chain, so state $d_k$ does not suffice
-//!   in general: the diagonal of a state-$d_k$ channel is tied to its chain.
+//! - **RWKV-6** (`$M_t = \mathrm{diag}(w_t)$`, readout before the step, bonus `$u$`), when no
+//!   decay entry at steps `$1 \le s \le L-2$` is 0: the channel of state `$2d_k$` with
+//!   `$\bar A_1 = (1, 0)$`, `$\bar A_t = (w_{t-1}, 0)$` for `$t \ge 2$`,
+//!   `$\bar B_t = (k_t \oslash \omega_t,\ u\odot k_t - k_t\oslash \omega_t)$` with
+//!   `$\omega_t = w_t$` for `$1 \le t \le L-2$` and `$\omega_t = 1$` at `$t = 0$` and `$t = L-1$`,
+//!   and `$C_t = (q_t, q_t)$` has `$\tilde\alpha = A$`: for `$s < t$` the first half gives
+//!   `$q_t^\top (w_{t-1}\cdots w_{s+1})\,w_s\,(k_s\oslash w_s)$` for `$s \ge 1$` and
+//!   `$q_t^\top(w_{t-1}\cdots w_1)\,k_0$` for `$s = 0$`, i.e. `$q_t^\top(w_{t-1}\cdots w_{s+1})k_s$`,
+//!   and the second half nothing (`$\bar A = 0$`); on the diagonal the two halves sum to
+//!   `$q_t^\top(u\odot k_t)$`. The bonus sits off the chain, so state `$d_k$` does not suffice
+//!   in general: the diagonal of a state-`$d_k$` channel is tied to its chain.
 
 use crate::error::{Error, Result};
 use crate::family::linear::head::{FamilyHead, Readout, Transition};
@@ -38,7 +38,7 @@ fn not_diagonal(step: usize) -> Error {
     }
 }
 
-/// The channel of state $d_k$ of a diagonal head with readout after the step (module docs).
+/// The channel of state `$d_k$` of a diagonal head with readout after the step (module docs).
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] naming the first non-diagonal step, or a head that reads
@@ -59,12 +59,12 @@ pub fn diagonal_channel<T: Field>(head: &FamilyHead<T>) -> Result<Channel<T>> {
     Channel::new(head.len(), dk, abar, head.b.clone(), head.q.clone())
 }
 
-/// The channel of state $2d_k$ of an RWKV-6 head (module docs).
+/// The channel of state `$2d_k$` of an RWKV-6 head (module docs).
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] for a head that reads after the step or has a non-diagonal
 /// step; [`Error::ZeroTransition`] naming the first zero decay entry at a step
-/// $1 \le s \le L-2$ (the only ones divided by).
+/// `$1 \le s \le L-2$` (the only ones divided by).
 pub fn rwkv6_channel<T: Field>(head: &FamilyHead<T>) -> Result<Channel<T>> {
     head.validate()?;
     let Readout::BeforeWithBonus(u) = &head.readout else {

@@ -9,34 +9,34 @@ use super::head::SsdHead;
 
 /// **T13 — chunked SSD = scan.** The output and final state of an SSD head computed in
 /// the order of Mamba-2's `ssd_minimal_discrete`, with chunks
-/// $[c_0, c_1) = [kQ, \min((k+1)Q, L))$ of size $Q \ge 1$ (the last one is short when
-/// $Q \nmid L$):
+/// `$[c_0, c_1) = [kQ, \min((k+1)Q, L))$` of size `$Q \ge 1$` (the last one is short when
+/// `$Q \nmid L$`):
 ///
-/// 1. intra-chunk (diagonal blocks): $Y^{\mathrm{diag}}_t = \sum_{s=c_0}^{t}
-///    (\langle C_t,\bar B_s\rangle \prod_{r=s+1}^{t} a_r)\,x_s$ — the masked product
-///    $((C\bar B^\top)\circ M)\,x$ on the chunk;
-/// 2. chunk states: $S_k = \sum_{s=c_0}^{c_1-1} \big(\bar B_s x_s\big)
-///    \prod_{r=s+1}^{c_1-1} a_r$;
-/// 3. inter-chunk recurrence: $H_0 = 0$, $H_{k+1} = \Lambda_k H_k + S_k$ with the chunk
-///    decay $\Lambda_k = \prod_{r=c_0}^{c_1-1} a_r$ ($H_k$ is the state entering chunk $k$,
-///    $H_K = h_{L-1}$ the final state);
-/// 4. state to output: $Y^{\mathrm{off}}_t = \langle C_t, H_k\rangle \prod_{r=c_0}^{t} a_r$;
+/// 1. intra-chunk (diagonal blocks): `$Y^{\mathrm{diag}}_t = \sum_{s=c_0}^{t}
+///    (\langle C_t,\bar B_s\rangle \prod_{r=s+1}^{t} a_r)\,x_s$` — the masked product
+///    `$((C\bar B^\top)\circ M)\,x$` on the chunk;
+/// 2. chunk states: `$S_k = \sum_{s=c_0}^{c_1-1} \big(\bar B_s x_s\big)
+///    \prod_{r=s+1}^{c_1-1} a_r$`;
+/// 3. inter-chunk recurrence: `$H_0 = 0$`, `$H_{k+1} = \Lambda_k H_k + S_k$` with the chunk
+///    decay `$\Lambda_k = \prod_{r=c_0}^{c_1-1} a_r$` (`$H_k$` is the state entering chunk `$k$`,
+///    `$H_K = h_{L-1}$` the final state);
+/// 4. state to output: `$Y^{\mathrm{off}}_t = \langle C_t, H_k\rangle \prod_{r=c_0}^{t} a_r$`;
 ///
-/// and $y_t = Y^{\mathrm{diag}}_t + Y^{\mathrm{off}}_t$. Over any commutative ring this
-/// equals [`super::scan()`] exactly, for every $Q \ge 1$: unrolling step 3 gives
-/// $H_k = \sum_{s < c_0} (\prod_{r=s+1}^{c_0-1} a_r)\bar B_s x_s$, so
-/// $Y^{\mathrm{off}}_t = \sum_{s<c_0}\tilde\alpha_{ts}x_s$ and
-/// $Y^{\mathrm{diag}}_t = \sum_{s=c_0}^{t}\tilde\alpha_{ts}x_s$ (T8) (Coq:
-/// `t13_chunked_eq_scan`). Mamba-2 takes $a = e^{\Delta A_h}$ and forms the products as
-/// exponentials of sums (`segsum`); here they are products of the $a_r$, so the identity
+/// and `$y_t = Y^{\mathrm{diag}}_t + Y^{\mathrm{off}}_t$`. Over any commutative ring this
+/// equals [`super::scan()`] exactly, for every `$Q \ge 1$`: unrolling step 3 gives
+/// `$H_k = \sum_{s < c_0} (\prod_{r=s+1}^{c_0-1} a_r)\bar B_s x_s$`, so
+/// `$Y^{\mathrm{off}}_t = \sum_{s<c_0}\tilde\alpha_{ts}x_s$` and
+/// `$Y^{\mathrm{diag}}_t = \sum_{s=c_0}^{t}\tilde\alpha_{ts}x_s$` (T8) (Coq:
+/// `t13_chunked_eq_scan`). Mamba-2 takes `$a = e^{\Delta A_h}$` and forms the products as
+/// exponentials of sums (`segsum`); here they are products of the `$a_r$`, so the identity
 /// holds over the rationals with no exponential. The float error is covered by the bound
 /// of [`super::bound`].
 ///
 /// # Errors
-/// [`Error::InvalidArgument`] for chunk size $Q = 0$; as [`super::scan()`] for `x`.
+/// [`Error::InvalidArgument`] for chunk size `$Q = 0$`; as [`super::scan()`] for `x`.
 ///
 /// # Complexity
-/// $O(LQN + LN)$ time, $O(N)$ extra memory per chunk.
+/// `$O(LQN + LN)$` time, `$O(N)$` extra memory per chunk.
 ///
 /// # Examples
 /// ```

@@ -8,12 +8,14 @@ use crate::tensor::{dot, expect_finite_result, unravel, Matrix};
 /// One discretised SSD head (Mamba-2's state-space dual layer, one head and one value
 /// coordinate) over a field `T`, with **scalar** transitions:
 ///
-/// $$h_t = a_t\,h_{t-1} + \bar B_t x_t,\quad h_0 = 0,\quad y_t = \langle C_t, h_t\rangle,
-/// \qquad a_t \in K,\ \bar B_t, C_t \in K^N .$$
+/// ```math
+/// h_t = a_t\,h_{t-1} + \bar B_t x_t,\quad h_0 = 0,\quad y_t = \langle C_t, h_t\rangle,
+/// \qquad a_t \in K,\ \bar B_t, C_t \in K^N .
+/// ```
 ///
-/// In Mamba-2 $a_t = e^{\Delta_t A_h}$ and $\bar B_t = \Delta_t B_t$ (see
-/// [`super::layer`]). Steps are 0-based in Rust (`t = 0..L`), $1..L$ in the mathematics.
-/// $\bar B$ and $C$ are stored row-major as `L × N`.
+/// In Mamba-2 `$a_t = e^{\Delta_t A_h}$` and `$\bar B_t = \Delta_t B_t$` (see
+/// [`super::layer`]). Steps are 0-based in Rust (`t = 0..L`), `$1..L$` in the mathematics.
+/// `$\bar B$` and `$C$` are stored row-major as `L × N`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SsdHead<T> {
     len: usize,
@@ -24,12 +26,12 @@ pub struct SsdHead<T> {
 }
 
 impl<T: Field> SsdHead<T> {
-    /// A head from its transitions $a$ (length $L$) and row-major `L × N` arrays
-    /// $\bar B$, $C$.
+    /// A head from its transitions `$a$` (length `$L$`) and row-major `L × N` arrays
+    /// `$\bar B$`, `$C$`.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] for `N = 0`; [`Error::DataLength`] when `a` is not of
-    /// length $L$ or `bbar`/`c` are not `L × N`; [`Error::NonFinite`] naming the array and
+    /// length `$L$` or `bbar`/`c` are not `L × N`; [`Error::NonFinite`] naming the array and
     /// index of a NaN/∞.
     ///
     /// # Examples
@@ -78,42 +80,42 @@ impl<T: Field> SsdHead<T> {
         })
     }
 
-    /// Sequence length $L$.
+    /// Sequence length `$L$`.
     pub fn len(&self) -> usize {
         self.len
     }
-    /// Whether $L = 0$.
+    /// Whether `$L = 0$`.
     pub fn is_empty(&self) -> bool {
         self.len == 0
     }
-    /// State size $N$.
+    /// State size `$N$`.
     pub fn state(&self) -> usize {
         self.state
     }
-    /// The scalar transition $a_t$.
+    /// The scalar transition `$a_t$`.
     #[inline]
     pub fn a(&self, t: usize) -> &T {
         &self.a[t]
     }
-    /// All transitions $a_0, \dots, a_{L-1}$.
+    /// All transitions `$a_0, \dots, a_{L-1}$`.
     pub fn a_all(&self) -> &[T] {
         &self.a
     }
-    /// $\bar B_t \in K^N$.
+    /// `$\bar B_t \in K^N$`.
     #[inline]
     pub fn bbar(&self, t: usize) -> &[T] {
         &self.bbar[t * self.state..(t + 1) * self.state]
     }
-    /// $C_t \in K^N$.
+    /// `$C_t \in K^N$`.
     #[inline]
     pub fn c(&self, t: usize) -> &[T] {
         &self.c[t * self.state..(t + 1) * self.state]
     }
-    /// All of $\bar B$, row-major `L × N`.
+    /// All of `$\bar B$`, row-major `L × N`.
     pub fn bbar_all(&self) -> &[T] {
         &self.bbar
     }
-    /// All of $C$, row-major `L × N`.
+    /// All of `$C$`, row-major `L × N`.
     pub fn c_all(&self) -> &[T] {
         &self.c
     }
@@ -134,8 +136,8 @@ impl<T: Field> SsdHead<T> {
         self.map(|v| v.to_exact())
     }
 
-    /// **T12 (a)** — the head as a Mamba-1 (diagonal) channel of the same state $N$ with
-    /// equal diagonal entries, $\bar A_t = a_t\mathbf 1$, same $\bar B$ and $C$. Its hidden
+    /// **T12 (a)** — the head as a Mamba-1 (diagonal) channel of the same state `$N$` with
+    /// equal diagonal entries, `$\bar A_t = a_t\mathbf 1$`, same `$\bar B$` and `$C$`. Its hidden
     /// attention is the head's, exactly, and its scan runs the same operations in the same
     /// order as [`scan()`] (Coq: `t12_ssd_head_is_channel`).
     ///
@@ -164,7 +166,7 @@ impl<T: Field> SsdHead<T> {
         .expect("a valid head gives a valid channel")
     }
 
-    /// Check an input sequence `x` has length $L$ and is finite.
+    /// Check an input sequence `x` has length `$L$` and is finite.
     pub(crate) fn expect_input(&self, x: &[T]) -> Result<()> {
         if x.len() != self.len {
             return Err(Error::Shape {
@@ -186,10 +188,10 @@ impl<T: Field> SsdHead<T> {
     }
 }
 
-/// Recurrent view of an SSD head: $h_t = a_t h_{t-1} + \bar B_t x_t$, $h_0 = 0$,
-/// $y_t = \langle C_t, h_t\rangle$ — the definition T8 and T13 are checked against.
+/// Recurrent view of an SSD head: `$h_t = a_t h_{t-1} + \bar B_t x_t$`, `$h_0 = 0$`,
+/// `$y_t = \langle C_t, h_t\rangle$` — the definition T8 and T13 are checked against.
 /// Per state entry it performs exactly the operations of [`crate::ssm::scan()`] on the
-/// channel [`SsdHead::to_channel`] (multiply by $a_t$, add $\bar B_{t,n}x_t$, then the
+/// channel [`SsdHead::to_channel`] (multiply by `$a_t$`, add `$\bar B_{t,n}x_t$`, then the
 /// left-to-right dot product), so the float bound of [`crate::theorems::bound`] applies
 /// verbatim (T12).
 ///
@@ -198,7 +200,7 @@ impl<T: Field> SsdHead<T> {
 /// [`Error::NonFiniteResult`] if a float computation overflows.
 ///
 /// # Complexity
-/// $O(LN)$ time, $O(N)$ extra memory.
+/// `$O(LN)$` time, `$O(N)$` extra memory.
 ///
 /// # Examples
 /// ```
@@ -225,28 +227,30 @@ pub fn scan<T: Field>(head: &SsdHead<T>, x: &[T]) -> Result<ScanOutput<T>> {
     Ok(ScanOutput { y, last_state: h })
 }
 
-/// **T8 — SSD unrolling.** The head's hidden attention, the lower-triangular $L\times L$
+/// **T8 — SSD unrolling.** The head's hidden attention, the lower-triangular `$L\times L$`
 /// matrix
 ///
-/// $$\tilde\alpha_{ts} = \langle C_t, \bar B_s\rangle \prod_{r=s+1}^{t} a_r \quad (s \le t),
-/// \qquad \tilde\alpha_{ts} = 0 \quad (s > t),$$
+/// ```math
+/// \tilde\alpha_{ts} = \langle C_t, \bar B_s\rangle \prod_{r=s+1}^{t} a_r \quad (s \le t),
+/// \qquad \tilde\alpha_{ts} = 0 \quad (s > t),
+/// ```
 ///
-/// so that $y = \tilde\alpha\,x$ over any commutative ring (Coq: `t8_ssd_unrolling`). For
-/// Mamba-2 ($\bar B_s = \Delta_s B_s$) this is
-/// $\tilde\alpha_{ts} = (C_t\cdot B_s)\,e^{A_h\sum_{r=s+1}^{t}\Delta_r}\,\Delta_s$: a
-/// 1-semiseparable mask times the rank-$N$ Gram matrix $C\bar B^\top$ (T9).
+/// so that `$y = \tilde\alpha\,x$` over any commutative ring (Coq: `t8_ssd_unrolling`). For
+/// Mamba-2 (`$\bar B_s = \Delta_s B_s$`) this is
+/// `$\tilde\alpha_{ts} = (C_t\cdot B_s)\,e^{A_h\sum_{r=s+1}^{t}\Delta_r}\,\Delta_s$`: a
+/// 1-semiseparable mask times the rank-`$N$` Gram matrix `$C\bar B^\top$` (T9).
 ///
-/// Row $t$ is computed right to left with one scalar running product
-/// $p \leftarrow p\,a_s$ and entries $\mathrm{fl}(\langle C_t,\bar B_s\rangle)\cdot p$: no
-/// division, no $O(L^3)$ loop. Its float error is covered by the bound of
+/// Row `$t$` is computed right to left with one scalar running product
+/// `$p \leftarrow p\,a_s$` and entries `$\mathrm{fl}(\langle C_t,\bar B_s\rangle)\cdot p$`: no
+/// division, no `$O(L^3)$` loop. Its float error is covered by the bound of
 /// [`super::bound`] (which also covers the scan and the chunked algorithm).
 ///
 /// # Errors
 /// [`Error::NonFiniteResult`] if a float entry overflows (possible only when some
-/// $|a_t| > 1$).
+/// `$|a_t| > 1$`).
 ///
 /// # Complexity
-/// $O(L^2 N)$ time, $O(L^2)$ memory.
+/// `$O(L^2 N)$` time, `$O(L^2)$` memory.
 ///
 /// # Examples
 /// ```
@@ -274,8 +278,8 @@ pub fn attention_matrix<T: Field>(head: &SsdHead<T>) -> Result<Matrix<T>> {
     Ok(m)
 }
 
-/// The 1-semiseparable decay mask $M_{ts} = \prod_{r=s+1}^{t} a_r$ ($s \le t$, 0 above
-/// the diagonal) of T9: $\tilde\alpha = (C\bar B^\top)\circ M$.
+/// The 1-semiseparable decay mask `$M_{ts} = \prod_{r=s+1}^{t} a_r$` (`$s \le t$`, 0 above
+/// the diagonal) of T9: `$\tilde\alpha = (C\bar B^\top)\circ M$`.
 ///
 /// # Errors
 /// [`Error::NonFiniteResult`] on float overflow.
@@ -295,8 +299,8 @@ pub fn decay_mask<T: Field>(head: &SsdHead<T>) -> Result<Matrix<T>> {
     Ok(m)
 }
 
-/// The Gram matrix $G = C\bar B^\top$ ($G_{ts} = \langle C_t, \bar B_s\rangle$, all
-/// $t, s$) of T9, of rank at most $N$.
+/// The Gram matrix `$G = C\bar B^\top$` (`$G_{ts} = \langle C_t, \bar B_s\rangle$`, all
+/// `$t, s$`) of T9, of rank at most `$N$`.
 pub fn gram<T: Field>(head: &SsdHead<T>) -> Matrix<T> {
     let l = head.len();
     let mut g = Matrix::zeros(l, l);

@@ -1,4 +1,4 @@
-//! The SSD (Mamba-2) layer: heads × head dim, grouped $B$/$C$, $D$, `dt_bias`, softplus and
+//! The SSD (Mamba-2) layer: heads × head dim, grouped `$B$`/`$C$`, `$D$`, `dt_bias`, softplus and
 //! the `time_step_limit` clamp, in floats ([`SsdLayerInput`]) and, after discretisation,
 //! over any field ([`SsdLayer`], exact for [`crate::scalar::Exact`]).
 
@@ -11,39 +11,39 @@ use super::head::{attention_matrix, SsdHead};
 
 /// Inputs of an SSD layer in Mamba-2's layout (`mamba_chunk_scan_combined`):
 ///
-/// - `x`: `(batch, L, H, P)` — $H$ heads of dimension $P$;
+/// - `x`: `(batch, L, H, P)` — `$H$` heads of dimension `$P$`;
 /// - `dt`: `(batch, L, H)` — raw step sizes; `dt_bias`: `(H,)`;
-/// - `a`: `(H,)` — $A_h$ (Mamba-2: $A_h = -e^{A_{\log,h}}$);
-/// - `b`, `c`: `(batch, L, G, N)` — head $h$ reads group $h / (H/G)$;
-/// - `d`: `(H,)` per head or `(H·P,)` per channel (index $hP + p$).
+/// - `a`: `(H,)` — `$A_h$` (Mamba-2: `$A_h = -e^{A_{\log,h}}$`);
+/// - `b`, `c`: `(batch, L, G, N)` — head `$h$` reads group `$h / (H/G)$`;
+/// - `d`: `(H,)` per head or `(H·P,)` per channel (index `$hP + p$`).
 ///
-/// Step sizes: $\Delta_{t,h} = \mathrm{clamp}(\mathrm{softplus}(dt_{t,h} + \mathrm{bias}_h),
-/// \mathrm{lo}, \mathrm{hi})$ (softplus only if `dt_softplus`; PyTorch's, the identity above
-/// 20); head $h$ is the [`SsdHead`] with $a_t = e^{\Delta_t A_h}$,
-/// $\bar B_t = \Delta_t B_{t,g}$, $C_t = C_{t,g}$, and
-/// $y_{t,h,p} = \sum_{s\le t}\tilde\alpha^{(h)}_{ts}x_{s,h,p} + D\,x_{t,h,p}$ (T8).
+/// Step sizes: `$\Delta_{t,h} = \mathrm{clamp}(\mathrm{softplus}(dt_{t,h} + \mathrm{bias}_h),
+/// \mathrm{lo}, \mathrm{hi})$` (softplus only if `dt_softplus`; PyTorch's, the identity above
+/// 20); head `$h$` is the [`SsdHead`] with `$a_t = e^{\Delta_t A_h}$`,
+/// `$\bar B_t = \Delta_t B_{t,g}$`, `$C_t = C_{t,g}$`, and
+/// `$y_{t,h,p} = \sum_{s\le t}\tilde\alpha^{(h)}_{ts}x_{s,h,p} + D\,x_{t,h,p}$` (T8).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SsdLayerInput<T> {
     /// Values, `(batch, L, H, P)`.
     pub x: Tensor<T>,
     /// Raw step sizes, `(batch, L, H)`.
     pub dt: Tensor<T>,
-    /// $A_h$ per head, `(H,)`.
+    /// `$A_h$` per head, `(H,)`.
     pub a: Tensor<T>,
-    /// $B$, `(batch, L, G, N)`.
+    /// `$B$`, `(batch, L, G, N)`.
     pub b: Tensor<T>,
-    /// $C$, `(batch, L, G, N)`.
+    /// `$C$`, `(batch, L, G, N)`.
     pub c: Tensor<T>,
-    /// Skip $D$: `(H,)` or `(H·P,)`.
+    /// Skip `$D$`: `(H,)` or `(H·P,)`.
     pub d: Option<Tensor<T>>,
     /// Bias added to `dt`, `(H,)`.
     pub dt_bias: Option<Tensor<T>>,
     /// Apply PyTorch's softplus to `dt + dt_bias`.
     pub dt_softplus: bool,
-    /// `time_step_limit` $(\mathrm{lo}, \mathrm{hi})$: $\Delta$ is clamped to it; `hi` may be
-    /// $+\infty$ (Mamba-2's default is $(0, \infty)$).
+    /// `time_step_limit` `$(\mathrm{lo}, \mathrm{hi})$`: `$\Delta$` is clamped to it; `hi` may be
+    /// `$+\infty$` (Mamba-2's default is `$(0, \infty)$`).
     pub dt_limit: (T, T),
-    /// Chunk size $Q \ge 1$ of the chunked algorithm (T13).
+    /// Chunk size `$Q \ge 1$` of the chunked algorithm (T13).
     pub chunk: usize,
 }
 
@@ -52,27 +52,27 @@ pub struct SsdLayerInput<T> {
 pub struct SsdDims {
     /// Batch size.
     pub batch: usize,
-    /// Sequence length $L$.
+    /// Sequence length `$L$`.
     pub len: usize,
-    /// Number of heads $H$.
+    /// Number of heads `$H$`.
     pub heads: usize,
-    /// Head dimension $P$.
+    /// Head dimension `$P$`.
     pub head_dim: usize,
-    /// Number of $B$/$C$ groups $G$ ($G \mid H$).
+    /// Number of `$B$`/`$C$` groups `$G$` (`$G \mid H$`).
     pub groups: usize,
-    /// State size $N$.
+    /// State size `$N$`.
     pub state: usize,
 }
 
 /// Output of an SSD layer.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SsdLayerOutput<T> {
-    /// $y$, `(batch, L, H, P)`.
+    /// `$y$`, `(batch, L, H, P)`.
     pub y: Tensor<T>,
-    /// Final states $h_{L-1}$, `(batch, H, P, N)` (Mamba-2's `final_states`).
+    /// Final states `$h_{L-1}$`, `(batch, H, P, N)` (Mamba-2's `final_states`).
     pub final_state: Tensor<T>,
-    /// Per-head hidden attention $\tilde\alpha^{(h)}$, `(batch, H, L, L)`, without the
-    /// $D$ skip.
+    /// Per-head hidden attention `$\tilde\alpha^{(h)}$`, `(batch, H, L, L)`, without the
+    /// `$D$` skip.
     pub attention: Tensor<T>,
 }
 
@@ -80,8 +80,8 @@ impl<T: Real> SsdLayerInput<T> {
     /// Check every shape and value, naming the first tensor and dimension at fault.
     ///
     /// # Errors
-    /// [`Error::Rank`], [`Error::Shape`], [`Error::GroupMismatch`] ($G \nmid H$ or
-    /// $G = 0$), [`Error::NonFinite`], [`Error::InvalidArgument`] for chunk size 0 or a
+    /// [`Error::Rank`], [`Error::Shape`], [`Error::GroupMismatch`] (`$G \nmid H$` or
+    /// `$G = 0$`), [`Error::NonFinite`], [`Error::InvalidArgument`] for chunk size 0 or a
     /// `dt_limit` with NaN or lo > hi.
     pub fn validate(&self) -> Result<SsdDims> {
         check_chunk(self.chunk)?;
@@ -169,13 +169,13 @@ impl<T: Real> SsdLayerInput<T> {
         Ok(dims)
     }
 
-    /// The step sizes $\Delta_{t}$ of head `h` in batch element `b`: bias, softplus (if
+    /// The step sizes `$\Delta_{t}$` of head `h` in batch element `b`: bias, softplus (if
     /// enabled), then the clamp to `dt_limit`.
     ///
     /// # Errors
     /// As [`Self::validate`]; [`Error::InvalidArgument`] for `(b, h)` out of range;
     /// [`Error::NonPositiveDelta`] (its `channel` is the head `h`) for a step size
-    /// $\Delta \le 0$.
+    /// `$\Delta \le 0$`.
     pub fn delta(&self, dims: SsdDims, b: usize, h: usize) -> Result<Vec<T>> {
         if b >= dims.batch || h >= dims.heads {
             return Err(Error::InvalidArgument {
@@ -205,11 +205,11 @@ impl<T: Real> SsdLayerInput<T> {
             .collect()
     }
 
-    /// The discretised head `h` of batch element `b`: $a_t = e^{\Delta_t A_h}$,
-    /// $\bar B_t = \Delta_t B_{t,g}$, $C_t = C_{t,g}$ with $g = h/(H/G)$.
+    /// The discretised head `h` of batch element `b`: `$a_t = e^{\Delta_t A_h}$`,
+    /// `$\bar B_t = \Delta_t B_{t,g}$`, `$C_t = C_{t,g}$` with `$g = h/(H/G)$`.
     ///
     /// # Errors
-    /// As [`Self::delta`]; [`Error::NonFinite`] if $e^{\Delta A_h}$ or $\Delta B$
+    /// As [`Self::delta`]; [`Error::NonFinite`] if `$e^{\Delta A_h}$` or `$\Delta B$`
     /// overflows.
     pub fn head(&self, dims: SsdDims, b: usize, h: usize) -> Result<SsdHead<T>> {
         let delta = self.delta(dims, b, h)?;
@@ -263,7 +263,7 @@ impl<T: Real> SsdLayerInput<T> {
 }
 
 /// A discretised SSD layer over a field `T`: one [`SsdHead`] per (batch, head), the
-/// values $x$ `(batch, L, H, P)` and $D$ per channel (`H·P`).
+/// values `$x$` `(batch, L, H, P)` and `$D$` per channel (`H·P`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SsdLayer<T> {
     dims: SsdDims,
@@ -282,15 +282,15 @@ impl<T: Field> SsdLayer<T> {
     pub fn head(&self, b: usize, h: usize) -> &SsdHead<T> {
         &self.heads[b * self.dims.heads + h]
     }
-    /// The values $x$, `(batch, L, H, P)`.
+    /// The values `$x$`, `(batch, L, H, P)`.
     pub fn x(&self) -> &Tensor<T> {
         &self.x
     }
-    /// $D$ per channel (`H·P`), if any.
+    /// `$D$` per channel (`H·P`), if any.
     pub fn d(&self) -> Option<&[T]> {
         self.d.as_deref()
     }
-    /// The chunk size $Q$.
+    /// The chunk size `$Q$`.
     pub fn chunk(&self) -> usize {
         self.chunk
     }
@@ -309,7 +309,7 @@ impl<T: Field> SsdLayer<T> {
         }
     }
 
-    /// The values $x_{\cdot,h,p}$ of batch element `b` (length $L$).
+    /// The values `$x_{\cdot,h,p}$` of batch element `b` (length `$L$`).
     pub fn values(&self, b: usize, h: usize, p: usize) -> Vec<T> {
         let SsdDims {
             len,
@@ -322,8 +322,8 @@ impl<T: Field> SsdLayer<T> {
             .collect()
     }
 
-    /// The layer's output $y = \tilde\alpha x + D x$ per head and head coordinate, through
-    /// the chunked algorithm (T13) with chunk size $Q$ — or, with `chunk = None`, through
+    /// The layer's output `$y = \tilde\alpha x + D x$` per head and head coordinate, through
+    /// the chunked algorithm (T13) with chunk size `$Q$` — or, with `chunk = None`, through
     /// the scan — and the final states `(batch, H, P, N)`.
     ///
     /// # Errors
@@ -365,7 +365,7 @@ impl<T: Field> SsdLayer<T> {
         Ok((y, fin))
     }
 
-    /// Per-head hidden attention $\tilde\alpha^{(h)}$ (T8), `(batch, H, L, L)`.
+    /// Per-head hidden attention `$\tilde\alpha^{(h)}$` (T8), `(batch, H, L, L)`.
     ///
     /// # Errors
     /// [`Error::NonFiniteResult`] on float overflow.
@@ -396,13 +396,13 @@ impl<T: Field> SsdLayer<T> {
 
 /// The SSD layer in floats: validate, discretise ([`SsdLayerInput::discretize`]), run
 /// the chunked algorithm with the input's chunk size (T13) and form the per-head
-/// $\tilde\alpha$ (T8). Exact counterpart: `input.discretize()?.to_exact().output()`.
+/// `$\tilde\alpha$` (T8). Exact counterpart: `input.discretize()?.to_exact().output()`.
 ///
 /// # Errors
 /// As [`SsdLayerInput::discretize`] and [`SsdLayer::output`].
 ///
 /// # Complexity
-/// $O(B\,H\,P\,L\,(Q+1)\,N)$ for $y$, $O(B\,H\,L^2 N)$ for $\tilde\alpha$.
+/// `$O(B\,H\,P\,L\,(Q+1)\,N)$` for `$y$`, `$O(B\,H\,L^2 N)$` for `$\tilde\alpha$`.
 pub fn ssd_layer<T: Real>(input: &SsdLayerInput<T>) -> Result<SsdLayerOutput<T>> {
     input.discretize()?.output()
 }

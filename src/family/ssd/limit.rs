@@ -1,6 +1,6 @@
-//! T11 — the $\Delta \to 0$ limit of an SSD head: with strict $A_h < 0$, scaling
-//! $\Delta \to \varepsilon\Delta$ and $B \to B/\varepsilon$ keeps $\bar B = \Delta B$ fixed and
-//! sends $\tilde\alpha_\varepsilon$ to the linear attention matrix $\mathrm{tril}(C\bar B^\top)$.
+//! T11 — the `$\Delta \to 0$` limit of an SSD head: with strict `$A_h < 0$`, scaling
+//! `$\Delta \to \varepsilon\Delta$` and `$B \to B/\varepsilon$` keeps `$\bar B = \Delta B$` fixed and
+//! sends `$\tilde\alpha_\varepsilon$` to the linear attention matrix `$\mathrm{tril}(C\bar B^\top)$`.
 
 use crate::error::{Error, Result};
 use crate::scalar::{Exact, Field};
@@ -8,27 +8,27 @@ use crate::tensor::{dot, Matrix};
 
 use super::head::SsdHead;
 
-/// One head in Mamba-2's parametrisation before the limit: $A_h < 0$, step sizes
-/// $\Delta_t > 0$, and $B_t, C_t \in \mathbb R^N$ (row-major `L × N`).
+/// One head in Mamba-2's parametrisation before the limit: `$A_h < 0$`, step sizes
+/// `$\Delta_t > 0$`, and `$B_t, C_t \in \mathbb R^N$` (row-major `L × N`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SsdLimit {
-    /// $A_h$, strictly negative.
+    /// `$A_h$`, strictly negative.
     pub a_h: f64,
-    /// $\Delta_t > 0$, length $L$.
+    /// `$\Delta_t > 0$`, length `$L$`.
     pub delta: Vec<f64>,
-    /// $B$, `L × N`.
+    /// `$B$`, `L × N`.
     pub b: Vec<f64>,
-    /// $C$, `L × N`.
+    /// `$C$`, `L × N`.
     pub c: Vec<f64>,
-    /// $N$.
+    /// `$N$`.
     pub state: usize,
 }
 
 impl SsdLimit {
-    /// Check $A_h < 0$, $\Delta > 0$, finiteness and shapes.
+    /// Check `$A_h < 0$`, `$\Delta > 0$`, finiteness and shapes.
     ///
     /// # Errors
-    /// [`Error::InvalidArgument`] for $A_h \ge 0$ or $N = 0$; [`Error::NonPositiveDelta`];
+    /// [`Error::InvalidArgument`] for `$A_h \ge 0$` or `$N = 0$`; [`Error::NonPositiveDelta`];
     /// [`Error::DataLength`]; [`Error::NonFinite`].
     pub fn validate(&self) -> Result<()> {
         let l = self.delta.len();
@@ -53,13 +53,13 @@ impl SsdLimit {
         SsdHead::new(l, self.state, vec![1.0; l], self.b.clone(), self.c.clone()).map(|_| ())
     }
 
-    /// The exact $\bar B = \Delta B$ and the exact head at scale $\varepsilon$ without its
-    /// transitions (they are $e^{\varepsilon\Delta_t A_h}$, irrational in general): the
-    /// Gram matrix $G_{ts} = C_t\cdot\bar B_s$ and the exponents
-    /// $x_{ts} = \varepsilon A_h\sum_{r=s+1}^{t}\Delta_r \le 0$ ($s \le t$), exactly.
+    /// The exact `$\bar B = \Delta B$` and the exact head at scale `$\varepsilon$` without its
+    /// transitions (they are `$e^{\varepsilon\Delta_t A_h}$`, irrational in general): the
+    /// Gram matrix `$G_{ts} = C_t\cdot\bar B_s$` and the exponents
+    /// `$x_{ts} = \varepsilon A_h\sum_{r=s+1}^{t}\Delta_r \le 0$` (`$s \le t$`), exactly.
     ///
     /// # Errors
-    /// As [`Self::validate`]; [`Error::InvalidArgument`] for $\varepsilon \le 0$.
+    /// As [`Self::validate`]; [`Error::InvalidArgument`] for `$\varepsilon \le 0$`.
     pub fn exact_parts(&self, eps: f64) -> Result<(Matrix<Exact>, Matrix<Exact>)> {
         self.validate()?;
         if eps.is_nan() || eps <= 0.0 || !eps.is_finite() {
@@ -89,9 +89,9 @@ impl SsdLimit {
     }
 
     /// The explicit bound of T11, exactly:
-    /// $|\tilde\alpha_\varepsilon - \tilde\alpha_0|_{ts} \le |C_t\cdot\bar B_s|\,(1 - e^{x_{ts}})
-    /// \le |C_t\cdot\bar B_s|\,\varepsilon|A_h|\sum_{r=s+1}^{t}\Delta_r = |G_{ts}|\,|x_{ts}|$
-    /// ($s \le t$; 0 above the diagonal), where $\tilde\alpha_0 = \mathrm{tril}(C\bar B^\top)$.
+    /// `$|\tilde\alpha_\varepsilon - \tilde\alpha_0|_{ts} \le |C_t\cdot\bar B_s|\,(1 - e^{x_{ts}})
+    /// \le |C_t\cdot\bar B_s|\,\varepsilon|A_h|\sum_{r=s+1}^{t}\Delta_r = |G_{ts}|\,|x_{ts}|$`
+    /// (`$s \le t$`; 0 above the diagonal), where `$\tilde\alpha_0 = \mathrm{tril}(C\bar B^\top)$`.
     ///
     /// # Errors
     /// As [`Self::exact_parts`].
@@ -107,8 +107,8 @@ impl SsdLimit {
         Ok(m)
     }
 
-    /// The float SSD head at scale $\varepsilon$ as Mamba-2 would form it:
-    /// $a_t = e^{(\varepsilon\Delta_t) A_h}$, $\bar B_t = (\varepsilon\Delta_t)(B_t/\varepsilon)$.
+    /// The float SSD head at scale `$\varepsilon$` as Mamba-2 would form it:
+    /// `$a_t = e^{(\varepsilon\Delta_t) A_h}$`, `$\bar B_t = (\varepsilon\Delta_t)(B_t/\varepsilon)$`.
     ///
     /// # Errors
     /// As [`Self::exact_parts`].

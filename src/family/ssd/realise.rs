@@ -2,30 +2,30 @@
 //! Mamba-1 diagonal channels (T12), and the certificate that a lower-triangular matrix is
 //! no SSD head's of a given state (T12c).
 //!
-//! # T12 (c): when no SSD head of state $N'$ reproduces $\tilde\alpha$
-//! **Claim.** Let $\tilde\alpha$ be $L\times L$ lower-triangular. Suppose there are
-//! $s < t$ with $\tilde\alpha_{ts} \ne 0$ and indices $s \le i_0 < \dots < i_{N'} \le t$ with
-//! $\tilde\alpha[i_a, i_b] = 0$ for $a > b$ and $\tilde\alpha[i_a, i_a] \ne 0$. Then no SSD head
-//! of state $N'$ has hidden attention $\tilde\alpha$.
+//! # T12 (c): when no SSD head of state `$N'$` reproduces `$\tilde\alpha$`
+//! **Claim.** Let `$\tilde\alpha$` be `$L\times L$` lower-triangular. Suppose there are
+//! `$s < t$` with `$\tilde\alpha_{ts} \ne 0$` and indices `$s \le i_0 < \dots < i_{N'} \le t$` with
+//! `$\tilde\alpha[i_a, i_b] = 0$` for `$a > b$` and `$\tilde\alpha[i_a, i_a] \ne 0$`. Then no SSD head
+//! of state `$N'$` has hidden attention `$\tilde\alpha$`.
 //!
-//! **Proof.** Let a head $(a, \bar B, C)$ of state $N'$ have $\tilde\alpha$ as its matrix
-//! (T8). Since $0 \ne \tilde\alpha_{ts} = (C_t\cdot\bar B_s)\prod_{r=s+1}^{t}a_r$, every
-//! $a_r$, $s < r \le t$, is nonzero. Put $P_i = \prod_{r=s+1}^{i}a_r \ne 0$ for
-//! $i \in [s, t]$, $Q_i = P_i C_i$, $K_j = \bar B_j / P_j$; then for $s \le j \le i \le t$,
-//! $\tilde\alpha_{ij} = Q_i\cdot K_j$. The $(N'+1)\times(N'+1)$ matrix
-//! $M_{ab} = Q_{i_a}\cdot K_{i_b}$ has rank $\le N'$ (a product of $(N'+1)\times N'$ and
-//! $N'\times(N'+1)$ factors). But for $a \ge b$, $M_{ab} = \tilde\alpha[i_a, i_b]$, which is 0
-//! for $a > b$ and nonzero for $a = b$: $M$ is upper-triangular with nonzero diagonal, so
-//! $\det M \ne 0$ and $\operatorname{rank} M = N' + 1$. Contradiction. ∎
+//! **Proof.** Let a head `$(a, \bar B, C)$` of state `$N'$` have `$\tilde\alpha$` as its matrix
+//! (T8). Since `$0 \ne \tilde\alpha_{ts} = (C_t\cdot\bar B_s)\prod_{r=s+1}^{t}a_r$`, every
+//! `$a_r$`, `$s < r \le t$`, is nonzero. Put `$P_i = \prod_{r=s+1}^{i}a_r \ne 0$` for
+//! `$i \in [s, t]$`, `$Q_i = P_i C_i$`, `$K_j = \bar B_j / P_j$`; then for `$s \le j \le i \le t$`,
+//! `$\tilde\alpha_{ij} = Q_i\cdot K_j$`. The `$(N'+1)\times(N'+1)$` matrix
+//! `$M_{ab} = Q_{i_a}\cdot K_{i_b}$` has rank `$\le N'$` (a product of `$(N'+1)\times N'$` and
+//! `$N'\times(N'+1)$` factors). But for `$a \ge b$`, `$M_{ab} = \tilde\alpha[i_a, i_b]$`, which is 0
+//! for `$a > b$` and nonzero for `$a = b$`: `$M$` is upper-triangular with nonzero diagonal, so
+//! `$\det M \ne 0$` and `$\operatorname{rank} M = N' + 1$`. Contradiction. ∎
 //!
-//! **Example.** The diagonal channel of state 2 on $L = N'+2$ steps with coordinate 1
-//! $\bar A \equiv 0$, $\bar B_{t,1} = C_{t,1} = 1$ (it writes the identity on the diagonal)
-//! and coordinate 2 $\bar A \equiv 1$, $\bar B_{t,2} = [t = 0]$, $C_{t,2} = [t = L-1]$ (it
-//! carries $x_0$ to the last row) has $\tilde\alpha = I + E_{L-1,0}$: the pair $(L-1, 0)$ and
-//! the indices $0, \dots, L-2$ certify that no SSD head of state $N' = L-2$ reproduces it
-//! ([`channel_needing_ssd_state`]). So a state-2 channel may need SSD state $\ge L-1$,
-//! while state $L$ always suffices ([`realise_full`], as T5 for channels). With no zero
-//! transition at steps $\ge 1$ the converse holds with the same $N$ ([`channel_to_ssd`]).
+//! **Example.** The diagonal channel of state 2 on `$L = N'+2$` steps with coordinate 1
+//! `$\bar A \equiv 0$`, `$\bar B_{t,1} = C_{t,1} = 1$` (it writes the identity on the diagonal)
+//! and coordinate 2 `$\bar A \equiv 1$`, `$\bar B_{t,2} = [t = 0]$`, `$C_{t,2} = [t = L-1]$` (it
+//! carries `$x_0$` to the last row) has `$\tilde\alpha = I + E_{L-1,0}$`: the pair `$(L-1, 0)$` and
+//! the indices `$0, \dots, L-2$` certify that no SSD head of state `$N' = L-2$` reproduces it
+//! ([`channel_needing_ssd_state`]). So a state-2 channel may need SSD state `$\ge L-1$`,
+//! while state `$L$` always suffices ([`realise_full`], as T5 for channels). With no zero
+//! transition at steps `$\ge 1$` the converse holds with the same `$N$` ([`channel_to_ssd`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -38,33 +38,33 @@ use crate::tensor::Matrix;
 use super::head::SsdHead;
 
 /// **T10 (gated form)** — an SSD head is the causal gated linear attention head of
-/// dimension $N$ with scalar gates $g_t = a_t\mathbf 1$, queries $q_t = C_t$, keys
-/// $k_s = \bar B_s$: $a_{ts} = \langle q_t, (\prod_{r=s+1}^{t} g_r)\odot k_s\rangle =
-/// \tilde\alpha_{ts}$, always (no condition on $a$).
+/// dimension `$N$` with scalar gates `$g_t = a_t\mathbf 1$`, queries `$q_t = C_t$`, keys
+/// `$k_s = \bar B_s$`: `$a_{ts} = \langle q_t, (\prod_{r=s+1}^{t} g_r)\odot k_s\rangle =
+/// \tilde\alpha_{ts}$`, always (no condition on `$a$`).
 pub fn ssd_to_gated_head<T: Field>(head: &SsdHead<T>) -> GatedLinearHead<T> {
     let ch = head.to_channel();
     crate::ssm::gated_head(&ch)
 }
 
-/// **T10 (ungated factorisation)** — $\tilde\alpha = \mathrm{tril}(QK^\top)$ with
-/// $P_t = \prod_{r=1}^{t}a_r$ (0-based steps, $P_0 = 1$), $Q_t = P_t C_t$,
-/// $K_s = \bar B_s / P_s$: a plain causal linear attention head of dimension $N$. Valid iff
-/// no $a_r$ with $r \ge 1$ is 0 ($a_0$ never enters $\tilde\alpha$).
+/// **T10 (ungated factorisation)** — `$\tilde\alpha = \mathrm{tril}(QK^\top)$` with
+/// `$P_t = \prod_{r=1}^{t}a_r$` (0-based steps, `$P_0 = 1$`), `$Q_t = P_t C_t$`,
+/// `$K_s = \bar B_s / P_s$`: a plain causal linear attention head of dimension `$N$`. Valid iff
+/// no `$a_r$` with `$r \ge 1$` is 0 (`$a_0$` never enters `$\tilde\alpha$`).
 ///
 /// # Errors
-/// [`Error::ZeroTransition`] naming the first step $r \ge 1$ with $a_r = 0$ (its `state`
+/// [`Error::ZeroTransition`] naming the first step `$r \ge 1$` with `$a_r = 0$` (its `state`
 /// is 0: the transition is shared by the whole state); in floats
-/// [`Error::FactorRange`] when $P$, $Q$ or $K$ leaves the normal range.
+/// [`Error::FactorRange`] when `$P$`, `$Q$` or `$K$` leaves the normal range.
 pub fn ssd_factored<T: Field>(head: &SsdHead<T>) -> Result<Factored<T>> {
     factored(&head.to_channel())
 }
 
 /// **T10 (converse)** — every scalar-gated linear attention head (gates
-/// $g_t = \gamma_t\mathbf 1$: Mamba-2, simple GLA, RetNet's fixed $\gamma$, plain linear
-/// attention with $\gamma \equiv 1$) is the SSD head $a_t = \gamma_t$, $\bar B = k$, $C = q$.
+/// `$g_t = \gamma_t\mathbf 1$`: Mamba-2, simple GLA, RetNet's fixed `$\gamma$`, plain linear
+/// attention with `$\gamma \equiv 1$`) is the SSD head `$a_t = \gamma_t$`, `$\bar B = k$`, `$C = q$`.
 ///
 /// # Errors
-/// [`Error::Construction`] naming the first $(t, n)$ where a gate row is not constant
+/// [`Error::Construction`] naming the first `$(t, n)$` where a gate row is not constant
 /// (a diagonal gate; use [`crate::construct::gated_head_to_channel`] then).
 pub fn scalar_gated_to_ssd<T: Field>(head: &GatedLinearHead<T>) -> Result<SsdHead<T>> {
     let (l, d) = (head.len(), head.dim());
@@ -90,9 +90,9 @@ pub fn scalar_gated_to_ssd<T: Field>(head: &GatedLinearHead<T>) -> Result<SsdHea
     )
 }
 
-/// RetNet retention with fixed decay $\gamma$ as a scalar-gated head: gates
-/// $\gamma\mathbf 1$, queries $q$, keys $k$ (`L × d`); with [`scalar_gated_to_ssd`] it is
-/// the SSD head $a \equiv \gamma$ (T10).
+/// RetNet retention with fixed decay `$\gamma$` as a scalar-gated head: gates
+/// `$\gamma\mathbf 1$`, queries `$q$`, keys `$k$` (`L × d`); with [`scalar_gated_to_ssd`] it is
+/// the SSD head `$a \equiv \gamma$` (T10).
 ///
 /// # Errors
 /// [`Error::Shape`] if `q` and `k` differ in shape.
@@ -105,14 +105,14 @@ pub fn retention_head<T: Field>(
     GatedLinearHead::new(q, k, gates)
 }
 
-/// **T12 (b)** — a diagonal channel whose transitions $\bar A_k$ ($k \ge 1$) have no zero
-/// entry is the SSD head of the same state $N$ with $a \equiv 1$,
-/// $C'_t = C_t \odot P_t$, $\bar B'_s = \bar B_s \oslash P_s$, $P_t = \prod_{k=1}^{t}\bar A_k$
+/// **T12 (b)** — a diagonal channel whose transitions `$\bar A_k$` (`$k \ge 1$`) have no zero
+/// entry is the SSD head of the same state `$N$` with `$a \equiv 1$`,
+/// `$C'_t = C_t \odot P_t$`, `$\bar B'_s = \bar B_s \oslash P_s$`, `$P_t = \prod_{k=1}^{t}\bar A_k$`
 /// (the factored form T2b read as an SSD head).
 ///
 /// # Errors
-/// [`Error::ZeroTransition`] naming the first zero entry at a step $\ge 1$ (T12 (c):
-/// then no SSD head of state $N$ need exist); [`Error::FactorRange`] in floats.
+/// [`Error::ZeroTransition`] naming the first zero entry at a step `$\ge 1$` (T12 (c):
+/// then no SSD head of state `$N$` need exist); [`Error::FactorRange`] in floats.
 pub fn channel_to_ssd<T: Field>(ch: &Channel<T>) -> Result<SsdHead<T>> {
     let f = factored(ch)?;
     SsdHead::new(
@@ -124,8 +124,8 @@ pub fn channel_to_ssd<T: Field>(ch: &Channel<T>) -> Result<SsdHead<T>> {
     )
 }
 
-/// Every lower-triangular $L\times L$ matrix is the hidden attention of an SSD head of
-/// state $L$: $a \equiv 1$, $\bar B_s = e_s$, $C_t = \tilde\alpha_{t,\cdot}$ (as T5 for
+/// Every lower-triangular `$L\times L$` matrix is the hidden attention of an SSD head of
+/// state `$L$`: `$a \equiv 1$`, `$\bar B_s = e_s$`, `$C_t = \tilde\alpha_{t,\cdot}$` (as T5 for
 /// channels).
 ///
 /// # Errors
@@ -161,21 +161,21 @@ pub fn realise_full<T: Field>(alpha: &Matrix<T>) -> Result<SsdHead<T>> {
 }
 
 /// A certificate that no SSD head of state `state` has a given hidden attention
-/// $\tilde\alpha$ (T12 (c), proof in the module docs).
+/// `$\tilde\alpha$` (T12 (c), proof in the module docs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SsdObstruction {
-    /// The SSD state $N'$ ruled out.
+    /// The SSD state `$N'$` ruled out.
     pub state: usize,
-    /// Row $t$ of the nonzero entry $\tilde\alpha_{ts}$.
+    /// Row `$t$` of the nonzero entry `$\tilde\alpha_{ts}$`.
     pub t: usize,
-    /// Column $s < t$.
+    /// Column `$s < t$`.
     pub s: usize,
-    /// $s \le i_0 < \dots < i_{N'} \le t$: zero below the diagonal, nonzero on it.
+    /// `$s \le i_0 < \dots < i_{N'} \le t$`: zero below the diagonal, nonzero on it.
     pub indices: Vec<usize>,
 }
 
 impl SsdObstruction {
-    /// Check the certificate against $\tilde\alpha$ exactly; `Ok` with a one-line
+    /// Check the certificate against `$\tilde\alpha$` exactly; `Ok` with a one-line
     /// explanation, or the first condition that fails.
     ///
     /// # Errors
@@ -227,8 +227,8 @@ impl SsdObstruction {
     }
 }
 
-/// Search a certificate [`SsdObstruction`] for state `state`: over the pairs $s < t$ with
-/// $\tilde\alpha_{ts} \ne 0$, a longest chain of indices in $[s, t]$ with nonzero diagonal
+/// Search a certificate [`SsdObstruction`] for state `state`: over the pairs `$s < t$` with
+/// `$\tilde\alpha_{ts} \ne 0$`, a longest chain of indices in `$[s, t]$` with nonzero diagonal
 /// and zeros below it, by depth-first search (exhaustive for windows of at most 24
 /// indices, greedy beyond). `None` when none is found (which proves nothing).
 pub fn find_obstruction(alpha: &Matrix<Exact>, state: usize) -> Option<SsdObstruction> {
@@ -290,8 +290,8 @@ fn dfs(
     false
 }
 
-/// The example of T12 (c): a diagonal channel of state 2 on `len` $\ge 2$ steps with
-/// $\tilde\alpha = I + E_{L-1,0}$, which no SSD head of state $L - 2$ reproduces.
+/// The example of T12 (c): a diagonal channel of state 2 on `len` `$\ge 2$` steps with
+/// `$\tilde\alpha = I + E_{L-1,0}$`, which no SSD head of state `$L - 2$` reproduces.
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] for `len < 2`.

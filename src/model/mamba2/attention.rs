@@ -1,15 +1,15 @@
 //! The hidden attention of every head of a Mamba-2 layer, through the SSD structure (T8,
-//! T9): $\tilde\alpha^{(h)} = (C_g B_g^\top) \circ M^{(h)}$ with the Gram matrix
-//! $C_g B_g^\top$ of rank $\le N$ computed once per group (one GEMM, shared by the $H/G$
+//! T9): `$\tilde\alpha^{(h)} = (C_g B_g^\top) \circ M^{(h)}$` with the Gram matrix
+//! `$C_g B_g^\top$` of rank `$\le N$` computed once per group (one GEMM, shared by the `$H/G$`
 //! heads of the group) and the 1-semiseparable mask
-//! $M^{(h)}_{ts} = \big(\prod_{r=s+1}^{t} a^{(h)}_r\big)\,\Delta^{(h)}_s$,
-//! $a^{(h)}_r = e^{\Delta^{(h)}_r A_h}$, filled row by row: row $t$ of the mask is row
-//! $t-1$ times $a_t$ (one multiplication per entry, independent across the row), and
-//! $M_{tt} = \Delta_t$.
+//! `$M^{(h)}_{ts} = \big(\prod_{r=s+1}^{t} a^{(h)}_r\big)\,\Delta^{(h)}_s$`,
+//! `$a^{(h)}_r = e^{\Delta^{(h)}_r A_h}$`, filled row by row: row `$t$` of the mask is row
+//! `$t-1$` times `$a_t$` (one multiplication per entry, independent across the row), and
+//! `$M_{tt} = \Delta_t$`.
 //!
 //! [`head_attention`] is the fast path; [`head_attention_reference`] forms each head's
-//! $\tilde\alpha$ from its [`crate::family::ssd::SsdHead`] by the definition. Both agree with
-//! `transformers`' values (golden `tiny-mamba2-a`) to about $10^{-15}$ in f64.
+//! `$\tilde\alpha$` from its [`crate::family::ssd::SsdHead`] by the definition. Both agree with
+//! `transformers`' values (golden `tiny-mamba2-a`) to about `$10^{-15}$` in f64.
 
 use rayon::prelude::*;
 
@@ -19,8 +19,8 @@ use crate::model::mamba2::mixer::{Mamba2Mixer, Mamba2Trace};
 use crate::scalar::Real;
 use crate::tensor::{expect_finite_result, Tensor};
 
-/// Step sizes $\Delta_{t,h} = \mathrm{clamp}(\mathrm{softplus}(dt_{t,h} + b_h), \mathrm{lo},
-/// \mathrm{hi})$ of a trace, `(L, H)` (PyTorch's softplus, the identity above 20).
+/// Step sizes `$\Delta_{t,h} = \mathrm{clamp}(\mathrm{softplus}(dt_{t,h} + b_h), \mathrm{lo},
+/// \mathrm{hi})$` of a trace, `(L, H)` (PyTorch's softplus, the identity above 20).
 pub fn step_sizes<T: Real>(mixer: &Mamba2Mixer<T>, trace: &Mamba2Trace<T>) -> Vec<T> {
     let h = mixer.dims.n_heads;
     let (lo, hi) = (T::from_f64(mixer.dt_limit.0), T::from_f64(mixer.dt_limit.1));
@@ -42,15 +42,15 @@ pub fn step_sizes<T: Real>(mixer: &Mamba2Mixer<T>, trace: &Mamba2Trace<T>) -> Ve
 }
 
 /// The hidden attention of every head of one layer on one sequence, `(H, L, L)`:
-/// $\tilde\alpha^{(h)}_{ts} = (C_t\cdot B_s)\,e^{A_h\sum_{r=s+1}^{t}\Delta_r}\,\Delta_s$ for
-/// $s \le t$, 0 above (T8), with the exponential of the sum taken as the product of the
-/// per-step transitions $a_r$.
+/// `$\tilde\alpha^{(h)}_{ts} = (C_t\cdot B_s)\,e^{A_h\sum_{r=s+1}^{t}\Delta_r}\,\Delta_s$` for
+/// `$s \le t$`, 0 above (T8), with the exponential of the sum taken as the product of the
+/// per-step transitions `$a_r$`.
 ///
 /// # Errors
 /// [`crate::Error::NonFiniteResult`] if an entry overflows.
 ///
 /// # Complexity
-/// $O(G L^2 N + H L^2)$ time, $O(H L^2)$ memory (the output).
+/// `$O(G L^2 N + H L^2)$` time, `$O(H L^2)$` memory (the output).
 pub fn head_attention<T: Real>(
     mixer: &Mamba2Mixer<T>,
     trace: &Mamba2Trace<T>,

@@ -3,12 +3,12 @@
 //! (clamp, softplus) → SiLU → causal conv → `in_proj`. Checked against finite differences
 //! in the tests.
 //!
-//! SSD head $h$, coordinate $p$ (state $h_t = a_t h_{t-1} + \Delta_t B_t x_t$,
-//! $y_t = C_t\cdot h_t + D x_t$, $a_t = e^{\Delta_t A}$), with the adjoint
-//! $\lambda_t = C_t\,\bar y_t + a_{t+1}\lambda_{t+1}$:
-//! $\bar C_t \mathrel{+}= \bar y_t h_t$, $\bar x_t = D\bar y_t + \Delta_t B_t\cdot\lambda_t$,
-//! $\bar B_t \mathrel{+}= \Delta_t x_t\lambda_t$,
-//! $\bar\Delta_t \mathrel{+}= x_t B_t\cdot\lambda_t + A a_t\,\lambda_t\cdot h_{t-1}$.
+//! SSD head `$h$`, coordinate `$p$` (state `$h_t = a_t h_{t-1} + \Delta_t B_t x_t$`,
+//! `$y_t = C_t\cdot h_t + D x_t$`, `$a_t = e^{\Delta_t A}$`), with the adjoint
+//! `$\lambda_t = C_t\,\bar y_t + a_{t+1}\lambda_{t+1}$`:
+//! `$\bar C_t \mathrel{+}= \bar y_t h_t$`, `$\bar x_t = D\bar y_t + \Delta_t B_t\cdot\lambda_t$`,
+//! `$\bar B_t \mathrel{+}= \Delta_t x_t\lambda_t$`,
+//! `$\bar\Delta_t \mathrel{+}= x_t B_t\cdot\lambda_t + A a_t\,\lambda_t\cdot h_{t-1}$`.
 
 use rayon::prelude::*;
 
@@ -23,8 +23,8 @@ fn silu_grad<T: Real>(x: T) -> T {
     s * (T::one() + x * (T::one() - s))
 }
 
-/// Gradient of one head (all its coordinates): $(\bar x$ `(L, P)`, $\bar\Delta$ `(L)`,
-/// $\bar B$ `(L, N)`, $\bar C$ `(L, N)`$)$.
+/// Gradient of one head (all its coordinates): `$(\bar x$` `(L, P)`, `$\bar\Delta$` `(L)`,
+/// `$\bar B$` `(L, N)`, `$\bar C$` `(L, N)``$)$`.
 struct HeadGrad<T> {
     gx: Vec<T>,
     gdelta: Vec<T>,
@@ -32,7 +32,7 @@ struct HeadGrad<T> {
     gc: Vec<T>,
 }
 
-/// $\partial/\partial(\text{mixer input})$ `(L, d)` from $\partial/\partial(\text{mixer output})$
+/// `$\partial/\partial(\text{mixer input})$` `(L, d)` from `$\partial/\partial(\text{mixer output})$`
 /// `g_out` `(L, d)`, at the trace's input.
 ///
 /// # Errors

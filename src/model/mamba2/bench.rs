@@ -1,6 +1,6 @@
 //! The Mamba-2 section of `hattn bench`: per-layer extraction of every head's hidden
-//! attention at mamba2-130m shapes (24 heads of dimension 64, one group, $N = 128$,
-//! $L = 1024$, random values) — [`head_attention_into`] against the plain loop and the
+//! attention at mamba2-130m shapes (24 heads of dimension 64, one group, `$N = 128$`,
+//! `$L = 1024$`, random values) — [`head_attention_into`] against the plain loop and the
 //! memory write floor of its output, all timed in the same run.
 
 use rand::{Rng, SeedableRng};
@@ -18,19 +18,19 @@ use crate::model::mamba2::mixer::{Mamba2Dims, Mamba2Mixer, Mamba2Trace};
 pub struct Mamba2Bench {
     /// Float type.
     pub dtype: &'static str,
-    /// Heads $H$.
+    /// Heads `$H$`.
     pub heads: usize,
-    /// Groups $G$.
+    /// Groups `$G$`.
     pub groups: usize,
-    /// State size $N$.
+    /// State size `$N$`.
     pub state: usize,
-    /// Sequence length $L$.
+    /// Sequence length `$L$`.
     pub len: usize,
-    /// Bytes of the output, $H L^2$ floats.
+    /// Bytes of the output, `$H L^2$` floats.
     pub bytes: usize,
     /// [`head_attention_into`] (Gram matrix per group by GEMM, mask per head), seconds.
     pub ours_s: f64,
-    /// [`plain_heads_into`] (per entry: an $N$-term dot product and one exponential),
+    /// [`plain_heads_into`] (per entry: an `$N$`-term dot product and one exponential),
     /// seconds.
     pub plain_s: f64,
     /// Writing the output buffer once, seconds.
@@ -42,7 +42,7 @@ pub struct Mamba2Bench {
 }
 
 /// The baseline: every head's α̃ entry by entry,
-/// $\tilde\alpha^{(h)}_{ts} = (C_t\cdot B_s)\,e^{A_h\sum_{r=s+1}^{t}\Delta_r}\,\Delta_s$, with
+/// `$\tilde\alpha^{(h)}_{ts} = (C_t\cdot B_s)\,e^{A_h\sum_{r=s+1}^{t}\Delta_r}\,\Delta_s$`, with
 /// the sum carried along the row and one exponential per entry.
 pub fn plain_heads_into<T: FastFloat>(
     mixer: &Mamba2Mixer<T>,
@@ -69,7 +69,7 @@ pub fn plain_heads_into<T: FastFloat>(
 }
 
 /// A mixer and a trace with mamba2-130m's head shapes and random values (seeded): only
-/// what the hidden attention reads (dt, $B$, $C$, $A$, `dt_bias`) is filled.
+/// what the hidden attention reads (dt, `$B$`, `$C$`, `$A$`, `dt_bias`) is filled.
 pub fn bench_trace<T: FastFloat>(
     heads: usize,
     groups: usize,

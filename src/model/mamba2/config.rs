@@ -2,16 +2,16 @@
 //!
 //! | meaning | key | default |
 //! | --- | --- | --- |
-//! | model width $d$ | `hidden_size` | required |
+//! | model width `$d$` | `hidden_size` | required |
 //! | layers | `num_hidden_layers` | required |
 //! | vocabulary | `vocab_size` | required |
-//! | state size $N$ | `state_size` | 128 |
-//! | heads $H$, head dim $P$ | `num_heads`, `head_dim` | 128, 64 |
-//! | inner width $d_{in} = H P$ | `expand`·$d$ (must equal $HP$) | `expand` = 2 |
-//! | $B$/$C$ groups $G$ | `n_groups` | 8 |
+//! | state size `$N$` | `state_size` | 128 |
+//! | heads `$H$`, head dim `$P$` | `num_heads`, `head_dim` | 128, 64 |
+//! | inner width `$d_{in} = H P$` | `expand`·`$d$` (must equal `$HP$`) | `expand` = 2 |
+//! | `$B$`/`$C$` groups `$G$` | `n_groups` | 8 |
 //! | conv kernel | `conv_kernel` | 4 |
-//! | chunk size $Q$ | `chunk_size` | 256 |
-//! | clamp of Δ | `time_step_limit` (`[lo, hi]`; `{"__float__": "Infinity"}` is $+\infty$) | $[0, \infty)$ |
+//! | chunk size `$Q$` | `chunk_size` | 256 |
+//! | clamp of Δ | `time_step_limit` (`[lo, hi]`; `{"__float__": "Infinity"}` is `$+\infty$`) | `$[0, \infty)$` |
 //! | in/out projection bias | `use_bias` | false |
 //! | conv bias | `use_conv_bias` | true |
 //! | RMSNorm ε (pre-norms, `norm_f`, the gated norm) | `layer_norm_epsilon` | 1e-5 |
@@ -31,25 +31,25 @@ use crate::model::kind::ModelKind;
 /// The sizes and switches of a Mamba-2 language model.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mamba2Config {
-    /// Model width $d$.
+    /// Model width `$d$`.
     pub d_model: usize,
     /// Number of layers.
     pub n_layer: usize,
     /// Vocabulary size.
     pub vocab_size: usize,
-    /// State size $N$.
+    /// State size `$N$`.
     pub d_state: usize,
-    /// Number of heads $H$.
+    /// Number of heads `$H$`.
     pub n_heads: usize,
-    /// Head dimension $P$.
+    /// Head dimension `$P$`.
     pub head_dim: usize,
-    /// Number of $B$/$C$ groups $G$ (divides $H$).
+    /// Number of `$B$`/`$C$` groups `$G$` (divides `$H$`).
     pub n_groups: usize,
     /// Depthwise convolution kernel size.
     pub d_conv: usize,
-    /// Chunk size $Q$ of the chunked SSD algorithm (T13).
+    /// Chunk size `$Q$` of the chunked SSD algorithm (T13).
     pub chunk_size: usize,
-    /// Clamp of Δ after softplus, $(\mathrm{lo}, \mathrm{hi})$; `hi` may be $+\infty$.
+    /// Clamp of Δ after softplus, `$(\mathrm{lo}, \mathrm{hi})$`; `hi` may be `$+\infty$`.
     pub time_step_limit: (f64, f64),
     /// Bias on `in_proj` and `out_proj`.
     pub use_bias: bool,
@@ -62,15 +62,15 @@ pub struct Mamba2Config {
 }
 
 impl Mamba2Config {
-    /// Inner width $d_{in} = H P$.
+    /// Inner width `$d_{in} = H P$`.
     pub fn d_inner(&self) -> usize {
         self.n_heads * self.head_dim
     }
-    /// Width of the convolved stream $x \| B \| C$: $d_{in} + 2 G N$.
+    /// Width of the convolved stream `$x \| B \| C$`: `$d_{in} + 2 G N$`.
     pub fn conv_dim(&self) -> usize {
         self.d_inner() + 2 * self.n_groups * self.d_state
     }
-    /// Rows of `in_proj`: $z$ ($d_{in}$), $x\|B\|C$, dt ($H$).
+    /// Rows of `in_proj`: `$z$` (`$d_{in}$`), `$x\|B\|C$`, dt (`$H$`).
     pub fn in_proj_rows(&self) -> usize {
         self.d_inner() + self.conv_dim() + self.n_heads
     }
@@ -96,8 +96,8 @@ impl Mamba2Config {
     ///
     /// # Errors
     /// [`Error::Config`] naming the key: not a Mamba-2 configuration, a missing or invalid
-    /// key, $H P \ne$ `expand`·$d$, $G \nmid H$, `time_step_limit` not a pair with
-    /// $0 \le \mathrm{lo} \le \mathrm{hi}$.
+    /// key, `$H P \ne$` `expand`·`$d$`, `$G \nmid H$`, `time_step_limit` not a pair with
+    /// `$0 \le \mathrm{lo} \le \mathrm{hi}$`.
     ///
     /// # Examples
     /// ```

@@ -1,13 +1,13 @@
 //! One Mamba-2 mixer, as `transformers`' `Mamba2Mixer.torch_forward` computes it:
 //!
-//! 1. `in_proj` splits into $z$ ($d_{in}$), $x\|B\|C$ ($d_{in} + 2GN$) and raw dt ($H$);
-//! 2. a causal depthwise convolution with SiLU over $x$, $B$ and $C$ together;
-//! 3. the SSD layer ([`crate::family::ssd`], T8/T13): per head $h$ (group $g = h/(H/G)$),
-//!    $\Delta_t = \mathrm{clamp}(\mathrm{softplus}(dt_t + b_h), \mathrm{lo}, \mathrm{hi})$,
-//!    $y = \tilde\alpha^{(h)} x + D_h x$ with
-//!    $\tilde\alpha^{(h)}_{ts} = (C_t\cdot B_s)\, e^{A_h\sum_{r=s+1}^{t}\Delta_r}\,\Delta_s$;
-//! 4. the gated RMS norm, norm after the gate, over groups of $d_{in}/G$ features:
-//!    $o = w \odot (y \odot \mathrm{SiLU}(z))\, r$, $r = (\overline{(y\odot\mathrm{SiLU}(z))^2}+\varepsilon)^{-1/2}$;
+//! 1. `in_proj` splits into `$z$` (`$d_{in}$`), `$x\|B\|C$` (`$d_{in} + 2GN$`) and raw dt (`$H$`);
+//! 2. a causal depthwise convolution with SiLU over `$x$`, `$B$` and `$C$` together;
+//! 3. the SSD layer ([`crate::family::ssd`], T8/T13): per head `$h$` (group `$g = h/(H/G)$`),
+//!    `$\Delta_t = \mathrm{clamp}(\mathrm{softplus}(dt_t + b_h), \mathrm{lo}, \mathrm{hi})$`,
+//!    `$y = \tilde\alpha^{(h)} x + D_h x$` with
+//!    `$\tilde\alpha^{(h)}_{ts} = (C_t\cdot B_s)\, e^{A_h\sum_{r=s+1}^{t}\Delta_r}\,\Delta_s$`;
+//! 4. the gated RMS norm, norm after the gate, over groups of `$d_{in}/G$` features:
+//!    `$o = w \odot (y \odot \mathrm{SiLU}(z))\, r$`, `$r = (\overline{(y\odot\mathrm{SiLU}(z))^2}+\varepsilon)^{-1/2}$`;
 //! 5. `out_proj`.
 
 use crate::error::{Error, Result};
@@ -20,28 +20,28 @@ use crate::tensor::Tensor;
 /// Sizes of one Mamba-2 mixer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Mamba2Dims {
-    /// Model width $d$.
+    /// Model width `$d$`.
     pub d_model: usize,
-    /// Heads $H$.
+    /// Heads `$H$`.
     pub n_heads: usize,
-    /// Head dimension $P$.
+    /// Head dimension `$P$`.
     pub head_dim: usize,
-    /// $B$/$C$ groups $G$.
+    /// `$B$`/`$C$` groups `$G$`.
     pub n_groups: usize,
-    /// State size $N$.
+    /// State size `$N$`.
     pub d_state: usize,
-    /// Convolution kernel size $K$.
+    /// Convolution kernel size `$K$`.
     pub d_conv: usize,
-    /// Chunk size $Q$ of the chunked SSD algorithm.
+    /// Chunk size `$Q$` of the chunked SSD algorithm.
     pub chunk_size: usize,
 }
 
 impl Mamba2Dims {
-    /// $d_{in} = HP$.
+    /// `$d_{in} = HP$`.
     pub fn d_inner(&self) -> usize {
         self.n_heads * self.head_dim
     }
-    /// $d_{in} + 2GN$.
+    /// `$d_{in} + 2GN$`.
     pub fn conv_dim(&self) -> usize {
         self.d_inner() + 2 * self.n_groups * self.d_state
     }
@@ -52,7 +52,7 @@ impl Mamba2Dims {
 pub struct Mamba2Mixer<T> {
     /// Sizes.
     pub dims: Mamba2Dims,
-    /// `in_proj.weight`, `(2 d_in + 2GN + H, d)`: rows give $z$, $x\|B\|C$, dt.
+    /// `in_proj.weight`, `(2 d_in + 2GN + H, d)`: rows give `$z$`, `$x\|B\|C$`, dt.
     pub in_proj: Vec<T>,
     /// `in_proj.bias`.
     pub in_proj_bias: Option<Vec<T>>,
@@ -62,9 +62,9 @@ pub struct Mamba2Mixer<T> {
     pub conv_b: Option<Vec<T>>,
     /// `dt_bias`, `(H)`.
     pub dt_bias: Vec<T>,
-    /// $A_h = -e^{A_{\log,h}}$, `(H)`.
+    /// `$A_h = -e^{A_{\log,h}}$`, `(H)`.
     pub a: Vec<T>,
-    /// Skip $D_h$, `(H)`.
+    /// Skip `$D_h$`, `(H)`.
     pub d: Vec<T>,
     /// Gated RMS norm weight, `(d_in)`.
     pub norm_w: Vec<T>,
@@ -81,29 +81,29 @@ pub struct Mamba2Mixer<T> {
 /// Everything a Mamba-2 mixer computed on one sequence (time-major arrays).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Mamba2Trace<T> {
-    /// Sequence length $L$.
+    /// Sequence length `$L$`.
     pub len: usize,
     /// The mixer input (normalised residual stream), `(L, d)`.
     pub input: Vec<T>,
-    /// Gate $z$, `(L, d_in)`.
+    /// Gate `$z$`, `(L, d_in)`.
     pub z: Vec<T>,
-    /// Convolution input $x\|B\|C$, `(L, d_in + 2GN)`.
+    /// Convolution input `$x\|B\|C$`, `(L, d_in + 2GN)`.
     pub xbc: Vec<T>,
     /// Convolution output with bias, before SiLU, `(L, d_in + 2GN)`.
     pub conv: Vec<T>,
-    /// SSD values $x$ (after SiLU), `(L, H, P)`.
+    /// SSD values `$x$` (after SiLU), `(L, H, P)`.
     pub x: Vec<T>,
-    /// $B$, `(L, G, N)`.
+    /// `$B$`, `(L, G, N)`.
     pub b: Vec<T>,
-    /// $C$, `(L, G, N)`.
+    /// `$C$`, `(L, G, N)`.
     pub c: Vec<T>,
     /// Raw dt (before bias, softplus and clamp), `(L, H)`.
     pub dt: Vec<T>,
-    /// SSD output $\tilde\alpha x + D x$, `(L, d_in)`.
+    /// SSD output `$\tilde\alpha x + D x$`, `(L, d_in)`.
     pub y_ssd: Vec<T>,
-    /// Gated $y \odot \mathrm{SiLU}(z)$, `(L, d_in)`.
+    /// Gated `$y \odot \mathrm{SiLU}(z)$`, `(L, d_in)`.
     pub gated: Vec<T>,
-    /// Gated-norm factors $r_{t,g}$, `(L, G)`.
+    /// Gated-norm factors `$r_{t,g}$`, `(L, G)`.
     pub norm_rms: Vec<T>,
     /// Gated-norm output, `(L, d_in)`.
     pub normed: Vec<T>,
@@ -112,7 +112,7 @@ pub struct Mamba2Trace<T> {
 }
 
 impl<T: Real> Mamba2Mixer<T> {
-    /// Stage 1: `in_proj`, the convolution and SiLU, the split into $x$, $B$, $C$, dt.
+    /// Stage 1: `in_proj`, the convolution and SiLU, the split into `$x$`, `$B$`, `$C$`, dt.
     fn pre_ssd(&self, input: &[T]) -> Mamba2Trace<T> {
         let Mamba2Dims {
             d_model,
@@ -185,8 +185,8 @@ impl<T: Real> Mamba2Mixer<T> {
         }
     }
 
-    /// The SSD layer input of a batch of traces (one common $L$): $x$ `(batch, L, H, P)`,
-    /// dt `(batch, L, H)`, $A$, $B$/$C$ `(batch, L, G, N)`, $D$ per head, `dt_bias`,
+    /// The SSD layer input of a batch of traces (one common `$L$`): `$x$` `(batch, L, H, P)`,
+    /// dt `(batch, L, H)`, `$A$`, `$B$`/`$C$` `(batch, L, G, N)`, `$D$` per head, `dt_bias`,
     /// softplus on, the clamp and the chunk size.
     pub fn ssd_input(&self, traces: &[&Mamba2Trace<T>]) -> SsdLayerInput<T> {
         let Mamba2Dims {
@@ -226,7 +226,7 @@ impl<T: Real> Mamba2Mixer<T> {
         self.ssd_input(&[trace]).discretize()
     }
 
-    /// Stage 3: the gated RMS norm (norm after the gate, groups of $d_{in}/G$) and
+    /// Stage 3: the gated RMS norm (norm after the gate, groups of `$d_{in}/G$`) and
     /// `out_proj`, from `y_ssd`.
     fn post_ssd(&self, tr: &mut Mamba2Trace<T>) {
         let (di, g, dm) = (self.dims.d_inner(), self.dims.n_groups, self.dims.d_model);
@@ -267,10 +267,10 @@ impl<T: Real> Mamba2Mixer<T> {
 
     /// Run the mixer on a batch of inputs (each `(L, d)`, one common `L`).
     ///
-    /// The SSD step runs the scan, $O(LN)$ per channel; by T13 it equals the chunked
+    /// The SSD step runs the scan, `$O(LN)$` per channel; by T13 it equals the chunked
     /// algorithm Mamba-2 runs (with the configuration's chunk size) exactly over the
-    /// rationals, and in floats both agree with `transformers` to about $10^{-15}$ (golden
-    /// `tiny-mamba2-a`). The chunked order costs $O(LQN)$ per channel in the reference
+    /// rationals, and in floats both agree with `transformers` to about `$10^{-15}$` (golden
+    /// `tiny-mamba2-a`). The chunked order costs `$O(LQN)$` per channel in the reference
     /// implementation and is checked separately (T13).
     ///
     /// # Errors

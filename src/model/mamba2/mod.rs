@@ -3,8 +3,8 @@
 //! hidden attention of every head.
 //!
 //! A Mamba-2 head is an SSD head (T8): its hidden attention is
-//! $\tilde\alpha^{(h)}_{ts} = (C_t\cdot B_s)\,e^{A_h\sum_{r=s+1}^{t}\Delta_r}\,\Delta_s$ for
-//! $s \le t$, and the layer's SSD output is $\tilde\alpha^{(h)} x + D_h x$ per head and head
+//! `$\tilde\alpha^{(h)}_{ts} = (C_t\cdot B_s)\,e^{A_h\sum_{r=s+1}^{t}\Delta_r}\,\Delta_s$` for
+//! `$s \le t$`, and the layer's SSD output is `$\tilde\alpha^{(h)} x + D_h x$` per head and head
 //! coordinate. See `docs/model.md` and `docs/ssd.md`.
 
 pub mod attention;

@@ -1,23 +1,25 @@
-//! The whole-mixer operator of a Mamba-2 channel: conv, SiLU, the SSD head, $D$, the gate
-//! and the gated RMS norm folded into one $L\times L$ matrix plus an affine term.
+//! The whole-mixer operator of a Mamba-2 channel: conv, SiLU, the SSD head, `$D$`, the gate
+//! and the gated RMS norm folded into one `$L\times L$` matrix plus an affine term.
 //!
-//! Channel $e = hP + p$ (head $h$, head coordinate $p$, group $g = h/(H/G)$) has conv input
-//! $x \in \mathbb R^L$ (its column of the $x$ part of `in_proj`'s output). With $B$, $C$,
-//! Δ and $z$ frozen at the input:
+//! Channel `$e = hP + p$` (head `$h$`, head coordinate `$p$`, group `$g = h/(H/G)$`) has conv input
+//! `$x \in \mathbb R^L$` (its column of the `$x$` part of `in_proj`'s output). With `$B$`, `$C$`,
+//! Δ and `$z$` frozen at the input:
 //!
-//! $$c = Kx + b_{conv}\mathbf 1,\quad u = \mathrm{SiLU}(c) = Sc,\quad
-//! y = (\tilde\alpha^{(h)} + D_h I)\,u,\quad o = W R\, G\, y,$$
+//! ```math
+//! c = Kx + b_{conv}\mathbf 1,\quad u = \mathrm{SiLU}(c) = Sc,\quad
+//! y = (\tilde\alpha^{(h)} + D_h I)\,u,\quad o = W R\, G\, y,
+//! ```
 //!
-//! with $K$ the causal conv band, $S = \mathrm{diag}\,\sigma(c_t)$, $\tilde\alpha^{(h)}$ the
-//! head's hidden attention (T8), $G = \mathrm{diag}\,\mathrm{SiLU}(z_{t,e})$,
-//! $R = \mathrm{diag}\,r_{t,g}$ the gated norm's per-token scale **taken from the forward**
-//! and $W = w_e I$ its weight. Hence $o = Mx + \beta$ with
-//! $M = WRG(\tilde\alpha^{(h)} + D_hI)SK$ and $\beta = WRG(\tilde\alpha^{(h)} + D_hI)S\,b_{conv}\mathbf 1$.
+//! with `$K$` the causal conv band, `$S = \mathrm{diag}\,\sigma(c_t)$`, `$\tilde\alpha^{(h)}$` the
+//! head's hidden attention (T8), `$G = \mathrm{diag}\,\mathrm{SiLU}(z_{t,e})$`,
+//! `$R = \mathrm{diag}\,r_{t,g}$` the gated norm's per-token scale **taken from the forward**
+//! and `$W = w_e I$` its weight. Hence `$o = Mx + \beta$` with
+//! `$M = WRG(\tilde\alpha^{(h)} + D_hI)SK$` and `$\beta = WRG(\tilde\alpha^{(h)} + D_hI)S\,b_{conv}\mathbf 1$`.
 //!
-//! **Exact at the input:** because $r_{t,g}$ is the forward's own factor, $Mx + \beta$ *is*
-//! the gated-norm output `normed` of channel $e$ on that input (floats agree to rounding).
-//! **Not a Jacobian:** $r_{t,g}$ depends on every channel of the group, and $S$, Δ, $B$, $C$,
-//! $z$ on the input; $M$ is the data-dependent linear map that reproduces the output, like
+//! **Exact at the input:** because `$r_{t,g}$` is the forward's own factor, `$Mx + \beta$` *is*
+//! the gated-norm output `normed` of channel `$e$` on that input (floats agree to rounding).
+//! **Not a Jacobian:** `$r_{t,g}$` depends on every channel of the group, and `$S$`, Δ, `$B$`, `$C$`,
+//! `$z$` on the input; `$M$` is the data-dependent linear map that reproduces the output, like
 //! attention. `out_proj` mixes channels and is left out, as for Mamba-1.
 
 use rayon::prelude::*;
@@ -65,7 +67,7 @@ fn fold<T: Real>(
     )
 }
 
-/// The whole-mixer operator $(M, \beta)$ of channel `e` of a Mamba-2 layer on one sequence.
+/// The whole-mixer operator `$(M, \beta)$` of channel `e` of a Mamba-2 layer on one sequence.
 ///
 /// # Errors
 /// [`Error::InvalidArgument`] for `e ≥ d_in`; errors of [`head_attention`].
@@ -79,7 +81,7 @@ pub fn mixer_operator<T: Real>(
     Ok(fold(mixer, trace, &heads, e))
 }
 
-/// The matrices $M$ of the channels `channels` (all $d_{in}$ when `None`), `(channels, L, L)`.
+/// The matrices `$M$` of the channels `channels` (all `$d_{in}$` when `None`), `(channels, L, L)`.
 ///
 /// # Errors
 /// As [`mixer_operator`].
@@ -106,8 +108,8 @@ pub fn layer_mixer_operators<T: Real>(
     )
 }
 
-/// Largest $|(Mx + \beta)_t - o_t|$ over `channels`, relative to $\max_t|o_t|$ of each
-/// channel, $o$ the forward's gated-norm output — the check that the folded operator
+/// Largest `$|(Mx + \beta)_t - o_t|$` over `channels`, relative to `$\max_t|o_t|$` of each
+/// channel, `$o$` the forward's gated-norm output — the check that the folded operator
 /// reproduces the forward pass.
 ///
 /// # Errors

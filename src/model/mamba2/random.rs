@@ -13,8 +13,8 @@ use crate::scalar::Real;
 /// Tensors by name with their shapes, values as `f64`.
 pub type NamedTensors = Vec<(String, Vec<usize>, Vec<f64>)>;
 
-/// The configuration of mamba2-130m: $d = 768$, 24 layers, 24 heads of dimension 64
-/// ($d_{in} = 1536$), one group, $N = 128$, conv kernel 4, chunk size 256, vocabulary
+/// The configuration of mamba2-130m: `$d = 768$`, 24 layers, 24 heads of dimension 64
+/// (`$d_{in} = 1536$`), one group, `$N = 128$`, conv kernel 4, chunk size 256, vocabulary
 /// 50288, tied embeddings.
 pub fn mamba2_130m_config() -> Mamba2Config {
     Mamba2Config {
@@ -37,8 +37,8 @@ pub fn mamba2_130m_config() -> Mamba2Config {
 
 impl<T: Real> Mamba2Model<T> {
     /// A model with `config`'s shapes and weights drawn as Mamba-2 initialises them
-    /// (uniform fan-in scaled projections, $A_{\log} = \log U(1, 16)$, $D = 1$, `dt_bias`
-    /// the inverse softplus of a log-uniform step in $[10^{-3}, 10^{-1}]$, norm weights 1),
+    /// (uniform fan-in scaled projections, `$A_{\log} = \log U(1, 16)$`, `$D = 1$`, `dt_bias`
+    /// the inverse softplus of a log-uniform step in `$[10^{-3}, 10^{-1}]$`, norm weights 1),
     /// from `seed`.
     pub fn random(config: Mamba2Config, seed: u64) -> Self {
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
