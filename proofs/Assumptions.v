@@ -8,7 +8,7 @@ From HiddenAttention Require Import Channel Attention T1_Unrolling
   T6_Softmax.
 From HiddenAttention Require Import SSD T12_SSDHeadIsChannel T8_SSDUnrolling
   T9_SSDSemiseparable T13_ChunkedSSD T14_DiagonalFamily T14_RWKV6
-  T14_DeltaRule.
+  T14_DeltaRule T15_FamilySemiseparable T16_Realisations T17_RowSum.
 From HiddenAttention Require Import FloatModel ScanBound T7_Softplus T3_Limit
   ExpRemainder AlphaBound GatedBound EntryBound FactoredBound.
 
@@ -68,6 +68,32 @@ Print Assumptions t14_delta_rule_unrolling.
 Print Assumptions t14_deltanet_unrolling.
 Print Assumptions t14_dplr_unrolling.
 Print Assumptions t14_matrix_transition_diagonal.
+Print Assumptions t15_factorisation.
+Print Assumptions t15_block_factorisation.
+Print Assumptions t15_semiseparable_rank_general.
+Print Assumptions t15_semiseparable_rank.
+Print Assumptions t15_ss_rank_le_dk.
+Print Assumptions t15_rwkv6_factorisation.
+Print Assumptions t15_rwkv6_block_factorisation.
+Print Assumptions t15_rwkv6_diag_block_factorisation.
+Print Assumptions t15_rwkv6_rank_below_general.
+Print Assumptions t15_rwkv6_rank_below.
+Print Assumptions t15_rwkv6_rank_diag_general.
+Print Assumptions t15_rwkv6_rank_diag.
+Print Assumptions t15_rwkv6_ss_rank_le.
+Print Assumptions t16_diagonal_alpha_is_A.
+Print Assumptions t16_diagonal_head_is_channel.
+Print Assumptions t16_scalar_alpha_is_A.
+Print Assumptions t16_scalar_head_is_channel.
+Print Assumptions t16_rwkv6_alpha_is_A.
+Print Assumptions t16_rwkv6_is_channel.
+Print Assumptions t17_hgrn_row_sum.
+Print Assumptions t17_hgrn_row_sum_gt1.
+Print Assumptions t17_hgrn_not_softmax.
+Print Assumptions t17_hgrn_not_softmax_head.
+Print Assumptions t17_rglru_row0_sum.
+Print Assumptions t17_rglru_not_softmax.
+Print Assumptions t17_rglru_not_softmax_head.
 Print Assumptions fmul_model.
 Print Assumptions fadd_model.
 Print Assumptions scan_within_output_bound.
