@@ -8,6 +8,13 @@
 //! `$V_s = M_j\cdots M_{s+1} b_s$` (RWKV-6: `$M_{t-1}\cdots M_{j+1}$` and the row `$j$` kept apart),
 //! multiplied out and compared exactly; the rank itself by exact elimination with a
 //! nonsingular minor as witness ([`crate::semiseparable::rank_exact`]).
+//!
+//! Proven in Coq (`proofs/T15_FamilySemiseparable.v`), with the factors of
+//! [`block_factors`]: Coq: `t15_factorisation`, `t15_block_factorisation`,
+//! `t15_semiseparable_rank`, `t15_ss_rank_le_dk` (rank `$\le d_k$` over a field); RWKV-6:
+//! Coq: `t15_rwkv6_factorisation`, `t15_rwkv6_rank_below`, `t15_rwkv6_rank_diag`,
+//! `t15_rwkv6_ss_rank_le` (rank `$\le d_k$` strictly below, `$\le d_k + 1$` through the
+//! diagonal).
 // A failing case returns the whole counterexample by value (as t1 and t2 do).
 #![allow(clippy::result_large_err)]
 

@@ -6,6 +6,12 @@
 //! [`crate::family::linear::realise::rwkv6_channel`]; a head with a non-diagonal
 //! transition (DPLR, the delta rule) is refused by name — its realisation is the head
 //! itself, a time-varying non-diagonal model of state `$d_k$` (T14).
+//!
+//! Proven in Coq (`proofs/T16_Realisations.v`): the diagonal and scalar heads, Coq:
+//! `t16_diagonal_alpha_is_A`, `t16_diagonal_head_is_channel`, `t16_scalar_alpha_is_A`,
+//! `t16_scalar_head_is_channel`; RWKV-6 over a field, with no zero decay at the steps
+//! `$1 \le s \le L-2$` that `rwkv6_channel` divides by, Coq: `t16_rwkv6_alpha_is_A`,
+//! `t16_rwkv6_is_channel`.
 // A failing case returns the whole counterexample by value (as t1 and t2 do).
 #![allow(clippy::result_large_err)]
 

@@ -5,6 +5,11 @@
 //! ([`crate::construct::separation::SoftmaxObstruction::RowSum`]) certifies it, exactly.
 //! (The members with free queries and keys can equal a given softmax matrix on one input
 //! once `$d_k \ge$` its semiseparable rank — T15 with T6b bounds this from below.)
+//!
+//! Proven in Coq (`proofs/T17_RowSum.v`, over an ordered field, via T6a), Coq:
+//! `t17_hgrn_row_sum`, `t17_hgrn_row_sum_gt1`, `t17_hgrn_not_softmax`,
+//! `t17_hgrn_not_softmax_head`, `t17_rglru_row0_sum`, `t17_rglru_not_softmax`,
+//! `t17_rglru_not_softmax_head`.
 // A failing case returns the whole counterexample by value (as t1 and t2 do).
 #![allow(clippy::result_large_err)]
 
