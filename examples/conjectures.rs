@@ -12,14 +12,14 @@
 use std::process::ExitCode;
 
 use hidden_attention::refute::{
-    case_docs, cli, json, parse_case_doc, BoxedStrategy, Conjecture, Parameter, Params,
-    Refutation, Strategy, Value,
+    case_docs, cli, json, parse_case_doc, BoxedStrategy, Conjecture, Parameter, Params, Refutation,
+    Strategy, Value,
 };
 use hidden_attention::scalar::Exact;
 use hidden_attention::{ssm, strategies};
 
 /// "Every channel's α̃ has a nonnegative diagonal" — false: `C_t·B̄_t` can be negative (T1).
-struct NonnegativeDiagonal;
+pub struct NonnegativeDiagonal;
 
 impl NonnegativeDiagonal {
     /// The first step whose diagonal entry α̃_tt = C_t·B̄_t is negative.
@@ -41,7 +41,10 @@ impl Conjecture for NonnegativeDiagonal {
         "T1"
     }
     fn statement(&self, p: &Params) -> String {
-        format!("α̃_tt ≥ 0 for every channel with L ≤ {}, N ≤ {}", p.len, p.state)
+        format!(
+            "α̃_tt ≥ 0 for every channel with L ≤ {}, N ≤ {}",
+            p.len, p.state
+        )
     }
     fn parameters(&self) -> &'static [Parameter] {
         &[Parameter::Len, Parameter::State]

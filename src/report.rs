@@ -404,7 +404,8 @@ impl Report {
             r.seed,
             r.cases_tried,
             if r.cases_tried == 1 { "" } else { "s" },
-            r.case_index.map_or(String::new(), |i| format!(", failing case #{i}")),
+            r.case_index
+                .map_or(String::new(), |i| format!(", failing case #{i}")),
             if r.interrupted { " (interrupted)" } else { "" }
         );
         match (&self.counterexample, &self.certificate) {

@@ -268,10 +268,27 @@ pub(crate) fn expect_finite_result<T: Field>(
     }
 }
 
-/// Rows of a row-major array, written with each entry's `Display` (`[[1/2, -1], [0, 3]]`).
+/// An entry as it reads: a rational's `Debug` form `Ratio { numer: 3, denom: 4 }` becomes
+/// `3/4` (and `-1` for `Ratio { numer: -1, denom: 1 }`); floats keep their `Debug` form.
+pub(crate) fn legible<T: std::fmt::Debug>(x: &T) -> String {
+    let s = format!("{x:?}");
+    let Some(inner) = s
+        .strip_prefix("Ratio { numer: ")
+        .and_then(|r| r.strip_suffix(" }"))
+    else {
+        return s;
+    };
+    match inner.split_once(", denom: ") {
+        Some((n, "1")) => n.to_string(),
+        Some((n, d)) => format!("{n}/{d}"),
+        None => s,
+    }
+}
+
+/// Rows of a row-major array, each entry written [`legible`] (`[[1/2, -1], [0, 3]]`).
 pub(crate) struct DisplayRows<'a, T>(pub &'a [T], pub usize);
 
-impl<T: std::fmt::Display> std::fmt::Debug for DisplayRows<'_, T> {
+impl<T: std::fmt::Debug> std::fmt::Debug for DisplayRows<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let cols = self.1.max(1);
         f.write_str("[")?;
@@ -284,7 +301,7 @@ impl<T: std::fmt::Display> std::fmt::Debug for DisplayRows<'_, T> {
                 if j > 0 {
                     f.write_str(", ")?;
                 }
-                write!(f, "{x}")?;
+                f.write_str(&legible(x))?;
             }
             f.write_str("]")?;
         }
@@ -292,7 +309,7 @@ impl<T: std::fmt::Display> std::fmt::Debug for DisplayRows<'_, T> {
     }
 }
 
-impl<T: std::fmt::Display> std::fmt::Debug for Matrix<T> {
+impl<T: std::fmt::Debug> std::fmt::Debug for Matrix<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Matrix {}×{} ", self.rows, self.cols)?;
         DisplayRows(&self.data, self.cols).fmt(f)

@@ -4,7 +4,6 @@
 //! program (the example `conjectures`).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 // The import that used to break every later `hidden_attention::…` path: the crate, a
 // module and the flagship function all shared one name.
@@ -79,9 +78,12 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn no_public_item_is_named_like_the_crate() {
     let mut files = Vec::new();
-    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src"), &mut files);
+    rust_files(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+        &mut files,
+    );
     let kinds = [
-        "fn", "mod", "struct", "enum", "trait", "type", "const", "static", "use",
+        "fn", "mod", "struct", "enum", "trait", "type", "const", "static",
     ];
     let mut named = 0;
     for f in files {
@@ -111,8 +113,12 @@ fn no_public_item_is_named_like_the_crate() {
                 .rev()
                 .take_while(|l| {
                     let l = l.trim_start();
-                    l.starts_with("#[") || l.starts_with("///") || l.starts_with(')')
-                        || l.starts_with("since") || l.starts_with("note") || l.is_empty()
+                    l.starts_with("#[")
+                        || l.starts_with("///")
+                        || l.starts_with(')')
+                        || l.starts_with("since")
+                        || l.starts_with("note")
+                        || l.is_empty()
                 })
                 .any(|l| l.trim_start().starts_with("#[deprecated"));
             assert!(
@@ -124,18 +130,27 @@ fn no_public_item_is_named_like_the_crate() {
         }
     }
     // The three deprecated aliases exist (a fourth would need a reason).
-    assert_eq!(named, 4, "deprecated aliases: ssm module, its fn, ssm fn, Gpu method");
+    assert_eq!(
+        named, 4,
+        "deprecated aliases: ssm module, its fn, ssm fn, Gpu method"
+    );
 }
 
 #[test]
 fn shrunk_cases_print_rationals_as_they_read() {
     let s = format!("{:?}", channel());
     assert!(s.contains("[[1/2], [0]]"), "{s}");
-    assert!(s.contains("3/4") && s.contains("-5/3") && s.contains("-1"), "{s}");
+    assert!(
+        s.contains("3/4") && s.contains("-5/3") && s.contains("-1"),
+        "{s}"
+    );
     assert!(!s.contains("Ratio") && !s.contains("numer"), "{s}");
     let m = attention_matrix(&channel()).unwrap();
     let s = format!("{m:?}");
-    assert!(s.starts_with("Matrix 2×2 [[") && !s.contains("Ratio"), "{s}");
+    assert!(
+        s.starts_with("Matrix 2×2 [[") && !s.contains("Ratio"),
+        "{s}"
+    );
 }
 
 #[test]
@@ -144,37 +159,43 @@ fn linear_and_gated_heads_agree_in_fallibility() {
     use hidden_attention::tensor::Matrix;
     let big = Matrix::from_row_major(2, 1, vec![1e200, 1e200]).unwrap();
     let lin = LinearHead::new(big.clone(), big.clone()).unwrap();
-    let gated = GatedLinearHead::new(big.clone(), big, Matrix::from_row_major(2, 1, vec![1.0, 1.0]).unwrap()).unwrap();
+    let gated = GatedLinearHead::new(
+        big.clone(),
+        big,
+        Matrix::from_row_major(2, 1, vec![1.0, 1.0]).unwrap(),
+    )
+    .unwrap();
     // Both overflow to ∞ and both say so, by the same error.
     let (a, b) = (lin.attention().unwrap_err(), gated.attention().unwrap_err());
-    assert!(matches!(a, hidden_attention::Error::NonFiniteResult { .. }), "{a}");
-    assert!(matches!(b, hidden_attention::Error::NonFiniteResult { .. }), "{b}");
+    assert!(
+        matches!(a, hidden_attention::Error::NonFiniteResult { .. }),
+        "{a}"
+    );
+    assert!(
+        matches!(b, hidden_attention::Error::NonFiniteResult { .. }),
+        "{b}"
+    );
 }
 
-/// The example `conjectures`, built by `cargo test` next to this test's binary.
-fn example() -> Option<PathBuf> {
-    let exe = std::env::current_exe().ok()?;
-    let dir = exe.parent()?.parent()?.join("examples");
-    let p = dir.join(format!("conjectures{}", std::env::consts::EXE_SUFFIX));
-    p.exists().then_some(p)
+/// The example program `conjectures` (its `main` is `cli::run` over this conjecture).
+#[allow(dead_code)]
+#[path = "../examples/conjectures.rs"]
+mod conjectures;
+
+fn program(args: &[&str]) -> u8 {
+    hidden_attention::refute::cli::status(
+        &[&conjectures::NonnegativeDiagonal],
+        args.iter().map(|s| s.to_string()),
+    )
 }
 
 #[test]
 fn a_users_conjecture_reproduces_and_replays_through_its_own_program() {
-    let Some(bin) = example() else {
-        panic!("the example `conjectures` is not built (cargo test builds examples)");
-    };
+    use hidden_attention::refute::{cli::exit, replay_any, ReplayError};
     let dir = std::env::temp_dir().join(format!("hattn-api-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let out = dir.join("r");
-    let run = |args: &[&str]| {
-        let o = Command::new(&bin).args(args).output().unwrap();
-        (
-            o.status.code().unwrap(),
-            String::from_utf8_lossy(&o.stdout).into_owned() + &String::from_utf8_lossy(&o.stderr),
-        )
-    };
-    let (code, text) = run(&[
+    let code = program(&[
         "refute",
         "nonnegative-diagonal",
         "--len",
@@ -184,57 +205,99 @@ fn a_users_conjecture_reproduces_and_replays_through_its_own_program() {
         "--out",
         out.to_str().unwrap(),
     ]);
-    assert_eq!(code, 0, "{text}");
-    assert!(text.contains("certificate re-verified (a proof)"), "{text}");
+    assert_eq!(code, exit::PROOF);
     // The report's Reproduce section names the user's program, and the Search line only
     // the parameters this conjecture uses.
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     let json = std::fs::read_to_string(out.join("report.json")).unwrap();
     assert!(md.contains("cargo run --example conjectures -- refute nonnegative-diagonal --len 3 --state 2 --cases 256 --seed 0"), "{md}");
-    assert!(md.contains("cargo run --example conjectures -- replay report.json"), "{md}");
+    assert!(
+        md.contains("cargo run --example conjectures -- replay report.json"),
+        "{md}"
+    );
     let search = md.lines().find(|l| l.starts_with("**Search.**")).unwrap();
-    assert!(search.contains("L ≤ 3") && search.contains("N = 2"), "{search}");
-    assert!(!search.contains("dtype") && !search.contains("ε") && !search.contains("Δ"), "{search}");
+    assert!(
+        search.contains("L ≤ 3") && search.contains("N = 2"),
+        "{search}"
+    );
+    assert!(
+        !search.contains("dtype") && !search.contains("ε") && !search.contains("Δ"),
+        "{search}"
+    );
     // The command it names works: the same search from the recorded command's arguments
     // writes the same report.
     let report = hidden_attention::report::Report::load(&out.join("report.json")).unwrap();
     let again = dir.join("again");
-    let mut args: Vec<String> = report
+    let mut args: Vec<&str> = report
         .command
         .strip_prefix("cargo run --example conjectures -- ")
         .unwrap()
         .split_whitespace()
-        .map(String::from)
         .collect();
-    args.extend(["--out".into(), again.to_str().unwrap().into()]);
-    let o = Command::new(&bin).args(&args).output().unwrap();
-    assert_eq!(o.status.code(), Some(0));
-    assert_eq!(std::fs::read_to_string(again.join("report.json")).unwrap(), json);
-    // Replay: the certificate holds (0); an edited number is rejected (1); a report of a
-    // conjecture the program does not know is its own code (4); an unreadable one is 2.
+    args.extend(["--out", again.to_str().unwrap()]);
+    assert_eq!(program(&args), exit::PROOF);
+    assert_eq!(
+        std::fs::read_to_string(again.join("report.json")).unwrap(),
+        json
+    );
+    // Replay: the certificate holds (0); an edited number is rejected (1) naming the
+    // field; a report of a conjecture the program does not know is its own code (4);
+    // an unreadable one is 2.
     let file = out.join("report.json");
-    assert_eq!(run(&["replay", file.to_str().unwrap()]).0, 0);
+    assert_eq!(program(&["replay", file.to_str().unwrap()]), exit::PROOF);
     let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
     v["certificate"]["value"] = serde_json::json!("-9");
     let edited = dir.join("edited.json");
     std::fs::write(&edited, v.to_string()).unwrap();
-    let (code, text) = run(&["replay", edited.to_str().unwrap()]);
-    assert_eq!(code, 1, "{text}");
-    assert!(text.contains("certificate.value"), "{text}");
+    assert_eq!(
+        program(&["replay", edited.to_str().unwrap()]),
+        exit::NOT_FOUND_OR_REJECTED
+    );
+    let err = replay_any(
+        &[&conjectures::NonnegativeDiagonal],
+        &hidden_attention::report::Report::load(&edited).unwrap(),
+    )
+    .unwrap_err();
+    assert_eq!(err.field().as_deref(), Some("certificate.value"), "{err}");
     let mut v: serde_json::Value = serde_json::from_str(&json).unwrap();
     v["conjecture"]["id"] = serde_json::json!("softmax-in-channel");
     let other = dir.join("other.json");
     std::fs::write(&other, v.to_string()).unwrap();
-    let (code, text) = run(&["replay", other.to_str().unwrap()]);
-    assert_eq!(code, 4, "{text}");
-    assert!(text.contains("nothing was checked"), "{text}");
-    assert_eq!(run(&["replay", dir.join("missing.json").to_str().unwrap()]).0, 2);
-    // Bad options exit 2 naming the option.
-    let (code, text) = run(&["refute", "nonnegative-diagonal", "--dtype", "f16"]);
-    assert_eq!(code, 2);
-    assert!(text.contains("--dtype"), "{text}");
-    let (code, text) = run(&["refute", "no-such", "--out", dir.join("x").to_str().unwrap()]);
-    assert_eq!(code, 2);
-    assert!(text.contains("unknown conjecture `no-such`"), "{text}");
+    assert_eq!(
+        program(&["replay", other.to_str().unwrap()]),
+        exit::UNKNOWN_CONJECTURE
+    );
+    assert!(matches!(
+        replay_any(
+            &[&conjectures::NonnegativeDiagonal],
+            &hidden_attention::report::Report::load(&other).unwrap()
+        ),
+        Err(ReplayError::UnknownConjecture(id)) if id == "softmax-in-channel"
+    ));
+    let missing = dir.join("missing.json");
+    assert_eq!(
+        program(&["replay", missing.to_str().unwrap()]),
+        exit::BAD_INPUT
+    );
+    // Bad options and an unknown id exit 2.
+    let x = dir.join("x");
+    let x = x.to_str().unwrap();
+    assert_eq!(
+        program(&[
+            "refute",
+            "nonnegative-diagonal",
+            "--dtype",
+            "f16",
+            "--out",
+            x
+        ]),
+        exit::BAD_INPUT
+    );
+    assert_eq!(
+        program(&["refute", "nonnegative-diagonal", "--len", "0", "--out", x]),
+        exit::BAD_INPUT
+    );
+    assert_eq!(program(&["refute", "no-such", "--out", x]), exit::BAD_INPUT);
+    assert!(!Path::new(x).exists(), "nothing is written on bad input");
     let _ = std::fs::remove_dir_all(&dir);
 }

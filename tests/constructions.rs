@@ -39,7 +39,7 @@ proptest! {
         prop_assert_eq!(head.attention().unwrap(), alpha(&ch).unwrap());
         if let Ok(lin) = channel_to_linear_head(&ch) {
             let a = alpha(&ch).unwrap();
-            prop_assert_eq!(lin.attention(), a.clone());
+            prop_assert_eq!(lin.attention().unwrap(), a.clone());
             prop_assert_eq!(alpha(&linear_head_to_channel(&lin).unwrap()).unwrap(), a);
             prop_assert_eq!(lin.output(&x).unwrap(), scan(&ch, &x).unwrap().y);
         }

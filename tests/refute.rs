@@ -50,7 +50,7 @@ fn factored_float_breaks_in_f32_and_replays() {
         state: 2,
         eps: 1e-3,
         cases: 64,
-        dtype: "f32".into(),
+        dtype: hidden_attention::refute::Dtype::F32,
         ..Params::default()
     };
     let r = run("factored-float", &p);
@@ -139,12 +139,7 @@ fn factored_float_compares_a_row_whose_query_underflows_to_zero() {
     assert_eq!(exact(&cert["exact_value"]), 1e-300f64.to_exact());
     assert_eq!(r.measured["relative_error"], 1.0);
     // Through the search and replay: a report, and a proof that re-verifies.
-    let report = search(
-        &OneCase(&FactoredFloat, case),
-        &p,
-        &AtomicBool::new(false),
-        || {},
-    );
+    let report = search(&OneCase(&FactoredFloat, case), &p);
     assert_eq!(report.outcome, Outcome::Counterexample);
     let back = replay(&FactoredFloat, &report).unwrap();
     assert_eq!(back.outcome, Outcome::Counterexample);
@@ -265,7 +260,7 @@ fn every_numeric_field_of_every_report_kind_is_recomputed() {
         run(
             "factored-float",
             &Params {
-                dtype: "f32".into(),
+                dtype: hidden_attention::refute::Dtype::F32,
                 ..p(12, 2, 1e-3)
             },
         ),
@@ -483,7 +478,7 @@ fn non_finite_measurements_survive_the_round_trip() {
         state: 2,
         eps: 1e-3,
         cases: 64,
-        dtype: "f32".into(),
+        dtype: hidden_attention::refute::Dtype::F32,
         ..Params::default()
     };
     let r = run("factored-float", &p);

@@ -195,7 +195,7 @@ fn refute_ssd_head_of_channel() {
         cases: 2000,
         ..Params::default()
     };
-    let report = refute::search(&SsdHeadOfChannel, &p, &Default::default(), || {});
+    let report = refute::search(&SsdHeadOfChannel, &p);
     assert_eq!(report.outcome, Outcome::Counterexample);
     let ok = refute::replay_builtin(&report).unwrap();
     assert_eq!(ok.outcome, Outcome::Counterexample);
@@ -240,7 +240,7 @@ fn refute_ssd_head_of_channel() {
         cases: 300,
         ..Params::default()
     };
-    let r1 = refute::search(&SsdHeadOfChannel, &p1, &Default::default(), || {});
+    let r1 = refute::search(&SsdHeadOfChannel, &p1);
     assert_eq!(r1.outcome, Outcome::NoneFound);
 }
 

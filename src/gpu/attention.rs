@@ -248,7 +248,10 @@ impl Gpu {
     ///
     /// # Errors
     /// As [`Gpu::attention_matrices`].
-    #[deprecated(since = "0.1.0", note = "named like the crate; use `Gpu::attention_matrices`")]
+    #[deprecated(
+        since = "0.1.0",
+        note = "named like the crate; use `Gpu::attention_matrices`"
+    )]
     pub fn hidden_attention(&self, channels: &[Channel<f32>]) -> GpuResult<Vec<Matrix<f32>>> {
         self.attention_matrices(channels)
     }

@@ -126,7 +126,7 @@ pub fn status(conjectures: &[&dyn AnyConjecture], args: impl IntoIterator<Item =
                 Ok(p) => p,
                 Err(e) => {
                     eprintln!("error: {e}");
-                        return exit::BAD_INPUT;
+                    return exit::BAD_INPUT;
                 }
             };
             let Some(c) = conjectures.iter().find(|c| c.id() == conjecture) else {
@@ -248,10 +248,7 @@ pub fn finish_search(
 /// Read a report file and replay it with `replay`; the exit code of `replay`: 0 the
 /// certificate holds (a proof), 3 evidence reproduced, 1 rejected (the message names the
 /// field), 4 an unknown conjecture, 2 an unreadable report.
-pub fn replay_file(
-    file: &Path,
-    replay: impl Fn(&Report) -> Result<Replayed, ReplayError>,
-) -> u8 {
+pub fn replay_file(file: &Path, replay: impl Fn(&Report) -> Result<Replayed, ReplayError>) -> u8 {
     let report = match Report::load(file) {
         Ok(r) => r,
         Err(e) => {

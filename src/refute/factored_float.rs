@@ -12,9 +12,7 @@ use serde_json::{json, Value};
 
 use super::channel_in_softmax::channel_of;
 use super::json::fits;
-use super::{
-    cert_exact, cert_index, exact_doc, float_doc, Conjecture, Dtype, Params, Refutation,
-};
+use super::{cert_exact, cert_index, exact_doc, float_doc, Conjecture, Dtype, Params, Refutation};
 use crate::dyadic::Dyadic;
 use crate::interchange::Object;
 use crate::report::exact_json;
@@ -264,7 +262,9 @@ impl Conjecture for FactoredFloat {
                 }
                 Ok((c64.clone(), c64.map(|&v| v as f32)))
             }
-            Dtype::Exact => Err("search.dtype: `exact` has no float factored form to break (f32 or f64)".into()),
+            Dtype::Exact => {
+                Err("search.dtype: `exact` has no float factored form to break (f32 or f64)".into())
+            }
         }
     }
     fn check(&self, case: &Self::Case, p: &Params) -> Result<(), Refutation> {

@@ -265,9 +265,21 @@ macro_rules! interchange_case {
 }
 
 interchange_case!(crate::ssm::Channel<Exact>, Channel, "s6_channel");
-interchange_case!(crate::attention::LinearHead<Exact>, LinearHead, "linear_head");
-interchange_case!(crate::attention::GatedLinearHead<Exact>, GatedHead, "linear_head");
-interchange_case!(crate::attention::SoftmaxHead<Exact>, SoftmaxHead, "softmax_head");
+interchange_case!(
+    crate::attention::LinearHead<Exact>,
+    LinearHead,
+    "linear_head"
+);
+interchange_case!(
+    crate::attention::GatedLinearHead<Exact>,
+    GatedHead,
+    "linear_head"
+);
+interchange_case!(
+    crate::attention::SoftmaxHead<Exact>,
+    SoftmaxHead,
+    "softmax_head"
+);
 interchange_case!(Matrix<Exact>, Matrix, "matrix");
 interchange_case!(
     crate::construct::TimeVaryingChannel<Exact>,

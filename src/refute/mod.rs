@@ -89,21 +89,21 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use proptest::strategy::ValueTree;
-use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 pub use json::{
     case_docs, cert_exact, cert_index, exact_doc, exact_matrix_json, float_doc, parse_case_doc,
     parse_doc, parse_exact_matrix, InterchangeCase,
 };
+use proptest::strategy::ValueTree;
+use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 pub use replay::{compare, compare_measured, replay, short_pair, ReplayError, Replayed};
 
-pub use crate::report::{Dtype, Outcome, Parameter, Report};
 use crate::report::{ConjectureInfo, SearchInfo, SCHEMA_VERSION};
+pub use crate::report::{Dtype, Outcome, Parameter, Report};
+use crate::theorems::seed_bytes;
 /// The proptest types a [`Conjecture::strategy`] returns, re-exported.
 pub use proptest::strategy::{BoxedStrategy, Strategy};
 /// The JSON types a [`Conjecture`] reads and writes, re-exported.
 pub use serde_json::{json, Value};
-use crate::theorems::seed_bytes;
 
 /// Most re-checks spent shrinking one counterexample.
 pub const MAX_SHRINK_CHECKS: usize = 512;
@@ -320,7 +320,10 @@ impl<C: Conjecture> AnyConjecture for C {
 ///
 /// # Errors
 /// [`ReplayError::UnknownConjecture`] if none has, else as [`replay()`].
-pub fn replay_any(conjectures: &[&dyn AnyConjecture], report: &Report) -> Result<Replayed, ReplayError> {
+pub fn replay_any(
+    conjectures: &[&dyn AnyConjecture],
+    report: &Report,
+) -> Result<Replayed, ReplayError> {
     conjectures
         .iter()
         .find(|c| c.id() == report.conjecture.id)

@@ -23,7 +23,7 @@ pub struct Channel<T> {
     c: Vec<T>,
 }
 
-impl<T: std::fmt::Display> std::fmt::Debug for Channel<T> {
+impl<T: std::fmt::Debug> std::fmt::Debug for Channel<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         use crate::tensor::DisplayRows;
         f.debug_struct("Channel")

@@ -80,7 +80,11 @@ pub fn check_exact(case: &(GatedLinearHead<Exact>, Matrix<Exact>)) -> CaseResult
     let lin = crate::attention::LinearHead::new(head.queries().clone(), head.keys().clone())
         .map_err(|e| f(e.to_string(), None))?;
     let lch = linear_head_to_channel(&lin).map_err(|e| f(e.to_string(), None))?;
-    if attention_matrix(&lch).map_err(|e| f(e.to_string(), Some(lch.clone())))? != lin.attention() {
+    if attention_matrix(&lch).map_err(|e| f(e.to_string(), Some(lch.clone())))?
+        != lin
+            .attention()
+            .map_err(|e| f(e.to_string(), Some(lch.clone())))?
+    {
         return Err(f(
             "linear head: α̃(channel with Ā ≡ 1) != tril(QKᵀ)".into(),
             Some(lch),

@@ -170,12 +170,7 @@ impl Conjecture for Undecided {
 
 #[test]
 fn evidence_is_its_own_outcome() {
-    let r = search(
-        &Undecided,
-        &Params::default(),
-        &AtomicBool::new(false),
-        || {},
-    );
+    let r = search(&Undecided, &Params::default());
     assert_eq!(r.outcome, Outcome::Evidence);
     assert!(r.to_markdown().contains("Evidence, not a proof"));
     let back = replay(&Undecided, &r).unwrap();

@@ -85,7 +85,7 @@ fn construction(reason: String) -> hidden_attention::Error {
 fn matrix_of(obj: &Object) -> hidden_attention::Result<(Matrix<Exact>, bool)> {
     Ok(match obj {
         Object::Channel(c) => (alpha(c)?, true),
-        Object::LinearHead(h) => (h.attention(), true),
+        Object::LinearHead(h) => (h.attention()?, true),
         Object::GatedHead(h) => (h.attention()?, true),
         Object::Matrix(m) => (m.clone(), true),
         Object::TimeVarying(t) => (t.attention(), true),

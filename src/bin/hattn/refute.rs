@@ -5,8 +5,7 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use hidden_attention::refute::{self, Params};
-use hidden_attention::report::{Outcome, Report};
+use hidden_attention::refute::{self, cli, Dtype, Params};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Options of `hattn refute`.
@@ -49,29 +48,20 @@ pub struct ReplayArgs {
     report: PathBuf,
 }
 
-/// Exit codes of `hattn refute` and `hattn replay` (documented in `docs/reports.md`).
-pub mod exit {
-    /// `refute`: a counterexample whose certificate is a proof, re-verified.
-    /// `replay`: the certificate holds (a proof).
-    pub const PROOF: u8 = 0;
-    /// `refute`: none found (or only an unproven candidate).
-    /// `replay`: rejected — a field disagrees with its recomputation, the certificate does
-    /// not hold, or there is no certificate.
-    pub const NOT_FOUND_OR_REJECTED: u8 = 1;
-    /// Bad input: options, unreadable or malformed report, unwritable output.
-    pub const BAD_INPUT: u8 = 2;
-    /// Evidence of a violation that is not a proof (`refute` found it, `replay`
-    /// reproduced it).
-    pub const EVIDENCE: u8 = 3;
-}
+/// Exit codes of `hattn refute` and `hattn replay` (documented in `docs/reports.md`), the
+/// same as those of a user's own program (`refute::cli`).
+pub use hidden_attention::refute::cli::exit;
 
 /// Exit 0: a counterexample found and its certificate (a proof) re-verified; 1: none
 /// found or only an unproven candidate; 2: bad input; 3: evidence, not a proof.
 pub fn refute(a: &RefuteArgs) -> ExitCode {
-    if a.dtype != "f32" && a.dtype != "f64" {
-        eprintln!("error: --dtype must be f32 or f64, not `{}`", a.dtype);
-        return ExitCode::from(exit::BAD_INPUT);
-    }
+    let dtype = match a.dtype.parse::<Dtype>() {
+        Ok(d @ (Dtype::F32 | Dtype::F64)) => d,
+        _ => {
+            eprintln!("error: --dtype must be f32 or f64, not `{}`", a.dtype);
+            return ExitCode::from(exit::BAD_INPUT);
+        }
+    };
     if a.len == 0
         || a.state == 0
         || !(a.eps > 0.0 && a.eps.is_finite())
@@ -86,7 +76,7 @@ pub fn refute(a: &RefuteArgs) -> ExitCode {
         eps: a.eps,
         cases: a.cases,
         seed: a.seed,
-        dtype: a.dtype.clone(),
+        dtype,
         delta: a.delta,
     };
     let stop = Arc::new(AtomicBool::new(false));
@@ -106,92 +96,12 @@ pub fn refute(a: &RefuteArgs) -> ExitCode {
         }
     };
     bar.finish_and_clear();
-    if let Err(e) = report.write(&a.out) {
-        eprintln!("error: {e}");
-        return ExitCode::from(exit::BAD_INPUT);
-    }
-    let json = a.out.join("report.json");
-    println!(
-        "{}: {} after {} case{}",
-        report.conjecture.id,
-        report.outcome.as_str().replace('_', " "),
-        report.search.cases_tried,
-        if report.search.cases_tried == 1 {
-            ""
-        } else {
-            "s"
-        }
-    );
-    match report.outcome {
-        Outcome::UnprovenCandidate => {
-            println!(
-                "a candidate was found, but it is not a proof: {}",
-                report.explanation.as_deref().unwrap_or("")
-            );
-            println!(
-                "no certified counterexample; the candidate is in {}",
-                json.display()
-            );
-            return ExitCode::from(exit::NOT_FOUND_OR_REJECTED);
-        }
-        Outcome::Counterexample | Outcome::Evidence => {}
-        _ => {
-            println!(
-                "no counterexample within the budget; what was searched is in {}",
-                json.display()
-            );
-            return ExitCode::from(exit::NOT_FOUND_OR_REJECTED);
-        }
-    }
-    match refute::replay_builtin(&report) {
-        Ok(r) => {
-            let code = if r.outcome == Outcome::Counterexample {
-                println!("certificate re-verified (a proof): {}", r.why);
-                exit::PROOF
-            } else {
-                println!("evidence, not a proof: {}", r.why);
-                exit::EVIDENCE
-            };
-            println!(
-                "report: {} and {}",
-                json.display(),
-                a.out.join("report.md").display()
-            );
-            ExitCode::from(code)
-        }
-        Err(e) => {
-            eprintln!("error: the report did not replay: {e}");
-            ExitCode::from(exit::BAD_INPUT)
-        }
-    }
+    ExitCode::from(cli::finish_search(&report, &a.out, refute::replay_builtin))
 }
 
 /// Exit 0 iff the report's certificate holds (a proof), 3 if it reproduces evidence that
-/// is not a proof, 1 if it is rejected (the message names the field), 2 if the report
-/// cannot be read.
+/// is not a proof, 1 if it is rejected (the message names the field), 4 if its conjecture
+/// is not a built-in one (nothing was checked), 2 if the report cannot be read.
 pub fn replay(a: &ReplayArgs) -> ExitCode {
-    let report = match Report::load(&a.report) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(exit::BAD_INPUT);
-        }
-    };
-    match refute::replay_builtin(&report) {
-        Ok(r) if r.outcome == Outcome::Counterexample => {
-            println!("{}: certificate holds: {}", report.conjecture.id, r.why);
-            ExitCode::from(exit::PROOF)
-        }
-        Ok(r) => {
-            println!(
-                "{}: evidence reproduced, not a proof: {}",
-                report.conjecture.id, r.why
-            );
-            ExitCode::from(exit::EVIDENCE)
-        }
-        Err(e) => {
-            eprintln!("{}: rejected: {e}", report.conjecture.id);
-            ExitCode::from(exit::NOT_FOUND_OR_REJECTED)
-        }
-    }
+    ExitCode::from(cli::replay_file(&a.report, refute::replay_builtin))
 }
