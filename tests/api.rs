@@ -43,7 +43,7 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(32))]
     #[test]
     fn strategies_and_ssm_in_one_suite(ch in strategies::rational_channel(1..=4, 1..=3)) {
-        prop_assert!(ch.len() >= 1 && ch.len() <= 4 && ch.state() <= 3);
+        prop_assert!((1..=4).contains(&ch.len()) && (1..=3).contains(&ch.state()));
         let a = ssm::attention_matrix(&ch).unwrap();
         prop_assert_eq!(a.rows(), ch.len());
     }
