@@ -78,6 +78,7 @@ pub mod refute;
 pub mod report;
 pub mod scalar;
 pub mod semiseparable;
+pub mod shard;
 pub mod ssm;
 pub mod strategies;
 pub mod tensor;

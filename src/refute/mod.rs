@@ -86,6 +86,7 @@ pub use json::{
 pub use replay::{compare, compare_measured, replay, short_pair, ReplayError, Replayed};
 
 use crate::report::{ConjectureInfo, Outcome, Report, SearchInfo, SCHEMA_VERSION};
+use crate::shard::Shard;
 use crate::theorems::seed_bytes;
 
 /// Most re-checks spent shrinking one counterexample.
@@ -237,27 +238,57 @@ pub trait Conjecture {
 
 /// Draw up to `p.cases` cases, stop at the first violation and shrink it; `tick` runs after
 /// each case; setting `stop` ends the search early (what was found so far is reported).
-pub fn search<C: Conjecture>(
+pub fn search<C: Conjecture>(c: &C, p: &Params, stop: &AtomicBool, tick: impl FnMut()) -> Report {
+    search_sharded(c, p, Shard::WHOLE, stop, tick).report
+}
+
+/// What shard $I$ of $N$ of a search did ([`search_sharded`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardSearch {
+    /// The report of the whole search if this shard's violation (if any) is the first of
+    /// all shards: its `case_index`, and as `cases_tried` the cases drawn through it (every
+    /// case, when no shard finds one), with the unsharded `command`.
+    pub report: Report,
+    /// Cases this shard checked.
+    pub cases_run: usize,
+    /// Every case of this shard with index below this one was checked (`p.cases` when the
+    /// shard ran to the end, one past the violation when it found one).
+    pub checked_below: usize,
+}
+
+/// Shard $I$ of $N$ of [`search`]: the same draws, of which only the cases $i$ with
+/// $i \bmod N = I$ are checked; the search of this shard stops at its first violation.
+///
+/// Every case is drawn (so case $i$ is the same value as in the unsharded search), which
+/// also counts the cases tried by the unsharded search up to any index. The unsharded
+/// report is the shards' report of least `case_index` ([`crate::shard`]).
+pub fn search_sharded<C: Conjecture>(
     c: &C,
     p: &Params,
+    shard: Shard,
     stop: &AtomicBool,
     mut tick: impl FnMut(),
-) -> Report {
+) -> ShardSearch {
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes(p.seed));
     let mut runner = TestRunner::new_with_rng(Config::default(), rng);
     let strategy = c.strategy(p);
     let mut found = None;
-    let mut tried = 0;
+    let (mut tried, mut cases_run, mut checked_below) = (0, 0, p.cases);
     let mut interrupted = false;
     for index in 0..p.cases {
         if stop.load(Ordering::Relaxed) {
             interrupted = true;
+            checked_below = index;
             break;
         }
         let Ok(mut tree) = strategy.new_tree(&mut runner) else {
             continue;
         };
         tried += 1;
+        if !shard.owns(index) {
+            continue;
+        }
+        cases_run += 1;
         tick();
         if let Err(first) = c.check(&tree.current(), p) {
             let mut last = (tree.current(), first);
@@ -287,6 +318,7 @@ pub fn search<C: Conjecture>(
                 }
             }
             found = Some((index, last));
+            checked_below = index + 1;
             break;
         }
     }
@@ -309,7 +341,7 @@ pub fn search<C: Conjecture>(
         (_, Some(case), Some(cert)) => c.verify(case, cert, p).ok(),
         _ => None,
     };
-    Report {
+    let report = Report {
         schema_version: SCHEMA_VERSION,
         toolkit_version: env!("CARGO_PKG_VERSION").into(),
         conjecture: ConjectureInfo {
@@ -336,6 +368,11 @@ pub fn search<C: Conjecture>(
         measured,
         command: command(c.id(), p),
         replay: REPLAY.into(),
+    };
+    ShardSearch {
+        report,
+        cases_run,
+        checked_below,
     }
 }
 
@@ -400,6 +437,20 @@ pub fn search_builtin(
     tick: impl FnMut(),
 ) -> Result<Report, String> {
     builtin!(id, c => Ok(search(c, p, stop, tick)), Err(format!("unknown conjecture `{id}` (known: {})", builtin_ids().join(", "))))
+}
+
+/// Shard `shard` of [`search_builtin`] ([`search_sharded`]).
+///
+/// # Errors
+/// An unknown id.
+pub fn search_builtin_sharded(
+    id: &str,
+    p: &Params,
+    shard: Shard,
+    stop: &AtomicBool,
+    tick: impl FnMut(),
+) -> Result<ShardSearch, String> {
+    builtin!(id, c => Ok(search_sharded(c, p, shard, stop, tick)), Err(format!("unknown conjecture `{id}` (known: {})", builtin_ids().join(", "))))
 }
 
 /// Replay a report of a built-in conjecture or of a theorem-suite failure
