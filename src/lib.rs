@@ -72,6 +72,8 @@ pub mod golden;
 pub mod gpu;
 pub mod gpu_instances;
 pub mod interchange;
+#[cfg(feature = "nalgebra")]
+pub mod interop;
 pub mod interval;
 pub mod model;
 pub mod refute;

@@ -56,7 +56,7 @@ enum Command {
         /// Run shard I of N (0-based, 0 ≤ I < N): only the cases i with i mod N = I, drawn
         /// as the unsharded run draws them; writes `shard.json` into the --report directory
         /// for `hattn merge` (docs/sharding.md).
-        #[arg(long, value_name = "I/N", value_parser = args::shard, requires = "report", conflicts_with = "case")]
+        #[arg(long, value_name = "I/N", value_parser = args::shard, allow_hyphen_values = true, requires = "report", conflicts_with = "case")]
         shard: Option<hidden_attention::shard::Shard>,
     },
     /// Convert between channels, heads and matrices (JSON, docs/interchange.md).

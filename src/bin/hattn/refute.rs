@@ -44,7 +44,7 @@ pub struct RefuteArgs {
     /// Search shard I of N (0-based, 0 ≤ I < N): only the cases i with i mod N = I, drawn
     /// as the unsharded search draws them; writes `shard.json` into --out for `hattn merge`
     /// (docs/sharding.md).
-    #[arg(long, value_name = "I/N", value_parser = crate::args::shard)]
+    #[arg(long, value_name = "I/N", value_parser = crate::args::shard, allow_hyphen_values = true)]
     shard: Option<Shard>,
 }
 
