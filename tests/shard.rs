@@ -14,7 +14,7 @@ use hidden_attention::shard::{self, MergeProblem, Merged, Shard, ShardReport, Sh
 use hidden_attention::ssm::Channel;
 use hidden_attention::strategies;
 use hidden_attention::theorems::{run_cases, run_cases_sharded, CaseResult, Counterexample};
-use proptest::strategy::{BoxedStrategy, Strategy};
+use proptest::strategy::BoxedStrategy;
 use serde_json::Value;
 
 fn hattn(args: &[&str]) -> (i32, String, String) {
@@ -224,19 +224,21 @@ fn check_shards_merge_into_the_unsharded_suite() {
 }
 
 /// `hattn refute` as 3 shards, merged: report.json and report.md are byte for byte the
-/// unsharded ones, for a first violation in shard 1 (not the first shard), one in shard 0
-/// while shard 1 also found a later one, and no violation at all.
+/// unsharded ones, for a first violation in shard 1 alone, one in shard 0 while the others
+/// found later ones, one in shard 1 while shard 0 found a later one (case 9), and none.
 #[test]
 fn refute_shards_merge_into_the_unsharded_report() {
     let dir = scratch("refute");
-    for (conjecture, want) in [
-        ("diagonal-realisation", Some((7, 1))),
-        ("softmax-in-channel", Some((3, 0))),
-        ("ssd-head-of-channel", None),
+    for (conjecture, seed, want) in [
+        ("diagonal-realisation", "1", Some((7, 1))),
+        ("softmax-in-channel", "1", Some((3, 0))),
+        ("softmax-in-channel", "5", Some((1, 1))),
+        ("ssd-head-of-channel", "1", None),
     ] {
         let base = [
-            "refute", conjecture, "--cases", "48", "--seed", "1", "--len", "5", "--state", "2",
+            "refute", conjecture, "--cases", "48", "--seed", seed, "--len", "5", "--state", "2",
         ];
+        let conjecture = &format!("{conjecture}-{seed}")[..];
         let whole = dir.join(format!("{conjecture}-whole"));
         let mut args = base.to_vec();
         args.extend(["--out", s(&whole)]);
@@ -272,6 +274,11 @@ fn refute_shards_merge_into_the_unsharded_report() {
             );
         }
         let r = json(&whole.join("report.json"));
+        if seed == "5" {
+            // shard 0 found a violation too, later than shard 1's
+            let s0 = json(&shards[0].join("shard.json"));
+            assert_eq!(s0["report"]["search"]["case_index"], 9);
+        }
         match want {
             Some((index, owner)) => {
                 assert_eq!(r["search"]["case_index"], index, "{conjecture}");
@@ -283,7 +290,7 @@ fn refute_shards_merge_into_the_unsharded_report() {
                 assert_eq!(r["outcome"], "none_found");
                 for (i, d) in shards.iter().enumerate() {
                     let s = json(&d.join("shard.json"));
-                    assert_eq!(s["cases_run"], [16, 16, 16][i]);
+                    assert_eq!(s["cases_run"], 16, "shard {i}");
                     assert_eq!(s["checked_below"], 48);
                 }
             }
