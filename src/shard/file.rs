@@ -64,7 +64,7 @@ pub enum ShardRun {
         checked_below: usize,
         /// The report of the whole search if this shard's violation is the first
         /// ([`crate::refute::ShardSearch::report`]).
-        report: Report,
+        report: Box<Report>,
     },
 }
 

@@ -118,7 +118,7 @@ pub enum Merged {
         failures: Vec<(PathBuf, String)>,
     },
     /// `hattn refute`: the report of the unsharded search.
-    Refute(Report),
+    Refute(Box<Report>),
 }
 
 impl Merged {
@@ -333,7 +333,7 @@ fn merge_check(shards: &[&(PathBuf, ShardReport)]) -> Result<Merged> {
                         ),
                     );
                 }
-                if first_failure.is_none_or(|(j, _, _)| i < j) {
+                if first_failure.map_or(true, |(j, _, _)| i < j) {
                     first_failure = Some((i, dir, s));
                 }
             }
@@ -410,7 +410,7 @@ fn merge_refute(shards: &[&(PathBuf, ShardReport)]) -> Result<Merged> {
                     format!("its violation, case {i}, is not one of the cases it checked"),
                 );
             }
-            if first.is_none_or(|(j, _)| i < j) {
+            if first.map_or(true, |(j, _)| i < j) {
                 first = Some((i, report));
             }
         }
@@ -423,7 +423,7 @@ fn merge_refute(shards: &[&(PathBuf, ShardReport)]) -> Result<Merged> {
         else {
             unreachable!("kinds were checked equal");
         };
-        if report.search.interrupted && first.is_none_or(|(j, _)| j >= *checked_below) {
+        if report.search.interrupted && first.map_or(true, |(j, _)| j >= *checked_below) {
             return Err(Error::Merge(MergeProblem::Interrupted {
                 shard: r.shard,
                 checked_below: *checked_below,
@@ -431,7 +431,7 @@ fn merge_refute(shards: &[&(PathBuf, ShardReport)]) -> Result<Merged> {
         }
     }
     if let Some((_, report)) = first {
-        return Ok(Merged::Refute(report.clone()));
+        return Ok(Merged::Refute(Box::new(report.clone())));
     }
     // No violation anywhere: every shard drew every case, so each holds the same report.
     let ShardRun::Refute { report, .. } = &shards[0].1.run else {

@@ -134,7 +134,7 @@ pub fn refute(a: &RefuteArgs) -> ExitCode {
         shard_command: format!("{} --shard {shard}", report.command),
         run: ShardRun::Refute {
             checked_below: run.checked_below,
-            report: run.report,
+            report: Box::new(run.report),
         },
     };
     if let Err(e) = file.write(&a.out) {
