@@ -247,6 +247,9 @@ pub enum Error {
         /// Why it does not apply.
         reason: String,
     },
+    /// Per-shard reports that do not combine into the report of one run (`hattn merge`).
+    #[error("cannot merge the shard reports: {0}")]
+    Merge(crate::shard::MergeProblem),
 }
 
 fn channel_suffix(channel: Option<usize>) -> String {

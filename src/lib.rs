@@ -74,12 +74,15 @@ pub mod golden;
 pub mod gpu;
 pub mod gpu_instances;
 pub mod interchange;
+#[cfg(feature = "nalgebra")]
+pub mod interop;
 pub mod interval;
 pub mod model;
 pub mod refute;
 pub mod report;
 pub mod scalar;
 pub mod semiseparable;
+pub mod shard;
 pub mod ssm;
 pub mod strategies;
 pub mod tensor;

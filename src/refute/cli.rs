@@ -193,14 +193,33 @@ pub fn finish_search(
         eprintln!("error: {e}");
         return exit::BAD_INPUT;
     }
-    let json = out.join("report.json");
     let n = report.search.cases_tried;
-    println!(
+    let headline = format!(
         "{}: {} after {n} case{}",
         report.conjecture.id,
         report.outcome.as_str().replace('_', " "),
         if n == 1 { "" } else { "s" }
     );
+    conclude(
+        report,
+        &headline,
+        &out.join("report.json"),
+        Some(&out.join("report.md")),
+        replay,
+    )
+}
+
+/// Print `headline` and what a search (or a merge of search shards) found, re-verify a
+/// found certificate with `replay`, and return the exit code of `refute`; the report is in
+/// `json` (and `md`).
+pub fn conclude(
+    report: &Report,
+    headline: &str,
+    json: &Path,
+    md: Option<&Path>,
+    replay: impl Fn(&Report) -> Result<Replayed, ReplayError>,
+) -> u8 {
+    println!("{headline}");
     match report.outcome {
         Outcome::UnprovenCandidate => {
             println!(
@@ -231,11 +250,10 @@ pub fn finish_search(
                 println!("evidence, not a proof: {}", r.why);
                 exit::EVIDENCE
             };
-            println!(
-                "report: {} and {}",
-                json.display(),
-                out.join("report.md").display()
-            );
+            match md {
+                Some(md) => println!("report: {} and {}", json.display(), md.display()),
+                None => println!("report: {}", json.display()),
+            }
             code
         }
         Err(e) => {

@@ -99,6 +99,7 @@ pub use replay::{compare, compare_measured, replay, short_pair, ReplayError, Rep
 
 use crate::report::{ConjectureInfo, SearchInfo, SCHEMA_VERSION};
 pub use crate::report::{Dtype, Outcome, Parameter, Report};
+use crate::shard::Shard;
 use crate::theorems::seed_bytes;
 /// The proptest types a [`Conjecture::strategy`] returns, re-exported.
 pub use proptest::strategy::{BoxedStrategy, Strategy};
@@ -343,23 +344,58 @@ pub fn search_with<C: Conjecture + ?Sized>(
     c: &C,
     p: &Params,
     stop: &AtomicBool,
-    mut tick: impl FnMut(),
+    tick: impl FnMut(),
 ) -> Report {
+    search_sharded(c, p, Shard::WHOLE, stop, tick).report
+}
+
+/// What shard `$I$` of `$N$` of a search did ([`search_sharded`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardSearch {
+    /// The report of the whole search if this shard's violation (if any) is the first of
+    /// all shards: its `case_index`, and as `cases_tried` the cases drawn through it (every
+    /// case, when no shard finds one), with the unsharded `command`.
+    pub report: Report,
+    /// Cases this shard checked.
+    pub cases_run: usize,
+    /// Every case of this shard with index below this one was checked (`p.cases` when the
+    /// shard ran to the end, one past the violation when it found one).
+    pub checked_below: usize,
+}
+
+/// Shard `$I$` of `$N$` of [`search`]: the same draws, of which only the cases `$i$` with
+/// `$i \bmod N = I$` are checked; the search of this shard stops at its first violation.
+///
+/// Every case is drawn (so case `$i$` is the same value as in the unsharded search), which
+/// also counts the cases tried by the unsharded search up to any index. The unsharded
+/// report is the shards' report of least `case_index` ([`crate::shard`]).
+pub fn search_sharded<C: Conjecture + ?Sized>(
+    c: &C,
+    p: &Params,
+    shard: Shard,
+    stop: &AtomicBool,
+    mut tick: impl FnMut(),
+) -> ShardSearch {
     let rng = TestRng::from_seed(RngAlgorithm::ChaCha, &seed_bytes(p.seed));
     let mut runner = TestRunner::new_with_rng(Config::default(), rng);
     let strategy = c.strategy(p);
     let mut found = None;
-    let mut tried = 0;
+    let (mut tried, mut cases_run, mut checked_below) = (0, 0, p.cases);
     let mut interrupted = false;
     for index in 0..p.cases {
         if stop.load(Ordering::Relaxed) {
             interrupted = true;
+            checked_below = index;
             break;
         }
         let Ok(mut tree) = strategy.new_tree(&mut runner) else {
             continue;
         };
         tried += 1;
+        if !shard.owns(index) {
+            continue;
+        }
+        cases_run += 1;
         tick();
         if let Err(first) = c.check(&tree.current(), p) {
             let mut last = (tree.current(), first);
@@ -389,6 +425,7 @@ pub fn search_with<C: Conjecture + ?Sized>(
                 }
             }
             found = Some((index, last));
+            checked_below = index + 1;
             break;
         }
     }
@@ -411,7 +448,7 @@ pub fn search_with<C: Conjecture + ?Sized>(
         (_, Some(case), Some(cert)) => c.verify(case, cert, p).ok(),
         _ => None,
     };
-    Report {
+    let report = Report {
         schema_version: SCHEMA_VERSION,
         toolkit_version: env!("CARGO_PKG_VERSION").into(),
         conjecture: ConjectureInfo {
@@ -439,6 +476,11 @@ pub fn search_with<C: Conjecture + ?Sized>(
         measured,
         command: command_line(c.program(), c.id(), p, c.parameters()),
         replay: replay_command(c.program()),
+    };
+    ShardSearch {
+        report,
+        cases_run,
+        checked_below,
     }
 }
 
@@ -503,6 +545,20 @@ pub fn search_builtin(
     tick: impl FnMut(),
 ) -> Result<Report, String> {
     builtin!(id, c => Ok(search_with(c, p, stop, tick)), Err(format!("unknown conjecture `{id}` (known: {})", builtin_ids().join(", "))))
+}
+
+/// Shard `shard` of [`search_builtin`] ([`search_sharded`]).
+///
+/// # Errors
+/// An unknown id.
+pub fn search_builtin_sharded(
+    id: &str,
+    p: &Params,
+    shard: Shard,
+    stop: &AtomicBool,
+    tick: impl FnMut(),
+) -> Result<ShardSearch, String> {
+    builtin!(id, c => Ok(search_sharded(c, p, shard, stop, tick)), Err(format!("unknown conjecture `{id}` (known: {})", builtin_ids().join(", "))))
 }
 
 /// Replay a report of a built-in conjecture or of a theorem-suite failure

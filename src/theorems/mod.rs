@@ -31,6 +31,7 @@ use proptest::strategy::{BoxedStrategy, Strategy, ValueTree};
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
 use crate::scalar::{Exact, Field};
+use crate::shard::Shard;
 use crate::ssm::Channel;
 
 /// A theorem of the toolkit: its identifier and statement.
@@ -97,6 +98,8 @@ pub struct RunStats {
     pub elapsed: Duration,
     /// The first failure, shrunk.
     pub counterexample: Option<Counterexample>,
+    /// Index of that first failing case in the run's sequence of draws (0-based).
+    pub first_failure: Option<usize>,
 }
 
 /// The 32-byte ChaCha seed derived from a `u64` seed.
@@ -121,6 +124,24 @@ pub fn run_cases<V: Clone + fmt::Debug>(
     cases: usize,
     seed: u64,
     check: impl Fn(&V) -> CaseResult,
+    tick: impl FnMut(),
+) -> RunStats {
+    run_cases_sharded(strategy, cases, seed, Shard::WHOLE, check, tick)
+}
+
+/// Shard `$I$` of `$N$` of [`run_cases`]: the same draws, of which only the cases `$i$` with
+/// `$i \bmod N = I$` are checked (and counted, and shrunk).
+///
+/// Every case up to the shard's last one is drawn, so case `$i$` is the same value here as in
+/// the unsharded run, and the shards' statistics combine into the unsharded ones
+/// ([`crate::shard`]): cases and passes add up, the largest error is the largest of the
+/// shards', and the first failure is the shards' first failure of least index.
+pub fn run_cases_sharded<V: Clone + fmt::Debug>(
+    strategy: &BoxedStrategy<V>,
+    cases: usize,
+    seed: u64,
+    shard: Shard,
+    check: impl Fn(&V) -> CaseResult,
     mut tick: impl FnMut(),
 ) -> RunStats {
     let start = Instant::now();
@@ -132,11 +153,15 @@ pub fn run_cases<V: Clone + fmt::Debug>(
         max_error: 0.0,
         elapsed: Duration::ZERO,
         counterexample: None,
+        first_failure: None,
     };
-    for _ in 0..cases {
+    for index in 0..shard.draws_below(cases) {
         let Ok(mut tree) = strategy.new_tree(&mut runner) else {
             continue;
         };
+        if !shard.owns(index) {
+            continue;
+        }
         stats.cases += 1;
         match check(&tree.current()) {
             Ok(e) => {
@@ -145,6 +170,7 @@ pub fn run_cases<V: Clone + fmt::Debug>(
             }
             Err(first) if stats.counterexample.is_none() => {
                 stats.counterexample = Some(shrink(&mut tree, first, &check));
+                stats.first_failure = Some(index);
             }
             Err(_) => {}
         }

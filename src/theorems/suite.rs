@@ -4,8 +4,9 @@
 
 use proptest::strategy::{BoxedStrategy, Just, Strategy};
 
-use super::{run_cases, t1, t2, t3, t4, t5, t6, t7, CaseResult, RunStats, Theorem};
+use super::{run_cases_sharded, t1, t2, t3, t4, t5, t6, t7, CaseResult, RunStats, Theorem};
 use crate::scalar::{ratio, Exact, Field, Real};
+use crate::shard::Shard;
 use crate::ssm::Channel;
 use crate::strategies;
 
@@ -63,13 +64,24 @@ pub struct CheckRow {
     run: RowRunner,
 }
 
-/// The function a row runs: `(cases, seed, tick) -> stats`.
-type RowRunner = Box<dyn Fn(usize, u64, &mut dyn FnMut()) -> RunStats + Send + Sync>;
+/// The function a row runs: `(cases, seed, shard, tick) -> stats`.
+type RowRunner = Box<dyn Fn(usize, u64, Shard, &mut dyn FnMut()) -> RunStats + Send + Sync>;
 
 impl CheckRow {
     /// Check `cases` cases drawn with `seed`; `tick` is called after each.
     pub fn run(&self, cases: usize, seed: u64, tick: &mut dyn FnMut()) -> RunStats {
-        (self.run)(cases, seed, tick)
+        (self.run)(cases, seed, Shard::WHOLE, tick)
+    }
+    /// Shard `shard` of [`CheckRow::run`]: of the same draws, only the cases `$i$` with
+    /// `$i \bmod N = I$` are checked ([`super::run_cases_sharded`]).
+    pub fn run_shard(
+        &self,
+        cases: usize,
+        seed: u64,
+        shard: Shard,
+        tick: &mut dyn FnMut(),
+    ) -> RunStats {
+        (self.run)(cases, seed, shard, tick)
     }
     /// Whether the row answers to `wanted` (case-insensitive): `all`, its theorem id or
     /// its name.
@@ -95,7 +107,9 @@ pub(super) fn row<V: Clone + std::fmt::Debug + 'static>(
         tier,
         cases,
         metric,
-        run: Box::new(move |n, seed, tick| run_cases(&strategy(), n, seed, check, tick)),
+        run: Box::new(move |n, seed, shard, tick| {
+            run_cases_sharded(&strategy(), n, seed, shard, check, tick)
+        }),
     }
 }
 
@@ -277,8 +291,8 @@ fn once<V: Clone + std::fmt::Debug + Send + Sync + 'static>(
         tier,
         cases,
         metric,
-        run: Box::new(move |_, _, tick| {
-            run_cases(&Just(value.clone()).boxed(), 1, 0, &check, tick)
+        run: Box::new(move |_, _, shard, tick| {
+            run_cases_sharded(&Just(value.clone()).boxed(), 1, 0, shard, &check, tick)
         }),
     }
 }

@@ -42,3 +42,11 @@ pub fn checkpoint_dir(s: &str) -> Result<PathBuf, String> {
     }
     Ok(p)
 }
+
+/// A shard `I/N` (0-based: 0 ≤ I < N).
+pub fn shard(s: &str) -> Result<hidden_attention::shard::Shard, String> {
+    hidden_attention::shard::Shard::parse(s).map_err(|e| match e {
+        hidden_attention::Error::InvalidArgument { reason, .. } => reason,
+        other => other.to_string(),
+    })
+}

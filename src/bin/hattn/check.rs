@@ -8,7 +8,9 @@ use hidden_attention::interchange::{self, NumberField, Object};
 use hidden_attention::refute::theorem_check;
 use hidden_attention::report::{SuiteReport, SuiteRow};
 use hidden_attention::scalar::{lift, parse_exact, Exact, Field};
+use hidden_attention::shard::{Shard, ShardReport, ShardRow, ShardRun, SHARD_FILE};
 use hidden_attention::theorems::suite::{self, CheckRow, Metric, SingleCase};
+use hidden_attention::theorems::Counterexample;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::Value;
 
@@ -18,6 +20,7 @@ pub fn check(
     theorems: &[String],
     report: Option<&Path>,
     case: Option<&Path>,
+    shard: Option<Shard>,
 ) -> ExitCode {
     let (rows, skipped, cases) = match case {
         None => (suite::rows(), vec![], cases),
@@ -46,21 +49,27 @@ pub fn check(
         return ExitCode::from(2);
     }
     let selected = |r: &CheckRow| theorems.is_empty() || theorems.iter().any(|t| r.selected_by(t));
-    match case {
-        None => println!("hattn check: {cases} cases per row, seed {seed}"),
-        Some(p) => println!("hattn check: the case {}", p.display()),
+    match (case, shard) {
+        (None, None) => println!("hattn check: {cases} cases per row, seed {seed}"),
+        (None, Some(s)) => println!(
+            "hattn check: shard {s} of {cases} cases per row, seed {seed}: cases {}",
+            s.describe(cases)
+        ),
+        (Some(p), _) => println!("hattn check: the case {}", p.display()),
     }
     let mut lines = Vec::new();
     let mut metrics: Vec<Metric> = Vec::new();
     let mut failures = Vec::new();
     let mut suite_rows = Vec::new();
+    let mut first_failures = Vec::new();
+    let whole = shard.unwrap_or(Shard::WHOLE);
     for row in rows.into_iter().filter(|r| selected(r)) {
-        let bar = ProgressBar::new(cases as u64).with_style(
+        let bar = ProgressBar::new(whole.cases_below(cases) as u64).with_style(
             ProgressStyle::with_template("{prefix:>18} {bar:30} {pos}/{len} {per_sec}")
                 .expect("static template"),
         );
         bar.set_prefix(format!("{} {}", row.name, row.tier));
-        let stats = row.run(cases, seed, &mut || bar.inc(1));
+        let stats = row.run_shard(cases, seed, whole, &mut || bar.inc(1));
         bar.finish_and_clear();
         if !metrics.contains(&row.metric) {
             metrics.push(row.metric);
@@ -106,6 +115,7 @@ pub fn check(
             seconds: stats.elapsed.as_secs_f64(),
             failure,
         });
+        first_failures.push(stats.first_failure);
     }
     println!(
         "{:<12} {:<6} {:>6} {:>7}  {:<4}  {:>19}  {:>9}  statement",
@@ -128,6 +138,15 @@ pub fn check(
         for t in theorems {
             command += &format!(" {t}");
         }
+        if let Some(s) = shard {
+            let r = shard_report(s, seed, cases, command, suite_rows, first_failures);
+            if let Err(e) = r.write(dir) {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+            println!("shard report: {}", dir.join(SHARD_FILE).display());
+            return finish(failures);
+        }
         let suite = SuiteReport {
             schema_version: hidden_attention::report::SCHEMA_VERSION,
             toolkit_version: env!("CARGO_PKG_VERSION").into(),
@@ -147,6 +166,11 @@ pub fn check(
             dir.join("suite.md").display()
         );
     }
+    finish(failures)
+}
+
+/// Exit 0 when every check passed, else print the counterexamples and exit 1.
+fn finish(failures: Vec<Counterexample>) -> ExitCode {
     if failures.is_empty() {
         println!("all checks passed");
         ExitCode::SUCCESS
@@ -155,6 +179,35 @@ pub fn check(
             eprintln!("{c}");
         }
         ExitCode::FAILURE
+    }
+}
+
+/// The `shard.json` of a sharded `hattn check` (`command`: the unsharded command).
+fn shard_report(
+    shard: Shard,
+    seed: u64,
+    cases: usize,
+    command: String,
+    rows: Vec<SuiteRow>,
+    first_failures: Vec<Option<usize>>,
+) -> ShardReport {
+    ShardReport {
+        schema_version: hidden_attention::report::SCHEMA_VERSION,
+        toolkit_version: env!("CARGO_PKG_VERSION").into(),
+        shard,
+        seed,
+        cases,
+        case_indices: shard.describe(cases),
+        cases_run: shard.cases_below(cases),
+        shard_command: format!("{command} --shard {shard}"),
+        command,
+        run: ShardRun::Check {
+            rows: rows
+                .into_iter()
+                .zip(first_failures)
+                .map(|(row, first_failure)| ShardRow { row, first_failure })
+                .collect(),
+        },
     }
 }
 

@@ -14,6 +14,7 @@ mod explain;
 mod faithfulness;
 mod golden;
 mod gpu;
+mod merge;
 mod refute;
 
 #[derive(Parser)]
@@ -52,6 +53,11 @@ enum Command {
         /// if a check fails, 2 on a bad file.
         #[arg(long, value_name = "FILE.json")]
         case: Option<std::path::PathBuf>,
+        /// Run shard I of N (0-based, 0 ≤ I < N): only the cases i with i mod N = I, drawn
+        /// as the unsharded run draws them; writes `shard.json` into the --report directory
+        /// for `hattn merge` (docs/sharding.md).
+        #[arg(long, value_name = "I/N", value_parser = args::shard, allow_hyphen_values = true, requires = "report", conflicts_with = "case")]
+        shard: Option<hidden_attention::shard::Shard>,
     },
     /// Convert between channels, heads and matrices (JSON, docs/interchange.md).
     Convert(convert::ConvertArgs),
@@ -142,6 +148,9 @@ enum Command {
     Refute(refute::RefuteArgs),
     /// Re-check the certificate of a report, independently of the search.
     Replay(refute::ReplayArgs),
+    /// Combine the reports of the shards of one run (`--shard I/N`) into the report of the
+    /// unsharded run (docs/sharding.md).
+    Merge(merge::MergeArgs),
     /// Explain a checkpoint's prediction: the relevance of every input position.
     #[command(allow_negative_numbers = true)]
     Explain {
@@ -204,7 +213,15 @@ fn main() -> ExitCode {
             theorems,
             report,
             case,
-        } => check::check(cases, seed, &theorems, report.as_deref(), case.as_deref()),
+            shard,
+        } => check::check(
+            cases,
+            seed,
+            &theorems,
+            report.as_deref(),
+            case.as_deref(),
+            shard,
+        ),
         Command::Convert(a) => convert::convert(&a),
         Command::Golden { paths, f32 } => golden::run_golden(&paths, f32),
         Command::Bench { json, lens, state } => bench::bench(json, &lens, state),
@@ -212,6 +229,7 @@ fn main() -> ExitCode {
         Command::Gpu(a) => gpu::gpu(&a),
         Command::Refute(a) => refute::refute(&a),
         Command::Replay(a) => refute::replay(&a),
+        Command::Merge(a) => merge::merge(&a),
         Command::Attn {
             checkpoint,
             tokens,

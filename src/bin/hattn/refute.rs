@@ -1,11 +1,13 @@
 //! `hattn refute` and `hattn replay`: counterexample search and independent re-checks.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use hidden_attention::refute::{self, cli, Dtype, Params};
+use hidden_attention::report::Report;
+use hidden_attention::shard::{Shard, ShardReport, ShardRun, SHARD_FILE};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// Options of `hattn refute`.
@@ -39,6 +41,11 @@ pub struct RefuteArgs {
     /// Step size Δ (mamba-strict-linear-attention).
     #[arg(long, default_value_t = 1e-3, value_parser = crate::args::positive_f64)]
     delta: f64,
+    /// Search shard I of N (0-based, 0 ≤ I < N): only the cases i with i mod N = I, drawn
+    /// as the unsharded search draws them; writes `shard.json` into --out for `hattn merge`
+    /// (docs/sharding.md).
+    #[arg(long, value_name = "I/N", value_parser = crate::args::shard, allow_hyphen_values = true)]
+    shard: Option<Shard>,
 }
 
 /// Options of `hattn replay`.
@@ -83,20 +90,84 @@ pub fn refute(a: &RefuteArgs) -> ExitCode {
     let s2 = stop.clone();
     // Ctrl-C: finish the current case and write what was found so far.
     let _ = ctrlc::set_handler(move || s2.store(true, Ordering::Relaxed));
-    let bar = ProgressBar::new(a.cases as u64).with_style(
+    let shard = a.shard.unwrap_or(Shard::WHOLE);
+    let bar = ProgressBar::new(shard.cases_below(a.cases) as u64).with_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} cases {per_sec}")
             .expect("static template"),
     );
-    let report = match refute::search_builtin(&a.conjecture, &p, &stop, || bar.inc(1)) {
+    let run = refute::search_builtin_sharded(&a.conjecture, &p, shard, &stop, || bar.inc(1));
+    bar.finish_and_clear();
+    let run = match run {
         Ok(r) => r,
         Err(e) => {
-            bar.finish_and_clear();
             eprintln!("error: {e}");
             return ExitCode::from(exit::BAD_INPUT);
         }
     };
-    bar.finish_and_clear();
-    ExitCode::from(cli::finish_search(&report, &a.out, refute::replay_builtin))
+    let Some(shard) = a.shard else {
+        if let Err(e) = run.report.write(&a.out) {
+            eprintln!("error: {e}");
+            return ExitCode::from(exit::BAD_INPUT);
+        }
+        let (json, md) = (a.out.join("report.json"), a.out.join("report.md"));
+        return conclude(&run.report, &headline(&run.report), &json, Some(&md));
+    };
+    let report = run.report.clone();
+    let file = ShardReport {
+        schema_version: hidden_attention::report::SCHEMA_VERSION,
+        toolkit_version: env!("CARGO_PKG_VERSION").into(),
+        shard,
+        seed: a.seed,
+        cases: a.cases,
+        case_indices: shard.describe(a.cases),
+        cases_run: run.cases_run,
+        command: report.command.clone(),
+        shard_command: format!("{} --shard {shard}", report.command),
+        run: ShardRun::Refute {
+            checked_below: run.checked_below,
+            report: Box::new(run.report),
+        },
+    };
+    if let Err(e) = file.write(&a.out) {
+        eprintln!("error: {e}");
+        return ExitCode::from(exit::BAD_INPUT);
+    }
+    let found = report
+        .search
+        .case_index
+        .map_or(String::new(), |i| format!(" at case {i}"));
+    let line = format!(
+        "{}: shard {shard}: {}{found}, {} of its cases checked ({})",
+        report.conjecture.id,
+        report.outcome.as_str().replace('_', " "),
+        file.cases_run,
+        file.case_indices
+    );
+    conclude(&report, &line, &a.out.join(SHARD_FILE), None)
+}
+
+/// `ID: OUTCOME after K cases`.
+pub fn headline(report: &Report) -> String {
+    let tried = report.search.cases_tried;
+    format!(
+        "{}: {} after {tried} case{}",
+        report.conjecture.id,
+        report.outcome.as_str().replace('_', " "),
+        if tried == 1 { "" } else { "s" }
+    )
+}
+
+/// Print `headline` and what a search (or a merge of search shards) found, re-verify its
+/// certificate, and return the exit code of `hattn refute`; the report is in `json` (and
+/// `md`).
+pub fn conclude(report: &Report, headline: &str, json: &Path, md: Option<&Path>) -> ExitCode {
+    ExitCode::from(cli::conclude(
+        report,
+        headline,
+        json,
+        md,
+        refute::replay_builtin,
+    ))
 }
 
 /// Exit 0 iff the report's certificate holds (a proof), 3 if it reproduces evidence that
