@@ -45,7 +45,7 @@ pub fn channel_to_gated_head<T: Field>(ch: &Channel<T>) -> GatedLinearHead<T> {
 /// use hidden_attention::{construct::channel_to_linear_head, scalar::ratio, ssm::{Channel, attention_matrix as alpha}};
 /// let ch = Channel::new(2, 1, vec![ratio(1, 3), ratio(1, 2)], vec![ratio(1, 1); 2],
 ///                       vec![ratio(1, 1), ratio(2, 1)]).unwrap();
-/// assert_eq!(channel_to_linear_head(&ch).unwrap().attention(), alpha(&ch).unwrap());
+/// assert_eq!(channel_to_linear_head(&ch).unwrap().attention().unwrap(), alpha(&ch).unwrap());
 /// ```
 pub fn channel_to_linear_head<T: Field>(ch: &Channel<T>) -> Result<LinearHead<T>> {
     let f = factored(ch)?;
