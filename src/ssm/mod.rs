@@ -21,45 +21,16 @@ pub use selective_scan::{
 };
 pub use unrolling::{attention_matrix, hidden_attention_row};
 
-/// The old name of [`unrolling`], kept for one release.
+/// The old name of [`attention_matrix()`], kept for one release.
 ///
-/// A public item named like the crate breaks later paths: after
-/// `use hidden_attention::ssm::hidden_attention;`, `hidden_attention::…` names this module
-/// (or function), not the crate. Use [`unrolling`] and [`attention_matrix()`].
-#[deprecated(
-    since = "0.1.0",
-    note = "named like the crate, it shadows `hidden_attention::…` paths; use `ssm::unrolling`"
-)]
-pub mod hidden_attention {
-    use crate::error::Result;
-    use crate::scalar::Field;
-    use crate::ssm::Channel;
-    use crate::tensor::Matrix;
-
-    pub use super::unrolling::hidden_attention_row;
-
-    /// The old name of [`crate::ssm::attention_matrix()`], kept for one release.
-    ///
-    /// # Errors
-    /// As [`crate::ssm::attention_matrix()`].
-    #[deprecated(
-        since = "0.1.0",
-        note = "named like the crate, it shadows `hidden_attention::…` paths; use `ssm::attention_matrix`"
-    )]
-    pub fn hidden_attention<T: Field>(ch: &Channel<T>) -> Result<Matrix<T>> {
-        super::attention_matrix(ch)
-    }
-}
-
-/// The old name of [`attention_matrix()`], kept for one release (see the deprecated module
-/// of the same name).
+/// Only the function survives: it lives in the value namespace, so importing it
+/// (`use hidden_attention::ssm::hidden_attention;`, or `use hidden_attention::ssm::*;`)
+/// leaves later `hidden_attention::…` paths naming the crate. The old *module* of the same
+/// name shadowed them and is gone; its contents are in [`unrolling`].
 ///
 /// # Errors
 /// As [`attention_matrix()`].
-#[deprecated(
-    since = "0.1.0",
-    note = "named like the crate, it shadows `hidden_attention::…` paths; use `ssm::attention_matrix`"
-)]
+#[deprecated(since = "0.1.0", note = "use `ssm::attention_matrix`")]
 pub fn hidden_attention<T: crate::scalar::Field>(
     ch: &Channel<T>,
 ) -> crate::error::Result<crate::tensor::Matrix<T>> {
