@@ -8,7 +8,8 @@ From HiddenAttention Require Import Channel Attention T1_Unrolling
   T6_Softmax.
 From HiddenAttention Require Import SSD T12_SSDHeadIsChannel T8_SSDUnrolling
   T9_SSDSemiseparable T13_ChunkedSSD T14_DiagonalFamily T14_RWKV6
-  T14_DeltaRule T15_FamilySemiseparable T16_Realisations T17_RowSum.
+  T14_DeltaRule T15_FamilySemiseparable T16_Realisations T17_RowSum
+  T18_MambaChannel T19_SoftmaxFamily.
 From HiddenAttention Require Import FloatModel ScanBound T7_Softplus T3_Limit
   ExpRemainder AlphaBound GatedBound EntryBound FactoredBound.
 
@@ -94,6 +95,17 @@ Print Assumptions t17_hgrn_not_softmax_head.
 Print Assumptions t17_rglru_row0_sum.
 Print Assumptions t17_rglru_not_softmax.
 Print Assumptions t17_rglru_not_softmax_head.
+Print Assumptions t18_identity_channel.
+Print Assumptions t18_identity_head_is_channel.
+Print Assumptions t18_invertible_step_rank.
+Print Assumptions t18_no_invertible_channel.
+Print Assumptions t18_no_mamba_channel.
+Print Assumptions t18_no_diagonal_channel.
+Print Assumptions t19_softmax_not_member.
+Print Assumptions t19_softmax_not_rwkv6.
+Print Assumptions t19_softmax_not_rwkv6_diag.
+Print Assumptions t19_softmax_family_unbounded.
+Print Assumptions t19_softmax_rwkv6_unbounded.
 Print Assumptions fmul_model.
 Print Assumptions fadd_model.
 Print Assumptions scan_within_output_bound.
