@@ -399,10 +399,10 @@ pub fn float_views<T: Field>(head: &FamilyHead<T>, v: &[T], dv: usize) -> Result
         Transition::Diagonal(g) => g.clone(),
         Transition::Scalar(g) => vec![g.clone()],
         Transition::DiagonalPlusRankOne { diag, beta, alpha } => {
-            [diag.as_slice(), beta, alpha].concat()
+            [diag.as_slice(), beta.as_slice(), alpha.as_slice()].concat()
         }
         Transition::Householder { gate, beta, key } => {
-            [&[gate.clone(), beta.clone()][..], key].concat()
+            [&[gate.clone(), beta.clone()][..], key.as_slice()].concat()
         }
     });
     let bonus = match &head.readout {
