@@ -146,3 +146,104 @@ pub fn check_exact(case: &(FamilyHead<Exact>, Vec<Exact>, usize)) -> CaseResult 
     }
     Ok(None)
 }
+
+/// Float check of T14 (`T` = `f64` or `f32`): the float [`FamilyHead::attention_matrix`],
+/// recurrence output [`FamilyHead::run`] and [`FamilyHead::attention_times_values`] are each
+/// within the bound of [`crate::family::linear::bound`] (standard model with underflow,
+/// evaluated exactly) of the exact result on the exactly lifted head and values, decided
+/// exactly. A run that overflows is refused (`Ok(None)`) when some intermediate magnitude
+/// of the absolute head reaches half the largest finite value, and is a counterexample
+/// otherwise. Returns the largest error divided by its bound.
+pub fn check_float<T: Field>(case: &(FamilyHead<T>, Vec<T>, usize)) -> CaseResult {
+    use crate::family::linear::bound::{self, Majorants};
+    let (head, v, dv) = case;
+    let (l, dk) = (head.len(), head.dk);
+    let diag = || diagonal_channel(&head.to_exact());
+    let f = |what: String| {
+        fail(
+            THEOREM.id,
+            T::NAME,
+            format!("{what} (head: d_k = {dk}, L = {l}, d_v = {dv})"),
+            diag(),
+        )
+    };
+    let views = match bound::float_views(head, v, *dv) {
+        Ok(views) => views,
+        Err(crate::Error::NonFinite { tensor, .. }) => {
+            return Err(f(format!("input `{tensor}` is not finite")))
+        }
+        Err(e @ crate::Error::NonFiniteResult { .. }) => {
+            let (eh, ev) = (head.to_exact(), lift(v));
+            let mut rules = Majorants::new::<T>();
+            let a = bound::attention_majorants(&eh, &mut rules);
+            bound::output_majorants(&eh, &ev, *dv, &mut rules);
+            bound::attention_output_majorants(&a, &ev, *dv, &mut rules);
+            let half = Exact::from_f64(T::max_finite() / 2.0);
+            return if rules.peak >= half {
+                Ok(None)
+            } else {
+                Err(f(format!("{e}, though no magnitude reaches half the range")))
+            };
+        }
+        Err(e) => return Err(f(format!("float views failed: {e}"))),
+    };
+    let (eh, ev) = (head.to_exact(), lift(v));
+    let a = eh.attention_matrix().map_err(|e| f(e.to_string()))?;
+    let (o, _) = eh.run(&ev, *dv).map_err(|e| f(e.to_string()))?;
+    let mut rules = Majorants::new::<T>();
+    let am = bound::attention_majorants(&eh, &mut rules);
+    let om = bound::output_majorants(&eh, &ev, *dv, &mut rules);
+    let avm = bound::attention_output_majorants(&am, &ev, *dv, &mut rules);
+    let a_exact: Vec<Exact> = (0..l * l).map(|p| a.get(p / l, p % l).clone()).collect();
+    let a_float: Vec<T> = (0..l * l)
+        .map(|p| views.attention.get(p / l, p % l).clone())
+        .collect();
+    let (ma, mo) = (
+        bound::rounding_count_attention(l, dk),
+        bound::rounding_count_output(l, dk),
+    );
+    let checks: [(&str, &[T], &[Exact], usize, &[bound::Majorant], usize); 3] = [
+        ("A", &a_float, &a_exact, l, &am, ma),
+        ("o", &views.output, &o, *dv, &om, mo),
+        ("A v", &views.attention_output, &o, *dv, &avm, mo),
+    ];
+    let mut worst: f64 = 0.0;
+    for (view, got, exact, cols, maj, m) in checks {
+        let Some(bounds) = bound::bound_exact::<T>(m, maj) else {
+            continue;
+        };
+        let ratio = within(got, exact, &bounds).map_err(|p| {
+            f(format!(
+                "float {view}[{}][{}] = {} but the exact value is {} (error {:e} > bound {:e})",
+                p / cols,
+                p % cols,
+                got[p],
+                exact[p].to_f64(),
+                (got[p].to_exact() - &exact[p]).abs_val().to_f64(),
+                crate::theorems::bound::to_f64_up(&bounds[p])
+            ))
+        })?;
+        worst = worst.max(ratio);
+    }
+    Ok(Some(worst))
+}
+
+fn lift<T: Field>(v: &[T]) -> Vec<Exact> {
+    v.iter().map(Field::to_exact).collect()
+}
+
+/// Whether every float entry of `got` is within `bounds` of `exact` (decided exactly): the
+/// largest error/bound ratio (0 where both are 0), or the first index outside.
+pub fn within<T: Field>(got: &[T], exact: &[Exact], bounds: &[Exact]) -> Result<f64, usize> {
+    let mut worst: f64 = 0.0;
+    for (p, ((g, e), b)) in got.iter().zip(exact).zip(bounds).enumerate() {
+        let err = (g.to_exact() - e).abs_val();
+        if err > *b {
+            return Err(p);
+        }
+        if !err.is_zero() {
+            worst = worst.max((err / b).to_f64());
+        }
+    }
+    Ok(worst)
+}

@@ -303,6 +303,35 @@ impl<T: Field> FamilyHead<T> {
         Ok(a)
     }
 
+    /// The outputs `$o = A v$` `(L, d_v)` from an implicit attention matrix `a` (`L × L`) and
+    /// values `v` `(L, d_v)`: `$o_{t,c} = \sum_{s \le t} A_{ts} v_{s,c}$`, summed from `$s = 0$` up.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] if `a` is not `L × L` or `v` is not `(L, d_v)`.
+    pub fn attention_times_values(a: &Matrix<T>, v: &[T], dv: usize) -> Result<Vec<T>> {
+        let l = a.rows();
+        if a.cols() != l {
+            return Err(Error::InvalidArgument {
+                name: "A".into(),
+                reason: format!("is {l} × {}, not square", a.cols()),
+            });
+        }
+        if v.len() != l * dv {
+            return Err(Error::InvalidArgument {
+                name: "v".into(),
+                reason: format!("holds {}, L·d_v = {}", v.len(), l * dv),
+            });
+        }
+        Ok((0..l * dv)
+            .map(|p| {
+                let (t, c) = (p / dv, p % dv);
+                (0..=t).fold(T::zero(), |acc, s| {
+                    acc + a.get(t, s).clone() * &v[s * dv + c]
+                })
+            })
+            .collect())
+    }
+
     /// The exactly lifted head.
     pub fn to_exact(&self) -> FamilyHead<Exact> {
         let v = |x: &[T]| x.iter().map(Field::to_exact).collect::<Vec<_>>();

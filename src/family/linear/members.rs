@@ -318,13 +318,7 @@ impl<T: Real> MemberLayer<T> {
             let (oh, s) = head.run(v, dv)?;
             fin.extend(s);
             let oh = if via_attention {
-                let a = head.attention_matrix()?;
-                (0..l * dv)
-                    .map(|p| {
-                        let (t, c) = (p / dv, p % dv);
-                        (0..=t).fold(T::zero(), |acc, s| acc + *a.get(t, s) * v[s * dv + c])
-                    })
-                    .collect()
+                FamilyHead::attention_times_values(&head.attention_matrix()?, v, dv)?
             } else {
                 oh
             };

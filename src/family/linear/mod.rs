@@ -5,8 +5,10 @@
 //! [`head`]: the head, its transitions, recurrence and implicit attention; [`members`]: GLA,
 //! simple GLA, RetNet, HGRN, RWKV-6, DPLR (RWKV-7), DeltaNet, Gated DeltaNet and RG-LRU
 //! built from their inputs; [`golden`]: the golden cases of flash-linear-attention and
-//! `transformers` run through both the recurrence and `$A v$`.
+//! `transformers` run through both the recurrence and `$A v$`; [`bound`]: the forward error
+//! bound of the float head (`$A$`, `$o$`, `$A v$`) in the standard model with underflow.
 
+pub mod bound;
 pub mod golden;
 pub mod head;
 pub mod members;
