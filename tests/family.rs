@@ -331,12 +331,19 @@ mod float_bound {
         let (exact, b) = (a.get(t, s).clone(), bounds[t * 3 + s].clone());
         let edge = (exact.clone() + &b).to_f64();
         let (mut beyond, mut inside) = (edge, edge);
+        // One ulp towards +∞ / −∞ (the bit pattern moves the other way for negatives).
+        let up = |x: f64| match x {
+            x if x == 0.0 => f64::from_bits(1),
+            x if x > 0.0 => f64::from_bits(x.to_bits() + 1),
+            x => f64::from_bits(x.to_bits() - 1),
+        };
+        let down = |x: f64| -up(-x);
         while Exact::from_f64(beyond) <= exact.clone() + &b {
-            beyond = f64::from_bits(beyond.to_bits() + 1);
+            beyond = up(beyond);
         }
-        beyond = f64::from_bits(beyond.to_bits() + 2);
+        beyond = up(up(beyond));
         while Exact::from_f64(inside) > exact.clone() + &b {
-            inside = f64::from_bits(inside.to_bits() - 1);
+            inside = down(inside);
         }
         let ex = [exact];
         let bd = [b];
