@@ -210,7 +210,10 @@ fn t18_deltanet_singular_step_has_a_certificate() {
     // Any edited number of the certificate fails, naming the field.
     let mut bad = cert.clone();
     bad.before.determinant += &q(1, 1);
-    assert!(bad.verify(&a).unwrap_err().starts_with("before.determinant"));
+    assert!(bad
+        .verify(&a)
+        .unwrap_err()
+        .starts_with("before.determinant"));
     let mut bad = cert.clone();
     *bad.right.get_mut(0, 1) += &q(1, 1);
     assert!(bad.verify(&a).unwrap_err().starts_with("left / right"));
@@ -222,7 +225,10 @@ fn t18_deltanet_singular_step_has_a_certificate() {
     assert!(hidden_attention::theorems::t18::check_exact(&case).is_ok());
     let fine = deltanet_with_singular_step_two(q(1, 10));
     let ch = identity_channel(&fine).unwrap();
-    assert_eq!(attention_matrix(&ch).unwrap(), fine.attention_matrix().unwrap());
+    assert_eq!(
+        attention_matrix(&ch).unwrap(),
+        fine.attention_matrix().unwrap()
+    );
     assert!(find_invertible_step_obstruction(&fine.attention_matrix().unwrap(), 2).is_none());
     assert!(hidden_attention::theorems::t18::check_exact(&(fine, v, 1)).is_ok());
 }

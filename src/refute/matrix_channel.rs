@@ -218,9 +218,7 @@ impl Conjecture for MatrixMambaChannel {
         } else {
             let beta = vector(field("beta"), l, "counterexample.beta")?;
             let gate = vector(field("gate"), l, "counterexample.gate")?;
-            let b = (0..l * dk)
-                .map(|i| beta[i / dk].clone() * &k[i])
-                .collect();
+            let b = (0..l * dk).map(|i| beta[i / dk].clone() * &k[i]).collect();
             let m = (0..l)
                 .map(|t| Transition::Householder {
                     gate: gate[t].clone(),
@@ -254,7 +252,11 @@ impl Conjecture for MatrixMambaChannel {
         let head = self.parse_case(case, p)?;
         let a = head.attention_matrix().map_err(|e| e.to_string())?;
         cert_kind(cert, &["invertible_step_obstruction"])?;
-        let (l, r, n) = (head.len(), cert_index(cert, "step")?, cert_index(cert, "state")?);
+        let (l, r, n) = (
+            head.len(),
+            cert_index(cert, "step")?,
+            cert_index(cert, "state")?,
+        );
         if r == 0 || r >= l {
             return Err(format!(
                 "certificate.step: r = {r} is not in 1..={}",
@@ -290,8 +292,14 @@ impl Conjecture for MatrixMambaChannel {
         let k = cert_index(cert, "inner")?;
         let factor = |key: &str, nrows: usize, ncols: usize| -> Result<Matrix<Exact>, String> {
             let field = format!("certificate.{key}");
-            let v = cert.get(key).and_then(Value::as_array).ok_or(format!("{field}: not an array of rows"))?;
-            if v.len() != nrows || v.iter().any(|row| row.as_array().map(Vec::len) != Some(ncols)) {
+            let v = cert
+                .get(key)
+                .and_then(Value::as_array)
+                .ok_or(format!("{field}: not an array of rows"))?;
+            if v.len() != nrows
+                || v.iter()
+                    .any(|row| row.as_array().map(Vec::len) != Some(ncols))
+            {
                 return Err(format!(
                     "certificate.inner: k = {k} does not fit {field}, which is not {nrows}×{ncols}"
                 ));
@@ -325,9 +333,7 @@ impl Conjecture for MatrixMambaChannel {
 /// The certificate as JSON: the obstruction, and the head's `$\det M_r$` (0: the head is
 /// itself a realisation of state `$d_k$`, so T18 (b) applies to it too).
 fn certificate(c: &InvertibleStepObstruction, head: &FamilyHead<Exact>) -> Value {
-    let minor = |m: &Minor| {
-        json!({"rows": m.rows, "cols": m.cols, "determinant": exact_json(&m.determinant)})
-    };
+    let minor = |m: &Minor| json!({"rows": m.rows, "cols": m.cols, "determinant": exact_json(&m.determinant)});
     let matrix = |m: &Matrix<Exact>| {
         Value::Array(
             (0..m.rows())

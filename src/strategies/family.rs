@@ -148,7 +148,11 @@ type StepDraw = (
 fn matrix_step(member: Member, d: StepDraw) -> (Transition<Exact>, Vec<Exact>) {
     let (gate, beta, mut diag, mut dbeta, mut alpha, mut key, plant) = d;
     let one = || ratio(1, 1);
-    let unit = |n: usize| (0..n).map(|i| ratio(i64::from(i == 0), 1)).collect::<Vec<_>>();
+    let unit = |n: usize| {
+        (0..n)
+            .map(|i| ratio(i64::from(i == 0), 1))
+            .collect::<Vec<_>>()
+    };
     match member {
         Member::Dplr => {
             let has_zero = diag.iter().any(Zero::is_zero);

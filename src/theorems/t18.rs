@@ -76,7 +76,9 @@ pub fn check_exact(case: &(FamilyHead<Exact>, Vec<Exact>, usize)) -> CaseResult 
                 head.len(),
                 readout_name(head)
             ),
-            identity_channel(head).ok().or_else(|| diagonal_channel(head)),
+            identity_channel(head)
+                .ok()
+                .or_else(|| diagonal_channel(head)),
         )
     };
     let built = identity_channel(head);
@@ -89,16 +91,15 @@ pub fn check_exact(case: &(FamilyHead<Exact>, Vec<Exact>, usize)) -> CaseResult 
         };
     }
     let (l, dk) = (head.len(), head.dk);
-    let singular =
-        (1..l).find(|&t| determinant(&dense(&head.m[t], dk)).is_zero());
+    let singular = (1..l).find(|&t| determinant(&dense(&head.m[t], dk)).is_zero());
     let a = head.attention_matrix().map_err(|e| f(e.to_string()))?;
     let predicted = rank_condition_step(&a, dk);
     let found = find_invertible_step_obstruction(&a, dk);
     match (&built, singular) {
         (Ok(ch), None) => {
-            if let Some(r) = predicted {
+            if let Some(r) = predicted.or(found.as_ref().map(|c| c.step)) {
                 return Err(f(format!(
-                    "every transition is invertible, yet step {r} meets the rank conditions of (b)"
+                    "every transition is invertible, yet step {r} meets the rank conditions of (b) or has a certificate"
                 )));
             }
             if let Some(i) = ch.abar_all().iter().position(|x| !x.is_one()) {

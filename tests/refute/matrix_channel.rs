@@ -33,7 +33,10 @@ fn matrix_transition_heads_are_no_mamba_channels() {
                 cert["step"]
             );
             // Shrinking reaches the smallest length with two rank-N blocks: L = 2N.
-            assert_eq!((case["dk"].as_u64(), case["len"].as_u64()), (Some(state), Some(shrunk)));
+            assert_eq!(
+                (case["dk"].as_u64(), case["len"].as_u64()),
+                (Some(state), Some(shrunk))
+            );
             assert_eq!(cert["kind"], "invertible_step_obstruction");
             assert_eq!(cert["transition_determinant"], "0");
             assert!(cert["inner"].as_u64().unwrap() < state);
@@ -49,19 +52,28 @@ fn matrix_transition_heads_are_no_mamba_channels() {
                     let mut bad = cert.clone();
                     bad[field] = value;
                     let e = c.verify(case, &bad, &p).unwrap_err();
-                    assert!(e.starts_with(&format!("certificate.{field}")), "{field}: {e}");
+                    assert!(
+                        e.starts_with(&format!("certificate.{field}")),
+                        "{field}: {e}"
+                    );
                 }
                 for key in ["before", "after"] {
                     let mut bad = cert.clone();
                     bad[key]["determinant"] = json!("123/7");
                     let e = c.verify(case, &bad, &p).unwrap_err();
-                    assert!(e.starts_with(&format!("certificate.{key}.determinant")), "{e}");
+                    assert!(
+                        e.starts_with(&format!("certificate.{key}.determinant")),
+                        "{e}"
+                    );
                 }
                 for key in ["left", "right"] {
                     let mut bad = cert.clone();
                     bad[key][0][0] = json!("99");
                     let e = c.verify(case, &bad, &p).unwrap_err();
-                    assert!(e.contains(&format!("certificate.{key}")) || e.contains("left / right"), "{e}");
+                    assert!(
+                        e.contains(&format!("certificate.{key}")) || e.contains("left / right"),
+                        "{e}"
+                    );
                 }
             }
         }

@@ -155,14 +155,18 @@ impl InvertibleStepObstruction {
     pub fn verify(&self, a: &Matrix<Exact>) -> Result<String, String> {
         let (l, r, n) = (a.rows(), self.step, self.state);
         if r == 0 || r >= l {
-            return Err(format!("step: r = {r} is not in 1..={}", l.saturating_sub(1)));
+            return Err(format!(
+                "step: r = {r} is not in 1..={}",
+                l.saturating_sub(1)
+            ));
         }
         if n == 0 {
             return Err("state: N = 0".into());
         }
-        for (name, minor, first_row, last_col) in
-            [("before", &self.before, r - 1, r - 1), ("after", &self.after, r, r)]
-        {
+        for (name, minor, first_row, last_col) in [
+            ("before", &self.before, r - 1, r - 1),
+            ("after", &self.after, r, r),
+        ] {
             if minor.rows.len() != n || minor.rows.iter().any(|&i| i < first_row || i >= l) {
                 return Err(format!(
                     "{name}.rows: {:?} are not {n} rows in {first_row}..={}",

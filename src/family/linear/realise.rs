@@ -160,12 +160,10 @@ fn inverse<T: Field>(m: &Matrix<T>) -> Option<Matrix<T>> {
         })
         .collect();
     for c in 0..n {
-        let p = (c..n)
-            .filter(|&i| !a[i][c].is_zero())
-            .max_by(|&i, &j| {
-                let (x, y) = (a[i][c].abs_val().to_f64(), a[j][c].abs_val().to_f64());
-                x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal)
-            })?;
+        let p = (c..n).filter(|&i| !a[i][c].is_zero()).max_by(|&i, &j| {
+            let (x, y) = (a[i][c].abs_val().to_f64(), a[j][c].abs_val().to_f64());
+            x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal)
+        })?;
         a.swap(c, p);
         let inv = T::one() / &a[c][c];
         for x in a[c].iter_mut() {
@@ -182,7 +180,10 @@ fn inverse<T: Field>(m: &Matrix<T>) -> Option<Matrix<T>> {
             }
         }
     }
-    let data = a.into_iter().flat_map(|row| row.into_iter().skip(n)).collect();
+    let data = a
+        .into_iter()
+        .flat_map(|row| row.into_iter().skip(n))
+        .collect();
     Some(Matrix::from_row_major(n, n, data).expect("n × n"))
 }
 
