@@ -110,6 +110,13 @@ pub enum Error {
         /// State index (0-based).
         state: usize,
     },
+    /// A transition matrix `$M_t$` of a family head is singular at a step where a
+    /// construction inverts it (T18: the running product `$P_t = M_t\cdots M_1$`).
+    #[error("transition M_{step} is singular: the identity-transition channel (T18) inverts the running product M_{step}⋯M_1")]
+    SingularTransition {
+        /// Step index (0-based, at least 1).
+        step: usize,
+    },
     /// A float running product or factor left the normal range (T2b in floats).
     #[error("{quantity} {loss} at step {step}, state {state} (value {value:e}): the float factored form cannot be trusted from here on")]
     FactorRange {

@@ -165,11 +165,80 @@ fn implicit_attention_equals_the_recurrence_exactly() {
     }
 }
 
+/// A DeltaNet head of `$d_k = 2$`, `$L = 4$` whose step 2 has `$\beta k^\top k = 1$`; the other
+/// steps have `$\beta k^\top k = 1/2$`.
+fn deltanet_with_singular_step_two(beta2: Exact) -> FamilyHead<Exact> {
+    let keys = [[1, 0], [1, 1], [1, 2], [2, 1]];
+    let betas = [q(1, 2), q(1, 4), beta2, q(1, 10)];
+    let m: Vec<Transition<Exact>> = (0..4)
+        .map(|t| Transition::Householder {
+            gate: q(1, 1),
+            beta: betas[t].clone(),
+            key: keys[t].iter().map(|&x| q(x, 1)).collect(),
+        })
+        .collect();
+    let b = (0..8)
+        .map(|i| betas[i / 2].clone() * q(keys[i / 2][i % 2], 1))
+        .collect();
+    FamilyHead {
+        dk: 2,
+        q: [1, 0, 1, 2, -1, 1, 2, 3].iter().map(|&x| q(x, 1)).collect(),
+        b,
+        m,
+        readout: Readout::After,
+    }
+}
+
+/// T18 on a fixed DeltaNet head: with `$\beta_2 k_2^\top k_2 = 1$` the identity channel is
+/// refused naming step 2 and the certificate at step 2 verifies; with
+/// `$\beta_2 = 1/10$` the identity channel reproduces `$A$` and no certificate exists.
+#[test]
+fn t18_deltanet_singular_step_has_a_certificate() {
+    use hidden_attention::error::Error;
+    use hidden_attention::family::linear::obstruction::find_invertible_step_obstruction;
+    use hidden_attention::family::linear::realise::identity_channel;
+    use hidden_attention::ssm::attention_matrix;
+    let head = deltanet_with_singular_step_two(q(1, 5));
+    assert!(matches!(
+        identity_channel(&head),
+        Err(Error::SingularTransition { step: 2 })
+    ));
+    let a = head.attention_matrix().unwrap();
+    let cert = find_invertible_step_obstruction(&a, 2).expect("a certificate at step 2");
+    assert_eq!((cert.step, cert.state, cert.inner()), (2, 2, 1));
+    assert!(cert.verify(&a).unwrap().contains("T18b"));
+    // Any edited number of the certificate fails, naming the field.
+    let mut bad = cert.clone();
+    bad.before.determinant += &q(1, 1);
+    assert!(bad
+        .verify(&a)
+        .unwrap_err()
+        .starts_with("before.determinant"));
+    let mut bad = cert.clone();
+    *bad.right.get_mut(0, 1) += &q(1, 1);
+    assert!(bad.verify(&a).unwrap_err().starts_with("left / right"));
+    let mut bad = cert.clone();
+    bad.step = 3;
+    assert!(bad.verify(&a).is_err());
+    let v: Vec<Exact> = (0..4).map(|i| q(i - 1, 1)).collect();
+    let case = (head, v.clone(), 1);
+    assert!(hidden_attention::theorems::t18::check_exact(&case).is_ok());
+    let fine = deltanet_with_singular_step_two(q(1, 10));
+    let ch = identity_channel(&fine).unwrap();
+    assert_eq!(
+        attention_matrix(&ch).unwrap(),
+        fine.attention_matrix().unwrap()
+    );
+    assert!(find_invertible_step_obstruction(&fine.attention_matrix().unwrap(), 2).is_none());
+    assert!(hidden_attention::theorems::t18::check_exact(&(fine, v, 1)).is_ok());
+}
+
 mod properties {
     use hidden_attention::strategies::{
-        positive_elementwise_head, rational_family_head_with_values,
+        matrix_transition_head_with_values, positive_elementwise_head,
+        rational_family_head_with_values,
     };
-    use hidden_attention::theorems::{t14, t15, t16, t17};
+    use hidden_attention::theorems::{t14, t15, t16, t17, t18};
     use proptest::prelude::*;
 
     proptest! {
@@ -180,6 +249,15 @@ mod properties {
             prop_assert!(t14::check_exact(&case).is_ok(), "{:?}", t14::check_exact(&case).err().map(|c| c.what));
             prop_assert!(t15::check_exact(&case).is_ok(), "{:?}", t15::check_exact(&case).err().map(|c| c.what));
             prop_assert!(t16::check_exact(&case).is_ok(), "{:?}", t16::check_exact(&case).err().map(|c| c.what));
+        }
+
+        /// T18 on DPLR / DeltaNet / Gated DeltaNet heads with planted singular steps (and on
+        /// the general family strategy, where a head read before the step is refused).
+        #[test]
+        fn t18_holds(case in matrix_transition_head_with_values(1..=8, 1..=4, 1..=2),
+                     other in rational_family_head_with_values(1..=6, 1..=3, 1..=2)) {
+            prop_assert!(t18::check_exact(&case).is_ok(), "{:?}", t18::check_exact(&case).err().map(|c| c.what));
+            prop_assert!(t18::check_exact(&other).is_ok(), "{:?}", t18::check_exact(&other).err().map(|c| c.what));
         }
 
         /// T17: HGRN and RG-LRU heads carry the predicted row-sum certificate.

@@ -437,6 +437,9 @@ mod proofs;
 #[path = "refute/enclosures.rs"]
 mod enclosures;
 
+#[path = "refute/matrix_channel.rs"]
+mod matrix_channel;
+
 #[test]
 fn diagonal_realisation_holds_at_state_one() {
     let p = Params {

@@ -79,6 +79,7 @@ pub mod diagonal_realisation;
 pub mod factored_float;
 pub mod json;
 pub mod mamba_strict;
+pub mod matrix_channel;
 pub mod paper_approx;
 mod replay;
 pub mod softmax_in_channel;
@@ -516,6 +517,14 @@ macro_rules! builtin {
                 let $c = &ssd_head_of_channel::SsdHeadOfChannel;
                 $body
             }
+            matrix_channel::DELTANET_ID => {
+                let $c = &matrix_channel::DELTANET;
+                $body
+            }
+            matrix_channel::DPLR_ID => {
+                let $c = &matrix_channel::DPLR;
+                $body
+            }
             _ => $unknown,
         }
     };
@@ -531,6 +540,8 @@ pub fn builtin_ids() -> &'static [&'static str] {
         factored_float::ID,
         mamba_strict::ID,
         ssd_head_of_channel::ID,
+        matrix_channel::DELTANET_ID,
+        matrix_channel::DPLR_ID,
     ]
 }
 

@@ -1,6 +1,7 @@
-//! Strategies for the gated-linear family (T14, T15): heads with every kind of transition
+//! Strategies for the gated-linear family (T14–T18): heads with every kind of transition
 //! (diagonal, scalar, diagonal plus rank one, scaled Householder) and both readouts,
-//! exact, with gates that include 0 and 1.
+//! exact, with gates that include 0 and 1; the matrix-transition members with planted
+//! singular steps (T18).
 
 use std::ops::RangeInclusive;
 
@@ -8,8 +9,9 @@ use proptest::prelude::*;
 use proptest::strategy::BoxedStrategy;
 
 use super::imp::{small_rational, transition_value};
-use crate::family::linear::{FamilyHead, Readout, Transition};
-use crate::scalar::{Exact, Real};
+use crate::family::linear::{FamilyHead, Member, Readout, Transition};
+use crate::scalar::{ratio, Exact, Real};
+use num_traits::Zero;
 
 /// One exact transition of dimension `dk`, of any of the four kinds.
 pub fn rational_transition(dk: usize) -> BoxedStrategy<Transition<Exact>> {
@@ -91,7 +93,6 @@ pub fn rational_family_head_with_values(
 /// (`$a_t \in (0, 1)$`, write factors `$b_s = m_s i_s \in (0, 1)$`), `$d_k = 1$`, `$q \equiv 1$`,
 /// of length `$L \in$` `len` (T17).
 pub fn positive_elementwise_head(len: RangeInclusive<usize>) -> BoxedStrategy<FamilyHead<Exact>> {
-    use crate::scalar::ratio;
     (len, any::<bool>())
         .prop_flat_map(move |(l, hgrn)| {
             let gate: BoxedStrategy<Exact> = if hgrn {
@@ -176,6 +177,124 @@ fn float_head<T: Real>(
                 .prop_map(move |((q, b, u, v), one, many, same, readout)| {
                     (assemble(k, q, b, one, many, same, readout == 0, u), v, d)
                 })
+/// A gate in `$[0, 1]$`: 0 (one time in six), 1 (two in six), else `$p/8$`.
+fn unit_gate() -> BoxedStrategy<Exact> {
+    prop_oneof![
+        1 => Just(ratio(0, 1)),
+        2 => Just(ratio(1, 1)),
+        3 => (1i64..=8).prop_map(|p| ratio(p, 8)),
+    ]
+    .boxed()
+}
+
+/// The draws of one step: `(gate, β, diag, β vector, α, key, plant)`.
+type StepDraw = (
+    Exact,
+    Exact,
+    Vec<Exact>,
+    Vec<Exact>,
+    Vec<Exact>,
+    Vec<Exact>,
+    u8,
+);
+
+/// One step of `member` from its draws: `(M_t, b_t)`. `plant` 0 makes `$M_t$` singular
+/// through `$\beta$` (delta rule: `$\beta = 1/k^\top k$`; DPLR: `$\alpha$` rescaled to
+/// `$\alpha^\top \mathrm{diag}(g)^{-1}\beta = -1$`), 1 through the gate (Gated DeltaNet:
+/// `$g = 0$`; DPLR: `$g_0 = 0$`, `$\alpha = 0$`; DeltaNet as 0), anything else plants nothing.
+fn matrix_step(member: Member, d: StepDraw) -> (Transition<Exact>, Vec<Exact>) {
+    let (gate, beta, mut diag, mut dbeta, mut alpha, mut key, plant) = d;
+    let one = || ratio(1, 1);
+    let unit = |n: usize| {
+        (0..n)
+            .map(|i| ratio(i64::from(i == 0), 1))
+            .collect::<Vec<_>>()
+    };
+    match member {
+        Member::Dplr => {
+            let has_zero = diag.iter().any(Zero::is_zero);
+            if plant == 1 || (plant == 0 && has_zero) {
+                diag[0] = ratio(0, 1);
+                alpha.iter_mut().for_each(|a| *a = ratio(0, 1));
+            } else if plant == 0 {
+                let s = (0..diag.len()).fold(ratio(0, 1), |acc, i| {
+                    acc + alpha[i].clone() * &dbeta[i] / &diag[i]
+                });
+                if s.is_zero() {
+                    dbeta = unit(diag.len());
+                    alpha = unit(diag.len());
+                    alpha[0] = -diag[0].clone();
+                } else {
+                    alpha = alpha.into_iter().map(|a| -(a / &s)).collect();
+                }
+            }
+            let m = Transition::DiagonalPlusRankOne {
+                diag,
+                beta: dbeta,
+                alpha,
+            };
+            (m, key)
+        }
+        _ => {
+            let gated = member == Member::GatedDeltaRule;
+            let mut gate = if gated { gate } else { one() };
+            let mut beta = beta;
+            if plant == 1 && gated {
+                gate = ratio(0, 1);
+            } else if plant <= 1 {
+                let kk = crate::tensor::dot(&key, &key);
+                if kk.is_zero() {
+                    key = unit(key.len());
+                    beta = one();
+                } else {
+                    beta = one() / kk;
+                }
+            }
+            let b = key.iter().map(|k| beta.clone() * k).collect();
+            (Transition::Householder { gate, beta, key }, b)
+        }
+    }
+}
+
+/// A head of one of the matrix-transition `members` (`Member::Dplr`:
+/// `$M_t = \mathrm{diag}(g_t) + \beta_t\alpha_t^\top$`, `$b_t = k_t$`; `Member::DeltaRule`:
+/// `$M_t = I - \beta_t k_tk_t^\top$`, `Member::GatedDeltaRule`: `$g_t(I - \beta_t k_tk_t^\top)$`,
+/// both `$b_t = \beta_t k_t$`),
+/// readout after the step, `$L \in$` `len`, `$d_k \in$` `dk`: gates `$g \in [0, 1]$` (0 and 1
+/// likely), `$\beta_t = p/8 \in (0, 2]$` for the delta rule, small rationals elsewhere,
+/// and one step in three planted singular (T18: `$\beta_t = 1/k_t^\top k_t$`, `$g_t = 0$`, or
+/// DPLR's `$\alpha_t^\top\mathrm{diag}(g_t)^{-1}\beta_t = -1$`). Other members are drawn as
+/// Gated DeltaNet.
+pub fn matrix_transition_head(
+    members: &[Member],
+    len: RangeInclusive<usize>,
+    dk: RangeInclusive<usize>,
+) -> BoxedStrategy<FamilyHead<Exact>> {
+    let members = members.to_vec();
+    (proptest::sample::select(members), len, dk)
+        .prop_flat_map(|(member, l, k)| {
+            let vec = move |n: usize| proptest::collection::vec(small_rational(), n);
+            let gates = move || proptest::collection::vec(unit_gate(), k);
+            let step = (
+                unit_gate(),
+                (1i64..=16).prop_map(|p| ratio(p, 8)),
+                gates(),
+                vec(k),
+                vec(k),
+                vec(k),
+                0u8..6,
+            );
+            (vec(l * k), proptest::collection::vec(step, l)).prop_map(move |(q, steps)| {
+                let (m, b): (Vec<_>, Vec<_>) =
+                    steps.into_iter().map(|d| matrix_step(member, d)).unzip();
+                FamilyHead {
+                    dk: k,
+                    q,
+                    b: b.concat(),
+                    m,
+                    readout: Readout::After,
+                }
+            })
         })
         .boxed()
 }
@@ -306,4 +425,29 @@ pub fn edge_float_family_head_with_values<T: Real>(
         3 => float_head(len, dk, dv, super::imp::wide_value::<T>, edge_transition::<T>),
     ]
     .boxed()
+}
+/// [`matrix_transition_head`] of DPLR, DeltaNet and Gated DeltaNet with values `(L, d_v)`,
+/// `$d_v \in$` `dv`. Returns `(head, values, d_v)` (T18).
+pub fn matrix_transition_head_with_values(
+    len: RangeInclusive<usize>,
+    dk: RangeInclusive<usize>,
+    dv: RangeInclusive<usize>,
+) -> BoxedStrategy<(FamilyHead<Exact>, Vec<Exact>, usize)> {
+    (
+        matrix_transition_head(
+            &[Member::Dplr, Member::DeltaRule, Member::GatedDeltaRule],
+            len,
+            dk,
+        ),
+        dv,
+    )
+        .prop_flat_map(|(head, d)| {
+            let l = head.len();
+            (
+                Just(head),
+                proptest::collection::vec(small_rational(), l * d),
+                Just(d),
+            )
+        })
+        .boxed()
 }

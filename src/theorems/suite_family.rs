@@ -1,10 +1,12 @@
 //! The gated-linear family rows of the `hattn check` table: T14 (unrolling; exact, and
-//! `f64` / `f32` within the bound of [`crate::family::linear::bound`]), T15
-//! (semiseparable rank), T16 (channel realisations), T17 (softmax separation), exact, on heads drawn from the public family strategies
-//! (every transition kind, both readouts, gates 0 and 1, `$d_k \ge L/2$` included).
+//! `f64` / `f32` within the bound of [`crate::family::linear::bound`]), T15 (semiseparable
+//! rank), T16 (channel realisations), T17 (softmax separation), T18 (matrix-transition heads
+//! as Mamba channels), exact, on heads drawn from the public family strategies (every
+//! transition kind, both readouts, gates 0 and 1, `$d_k \ge L/2$` included; planted singular
+//! steps for T18).
 
 use super::suite::{row, CheckRow, Metric};
-use super::{t14, t15, t16, t17};
+use super::{t14, t15, t16, t17, t18};
 use crate::strategies;
 
 const FAMILY_FLOAT: &str = "float family heads at the edges: q, b, v over the whole exponent range (subnormals, products straddling the subnormal range), gates ∋ 0, ±1, subnormal; DPLR / delta-rule coefficients down to the smallest subnormal; singular delta steps βkᵀk = 1; one in four typical (gates e^x, x ∈ [−3, 0)); L ≤ 8, d_k ≤ 4, d_v ≤ 2; A, o and A v against the exact head, overflow refused";
@@ -62,6 +64,14 @@ pub(super) fn rows() -> Vec<CheckRow> {
             "HGRN heads (b ≡ 1, gates in (0, 2]) and RG-LRU heads (gates, write factors in (0, 1)), L ≤ 16",
             || strategies::positive_elementwise_head(1..=16),
             t17::check_exact,
+        ),
+        row(
+            (t18::THEOREM, "T18"),
+            "exact",
+            Metric::Exact,
+            "DPLR, DeltaNet and Gated DeltaNet heads, gates ∋ 0, 1, one step in three planted singular (β = 1/kᵀk, g = 0, αᵀdiag(g)⁻¹β = −1), L ≤ 8, d_k ≤ 4, d_v ≤ 2",
+            || strategies::matrix_transition_head_with_values(1..=8, 1..=4, 1..=2),
+            t18::check_exact,
         ),
     ]
 }

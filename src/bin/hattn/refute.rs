@@ -15,7 +15,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 #[command(allow_negative_numbers = true)]
 pub struct RefuteArgs {
     /// The conjecture: softmax-in-channel, channel-in-softmax, diagonal-realisation,
-    /// paper-approx, factored-float, mamba-strict-linear-attention, ssd-head-of-channel.
+    /// paper-approx, factored-float, mamba-strict-linear-attention, ssd-head-of-channel,
+    /// deltanet-mamba-channel, dplr-mamba-channel.
     conjecture: String,
     /// Sequence length (cases have L ≤ len).
     #[arg(long, default_value_t = 4, value_parser = crate::args::positive_usize)]

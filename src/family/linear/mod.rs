@@ -6,12 +6,15 @@
 //! simple GLA, RetNet, HGRN, RWKV-6, DPLR (RWKV-7), DeltaNet, Gated DeltaNet and RG-LRU
 //! built from their inputs; [`golden`]: the golden cases of flash-linear-attention and
 //! `transformers` run through both the recurrence and `$A v$`; [`bound`]: the forward error
-//! bound of the float head (`$A$`, `$o$`, `$A v$`) in the standard model with underflow.
+//! bound of the float head (`$A$`, `$o$`, `$A v$`) in the standard model with underflow;
+//! [`realise`]: the heads as channels (T16, T18 (a)); [`obstruction`]: the certificate that
+//! a head is no Mamba channel of state `$d_k$` (T18 (b)).
 
 pub mod bound;
 pub mod golden;
 pub mod head;
 pub mod members;
+pub mod obstruction;
 pub mod realise;
 
 pub use head::{FamilyHead, Readout, Transition};

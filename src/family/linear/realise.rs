@@ -15,11 +15,28 @@
 //!   and the second half nothing (`$\bar A = 0$`); on the diagonal the two halves sum to
 //!   `$q_t^\top(u\odot k_t)$`. The bonus sits off the chain, so state `$d_k$` does not suffice
 //!   in general: the diagonal of a state-`$d_k$` channel is tied to its chain.
+//! - **Matrix transitions** (DPLR / RWKV-7, DeltaNet, Gated DeltaNet, or any mix, readout
+//!   after the step), when every `$M_t$`, `$1 \le t \le L-1$`, is invertible (T18 (a),
+//!   [`identity_channel`]): with `$P_0 = I$`, `$P_t = M_t P_{t-1}$`, the channel of state
+//!   `$d_k$` with
+//!
+//!   ```math
+//!   \bar A_t \equiv \mathbf 1,\qquad \bar B_s = P_s^{-1} b_s,\qquad C_t = P_t^\top q_t
+//!   ```
+//!
+//!   has `$\tilde\alpha_{ts} = q_t^\top P_t P_s^{-1} b_s = q_t^\top M_t\cdots M_{s+1} b_s = A_{ts}$`
+//!   (`$M_0$` never enters `$A$`). `$\bar A \equiv 1$` is the Mamba channel with `$A = 0$`
+//!   (zero-order hold then gives `$\bar B = \Delta B$`), the limit `$\Delta \to 0$` of any.
+//!   Coq: `t18_identity_channel`. A singular `$M_r$` can make every channel of state
+//!   `$d_k$` with an invertible `$\bar A_r$` impossible — so every Mamba channel, whose
+//!   `$\bar A_r = e^{\Delta_r A}$` is positive: the certificate of T18 (b) in
+//!   [`crate::family::linear::obstruction`].
 
 use crate::error::{Error, Result};
 use crate::family::linear::head::{FamilyHead, Readout, Transition};
 use crate::scalar::Field;
 use crate::ssm::Channel;
+use crate::tensor::Matrix;
 
 fn diag_of<T: Field>(m: &Transition<T>, dk: usize) -> Option<Vec<T>> {
     match m {
@@ -120,4 +137,130 @@ pub fn rwkv6_channel<T: Field>(head: &FamilyHead<T>) -> Result<Channel<T>> {
         c.extend(qt.iter().cloned());
     }
     Channel::new(l, n, abar, bbar, c)
+}
+
+/// The dense `$d_k \times d_k$` matrix of a transition (`$M = M\,I$`, row-major).
+fn dense<T: Field>(m: &Transition<T>, dk: usize) -> Matrix<T> {
+    let mut id = vec![T::zero(); dk * dk];
+    for i in 0..dk {
+        id[i * dk + i] = T::one();
+    }
+    Matrix::from_row_major(dk, dk, m.apply(&id, dk)).expect("d_k × d_k")
+}
+
+/// `$M^{-1}$` by Gauss–Jordan elimination (pivot: the entry of largest magnitude), or
+/// `None` when a column has no nonzero pivot — exactly singular over [`crate::scalar::Exact`].
+fn inverse<T: Field>(m: &Matrix<T>) -> Option<Matrix<T>> {
+    let n = m.rows();
+    let mut a: Vec<Vec<T>> = (0..n)
+        .map(|i| {
+            let mut row = m.row(i).to_vec();
+            row.extend((0..n).map(|j| if i == j { T::one() } else { T::zero() }));
+            row
+        })
+        .collect();
+    for c in 0..n {
+        let p = (c..n).filter(|&i| !a[i][c].is_zero()).max_by(|&i, &j| {
+            let (x, y) = (a[i][c].abs_val().to_f64(), a[j][c].abs_val().to_f64());
+            x.partial_cmp(&y).unwrap_or(std::cmp::Ordering::Equal)
+        })?;
+        a.swap(c, p);
+        let inv = T::one() / &a[c][c];
+        for x in a[c].iter_mut() {
+            *x *= &inv;
+        }
+        let pivot_row = a[c].clone();
+        for (i, row) in a.iter_mut().enumerate() {
+            if i == c || row[c].is_zero() {
+                continue;
+            }
+            let f = row[c].clone();
+            for (x, p) in row.iter_mut().zip(&pivot_row) {
+                *x -= &(p.clone() * &f);
+            }
+        }
+    }
+    let data = a
+        .into_iter()
+        .flat_map(|row| row.into_iter().skip(n))
+        .collect();
+    Some(Matrix::from_row_major(n, n, data).expect("n × n"))
+}
+
+fn mat_mul<T: Field>(a: &Matrix<T>, b: &Matrix<T>) -> Matrix<T> {
+    let (n, k, p) = (a.rows(), a.cols(), b.cols());
+    let data = (0..n * p)
+        .map(|ij| {
+            let (i, j) = (ij / p, ij % p);
+            (0..k).fold(T::zero(), |acc, t| acc + a.get(i, t).clone() * b.get(t, j))
+        })
+        .collect();
+    Matrix::from_row_major(n, p, data).expect("n × p")
+}
+
+/// The channel of state `$d_k$` with `$\bar A \equiv 1$`, `$\bar B_s = P_s^{-1} b_s$`,
+/// `$C_t = P_t^\top q_t$`, `$P_t = M_t\cdots M_1$` of a head with any transitions read after
+/// the step (T18 (a), module docs), whose `$\tilde\alpha$` is the head's `$A$`:
+///
+/// ```math
+/// \tilde\alpha_{ts} = C_t^\top \bar B_s = q_t^\top P_t P_s^{-1} b_s = q_t^\top M_t\cdots M_{s+1}\,b_s\quad(s\le t).
+/// ```
+///
+/// Exact over [`crate::scalar::Exact`]; in floats a singular step is only detected when
+/// a pivot is exactly 0, and the inverse of a nearly singular `$M_t$` is not bounded.
+/// Coq: `t18_identity_channel`.
+///
+/// # Errors
+/// As [`FamilyHead::validate`]; [`Error::InvalidArgument`] for a head that reads before
+/// the step; [`Error::SingularTransition`] naming the first singular `$M_t$`,
+/// `$1 \le t \le L-1$` (`$M_0$` is never inverted).
+///
+/// # Examples
+/// DeltaNet with `$\beta k^\top k \ne 1$` at step 1:
+/// ```
+/// use hidden_attention::family::linear::{realise::identity_channel, FamilyHead, Readout, Transition};
+/// use hidden_attention::{scalar::ratio, ssm::attention_matrix};
+/// let r = |p| ratio(p, 2);
+/// let step = |beta, key: Vec<_>| Transition::Householder { gate: r(2), beta, key };
+/// let head = FamilyHead {
+///     dk: 2,
+///     q: vec![r(2), r(0), r(1), r(3)],
+///     b: vec![r(1), r(1), r(2), r(-1)],
+///     m: vec![step(r(1), vec![r(2), r(0)]), step(r(1), vec![r(2), r(4)])],
+///     readout: Readout::After,
+/// };
+/// let ch = identity_channel(&head).unwrap();
+/// assert!(ch.abar_all().iter().all(|a| *a == r(2)));
+/// assert_eq!(attention_matrix(&ch).unwrap(), head.attention_matrix().unwrap());
+/// // β kᵀk = 1 at step 1: M_1 = I − kkᵀ/5 is singular.
+/// let mut singular = head.clone();
+/// singular.m[1] = step(ratio(1, 5), vec![r(2), r(4)]);
+/// assert!(identity_channel(&singular).is_err());
+/// ```
+pub fn identity_channel<T: Field>(head: &FamilyHead<T>) -> Result<Channel<T>> {
+    head.validate()?;
+    if head.readout != Readout::After {
+        return Err(Error::InvalidArgument {
+            name: "readout".into(),
+            reason: "the head reads before the step with a bonus: use rwkv6_channel".into(),
+        });
+    }
+    let (l, dk) = (head.len(), head.dk);
+    let mut p = dense(&Transition::Scalar(T::one()), dk);
+    let mut p_inv = p.clone();
+    let (mut bbar, mut c) = (Vec::with_capacity(l * dk), Vec::with_capacity(l * dk));
+    for t in 0..l {
+        if t >= 1 {
+            let m = dense(&head.m[t], dk);
+            let m_inv = inverse(&m).ok_or(Error::SingularTransition { step: t })?;
+            p = mat_mul(&m, &p);
+            p_inv = mat_mul(&p_inv, &m_inv);
+        }
+        bbar.extend(p_inv.mul_vec(&head.b[t * dk..(t + 1) * dk])?);
+        let qt = &head.q[t * dk..(t + 1) * dk];
+        c.extend(
+            (0..dk).map(|j| (0..dk).fold(T::zero(), |acc, i| acc + p.get(i, j).clone() * &qt[i])),
+        );
+    }
+    Channel::new(l, dk, vec![T::one(); l * dk], bbar, c)
 }
