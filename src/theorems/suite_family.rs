@@ -1,9 +1,9 @@
 //! The gated-linear family rows of the `hattn check` table: T14 (unrolling), T15
-//! (semiseparable rank), T16 (channel realisations), T17 (softmax separation), exact, on heads drawn from the public family strategies
+//! (semiseparable rank), T16 (channel realisations), T17 (softmax separation), T19 (free-query/key members against softmax heads), exact, on heads drawn from the public family strategies
 //! (every transition kind, both readouts, gates 0 and 1, `$d_k \ge L/2$` included).
 
 use super::suite::{row, CheckRow, Metric};
-use super::{t14, t15, t16, t17};
+use super::{t14, t15, t16, t17, t19};
 use crate::strategies;
 
 const FAMILY: &str = "rational family heads: diagonal, scalar, diagonal + rank one, g(I − βkkᵀ) transitions (mixed or one kind), readout after / before with bonus, gates ∋ 0, 1, L ≤ 10, d_k ≤ 5, d_v ≤ 3";
@@ -43,6 +43,14 @@ pub(super) fn rows() -> Vec<CheckRow> {
             "HGRN heads (b ≡ 1, gates in (0, 2]) and RG-LRU heads (gates, write factors in (0, 1)), L ≤ 16",
             || strategies::positive_elementwise_head(1..=16),
             t17::check_exact,
+        ),
+        row(
+            (t19::THEOREM, "T19"),
+            "exact",
+            Metric::Exact,
+            "family heads of every kind and readout, d_k ≤ 3, L = 2d_k + 2, against the interval-certified T6b softmax minors; lower-triangular rational matrices, L ≤ 6, realised by every free-query/key member",
+            || strategies::head_and_lower_triangular(1..=3, 1..=6),
+            t19::check_exact,
         ),
     ]
 }

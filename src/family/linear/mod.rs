@@ -5,8 +5,10 @@
 //! [`head`]: the head, its transitions, recurrence and implicit attention; [`members`]: GLA,
 //! simple GLA, RetNet, HGRN, RWKV-6, DPLR (RWKV-7), DeltaNet, Gated DeltaNet and RG-LRU
 //! built from their inputs; [`golden`]: the golden cases of flash-linear-attention and
-//! `transformers` run through both the recurrence and `$A v$`.
+//! `transformers` run through both the recurrence and `$A v$`; [`any_attention`]: every
+//! lower-triangular matrix as a head with `$d_k = L$` (T19b).
 
+pub mod any_attention;
 pub mod golden;
 pub mod head;
 pub mod members;
