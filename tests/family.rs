@@ -234,11 +234,17 @@ fn t18_deltanet_singular_step_has_a_certificate() {
 }
 
 mod properties {
+    use hidden_attention::construct::separation::certify_softmax_head;
+    use hidden_attention::family::linear::any_attention::head_with_attention;
+    use hidden_attention::family::linear::{Member, Readout};
+    use hidden_attention::interval::softmax_enclosure;
+    use hidden_attention::semiseparable::{rank_exact, submatrix};
     use hidden_attention::strategies::{
-        matrix_transition_head_with_values, positive_elementwise_head,
-        rational_family_head_with_values,
+        head_and_lower_triangular, matrix_transition_head_with_values, positive_elementwise_head,
+        rational_family_head_with_values, rational_softmax_head,
     };
-    use hidden_attention::theorems::{t14, t15, t16, t17, t18};
+    use hidden_attention::tensor::Matrix;
+    use hidden_attention::theorems::{t14, t15, t16, t17, t18, t19};
     use proptest::prelude::*;
 
     proptest! {
@@ -264,6 +270,57 @@ mod properties {
         #[test]
         fn t17_holds(head in positive_elementwise_head(1..=12)) {
             prop_assert!(t17::check_exact(&head).is_ok(), "{:?}", t17::check_exact(&head).err().map(|c| c.what));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+        /// T19: the certificates verify and separate every member head of key dimension
+        /// d_k; every lower-triangular matrix is a free-query/key member head with d_k = L.
+        #[test]
+        fn t19_holds(case in head_and_lower_triangular(1..=3, 1..=5)) {
+            prop_assert!(t19::check_exact(&case).is_ok(), "{:?}", t19::check_exact(&case).err().map(|c| c.what));
+        }
+
+        /// T19 on arbitrary rational softmax heads: (a) with the certificate searched on the
+        /// head itself (size k), a member head of the same length with d_k < k has a
+        /// singular minor there (RWKV-6: when the minor is strictly below the diagonal);
+        /// (b) the GLA head with d_k = L built from the midpoints of the head's rigorous
+        /// enclosure has attention inside that enclosure, entry by entry.
+        #[test]
+        fn t19_against_softmax_heads(
+            softmax in rational_softmax_head(3..=7, 1..=2),
+            member in rational_family_head_with_values(7..=7, 1..=3, 1..=1),
+        ) {
+            let l = softmax.len();
+            let mut head = member.0;
+            let dk = head.dk;
+            head.q.truncate(l * dk);
+            head.b.truncate(l * dk);
+            head.m.truncate(l);
+            let cert = certify_softmax_head(&softmax, 96).expect("a positive entry at least");
+            prop_assert!(cert.verify());
+            let below = cert.cols.iter().max() < cert.rows.iter().min();
+            if cert.size() > dk && (head.readout == Readout::After || below) {
+                let a = head.attention_matrix().unwrap();
+                let minor = submatrix(&a, &cert.rows, &cert.cols);
+                prop_assert!(rank_exact(&minor).0 <= dk, "{cert:?}");
+            }
+            let enc = softmax_enclosure(&softmax, 64);
+            let mid = Matrix::from_row_major(
+                l,
+                l,
+                (0..l * l).map(|x| enc[x / l][x % l].mid()).collect(),
+            )
+            .unwrap();
+            let gla = head_with_attention(Member::Gla, &mid).unwrap();
+            prop_assert_eq!(gla.dk, l);
+            let got = gla.attention_matrix().unwrap();
+            for i in 0..l {
+                for j in 0..l {
+                    prop_assert!(enc[i][j].contains(got.get(i, j)), "({i}, {j})");
+                }
+            }
         }
     }
 }

@@ -290,10 +290,7 @@ pub fn certify_softmax_head(head: &SoftmaxHead<Exact>, bits: u32) -> Option<Rank
 /// assert_eq!(*h.scores().get(4, 2), ratio(8, 3)); // s_ij = q_i k_j · scale = 4·2/3
 /// ```
 pub fn softmax_rank_family(n: usize) -> SoftmaxHead<Exact> {
-    let l = 2 * n + 1;
-    let q =
-        Matrix::from_row_major(l, 1, (0..l).map(|i| ratio(i as i64, 1)).collect()).expect("L × 1");
-    SoftmaxHead::new(q.clone(), q, ratio(1, n as i64 + 1)).expect("finite scale")
+    softmax_rank_family_of_length(n, 2 * n + 1)
 }
 
 /// **T6b**: for state size `$n$`, a certificate that the softmax head of
@@ -317,6 +314,71 @@ pub fn softmax_exceeds_state(n: usize) -> Option<RankCertificate> {
     let cols: Vec<usize> = (0..=n).collect();
     certify_softmax_rank(&head, &rows, &cols, 192)
 }
+
+/// The T6b head on `len` positions: `$d = 1$`, `$q_i = k_i = i$`, scale `$1/(n+1)$`
+/// ([`softmax_rank_family`]`(n)` is `len` `$= 2n+1$`). A causal head's first rows do not
+/// depend on later positions, so its matrix is that of [`softmax_rank_family`]`(n)`
+/// extended by rows.
+pub fn softmax_rank_family_of_length(n: usize, len: usize) -> SoftmaxHead<Exact> {
+    let q = Matrix::from_row_major(len, 1, (0..len).map(|i| ratio(i as i64, 1)).collect())
+        .expect("L × 1");
+    SoftmaxHead::new(q.clone(), q, ratio(1, n as i64 + 1)).expect("finite scale")
+}
+
+/// **T19a** — a certificate that no head of GLA, simple GLA / SSD, RetNet, DPLR, DeltaNet or
+/// Gated DeltaNet with key dimension `$d_k$` has the causal softmax matrix of
+/// [`softmax_rank_family`]`(d_k)` (`$L = 2d_k + 1$`) as its implicit attention: the
+/// `$(d_k+1)\times(d_k+1)$` minor on rows `$d_k..=2d_k$`, columns `$0..=d_k$` lies in the block
+/// `$S[j.., ..j]$`, `$j = d_k$`, and its interval determinant excludes 0, while every such
+/// block of a member head has rank `$\le d_k$` (T15):
+///
+/// ```math
+/// \operatorname{rank} S[d_k.., ..d_k] \ge d_k + 1 > d_k \ge \operatorname{rank} A[d_k.., ..d_k].
+/// ```
+///
+/// `$L = 2d_k + 1$` is the least length with such a minor: the block `$A[j.., ..j]$` has
+/// `$L - j$` rows and `$j + 1$` columns. Theorem T19a (Coq, `proofs/T19_SoftmaxFamily.v`:
+/// `t19_softmax_not_member`, from T15's `t15_ss_rank_le_dk`).
+///
+/// # Examples
+/// ```
+/// use hidden_attention::construct::separation::softmax_exceeds_key_dimension;
+/// let cert = softmax_exceeds_key_dimension(2).unwrap();
+/// assert_eq!((cert.head.len(), cert.size()), (5, 3));
+/// assert!(cert.verify());
+/// ```
+pub fn softmax_exceeds_key_dimension(dk: usize) -> Option<RankCertificate> {
+    let rows: Vec<usize> = (dk..=2 * dk).collect();
+    let cols: Vec<usize> = (0..=dk).collect();
+    certify_softmax_rank(&softmax_rank_family(dk), &rows, &cols, KEY_DIMENSION_BITS)
+}
+
+/// **T19a, RWKV-6** — a certificate that no RWKV-6 head with key dimension `$d_k$` has the
+/// causal softmax matrix of [`softmax_rank_family_of_length`]`(d_k, 2d_k + 2)` as its
+/// implicit attention: the `$(d_k+1)$`-minor on rows `$d_k+1..=2d_k+1$`, columns `$0..=d_k$`
+/// lies *strictly below* the diagonal, in `$S[j+1.., ..j]$` with `$j = d_k$`, where an RWKV-6
+/// head has rank `$\le d_k$` (T15; through the diagonal its bonus allows `$d_k + 1$`).
+/// `$L = 2d_k + 2$` is the least length with such a minor (`$L - j - 1$` rows, `$j + 1$`
+/// columns). Theorem T19a (Coq, `proofs/T19_SoftmaxFamily.v`: `t19_softmax_not_rwkv6`,
+/// from `t15_rwkv6_rank_below`).
+///
+/// # Examples
+/// ```
+/// use hidden_attention::construct::separation::softmax_exceeds_key_dimension_below;
+/// let cert = softmax_exceeds_key_dimension_below(2).unwrap();
+/// assert_eq!((cert.head.len(), cert.size()), (6, 3));
+/// assert!(cert.cols.iter().max() < cert.rows.iter().min()); // strictly below
+/// assert!(cert.verify());
+/// ```
+pub fn softmax_exceeds_key_dimension_below(dk: usize) -> Option<RankCertificate> {
+    let rows: Vec<usize> = (dk + 1..=2 * dk + 1).collect();
+    let cols: Vec<usize> = (0..=dk).collect();
+    let head = softmax_rank_family_of_length(dk, 2 * dk + 2);
+    certify_softmax_rank(&head, &rows, &cols, KEY_DIMENSION_BITS)
+}
+
+/// Significant bits of the T19a certificates' interval arithmetic.
+pub const KEY_DIMENSION_BITS: u32 = 128;
 
 /// Whether a rational interval enclosure of a softmax matrix is consistent with row
 /// stochasticity: every causal entry's enclosure is positive and every row-sum enclosure

@@ -447,6 +447,19 @@ pub fn matrix_transition_head_with_values(
                 Just(head),
                 proptest::collection::vec(small_rational(), l * d),
                 Just(d),
+/// A family head of key dimension `$d_k \in$` `dk` and length `$2d_k + 2$` — the least length
+/// at which both T19a certificates (through the diagonal and strictly below it) have their
+/// minor — with a lower-triangular rational matrix of size `$L \in$` `len` to realise (T19b).
+pub fn head_and_lower_triangular(
+    dk: RangeInclusive<usize>,
+    len: RangeInclusive<usize>,
+) -> BoxedStrategy<(FamilyHead<Exact>, crate::tensor::Matrix<Exact>)> {
+    (dk, Just(len))
+        .prop_flat_map(|(k, len)| {
+            (
+                rational_family_head_with_values(2 * k + 2..=2 * k + 2, k..=k, 1..=1)
+                    .prop_map(|(head, _, _)| head),
+                crate::strategies::rational_lower_triangular(len),
             )
         })
         .boxed()

@@ -16,6 +16,7 @@ pub mod t15;
 pub mod t16;
 pub mod t17;
 pub mod t18;
+pub mod t19;
 pub mod t2;
 pub mod t3;
 pub mod t4;

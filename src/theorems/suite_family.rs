@@ -1,12 +1,12 @@
 //! The gated-linear family rows of the `hattn check` table: T14 (unrolling; exact, and
 //! `f64` / `f32` within the bound of [`crate::family::linear::bound`]), T15 (semiseparable
 //! rank), T16 (channel realisations), T17 (softmax separation), T18 (matrix-transition heads
-//! as Mamba channels), exact, on heads drawn from the public family strategies (every
-//! transition kind, both readouts, gates 0 and 1, `$d_k \ge L/2$` included; planted singular
-//! steps for T18).
+//! as Mamba channels), T19 (free-query/key members against softmax heads), exact, on heads
+//! drawn from the public family strategies (every transition kind, both readouts, gates 0
+//! and 1, `$d_k \ge L/2$` included; planted singular steps for T18).
 
 use super::suite::{row, CheckRow, Metric};
-use super::{t14, t15, t16, t17, t18};
+use super::{t14, t15, t16, t17, t18, t19};
 use crate::strategies;
 
 const FAMILY_FLOAT: &str = "float family heads at the edges: q, b, v over the whole exponent range (subnormals, products straddling the subnormal range), gates ∋ 0, ±1, subnormal; DPLR / delta-rule coefficients down to the smallest subnormal; singular delta steps βkᵀk = 1; one in four typical (gates e^x, x ∈ [−3, 0)); L ≤ 8, d_k ≤ 4, d_v ≤ 2; A, o and A v against the exact head, overflow refused";
@@ -72,6 +72,12 @@ pub(super) fn rows() -> Vec<CheckRow> {
             "DPLR, DeltaNet and Gated DeltaNet heads, gates ∋ 0, 1, one step in three planted singular (β = 1/kᵀk, g = 0, αᵀdiag(g)⁻¹β = −1), L ≤ 8, d_k ≤ 4, d_v ≤ 2",
             || strategies::matrix_transition_head_with_values(1..=8, 1..=4, 1..=2),
             t18::check_exact,
+            (t19::THEOREM, "T19"),
+            "exact",
+            Metric::Exact,
+            "family heads of every kind and readout, d_k ≤ 3, L = 2d_k + 2, against the interval-certified T6b softmax minors; lower-triangular rational matrices, L ≤ 6, realised by every free-query/key member",
+            || strategies::head_and_lower_triangular(1..=3, 1..=6),
+            t19::check_exact,
         ),
     ]
 }

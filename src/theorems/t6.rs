@@ -167,7 +167,7 @@ pub fn check_rank_case(case: &RankCase) -> CaseResult {
     let head = case.head();
     let f = |what: String| fail(THEOREM.id, "exact", format!("{what}; head {head:?}"), None);
     let cert = match case {
-        RankCase::Vandermonde { n, .. } => {
+        RankCase::Vandermonde { n, params, .. } => {
             let rows: Vec<usize> = (*n..=2 * n).collect();
             let cols: Vec<usize> = (0..=*n).collect();
             let cert = certify_softmax_rank(&head, &rows, &cols, 64).ok_or_else(|| {
@@ -182,23 +182,7 @@ pub fn check_rank_case(case: &RankCase) -> CaseResult {
                 )));
             }
             // independent verification: the closed form, not a recomputation
-            let (sign, ln_det) = vandermonde_ln_det(case);
-            let (lo, hi) = (cert.determinant.lo(), cert.determinant.hi());
-            if lo.is_positive() != (sign > 0.0) || hi.is_positive() != (sign > 0.0) {
-                return Err(f(format!(
-                    "enclosure {:?} has the wrong sign (closed form: sign {sign})",
-                    cert.determinant
-                )));
-            }
-            let (a, b) = (ln_abs(lo), ln_abs(hi));
-            let tol = 1e-6 * ln_det.abs().max(1.0);
-            if ln_det < a.min(b) - tol || ln_det > a.max(b) + tol {
-                return Err(f(format!(
-                    "closed form ln|det| = {ln_det} outside the enclosure's [{}, {}]",
-                    a.min(b),
-                    a.max(b)
-                )));
-            }
+            closed_form_encloses(&cert, params).map_err(&f)?;
             cert
         }
         RankCase::Head(h) => {
@@ -255,26 +239,61 @@ pub fn check_rank(n: &usize) -> CaseResult {
     })
 }
 
-/// The sign and `$\ln|\det|$` of the Vandermonde case's certified submatrix from its closed
-/// form, in f64 (log-sum-exp for `$Z_i$`, `ln(-expm1)` for the node differences).
-fn vandermonde_ln_det(case: &RankCase) -> (f64, f64) {
-    let RankCase::Vandermonde { n, params, .. } = case else {
-        unreachable!("only called on Vandermonde cases")
-    };
+/// The closed form of a Vandermonde-type certificate (rows `$R$`, columns `$0..=|R|-1$` of
+/// the head of [`RankCase::Vandermonde`] with `params`), in f64, has the enclosure's sign and
+/// its `$\ln|\det|$` lies in the enclosure's range up to `$10^{-6}$` in `$\ln$`: an
+/// independent verification of the interval determinant (used by T6b and T19a).
+pub(crate) fn closed_form_encloses(
+    cert: &RankCertificate,
+    params: &[Exact; 5],
+) -> Result<(), String> {
+    let cols_ok = cert.cols.iter().enumerate().all(|(i, &c)| i == c);
+    if !cols_ok {
+        return Err(format!(
+            "columns {:?} are not 0..={}: no closed form",
+            cert.cols,
+            cert.size().saturating_sub(1)
+        ));
+    }
+    let (sign, ln_det) = vandermonde_ln_det(params, &cert.rows);
+    let (lo, hi) = (cert.determinant.lo(), cert.determinant.hi());
+    if lo.is_positive() != (sign > 0.0) || hi.is_positive() != (sign > 0.0) {
+        return Err(format!(
+            "enclosure {:?} has the wrong sign (closed form: sign {sign})",
+            cert.determinant
+        ));
+    }
+    let (a, b) = (ln_abs(lo), ln_abs(hi));
+    let tol = 1e-6 * ln_det.abs().max(1.0);
+    if ln_det < a.min(b) - tol || ln_det > a.max(b) + tol {
+        return Err(format!(
+            "closed form ln|det| = {ln_det} outside the enclosure's [{}, {}]",
+            a.min(b),
+            a.max(b)
+        ));
+    }
+    Ok(())
+}
+
+/// The sign and `$\ln|\det|$` of the submatrix on `rows` and columns `$0..|R|$` of the
+/// Vandermonde-type head with `params` `$(a, b, c, e, s)$`, from its closed form
+/// `$\prod_i r_i \prod_{i<i'}(w_{i'} - w_i)$`, in f64 (log-sum-exp for `$Z_i$`, `ln(-expm1)`
+/// for the node differences).
+fn vandermonde_ln_det(params: &[Exact; 5], rows: &[usize]) -> (f64, f64) {
     let [a, b, c, e, s] = params.clone().map(|v| Field::to_f64(&v));
     let q = |i: usize| a + b * i as f64;
     let k = |j: usize| c + e * j as f64;
     let ln_w = |i: usize| s * e * q(i);
     let mut ln = 0.0;
-    for i in *n..=2 * n {
+    for &i in rows {
         let z: Vec<f64> = (0..=i).map(|j| s * q(i) * k(j)).collect();
         let mx = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         let ln_z = mx + z.iter().map(|v| (v - mx).exp()).sum::<f64>().ln();
         ln += s * q(i) * c - ln_z;
     }
     let mut sign = 1.0;
-    for i in *n..=2 * n {
-        for i2 in i + 1..=2 * n {
+    for (x, &i) in rows.iter().enumerate() {
+        for &i2 in &rows[x + 1..] {
             let (lw, lw2) = (ln_w(i), ln_w(i2));
             if lw2 < lw {
                 sign = -sign;
@@ -300,7 +319,7 @@ fn ln_abs(x: &Exact) -> f64 {
 /// softmax matrix) lies within the enclosure widened by `$10^{-9}\prod_i\lVert
 /// \text{row}_i\rVert_2$` (Hadamard: a relative row perturbation `$\delta$` moves the
 /// determinant by at most `$((1+\delta)^k - 1)\prod_i\lVert\text{row}_i\rVert_2$`).
-fn float_determinant_agrees(cert: &RankCertificate) -> Result<(), String> {
+pub(crate) fn float_determinant_agrees(cert: &RankCertificate) -> Result<(), String> {
     let a = cert
         .head
         .map(Field::to_f64)
@@ -440,7 +459,10 @@ mod tests {
             ],
         };
         assert!(check_rank_case(&singular).is_err());
-        let (_, ln_fam) = vandermonde_ln_det(&fam);
+        let RankCase::Vandermonde { params, .. } = &fam else {
+            unreachable!()
+        };
+        let (_, ln_fam) = vandermonde_ln_det(params, &[2, 3, 4]);
         let c = softmax_exceeds_state_det(2);
         assert!((ln_abs(&c) - ln_fam).abs() < 1e-9);
     }

@@ -8,8 +8,10 @@
 //! `transformers` run through both the recurrence and `$A v$`; [`bound`]: the forward error
 //! bound of the float head (`$A$`, `$o$`, `$A v$`) in the standard model with underflow;
 //! [`realise`]: the heads as channels (T16, T18 (a)); [`obstruction`]: the certificate that
-//! a head is no Mamba channel of state `$d_k$` (T18 (b)).
+//! a head is no Mamba channel of state `$d_k$` (T18 (b)); [`any_attention`]: every
+//! lower-triangular matrix as a head with `$d_k = L$` (T19b).
 
+pub mod any_attention;
 pub mod bound;
 pub mod golden;
 pub mod head;
