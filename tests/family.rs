@@ -508,7 +508,10 @@ mod float_bound {
                 err > g.clone() * gate_only * Exact::from_f64(100.0)
             })
         });
-        assert!(beyond, "the case no longer exercises the rank-one magnitude");
+        assert!(
+            beyond,
+            "the case no longer exercises the rank-one magnitude"
+        );
     }
 
     /// A case whose whole answer is subnormal: every product of `q`, `b`, gates and keys falls

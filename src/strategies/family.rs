@@ -1,7 +1,8 @@
-//! Strategies for the gated-linear family (T14–T18): heads with every kind of transition
+//! Strategies for the gated-linear family (T14–T19): heads with every kind of transition
 //! (diagonal, scalar, diagonal plus rank one, scaled Householder) and both readouts,
-//! exact, with gates that include 0 and 1; the matrix-transition members with planted
-//! singular steps (T18).
+//! exact, with gates that include 0 and 1; float heads at the edges of the format (T14
+//! f64 / f32); the matrix-transition members with planted singular steps (T18); heads with
+//! lower-triangular matrices to realise (T19).
 
 use std::ops::RangeInclusive;
 
@@ -152,7 +153,13 @@ fn assemble<T: Clone>(
     } else {
         Readout::After
     };
-    FamilyHead { dk, q, b, m, readout }
+    FamilyHead {
+        dk,
+        q,
+        b,
+        m,
+        readout,
+    }
 }
 
 /// A float family head from per-kind value strategies: `$L \in$` `len`, `$d_k \in$` `dk`,
@@ -177,124 +184,6 @@ fn float_head<T: Real>(
                 .prop_map(move |((q, b, u, v), one, many, same, readout)| {
                     (assemble(k, q, b, one, many, same, readout == 0, u), v, d)
                 })
-/// A gate in `$[0, 1]$`: 0 (one time in six), 1 (two in six), else `$p/8$`.
-fn unit_gate() -> BoxedStrategy<Exact> {
-    prop_oneof![
-        1 => Just(ratio(0, 1)),
-        2 => Just(ratio(1, 1)),
-        3 => (1i64..=8).prop_map(|p| ratio(p, 8)),
-    ]
-    .boxed()
-}
-
-/// The draws of one step: `(gate, β, diag, β vector, α, key, plant)`.
-type StepDraw = (
-    Exact,
-    Exact,
-    Vec<Exact>,
-    Vec<Exact>,
-    Vec<Exact>,
-    Vec<Exact>,
-    u8,
-);
-
-/// One step of `member` from its draws: `(M_t, b_t)`. `plant` 0 makes `$M_t$` singular
-/// through `$\beta$` (delta rule: `$\beta = 1/k^\top k$`; DPLR: `$\alpha$` rescaled to
-/// `$\alpha^\top \mathrm{diag}(g)^{-1}\beta = -1$`), 1 through the gate (Gated DeltaNet:
-/// `$g = 0$`; DPLR: `$g_0 = 0$`, `$\alpha = 0$`; DeltaNet as 0), anything else plants nothing.
-fn matrix_step(member: Member, d: StepDraw) -> (Transition<Exact>, Vec<Exact>) {
-    let (gate, beta, mut diag, mut dbeta, mut alpha, mut key, plant) = d;
-    let one = || ratio(1, 1);
-    let unit = |n: usize| {
-        (0..n)
-            .map(|i| ratio(i64::from(i == 0), 1))
-            .collect::<Vec<_>>()
-    };
-    match member {
-        Member::Dplr => {
-            let has_zero = diag.iter().any(Zero::is_zero);
-            if plant == 1 || (plant == 0 && has_zero) {
-                diag[0] = ratio(0, 1);
-                alpha.iter_mut().for_each(|a| *a = ratio(0, 1));
-            } else if plant == 0 {
-                let s = (0..diag.len()).fold(ratio(0, 1), |acc, i| {
-                    acc + alpha[i].clone() * &dbeta[i] / &diag[i]
-                });
-                if s.is_zero() {
-                    dbeta = unit(diag.len());
-                    alpha = unit(diag.len());
-                    alpha[0] = -diag[0].clone();
-                } else {
-                    alpha = alpha.into_iter().map(|a| -(a / &s)).collect();
-                }
-            }
-            let m = Transition::DiagonalPlusRankOne {
-                diag,
-                beta: dbeta,
-                alpha,
-            };
-            (m, key)
-        }
-        _ => {
-            let gated = member == Member::GatedDeltaRule;
-            let mut gate = if gated { gate } else { one() };
-            let mut beta = beta;
-            if plant == 1 && gated {
-                gate = ratio(0, 1);
-            } else if plant <= 1 {
-                let kk = crate::tensor::dot(&key, &key);
-                if kk.is_zero() {
-                    key = unit(key.len());
-                    beta = one();
-                } else {
-                    beta = one() / kk;
-                }
-            }
-            let b = key.iter().map(|k| beta.clone() * k).collect();
-            (Transition::Householder { gate, beta, key }, b)
-        }
-    }
-}
-
-/// A head of one of the matrix-transition `members` (`Member::Dplr`:
-/// `$M_t = \mathrm{diag}(g_t) + \beta_t\alpha_t^\top$`, `$b_t = k_t$`; `Member::DeltaRule`:
-/// `$M_t = I - \beta_t k_tk_t^\top$`, `Member::GatedDeltaRule`: `$g_t(I - \beta_t k_tk_t^\top)$`,
-/// both `$b_t = \beta_t k_t$`),
-/// readout after the step, `$L \in$` `len`, `$d_k \in$` `dk`: gates `$g \in [0, 1]$` (0 and 1
-/// likely), `$\beta_t = p/8 \in (0, 2]$` for the delta rule, small rationals elsewhere,
-/// and one step in three planted singular (T18: `$\beta_t = 1/k_t^\top k_t$`, `$g_t = 0$`, or
-/// DPLR's `$\alpha_t^\top\mathrm{diag}(g_t)^{-1}\beta_t = -1$`). Other members are drawn as
-/// Gated DeltaNet.
-pub fn matrix_transition_head(
-    members: &[Member],
-    len: RangeInclusive<usize>,
-    dk: RangeInclusive<usize>,
-) -> BoxedStrategy<FamilyHead<Exact>> {
-    let members = members.to_vec();
-    (proptest::sample::select(members), len, dk)
-        .prop_flat_map(|(member, l, k)| {
-            let vec = move |n: usize| proptest::collection::vec(small_rational(), n);
-            let gates = move || proptest::collection::vec(unit_gate(), k);
-            let step = (
-                unit_gate(),
-                (1i64..=16).prop_map(|p| ratio(p, 8)),
-                gates(),
-                vec(k),
-                vec(k),
-                vec(k),
-                0u8..6,
-            );
-            (vec(l * k), proptest::collection::vec(step, l)).prop_map(move |(q, steps)| {
-                let (m, b): (Vec<_>, Vec<_>) =
-                    steps.into_iter().map(|d| matrix_step(member, d)).unzip();
-                FamilyHead {
-                    dk: k,
-                    q,
-                    b: b.concat(),
-                    m,
-                    readout: Readout::After,
-                }
-            })
         })
         .boxed()
 }
@@ -426,6 +315,129 @@ pub fn edge_float_family_head_with_values<T: Real>(
     ]
     .boxed()
 }
+
+/// A gate in `$[0, 1]$`: 0 (one time in six), 1 (two in six), else `$p/8$`.
+fn unit_gate() -> BoxedStrategy<Exact> {
+    prop_oneof![
+        1 => Just(ratio(0, 1)),
+        2 => Just(ratio(1, 1)),
+        3 => (1i64..=8).prop_map(|p| ratio(p, 8)),
+    ]
+    .boxed()
+}
+
+/// The draws of one step: `(gate, β, diag, β vector, α, key, plant)`.
+type StepDraw = (
+    Exact,
+    Exact,
+    Vec<Exact>,
+    Vec<Exact>,
+    Vec<Exact>,
+    Vec<Exact>,
+    u8,
+);
+
+/// One step of `member` from its draws: `(M_t, b_t)`. `plant` 0 makes `$M_t$` singular
+/// through `$\beta$` (delta rule: `$\beta = 1/k^\top k$`; DPLR: `$\alpha$` rescaled to
+/// `$\alpha^\top \mathrm{diag}(g)^{-1}\beta = -1$`), 1 through the gate (Gated DeltaNet:
+/// `$g = 0$`; DPLR: `$g_0 = 0$`, `$\alpha = 0$`; DeltaNet as 0), anything else plants nothing.
+fn matrix_step(member: Member, d: StepDraw) -> (Transition<Exact>, Vec<Exact>) {
+    let (gate, beta, mut diag, mut dbeta, mut alpha, mut key, plant) = d;
+    let one = || ratio(1, 1);
+    let unit = |n: usize| {
+        (0..n)
+            .map(|i| ratio(i64::from(i == 0), 1))
+            .collect::<Vec<_>>()
+    };
+    match member {
+        Member::Dplr => {
+            let has_zero = diag.iter().any(Zero::is_zero);
+            if plant == 1 || (plant == 0 && has_zero) {
+                diag[0] = ratio(0, 1);
+                alpha.iter_mut().for_each(|a| *a = ratio(0, 1));
+            } else if plant == 0 {
+                let s = (0..diag.len()).fold(ratio(0, 1), |acc, i| {
+                    acc + alpha[i].clone() * &dbeta[i] / &diag[i]
+                });
+                if s.is_zero() {
+                    dbeta = unit(diag.len());
+                    alpha = unit(diag.len());
+                    alpha[0] = -diag[0].clone();
+                } else {
+                    alpha = alpha.into_iter().map(|a| -(a / &s)).collect();
+                }
+            }
+            let m = Transition::DiagonalPlusRankOne {
+                diag,
+                beta: dbeta,
+                alpha,
+            };
+            (m, key)
+        }
+        _ => {
+            let gated = member == Member::GatedDeltaRule;
+            let mut gate = if gated { gate } else { one() };
+            let mut beta = beta;
+            if plant == 1 && gated {
+                gate = ratio(0, 1);
+            } else if plant <= 1 {
+                let kk = crate::tensor::dot(&key, &key);
+                if kk.is_zero() {
+                    key = unit(key.len());
+                    beta = one();
+                } else {
+                    beta = one() / kk;
+                }
+            }
+            let b = key.iter().map(|k| beta.clone() * k).collect();
+            (Transition::Householder { gate, beta, key }, b)
+        }
+    }
+}
+
+/// A head of one of the matrix-transition `members` (`Member::Dplr`:
+/// `$M_t = \mathrm{diag}(g_t) + \beta_t\alpha_t^\top$`, `$b_t = k_t$`; `Member::DeltaRule`:
+/// `$M_t = I - \beta_t k_tk_t^\top$`, `Member::GatedDeltaRule`: `$g_t(I - \beta_t k_tk_t^\top)$`,
+/// both `$b_t = \beta_t k_t$`),
+/// readout after the step, `$L \in$` `len`, `$d_k \in$` `dk`: gates `$g \in [0, 1]$` (0 and 1
+/// likely), `$\beta_t = p/8 \in (0, 2]$` for the delta rule, small rationals elsewhere,
+/// and one step in three planted singular (T18: `$\beta_t = 1/k_t^\top k_t$`, `$g_t = 0$`, or
+/// DPLR's `$\alpha_t^\top\mathrm{diag}(g_t)^{-1}\beta_t = -1$`). Other members are drawn as
+/// Gated DeltaNet.
+pub fn matrix_transition_head(
+    members: &[Member],
+    len: RangeInclusive<usize>,
+    dk: RangeInclusive<usize>,
+) -> BoxedStrategy<FamilyHead<Exact>> {
+    let members = members.to_vec();
+    (proptest::sample::select(members), len, dk)
+        .prop_flat_map(|(member, l, k)| {
+            let vec = move |n: usize| proptest::collection::vec(small_rational(), n);
+            let gates = move || proptest::collection::vec(unit_gate(), k);
+            let step = (
+                unit_gate(),
+                (1i64..=16).prop_map(|p| ratio(p, 8)),
+                gates(),
+                vec(k),
+                vec(k),
+                vec(k),
+                0u8..6,
+            );
+            (vec(l * k), proptest::collection::vec(step, l)).prop_map(move |(q, steps)| {
+                let (m, b): (Vec<_>, Vec<_>) =
+                    steps.into_iter().map(|d| matrix_step(member, d)).unzip();
+                FamilyHead {
+                    dk: k,
+                    q,
+                    b: b.concat(),
+                    m,
+                    readout: Readout::After,
+                }
+            })
+        })
+        .boxed()
+}
+
 /// [`matrix_transition_head`] of DPLR, DeltaNet and Gated DeltaNet with values `(L, d_v)`,
 /// `$d_v \in$` `dv`. Returns `(head, values, d_v)` (T18).
 pub fn matrix_transition_head_with_values(
@@ -447,6 +459,11 @@ pub fn matrix_transition_head_with_values(
                 Just(head),
                 proptest::collection::vec(small_rational(), l * d),
                 Just(d),
+            )
+        })
+        .boxed()
+}
+
 /// A family head of key dimension `$d_k \in$` `dk` and length `$2d_k + 2$` — the least length
 /// at which both T19a certificates (through the diagonal and strictly below it) have their
 /// minor — with a lower-triangular rational matrix of size `$L \in$` `len` to realise (T19b).

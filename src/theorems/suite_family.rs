@@ -72,6 +72,8 @@ pub(super) fn rows() -> Vec<CheckRow> {
             "DPLR, DeltaNet and Gated DeltaNet heads, gates ∋ 0, 1, one step in three planted singular (β = 1/kᵀk, g = 0, αᵀdiag(g)⁻¹β = −1), L ≤ 8, d_k ≤ 4, d_v ≤ 2",
             || strategies::matrix_transition_head_with_values(1..=8, 1..=4, 1..=2),
             t18::check_exact,
+        ),
+        row(
             (t19::THEOREM, "T19"),
             "exact",
             Metric::Exact,

@@ -182,7 +182,9 @@ pub fn check_float<T: Field>(case: &(FamilyHead<T>, Vec<T>, usize)) -> CaseResul
             return if rules.peak >= half {
                 Ok(None)
             } else {
-                Err(f(format!("{e}, though no magnitude reaches half the range")))
+                Err(f(format!(
+                    "{e}, though no magnitude reaches half the range"
+                )))
             };
         }
         Err(e) => return Err(f(format!("float views failed: {e}"))),

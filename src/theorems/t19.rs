@@ -203,7 +203,8 @@ fn check_construction(t: &Matrix<Exact>) -> Result<(), String> {
         let mut upper = t.clone();
         *upper.get_mut(0, l - 1) = ratio(1, 1);
         match head_with_attention(Member::Gla, &upper) {
-            Err(crate::Error::InvalidArgument { name, .. }) if name == format!("a[0][{}]", l - 1) => {}
+            Err(crate::Error::InvalidArgument { name, .. })
+                if name == format!("a[0][{}]", l - 1) => {}
             other => return Err(format!("an entry above the diagonal gave {other:?}")),
         }
     }
