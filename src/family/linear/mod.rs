@@ -9,8 +9,10 @@
 
 pub mod golden;
 pub mod head;
+pub mod layer;
 pub mod members;
 pub mod realise;
 
 pub use head::{FamilyHead, Readout, Transition};
+pub use layer::{parse_layer, LayerHeads};
 pub use members::{Member, MemberLayer};
