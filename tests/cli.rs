@@ -331,8 +331,16 @@ fn check_against_expected(kind: &str, case: &Value, out: &Value) -> usize {
     } else {
         (floats(&case["inputs"]["v"]), &case["inputs"]["v"]["shape"])
     };
-    let sh: Vec<usize> = vshape.as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
-    let (h, dv) = (out["heads"].as_u64().unwrap() as usize, out["value_dim"].as_u64().unwrap() as usize);
+    let sh: Vec<usize> = vshape
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect();
+    let (h, dv) = (
+        out["heads"].as_u64().unwrap() as usize,
+        out["value_dim"].as_u64().unwrap() as usize,
+    );
     let idx = |b: usize, hh: usize, t: usize, c: usize| -> usize {
         if elementwise {
             (b * sh[1] + t) * sh[2] + hh
@@ -343,10 +351,17 @@ fn check_against_expected(kind: &str, case: &Value, out: &Value) -> usize {
         }
     };
     let objects = out["objects"].as_array().unwrap();
-    assert_eq!(objects.len(), sh[0] * h, "{kind}: one object per (batch, head)");
+    assert_eq!(
+        objects.len(),
+        sh[0] * h,
+        "{kind}: one object per (batch, head)"
+    );
     let mut compared = 0;
     for obj in objects {
-        let (b, hh) = (obj["batch"].as_u64().unwrap() as usize, obj["head"].as_u64().unwrap() as usize);
+        let (b, hh) = (
+            obj["batch"].as_u64().unwrap() as usize,
+            obj["head"].as_u64().unwrap() as usize,
+        );
         let (l, a) = matrix_of(&obj["document"]);
         for t in 0..l {
             for c in 0..dv {
@@ -381,7 +396,10 @@ fn convert_from_every_member_reproduces_its_golden_case() {
             let (code, out, err) = hattn(&["convert", "--from", kind, "--to", to, &file]);
             if to == "channel" && matches!(kind, "dplr" | "delta_rule" | "gated_delta_rule") {
                 assert_eq!(code, 2, "{file}: {out}");
-                assert!(err.contains("T18") && err.contains("--to realisation"), "{err}");
+                assert!(
+                    err.contains("T18") && err.contains("--to realisation"),
+                    "{err}"
+                );
                 continue;
             }
             assert_eq!(code, 0, "{file} --to {to}: {err}");
@@ -487,25 +505,63 @@ fn convert_from_bad_layers_exit_2_naming_the_field() {
         c
     };
     let bad: Vec<(&str, Value, &str)> = vec![
-        ("missing", edit(&|c| { c["inputs"].as_object_mut().unwrap().remove("v"); }), "`inputs.v`"),
-        ("shape", edit(&|c| c["inputs"]["k"]["shape"] = json!([1, 9, 2, 2])), "`inputs.k.data`"),
-        ("shape2", edit(&|c| {
-            c["inputs"]["k"]["shape"] = json!([1, 9, 4, 2]);
-        }), "`inputs.k`"),
-        ("param", edit(&|c| c["params"]["chunk"] = json!(4)), "`params.chunk`"),
-        ("nonrational", exact_edit(&|c| c["inputs"]["q"]["data"][0] = json!("1/x")), "`inputs.q.data[0]`"),
-        ("zero", exact_edit(&|c| c["inputs"]["k"]["data"][0] = json!("1/0")), "`inputs.k.data[0]`"),
-        ("float", exact_edit(&|c| c["inputs"]["v"]["data"][0] = json!(0.5)), "`inputs.v.data[0]`"),
-        ("loggate", exact_edit(&|c| {
-            let g = c["inputs"]["gates"].clone();
-            c["inputs"]["gk"] = g;
-        }), "`inputs.gk`"),
-        ("scale", exact_edit(&|c| {
-            for n in ["q", "k"] {
-                c["inputs"][n] = json!({"shape": [1, 1, 1, 2], "data": ["1", "1"]});
-            }
-            c["inputs"]["gates"] = json!({"shape": [1, 1, 1, 2], "data": ["1", "1"]});
-        }), "`params.scale`"),
+        (
+            "missing",
+            edit(&|c| {
+                c["inputs"].as_object_mut().unwrap().remove("v");
+            }),
+            "`inputs.v`",
+        ),
+        (
+            "shape",
+            edit(&|c| c["inputs"]["k"]["shape"] = json!([1, 9, 2, 2])),
+            "`inputs.k.data`",
+        ),
+        (
+            "shape2",
+            edit(&|c| {
+                c["inputs"]["k"]["shape"] = json!([1, 9, 4, 2]);
+            }),
+            "`inputs.k`",
+        ),
+        (
+            "param",
+            edit(&|c| c["params"]["chunk"] = json!(4)),
+            "`params.chunk`",
+        ),
+        (
+            "nonrational",
+            exact_edit(&|c| c["inputs"]["q"]["data"][0] = json!("1/x")),
+            "`inputs.q.data[0]`",
+        ),
+        (
+            "zero",
+            exact_edit(&|c| c["inputs"]["k"]["data"][0] = json!("1/0")),
+            "`inputs.k.data[0]`",
+        ),
+        (
+            "float",
+            exact_edit(&|c| c["inputs"]["v"]["data"][0] = json!(0.5)),
+            "`inputs.v.data[0]`",
+        ),
+        (
+            "loggate",
+            exact_edit(&|c| {
+                let g = c["inputs"]["gates"].clone();
+                c["inputs"]["gk"] = g;
+            }),
+            "`inputs.gk`",
+        ),
+        (
+            "scale",
+            exact_edit(&|c| {
+                for n in ["q", "k"] {
+                    c["inputs"][n] = json!({"shape": [1, 1, 1, 2], "data": ["1", "1"]});
+                }
+                c["inputs"]["gates"] = json!({"shape": [1, 1, 1, 2], "data": ["1", "1"]});
+            }),
+            "`params.scale`",
+        ),
     ];
     for (what, layer, field) in bad {
         let file = write_tmp(&format!("bad-{what}.json"), &layer);
@@ -525,17 +581,37 @@ fn family_attn_writes_heatmaps() {
     let (png, svg, npy) = (dir.join("a.png"), dir.join("g.svg"), dir.join("a.npy"));
     let p = |x: &PathBuf| x.to_string_lossy().into_owned();
     let (code, out, err) = hattn(&[
-        "family-attn", "--from", "rwkv6", &file, "--head", "1", "--out", &p(&png), "--npy", &p(&npy),
+        "family-attn",
+        "--from",
+        "rwkv6",
+        &file,
+        "--head",
+        "1",
+        "--out",
+        &p(&png),
+        "--npy",
+        &p(&npy),
     ]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(std::fs::read(&png).unwrap().starts_with(b"\x89PNG\r\n\x1a\n"));
+    assert!(std::fs::read(&png)
+        .unwrap()
+        .starts_with(b"\x89PNG\r\n\x1a\n"));
     let npy_bytes = std::fs::read(&npy).unwrap();
     assert!(npy_bytes.starts_with(b"\x93NUMPY"));
     assert!(String::from_utf8_lossy(&npy_bytes[..128]).contains("(9, 9)"));
     let (code, _, err) = hattn(&["family-attn", "--from", "rwkv6", &file, "--out", &p(&svg)]);
     assert_eq!(code, 0, "{err}");
     assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
-    let (code, _, err) = hattn(&["family-attn", "--from", "rwkv6", &file, "--head", "2", "--out", &p(&png)]);
+    let (code, _, err) = hattn(&[
+        "family-attn",
+        "--from",
+        "rwkv6",
+        &file,
+        "--head",
+        "2",
+        "--out",
+        &p(&png),
+    ]);
     assert_eq!(code, 2);
     assert!(err.contains("`head`"), "{err}");
 }

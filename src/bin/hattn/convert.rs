@@ -57,7 +57,9 @@ pub struct ConvertArgs {
 pub fn convert(args: &ConvertArgs) -> ExitCode {
     if let Some(member) = args.from {
         if args.to == Target::Head {
-            eprintln!("error: invalid argument `to`: a layer converts to channel, realisation or matrix");
+            eprintln!(
+                "error: invalid argument `to`: a layer converts to channel, realisation or matrix"
+            );
             return ExitCode::from(2);
         }
         return crate::family::convert_from(member, args.to, &args.input, args.out.as_deref());

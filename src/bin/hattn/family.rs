@@ -7,7 +7,9 @@ use std::process::ExitCode;
 
 use clap::Args;
 use hidden_attention::construct::TimeVaryingChannel;
-use hidden_attention::family::linear::realise::{diagonal_channel, head_realisation, rwkv6_channel};
+use hidden_attention::family::linear::realise::{
+    diagonal_channel, head_realisation, rwkv6_channel,
+};
 use hidden_attention::family::linear::{parse_layer, FamilyHead, LayerHeads, Member, MemberLayer};
 use hidden_attention::interchange::{self, Document, NumberField, Object};
 use hidden_attention::model::figure::{Figure, Format};
@@ -28,7 +30,10 @@ pub fn member_arg(s: &str) -> std::result::Result<Member, String> {
             .iter()
             .map(|m| m.name().replace('_', "-"))
             .collect();
-        format!("unknown member {s:?} (expected one of {})", names.join(", "))
+        format!(
+            "unknown member {s:?} (expected one of {})",
+            names.join(", ")
+        )
     })
 }
 
@@ -51,7 +56,10 @@ fn construction(reason: String) -> Error {
 /// (DPLR, DeltaNet, Gated DeltaNet). It exists only for invertible transitions and is not
 /// constructed here yet, so the head is refused; its realisation with general transitions
 /// (`--to realisation`, [`head_realisation`]) always exists.
-fn matrix_transition_channel<T: Field>(member: Member, _head: &FamilyHead<T>) -> Result<Channel<T>> {
+fn matrix_transition_channel<T: Field>(
+    member: Member,
+    _head: &FamilyHead<T>,
+) -> Result<Channel<T>> {
     Err(construction(format!(
         "{} has matrix transitions: the T18 channel exists only for invertible transitions \
          and is not constructed by this version; --to realisation always works (the head \
@@ -81,14 +89,19 @@ impl<T: Field> Converted<T> {
 
     fn values(&self) -> Vec<&T> {
         match self {
-            Converted::Channel(c) => c.abar_all().iter().chain(c.bbar_all()).chain(c.c_all()).collect(),
-            Converted::Realisation(r) => r
-                .a
+            Converted::Channel(c) => c
+                .abar_all()
                 .iter()
-                .flat_map(Matrix::data)
-                .chain(r.b.data())
-                .chain(r.c.data())
+                .chain(c.bbar_all())
+                .chain(c.c_all())
                 .collect(),
+            Converted::Realisation(r) => {
+                r.a.iter()
+                    .flat_map(Matrix::data)
+                    .chain(r.b.data())
+                    .chain(r.c.data())
+                    .collect()
+            }
             Converted::Matrix(m) => m.data().iter().collect(),
         }
     }
@@ -96,7 +109,9 @@ impl<T: Field> Converted<T> {
     /// The interchange object (values lifted exactly).
     fn object(&self) -> Result<Object> {
         if let Some(v) = self.values().into_iter().find(|v| !v.to_f64().is_finite()) {
-            return Err(construction(format!("a value of the result is not finite ({v})")));
+            return Err(construction(format!(
+                "a value of the result is not finite ({v})"
+            )));
         }
         let ex = |m: &Matrix<T>| m.map(Field::to_exact);
         let v = |x: &[T]| x.iter().map(Field::to_exact).collect::<Vec<Exact>>();
@@ -118,7 +133,11 @@ impl<T: Field> Converted<T> {
     }
 }
 
-fn convert_head<T: Field>(member: Member, head: &FamilyHead<T>, to: Target) -> Result<Converted<T>> {
+fn convert_head<T: Field>(
+    member: Member,
+    head: &FamilyHead<T>,
+    to: Target,
+) -> Result<Converted<T>> {
     Ok(match to {
         Target::Matrix => Converted::Matrix(head.attention_matrix()?),
         Target::Realisation => Converted::Realisation(head_realisation(head)?),
@@ -151,7 +170,11 @@ fn verify<T: Field>(head: &FamilyHead<T>, out: &Converted<T>, index: &str) -> Re
             head.run(&x, 1).map(|(o, _)| o)
         })
         .collect::<Result<_>>()?;
-    let scale = cols.iter().flatten().map(|v| v.to_f64().abs()).fold(0.0, f64::max);
+    let scale = cols
+        .iter()
+        .flatten()
+        .map(|v| v.to_f64().abs())
+        .fold(0.0, f64::max);
     let tol = 1e-10 * l as f64 * (1.0 + scale);
     for (j, want) in cols.iter().enumerate() {
         let got = out.column(j, l)?;
@@ -267,10 +290,16 @@ fn panels<T: Field>(layer: &MemberLayer<T>, a: &FamilyAttnArgs) -> Result<Vec<(u
         reason,
     };
     if a.batch >= bsz {
-        return Err(bad("batch", format!("batch {} is not below B = {bsz}", a.batch)));
+        return Err(bad(
+            "batch",
+            format!("batch {} is not below B = {bsz}", a.batch),
+        ));
     }
     if let Some(x) = a.head.filter(|&x| x >= h) {
-        return Err(bad("head", format!("head {x} is not below the number of heads {h}")));
+        return Err(bad(
+            "head",
+            format!("head {x} is not below the number of heads {h}"),
+        ));
     }
     let chosen: Vec<usize> = match a.head {
         Some(x) => vec![x],
@@ -294,7 +323,11 @@ fn family_attn_run(a: &FamilyAttnArgs) -> Result<()> {
         LayerHeads::F64(x) => (x.dims.2, panels(x, a)?),
         LayerHeads::Exact(x) => (x.dims.2, panels(x, a)?),
     };
-    let unit = if a.from.elementwise() { "channel" } else { "head" };
+    let unit = if a.from.elementwise() {
+        "channel"
+    } else {
+        "head"
+    };
     if let Some(p) = &a.npy {
         let data: Vec<f64> = panels.iter().flat_map(|(_, m)| m.iter().copied()).collect();
         let shape = if a.head.is_some() {
@@ -308,7 +341,10 @@ fn family_attn_run(a: &FamilyAttnArgs) -> Result<()> {
     if !a.out.is_empty() {
         let name = a.from.name();
         let fig: Figure = if let [(x, m)] = panels.as_slice() {
-            let title = format!("{name}, batch {}, {unit} {x}: implicit attention A", a.batch);
+            let title = format!(
+                "{name}, batch {}, {unit} {x}: implicit attention A",
+                a.batch
+            );
             Heatmap::attention(l, m.clone(), title).render()
         } else {
             let hm: Vec<Heatmap> = panels
@@ -316,7 +352,11 @@ fn family_attn_run(a: &FamilyAttnArgs) -> Result<()> {
                 .map(|(x, m)| Heatmap::attention(l, m.clone(), format!("{unit} {x}")))
                 .collect();
             let ncols = (hm.len() as f64).sqrt().ceil() as usize;
-            grid(&hm, ncols, &format!("{name}, batch {}: implicit attention A", a.batch))
+            grid(
+                &hm,
+                ncols,
+                &format!("{name}, batch {}: implicit attention A", a.batch),
+            )
         };
         crate::attn::write_figure(&fig, &a.out)?;
     }

@@ -89,7 +89,10 @@ fn number_exact(v: &Value, path: &str) -> Result<Exact> {
                 format!("{n} is a float in an exact layer: write rationals as strings \"p/q\""),
             )),
         },
-        _ => Err(err(path, "expected a rational: a string \"p/q\" or an integer")),
+        _ => Err(err(
+            path,
+            "expected a rational: a string \"p/q\" or an integer",
+        )),
     }
 }
 
@@ -100,9 +103,12 @@ fn tensors<T: Clone>(
     let mut out = BTreeMap::new();
     for (name, t) in inputs {
         let at = format!("inputs.{name}");
-        let t = t
-            .as_object()
-            .ok_or_else(|| err(&at, "a tensor is an object {\"shape\": [..], \"data\": [..]}"))?;
+        let t = t.as_object().ok_or_else(|| {
+            err(
+                &at,
+                "a tensor is an object {\"shape\": [..], \"data\": [..]}",
+            )
+        })?;
         let shape: Vec<usize> = t
             .get("shape")
             .and_then(Value::as_array)
@@ -178,7 +184,10 @@ pub fn parse_layer(text: &str, member: Member) -> Result<LayerHeads> {
             .ok_or_else(|| err("params", "must be an object"))?,
     };
     if let Some(k) = params.keys().find(|k| k.as_str() != "scale") {
-        return Err(err(format!("params.{k}"), "unknown parameter (expected scale)"));
+        return Err(err(
+            format!("params.{k}"),
+            "unknown parameter (expected scale)",
+        ));
     }
     let scale = params.get("scale");
     let exact = inputs.values().any(has_string) || scale.is_some_and(has_string);
@@ -200,9 +209,7 @@ pub fn parse_layer(text: &str, member: Member) -> Result<LayerHeads> {
             ));
         }
         let t = tensors(inputs, &number_exact)?;
-        let s = scale
-            .map(|s| number_exact(s, "params.scale"))
-            .transpose()?;
+        let s = scale.map(|s| number_exact(s, "params.scale")).transpose()?;
         MemberLayer::from_gates(member, &t, s)
             .map(LayerHeads::Exact)
             .map_err(path_of)

@@ -303,9 +303,10 @@ impl<T: Field> MemberLayer<T> {
         match member {
             Member::Rglru => Err(Error::InvalidArgument {
                 name: "kind".into(),
-                reason: "RG-LRU's gates are sigmoids, softplus, exponentials and square roots of x: \
+                reason:
+                    "RG-LRU's gates are sigmoids, softplus, exponentials and square roots of x: \
                          it has no exact path, give the layer as f64 numbers"
-                    .into(),
+                        .into(),
             }),
             Member::Hgrn => {
                 let x = input(inputs, "x")?;
@@ -341,7 +342,9 @@ impl<T: Field> MemberLayer<T> {
             Some(s) => s,
             None => inverse_sqrt(dk).ok_or_else(|| Error::InvalidArgument {
                 name: "scale".into(),
-                reason: format!("the default d_k^(-1/2) is irrational for d_k = {dk}: give params.scale"),
+                reason: format!(
+                    "the default d_k^(-1/2) is irrational for d_k = {dk}: give params.scale"
+                ),
             })?,
         };
         let at = |b: usize, hh: usize, t: usize| {

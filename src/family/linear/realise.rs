@@ -32,9 +32,9 @@
 //!   `$\tilde\alpha_{tt} = q_t^\top\mathrm{diag}(u)k_t$` (T14's RWKV-6 form). State `$d_k$`
 //!   does not suffice in general: through the diagonal the rank reaches `$d_k + 1$` (T15).
 
+use crate::construct::TimeVaryingChannel;
 use crate::error::{Error, Result};
 use crate::family::linear::head::{FamilyHead, Readout, Transition};
-use crate::construct::TimeVaryingChannel;
 use crate::scalar::Field;
 use crate::ssm::Channel;
 use crate::tensor::Matrix;
@@ -162,11 +162,7 @@ pub fn head_realisation<T: Field>(head: &FamilyHead<T>) -> Result<TimeVaryingCha
     let rows = |n: usize, v: Vec<T>| Matrix::from_row_major(l, n, v);
     match &head.readout {
         Readout::After => Ok(TimeVaryingChannel {
-            a: head
-                .m
-                .iter()
-                .map(|m| dense(m, dk))
-                .collect::<Result<_>>()?,
+            a: head.m.iter().map(|m| dense(m, dk)).collect::<Result<_>>()?,
             b: rows(dk, head.b.clone())?,
             c: rows(dk, head.q.clone())?,
         }),
