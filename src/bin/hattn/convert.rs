@@ -15,14 +15,18 @@ use hidden_attention::ssm::{attention_matrix as alpha, scan};
 use hidden_attention::tensor::Matrix;
 use num_traits::{One, Zero};
 
-#[derive(Clone, Copy, Debug, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum Target {
     /// A linear-attention head (T2a gated; `--ungated` for T2b).
     Head,
     /// An S6 channel (T3 from a head, T5 from a matrix).
     Channel,
-    /// The exact attention matrix (α̃ of a channel, a head's matrix).
+    /// The exact attention matrix (α̃ of a channel, a head's matrix; with --from, each
+    /// head's implicit attention A).
     Matrix,
+    /// With --from: each head itself as an `sss_channel` (general time-varying
+    /// transitions; every member).
+    Realisation,
 }
 
 #[derive(Args, Debug)]
@@ -30,6 +34,12 @@ pub struct ConvertArgs {
     /// What to produce.
     #[arg(long)]
     to: Target,
+    /// The input is a layer of this member of the gated-linear family (gla, simple-gla,
+    /// retention, hgrn, rwkv6, dplr, delta-rule, gated-delta-rule, rglru) in the golden
+    /// cases' `inputs` + `params` form; the output is one document per head
+    /// (docs/interchange.md, "Layers of the family").
+    #[arg(long, value_parser = crate::family::member_arg, conflicts_with_all = ["minimal", "ungated"])]
+    from: Option<hidden_attention::family::linear::Member>,
     /// From a matrix: the minimal-state realisation (diagonal when found, else general
     /// time-varying transitions, `sss_channel`) instead of N = L.
     #[arg(long)]
@@ -45,6 +55,15 @@ pub struct ConvertArgs {
 }
 
 pub fn convert(args: &ConvertArgs) -> ExitCode {
+    if let Some(member) = args.from {
+        if args.to == Target::Head {
+            eprintln!(
+                "error: invalid argument `to`: a layer converts to channel, realisation or matrix"
+            );
+            return ExitCode::from(2);
+        }
+        return crate::family::convert_from(member, args.to, &args.input, args.out.as_deref());
+    }
     let text = match std::fs::read_to_string(&args.input) {
         Ok(t) => t,
         Err(e) => {
@@ -176,6 +195,11 @@ fn run(args: &ConvertArgs, doc: Document) -> hidden_attention::Result<Document> 
         (Target::Channel, Object::Channel(c)) if args.minimal => realise(&alpha(&c)?, true)?,
         (Target::Channel, obj @ (Object::Channel(_) | Object::TimeVarying(_))) => obj,
         (Target::Channel, Object::Matrix(m)) => realise(&m, args.minimal)?,
+        (Target::Realisation, _) => {
+            return Err(construction(
+                "--to realisation converts a layer of the family: give --from <member>".into(),
+            ))
+        }
         (Target::Channel, obj @ Object::SoftmaxHead(_)) => {
             // T5 on this one sequence: the softmax matrix (rounded to f64) as a channel's α̃
             let (m, _) = matrix_of(&obj)?;

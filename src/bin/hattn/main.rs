@@ -12,6 +12,7 @@ mod check;
 mod convert;
 mod explain;
 mod faithfulness;
+mod family;
 mod golden;
 mod gpu;
 mod merge;
@@ -139,6 +140,9 @@ enum Command {
         #[arg(long)]
         f32: bool,
     },
+    /// The implicit attention A of a layer of the gated-linear family given as JSON
+    /// (`--from <member>`, the golden cases' form) as heatmaps (SVG, PNG) and .npy arrays.
+    FamilyAttn(family::FamilyAttnArgs),
     /// Score explanation methods on a known-answer set: localisation of the evidence
     /// (top-1, top-3, mean rank) and perturbation curves (docs/explain.md).
     Faithfulness(faithfulness::FaithfulnessArgs),
@@ -226,6 +230,7 @@ fn main() -> ExitCode {
         Command::Golden { paths, f32 } => golden::run_golden(&paths, f32),
         Command::Bench { json, lens, state } => bench::bench(json, &lens, state),
         Command::Faithfulness(a) => faithfulness::faithfulness(&a),
+        Command::FamilyAttn(a) => family::family_attn(&a),
         Command::Gpu(a) => gpu::gpu(&a),
         Command::Refute(a) => refute::refute(&a),
         Command::Replay(a) => refute::replay(&a),

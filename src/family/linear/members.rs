@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
 use crate::family::linear::head::{FamilyHead, Readout, Transition};
-use crate::scalar::Real;
+use crate::scalar::{Field, Real};
 use crate::tensor::Tensor;
 
 /// A member of the family (the golden cases' `kind`).
@@ -114,23 +114,88 @@ pub struct MemberLayer<T> {
     pub dims: (usize, usize, usize),
 }
 
-fn input<'a>(inputs: &'a BTreeMap<String, Tensor<f64>>, name: &str) -> Result<&'a Tensor<f64>> {
+/// The input that holds the gate values themselves, in place of a member's log-gates
+/// (see [`Member::log_gate_input`]).
+pub const GATES: &str = "gates";
+
+impl Member {
+    /// The input holding the member's log-gates, exponentiated into `$M_t$`: `gk` (GLA,
+    /// DPLR), `g` (simple GLA, Gated DeltaNet, HGRN), `w` (RWKV-6); none for RetNet,
+    /// DeltaNet (no gate) and RG-LRU (gates computed from `x`). The input [`GATES`], of
+    /// the same shape, gives the gate values `$e^{g}$` themselves instead.
+    pub fn log_gate_input(self) -> Option<&'static str> {
+        match self {
+            Member::Gla | Member::Dplr => Some("gk"),
+            Member::SimpleGla | Member::GatedDeltaRule | Member::Hgrn => Some("g"),
+            Member::Rwkv6 => Some("w"),
+            Member::Retention | Member::DeltaRule | Member::Rglru => None,
+        }
+    }
+}
+
+fn input<'a, T>(inputs: &'a BTreeMap<String, Tensor<T>>, name: &str) -> Result<&'a Tensor<T>> {
     inputs.get(name).ok_or_else(|| Error::InvalidArgument {
         name: name.into(),
         reason: "missing input".into(),
     })
 }
 
-fn shape4(t: &Tensor<f64>, name: &str) -> Result<[usize; 4]> {
+fn shape4<T: Clone>(t: &Tensor<T>, name: &str) -> Result<[usize; 4]> {
     t.shape().try_into().map_err(|_| Error::InvalidArgument {
         name: name.into(),
         reason: format!("expected 4 dimensions, found {:?}", t.shape()),
     })
 }
 
+/// Every input of a matrix-state member has the shape `q` implies: `(B, ·, ·, K)` for keys
+/// and per-key gates, `(B, ·, ·, V)` for values, `(B, ·, ·)` for per-head scalars, `(H, K)`
+/// for RWKV-6's bonus.
+fn expect_shapes<T: Clone>(
+    member: Member,
+    inputs: &BTreeMap<String, Tensor<T>>,
+    [bsz, d1, d2, dk]: [usize; 4],
+    dv: usize,
+) -> Result<()> {
+    let (key, val, scalar) = (
+        vec![bsz, d1, d2, dk],
+        vec![bsz, d1, d2, dv],
+        vec![bsz, d1, d2],
+    );
+    let mut want = vec![("k", key.clone()), ("v", val)];
+    match member {
+        Member::Gla => want.push((GATES, key)),
+        Member::Rwkv6 => {
+            let h = if member.time_major() { d2 } else { d1 };
+            want.extend([(GATES, key), ("u", vec![h, dk])]);
+        }
+        Member::SimpleGla => want.push((GATES, scalar)),
+        Member::Dplr => want.extend([(GATES, key.clone()), ("alpha", key.clone()), ("beta", key)]),
+        Member::DeltaRule => want.push(("beta", scalar)),
+        Member::GatedDeltaRule => want.extend([(GATES, scalar.clone()), ("beta", scalar)]),
+        Member::Retention | Member::Hgrn | Member::Rglru => {}
+    }
+    for (name, shape) in want {
+        let t = input(inputs, name)?;
+        if t.shape() != shape.as_slice() {
+            return Err(Error::InvalidArgument {
+                name: name.into(),
+                reason: format!("shape {:?}, expected {shape:?} (from q and v)", t.shape()),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// `$d^{-1/2}$` when it is rational (`$d$` a perfect square).
+fn inverse_sqrt<T: Field>(d: usize) -> Option<T> {
+    let r = (d as f64).sqrt().round() as usize;
+    (r > 0 && r * r == d).then(|| T::one() / T::from_f64(r as f64))
+}
+
 impl<T: Real> MemberLayer<T> {
     /// Build the layer of `member` from named float inputs (the golden cases' `inputs`) and
-    /// the query scale (`None`: `$d_k^{-1/2}$`).
+    /// the query scale (`None`: `$d_k^{-1/2}$`). Log-gates are exponentiated in `T`; the
+    /// input [`GATES`] replaces them when given.
     ///
     /// # Errors
     /// [`Error::InvalidArgument`] naming a missing input or a shape that disagrees.
@@ -139,18 +204,149 @@ impl<T: Real> MemberLayer<T> {
         inputs: &BTreeMap<String, Tensor<f64>>,
         scale: Option<f64>,
     ) -> Result<Self> {
-        if member.elementwise() {
-            return Self::elementwise(member, inputs);
+        let mut lifted: BTreeMap<String, Tensor<T>> = inputs
+            .iter()
+            .map(|(k, v)| (k.clone(), v.map(|&x| T::from_f64(x))))
+            .collect();
+        if member == Member::Rglru {
+            return Self::rglru(&lifted);
         }
+        // the gates exp(g) derived here: an error about them names the log-gate input
+        let mut derived_from = None;
+        if let Some(g) = member.log_gate_input() {
+            if !lifted.contains_key(GATES) {
+                let gates = input(&lifted, g)?.map(|x| x.exp());
+                lifted.insert(GATES.into(), gates);
+                derived_from = Some(g);
+            }
+        }
+        let scale = match (member.elementwise(), scale) {
+            (true, _) => None,
+            (false, Some(s)) => Some(T::from_f64(s)),
+            (false, None) => {
+                let dk = shape4(input(&lifted, "q")?, "q")?[3];
+                Some(T::from_f64(1.0 / (dk as f64).sqrt()))
+            }
+        };
+        MemberLayer::from_gates(member, &lifted, scale).map_err(|e| match (e, derived_from) {
+            (Error::InvalidArgument { name, reason }, Some(g)) if name == GATES => {
+                Error::InvalidArgument {
+                    name: g.into(),
+                    reason,
+                }
+            }
+            (e, _) => e,
+        })
+    }
+
+    /// RG-LRU: one head of `$d_k = d_v = 1$` per (batch, channel), gates from `x`.
+    fn rglru(inputs: &BTreeMap<String, Tensor<T>>) -> Result<Self> {
+        let x = input(inputs, "x")?;
+        let [bsz, l, w] = shape3(x)?;
+        let xs = |b: usize, t: usize, c: usize| x.data()[(b * l + t) * w + c];
+        let gates = rglru_gates(inputs, bsz, l, w, &xs)?;
+        Ok(elementwise_layer(x, &gates))
+    }
+}
+
+fn shape3<T: Clone>(x: &Tensor<T>) -> Result<[usize; 3]> {
+    x.shape().try_into().map_err(|_| Error::InvalidArgument {
+        name: "x".into(),
+        reason: format!("expected (B, T, D), found {:?}", x.shape()),
+    })
+}
+
+/// One head of `$d_k = d_v = 1$` per (batch, channel) of `x` `(B, T, D)`, with the
+/// transition and write factor `gates[(b, t, c)]`.
+fn elementwise_layer<T: Field>(x: &Tensor<T>, gates: &[(T, T)]) -> MemberLayer<T> {
+    let [bsz, l, w]: [usize; 3] = x.shape().try_into().expect("checked (B, T, D)");
+    let mut heads = Vec::new();
+    let mut values = Vec::new();
+    for b in 0..bsz {
+        for c in 0..w {
+            let idx = |t: usize| (b * l + t) * w + c;
+            heads.push(FamilyHead {
+                dk: 1,
+                q: vec![T::one(); l],
+                b: (0..l).map(|t| gates[idx(t)].1.clone()).collect(),
+                m: (0..l)
+                    .map(|t| Transition::Scalar(gates[idx(t)].0.clone()))
+                    .collect(),
+                readout: Readout::After,
+            });
+            values.push((0..l).map(|t| x.data()[idx(t)].clone()).collect());
+        }
+    }
+    MemberLayer {
+        heads,
+        values,
+        dv: 1,
+        dims: (bsz, w, l),
+    }
+}
+
+impl<T: Field> MemberLayer<T> {
+    /// Build the layer of `member` over any field from named inputs whose gates are given
+    /// as values (the input [`GATES`], `$e^{g}$` of the member's log-gates, same shape) and
+    /// the query scale (`None`: `$d_k^{-1/2}$`, which must then be rational: `$d_k$` a
+    /// perfect square). Exact over the rationals: nothing passes through `exp`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidArgument`] naming a missing input, a shape that disagrees, `scale`
+    /// when `$d_k^{-1/2}$` is irrational, or `kind` for RG-LRU (its gates are sigmoids,
+    /// softplus, exponentials and square roots of its inputs: [`Self::from_inputs`] only).
+    pub fn from_gates(
+        member: Member,
+        inputs: &BTreeMap<String, Tensor<T>>,
+        scale: Option<T>,
+    ) -> Result<Self> {
+        match member {
+            Member::Rglru => Err(Error::InvalidArgument {
+                name: "kind".into(),
+                reason:
+                    "RG-LRU's gates are sigmoids, softplus, exponentials and square roots of x: \
+                         it has no exact path, give the layer as f64 numbers"
+                        .into(),
+            }),
+            Member::Hgrn => {
+                let x = input(inputs, "x")?;
+                shape3(x)?;
+                let g = input(inputs, GATES)?;
+                if g.shape() != x.shape() {
+                    return Err(Error::InvalidArgument {
+                        name: GATES.into(),
+                        reason: format!("shape {:?} differs from x {:?}", g.shape(), x.shape()),
+                    });
+                }
+                let gates: Vec<(T, T)> = g.data().iter().map(|v| (v.clone(), T::one())).collect();
+                Ok(elementwise_layer(x, &gates))
+            }
+            _ => Self::matrix_state(member, inputs, scale),
+        }
+    }
+
+    fn matrix_state(
+        member: Member,
+        inputs: &BTreeMap<String, Tensor<T>>,
+        scale: Option<T>,
+    ) -> Result<Self> {
         let [bsz, d1, d2, dk] = shape4(input(inputs, "q")?, "q")?;
         let (h, l) = if member.time_major() {
             (d2, d1)
         } else {
             (d1, d2)
         };
-        let v = input(inputs, "v")?;
-        let [_, _, _, dv] = shape4(v, "v")?;
-        let scale = T::from_f64(scale.unwrap_or(1.0 / (dk as f64).sqrt()));
+        let [_, _, _, dv] = shape4(input(inputs, "v")?, "v")?;
+        expect_shapes(member, inputs, [bsz, d1, d2, dk], dv)?;
+        let scale = match scale {
+            Some(s) => s,
+            None => inverse_sqrt(dk).ok_or_else(|| Error::InvalidArgument {
+                name: "scale".into(),
+                reason: format!(
+                    "the default d_k^(-1/2) is irrational for d_k = {dk}: give params.scale"
+                ),
+            })?,
+        };
         let at = |b: usize, hh: usize, t: usize| {
             if member.time_major() {
                 (b * l + t) * h + hh
@@ -163,14 +359,14 @@ impl<T: Real> MemberLayer<T> {
             let o = at(b, hh, t) * w;
             x.data()
                 .get(o..o + w)
-                .map(|s| s.iter().map(|&v| T::from_f64(v)).collect())
+                .map(<[T]>::to_vec)
                 .ok_or_else(|| Error::InvalidArgument {
                     name: name.into(),
                     reason: format!("shape {:?} is too small", x.shape()),
                 })
         };
         let scalar_of = |name: &str, b: usize, hh: usize, t: usize| -> Result<T> {
-            Ok(vec_of(name, b, hh, t, 1)?[0])
+            Ok(vec_of(name, b, hh, t, 1)?.remove(0))
         };
         let mut heads = Vec::new();
         let mut values = Vec::new();
@@ -179,23 +375,21 @@ impl<T: Real> MemberLayer<T> {
                 let (mut q, mut bv, mut m, mut vals) =
                     (Vec::new(), Vec::new(), Vec::new(), Vec::new());
                 for t in 0..l {
-                    q.extend(vec_of("q", b, hh, t, dk)?.into_iter().map(|x| x * scale));
+                    q.extend(vec_of("q", b, hh, t, dk)?.into_iter().map(|x| x * &scale));
                     let k = vec_of("k", b, hh, t, dk)?;
                     vals.extend(vec_of("v", b, hh, t, dv)?);
-                    let exp = |v: Vec<T>| v.into_iter().map(|x| x.exp()).collect::<Vec<T>>();
                     let (mt, bt) = match member {
-                        Member::Gla => (Transition::Diagonal(exp(vec_of("gk", b, hh, t, dk)?)), k),
-                        Member::SimpleGla => {
-                            (Transition::Scalar(scalar_of("g", b, hh, t)?.exp()), k)
+                        Member::Gla | Member::Rwkv6 => {
+                            (Transition::Diagonal(vec_of(GATES, b, hh, t, dk)?), k)
                         }
+                        Member::SimpleGla => (Transition::Scalar(scalar_of(GATES, b, hh, t)?), k),
                         Member::Retention => {
                             let gamma = T::one() - T::from_f64(2f64.powi(-5 - hh as i32));
                             (Transition::Scalar(gamma), k)
                         }
-                        Member::Rwkv6 => (Transition::Diagonal(exp(vec_of("w", b, hh, t, dk)?)), k),
                         Member::Dplr => (
                             Transition::DiagonalPlusRankOne {
-                                diag: exp(vec_of("gk", b, hh, t, dk)?),
+                                diag: vec_of(GATES, b, hh, t, dk)?,
                                 beta: vec_of("beta", b, hh, t, dk)?,
                                 alpha: vec_of("alpha", b, hh, t, dk)?,
                             },
@@ -204,11 +398,11 @@ impl<T: Real> MemberLayer<T> {
                         Member::DeltaRule | Member::GatedDeltaRule => {
                             let beta = scalar_of("beta", b, hh, t)?;
                             let gate = if member == Member::GatedDeltaRule {
-                                scalar_of("g", b, hh, t)?.exp()
+                                scalar_of(GATES, b, hh, t)?
                             } else {
                                 T::one()
                             };
-                            let bt = k.iter().map(|&x| x * beta).collect();
+                            let bt = k.iter().map(|x| x.clone() * &beta).collect();
                             (Transition::Householder { gate, beta, key: k }, bt)
                         }
                         Member::Hgrn | Member::Rglru => unreachable!("elementwise members"),
@@ -223,11 +417,9 @@ impl<T: Real> MemberLayer<T> {
                         .get(hh * dk..(hh + 1) * dk)
                         .ok_or_else(|| Error::InvalidArgument {
                             name: "u".into(),
-                            reason: format!("shape {:?} is not (H, K)", u.shape()),
+                            reason: format!("shape {:?} is not (H, K) = ({h}, {dk})", u.shape()),
                         })?
-                        .iter()
-                        .map(|&x| T::from_f64(x))
-                        .collect();
+                        .to_vec();
                     Readout::BeforeWithBonus(u)
                 } else {
                     Readout::After
@@ -249,56 +441,6 @@ impl<T: Real> MemberLayer<T> {
             values,
             dv,
             dims: (bsz, h, l),
-        })
-    }
-
-    /// HGRN and RG-LRU: one head of `$d_k = d_v = 1$` per (batch, channel).
-    fn elementwise(member: Member, inputs: &BTreeMap<String, Tensor<f64>>) -> Result<Self> {
-        let x = input(inputs, "x")?;
-        let [bsz, l, w]: [usize; 3] = x.shape().try_into().map_err(|_| Error::InvalidArgument {
-            name: "x".into(),
-            reason: format!("expected (B, T, D), found {:?}", x.shape()),
-        })?;
-        let xs = |b: usize, t: usize, c: usize| T::from_f64(x.data()[(b * l + t) * w + c]);
-        // per (b, t, c): (transition a, write factor)
-        let gates: Vec<(T, T)> = match member {
-            Member::Hgrn => {
-                let g = input(inputs, "g")?;
-                if g.shape() != x.shape() {
-                    return Err(Error::InvalidArgument {
-                        name: "g".into(),
-                        reason: format!("shape {:?} differs from x {:?}", g.shape(), x.shape()),
-                    });
-                }
-                g.data()
-                    .iter()
-                    .map(|&v| (T::from_f64(v).exp(), T::one()))
-                    .collect()
-            }
-            _ => rglru_gates(inputs, bsz, l, w, &xs)?,
-        };
-        let mut heads = Vec::new();
-        let mut values = Vec::new();
-        for b in 0..bsz {
-            for c in 0..w {
-                let idx = |t: usize| (b * l + t) * w + c;
-                heads.push(FamilyHead {
-                    dk: 1,
-                    q: vec![T::one(); l],
-                    b: (0..l).map(|t| gates[idx(t)].1).collect(),
-                    m: (0..l)
-                        .map(|t| Transition::Scalar(gates[idx(t)].0))
-                        .collect(),
-                    readout: Readout::After,
-                });
-                values.push((0..l).map(|t| xs(b, t, c)).collect());
-            }
-        }
-        Ok(Self {
-            heads,
-            values,
-            dv: 1,
-            dims: (bsz, w, l),
         })
     }
 
@@ -331,7 +473,7 @@ impl<T: Real> MemberLayer<T> {
                     } else {
                         ((b * h + hh) * l + t) * dv + c
                     };
-                    o[dst] = oh[t * dv + c];
+                    o[dst] = oh[t * dv + c].clone();
                 }
             }
         }
@@ -341,7 +483,7 @@ impl<T: Real> MemberLayer<T> {
 
 /// RG-LRU's gates for every (batch, time, channel): `$(a_t, m_t i_t)$`.
 fn rglru_gates<T: Real>(
-    inputs: &BTreeMap<String, Tensor<f64>>,
+    inputs: &BTreeMap<String, Tensor<T>>,
     bsz: usize,
     l: usize,
     w: usize,
@@ -370,7 +512,7 @@ fn rglru_gates<T: Real>(
         });
     }
     let bw = w / nh;
-    let f = |t: &Tensor<f64>, i: usize| T::from_f64(t.data()[i]);
+    let f = |t: &Tensor<T>, i: usize| t.data()[i];
     let mut out = Vec::with_capacity(bsz * l * w);
     for b in 0..bsz {
         for t in 0..l {

@@ -15,9 +15,11 @@ pub mod any_attention;
 pub mod bound;
 pub mod golden;
 pub mod head;
+pub mod layer;
 pub mod members;
 pub mod obstruction;
 pub mod realise;
 
 pub use head::{FamilyHead, Readout, Transition};
+pub use layer::{parse_layer, LayerHeads};
 pub use members::{Member, MemberLayer};

@@ -31,7 +31,24 @@
 //!   `$d_k$` with an invertible `$\bar A_r$` impossible — so every Mamba channel, whose
 //!   `$\bar A_r = e^{\Delta_r A}$` is positive: the certificate of T18 (b) in
 //!   [`crate::family::linear::obstruction`].
+//! - **Every member** ([`head_realisation`]): the head itself as a channel with general
+//!   time-varying transitions ([`TimeVaryingChannel`], no division, no condition). For a
+//!   head that reads after the step, state `$d_k$`: `$A_t = M_t$`, `$b_t$`, `$c_t = q_t$`, so
+//!   `$\tilde\alpha_{ts} = q_t^\top M_t\cdots M_{s+1} b_s = A_{ts}$` (T14). For RWKV-6, state
+//!   `$2d_k$` `$(p, r)$`: `$p_t = M_{t-1}p_{t-1} + r_{t-1}$` (`$M_{-1} = 0$`), `$r_t = k_t x_t$`,
+//!   `$c_t = (q_t, u\odot q_t)$`, i.e.
+//!
+//!   ```math
+//!   A_t = \begin{pmatrix} M_{t-1} & I \\ 0 & 0 \end{pmatrix},\qquad
+//!   b_t = \begin{pmatrix} 0 \\ k_t \end{pmatrix},\qquad
+//!   c_t = \begin{pmatrix} q_t \\ u \odot q_t \end{pmatrix},
+//!   ```
+//!
+//!   so `$p_t = \sum_{s<t} M_{t-1}\cdots M_{s+1}k_s x_s$` and
+//!   `$\tilde\alpha_{tt} = q_t^\top\mathrm{diag}(u)k_t$` (T14's RWKV-6 form). State `$d_k$`
+//!   does not suffice in general: through the diagonal the rank reaches `$d_k + 1$` (T15).
 
+use crate::construct::TimeVaryingChannel;
 use crate::error::{Error, Result};
 use crate::family::linear::head::{FamilyHead, Readout, Transition};
 use crate::scalar::Field;
@@ -263,4 +280,51 @@ pub fn identity_channel<T: Field>(head: &FamilyHead<T>) -> Result<Channel<T>> {
         );
     }
     Channel::new(l, dk, vec![T::one(); l * dk], bbar, c)
+
+/// The head as a channel with general time-varying transitions whose hidden attention is
+/// the head's implicit attention `$A$` (module docs): state `$d_k$` (`$A_t = M_t$`,
+/// `$b_t$`, `$c_t = q_t$`) for a head that reads after the step, state `$2d_k$` for RWKV-6.
+/// Exact over any field; every member, with no condition on the transitions (T14).
+///
+/// # Errors
+/// As [`FamilyHead::validate`].
+pub fn head_realisation<T: Field>(head: &FamilyHead<T>) -> Result<TimeVaryingChannel<T>> {
+    head.validate()?;
+    let (l, dk) = (head.len(), head.dk);
+    let rows = |n: usize, v: Vec<T>| Matrix::from_row_major(l, n, v);
+    match &head.readout {
+        Readout::After => Ok(TimeVaryingChannel {
+            a: head.m.iter().map(|m| dense(m, dk)).collect(),
+            b: rows(dk, head.b.clone())?,
+            c: rows(dk, head.q.clone())?,
+        }),
+        Readout::BeforeWithBonus(u) => {
+            let n = 2 * dk;
+            let mut a = Vec::with_capacity(l);
+            let (mut b, mut c) = (Vec::with_capacity(l * n), Vec::with_capacity(l * n));
+            for t in 0..l {
+                let mut at = Matrix::zeros(n, n);
+                if t > 0 {
+                    let prev = dense(&head.m[t - 1], dk);
+                    for i in 0..dk {
+                        at.row_mut(i)[..dk].clone_from_slice(prev.row(i));
+                    }
+                }
+                for i in 0..dk {
+                    *at.get_mut(i, dk + i) = T::one();
+                }
+                a.push(at);
+                b.extend((0..dk).map(|_| T::zero()));
+                b.extend(head.b[t * dk..(t + 1) * dk].iter().cloned());
+                let qt = &head.q[t * dk..(t + 1) * dk];
+                c.extend(qt.iter().cloned());
+                c.extend(qt.iter().zip(u).map(|(q, ui)| q.clone() * ui));
+            }
+            Ok(TimeVaryingChannel {
+                a,
+                b: rows(n, b)?,
+                c: rows(n, c)?,
+            })
+        }
+    }
 }
