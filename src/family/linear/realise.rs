@@ -280,6 +280,7 @@ pub fn identity_channel<T: Field>(head: &FamilyHead<T>) -> Result<Channel<T>> {
         );
     }
     Channel::new(l, dk, vec![T::one(); l * dk], bbar, c)
+}
 
 /// The head as a channel with general time-varying transitions whose hidden attention is
 /// the head's implicit attention `$A$` (module docs): state `$d_k$` (`$A_t = M_t$`,
