@@ -449,6 +449,8 @@ pub fn search_sharded<C: Conjecture + ?Sized>(
         (_, Some(case), Some(cert)) => c.verify(case, cert, p).ok(),
         _ => None,
     };
+    let unused = Params::default();
+    let uses = |x: Parameter| c.parameters().contains(&x);
     let report = Report {
         schema_version: SCHEMA_VERSION,
         toolkit_version: env!("CARGO_PKG_VERSION").into(),
@@ -461,11 +463,34 @@ pub fn search_sharded<C: Conjecture + ?Sized>(
             seed: p.seed,
             cases_tried: tried,
             case_index,
-            len: p.len,
-            state: p.state,
-            eps: p.eps,
-            dtype: p.dtype,
-            delta: p.delta,
+            // A parameter the conjecture does not use is recorded at its default, which
+            // replay requires (the command, which carries only the used ones, cannot
+            // vouch for it).
+            len: if uses(Parameter::Len) {
+                p.len
+            } else {
+                unused.len
+            },
+            state: if uses(Parameter::State) {
+                p.state
+            } else {
+                unused.state
+            },
+            eps: if uses(Parameter::Eps) {
+                p.eps
+            } else {
+                unused.eps
+            },
+            dtype: if uses(Parameter::Dtype) {
+                p.dtype
+            } else {
+                unused.dtype
+            },
+            delta: if uses(Parameter::Delta) {
+                p.delta
+            } else {
+                unused.delta
+            },
             interrupted,
             parameters: c.parameters().to_vec(),
         },

@@ -13,7 +13,7 @@
 use serde_json::Value;
 
 use super::{command_line, replay_command, Conjecture, Params, Strength};
-use crate::report::{Outcome, Report};
+use crate::report::{Outcome, Parameter, Report};
 use crate::scalar::{lift, parse_exact, Exact, Field};
 
 /// Why a report did not replay. Every variant names the field at fault.
@@ -280,6 +280,47 @@ pub fn params_of<C: Conjecture + ?Sized>(c: &C, report: &Report) -> Result<Param
             reported: names(&s.parameters),
             recomputed: names(uses),
         });
+    }
+    // A parameter the conjecture does not use is not in the command; the search records
+    // it at its default, so any other value is an edit.
+    let d = Params::default();
+    let defaults = [
+        (Parameter::Len, "len", s.len.to_string(), d.len.to_string()),
+        (
+            Parameter::State,
+            "state",
+            s.state.to_string(),
+            d.state.to_string(),
+        ),
+        (
+            Parameter::Eps,
+            "eps",
+            format!("{:e}", s.eps),
+            format!("{:e}", d.eps),
+        ),
+        (
+            Parameter::Dtype,
+            "dtype",
+            s.dtype.to_string(),
+            d.dtype.to_string(),
+        ),
+        (
+            Parameter::Delta,
+            "delta",
+            format!("{:e}", s.delta),
+            format!("{:e}", d.delta),
+        ),
+    ];
+    for (param, name, recorded, default) in defaults {
+        if !uses.contains(&param) && recorded != default {
+            return Err(ReplayError::Inconsistent {
+                field: format!("search.{name}"),
+                value: recorded,
+                other: format!(
+                    "{name} is not a parameter of this conjecture, so it is recorded at its default {default}"
+                ),
+            });
+        }
     }
     let want = command_line(c.program(), c.id(), &p, uses);
     for f in ["len", "state", "eps", "seed", "dtype", "delta"] {
