@@ -319,9 +319,9 @@ mod properties {
             let gla = head_with_attention(Member::Gla, &mid).unwrap();
             prop_assert_eq!(gla.dk, l);
             let got = gla.attention_matrix().unwrap();
-            for i in 0..l {
-                for j in 0..l {
-                    prop_assert!(enc[i][j].contains(got.get(i, j)), "({i}, {j})");
+            for (i, row) in enc.iter().enumerate() {
+                for (j, e) in row.iter().enumerate() {
+                    prop_assert!(e.contains(got.get(i, j)), "({i}, {j})");
                 }
             }
         }

@@ -147,6 +147,17 @@ pub fn check_exact(case: &(FamilyHead<Exact>, Vec<Exact>, usize)) -> CaseResult 
     Ok(None)
 }
 
+/// One float view to compare: name, float values, exact values, columns, majorants and
+/// the rounding count of its bound.
+type ViewCheck<'a, T> = (
+    &'a str,
+    &'a [T],
+    &'a [Exact],
+    usize,
+    &'a [crate::family::linear::bound::Majorant],
+    usize,
+);
+
 /// Float check of T14 (`T` = `f64` or `f32`): the float [`FamilyHead::attention_matrix`],
 /// recurrence output [`FamilyHead::run`] and [`FamilyHead::attention_times_values`] are each
 /// within the bound of [`crate::family::linear::bound`] (standard model with underflow,
@@ -204,7 +215,7 @@ pub fn check_float<T: Field>(case: &(FamilyHead<T>, Vec<T>, usize)) -> CaseResul
         bound::rounding_count_attention(l, dk),
         bound::rounding_count_output(l, dk),
     );
-    let checks: [(&str, &[T], &[Exact], usize, &[bound::Majorant], usize); 3] = [
+    let checks: [ViewCheck<'_, T>; 3] = [
         ("A", &a_float, &a_exact, l, &am, ma),
         ("o", &views.output, &o, *dv, &om, mo),
         ("A v", &views.attention_output, &o, *dv, &avm, mo),

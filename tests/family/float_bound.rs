@@ -90,7 +90,7 @@ fn a_few_ulps_beyond_the_bound_are_caught() {
     let (mut beyond, mut inside) = (edge, edge);
     // One ulp towards +∞ / −∞ (the bit pattern moves the other way for negatives).
     let up = |x: f64| match x {
-        x if x == 0.0 => f64::from_bits(1),
+        0.0 => f64::from_bits(1),
         x if x > 0.0 => f64::from_bits(x.to_bits() + 1),
         x => f64::from_bits(x.to_bits() - 1),
     };
