@@ -165,6 +165,10 @@ type ViewCheck<'a, T> = (
 /// exactly. A run that overflows is refused (`Ok(None)`) when some intermediate magnitude
 /// of the absolute head reaches half the largest finite value, and is a counterexample
 /// otherwise. Returns the largest error divided by its bound.
+///
+/// **Not a verdict:** the bound is refuted in the subnormal range (see "Known gap" in
+/// [`crate::family::linear::bound`]), so a failure here may be the bound's, and no
+/// `hattn check` row runs this check.
 pub fn check_float<T: Field>(case: &(FamilyHead<T>, Vec<T>, usize)) -> CaseResult {
     use crate::family::linear::bound::{self, Majorants};
     let (head, v, dv) = case;

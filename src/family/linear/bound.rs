@@ -5,7 +5,7 @@
 //! `$A v$` of [`FamilyHead::attention_times_values`], for every transition kind — derived on
 //! paper (below) in the standard model with underflow of [`crate::theorems::bound`] and
 //! checked against exact arithmetic (`theorems::t14::check_float`). There is no Coq proof of
-//! this bound.
+//! this bound, and it is not yet sound: see "Known gap" below.
 //!
 //! # The model
 //! A rounded product is `$\mathrm{fl}(a b) = ab(1+\delta) + \eta$`, `$|\delta| \le u$`,
@@ -87,6 +87,15 @@
 //! ([`Majorants::peak`]), so a non-finite result there is a counterexample, not a refusal.
 //! The bound is evaluated **exactly** and compared with the exact error of the float result
 //! against the exact result on the exactly lifted inputs, with no float tolerance.
+//!
+//! # Known gap: not a proven bound
+//! The derivation below is on paper and is **refuted by its own check**: on the edge
+//! strategy `strategies::edge_float_family_head_with_values` about one head in a hundred
+//! has an output `$o_t$` whose float error exceeds the bound by a fraction of one
+//! subnormal ulp (e.g. in `f32`, `$d_k = 1$`, `$L = 2$`, zero gates, `$q_1 = 2^{-52}$`: error
+//! `$5.7\cdot10^{-46}$`, bound `$2.4\cdot10^{-46}$`, below the one rounding `$\eta_0$` the product
+//! needs). The underflow term misses a case, so no `hattn check` row uses this bound and
+//! nothing may treat it as a verdict until it is repaired and proven.
 
 use num_traits::{One, Zero};
 
