@@ -52,7 +52,7 @@ pub const THEOREM: Theorem = Theorem {
 
 /// Which T19a certificate: through the diagonal (every member but RWKV-6) or strictly
 /// below it (RWKV-6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Placement {
     /// The minor lies in `$S[j.., ..j]$` (columns `$\le$` rows).
     ThroughDiagonal,
@@ -146,10 +146,7 @@ pub fn check_exact(case: &(FamilyHead<Exact>, Matrix<Exact>)) -> CaseResult {
     let a = head.attention_matrix().map_err(|e| f(e.to_string()))?;
     let dk = head.dk;
     for &placement in placements(&head.readout) {
-        let cert = certificate(dk, placement)
-            .ok_or_else(|| f(format!("d_k = {dk}: no {placement:?} certificate")))?;
-        verify_certificate(&cert, dk, placement)
-            .map_err(|e| f(format!("d_k = {dk}, {placement:?}: {e}")))?;
+        let cert = verified_certificate(dk, placement).map_err(f)?;
         if cert.rows.iter().any(|&r| r >= head.len()) {
             continue;
         }
@@ -170,6 +167,36 @@ pub fn check_exact(case: &(FamilyHead<Exact>, Matrix<Exact>)) -> CaseResult {
     check_construction(target).map_err(|e| f(format!("target {target:?}: {e}")))?;
     check_construction(&a).map_err(|e| f(format!("the head's own attention: {e}")))?;
     Ok(None)
+}
+
+/// The certificate of `$d_k$` and `placement`, built and verified once per process: it
+/// depends on nothing else, so every case of the row re-uses the same verdict (the
+/// per-case part of the check is the member head's minor and the constructions).
+fn verified_certificate(dk: usize, placement: Placement) -> Result<RankCertificate, String> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Verified = HashMap<(usize, Placement), Result<RankCertificate, String>>;
+    static CACHE: OnceLock<Mutex<Verified>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Some(v) = cache
+        .lock()
+        .map_err(|e| e.to_string())?
+        .get(&(dk, placement))
+    {
+        return v.clone();
+    }
+    let v = certificate(dk, placement)
+        .ok_or_else(|| format!("d_k = {dk}: no {placement:?} certificate"))
+        .and_then(|cert| {
+            verify_certificate(&cert, dk, placement)
+                .map(|_| cert)
+                .map_err(|e| format!("d_k = {dk}, {placement:?}: {e}"))
+        });
+    cache
+        .lock()
+        .map_err(|e| e.to_string())?
+        .insert((dk, placement), v.clone());
+    v
 }
 
 /// T19b on one lower-triangular matrix `t`: every free-query/key member realises it with
